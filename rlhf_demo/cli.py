@@ -1,0 +1,80 @@
+"""Command line: `python app.py` (serve) and `python -m rlhf_demo <command>` (headless work).
+
+The headless commands never import gradio; they are what `accelerate launch` runs to scale out.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+
+
+def add_common_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data", help="a hh-rlhf .jsonl/.jsonl.gz file, or a folder of <subset>/<split>.jsonl.gz "
+                                  "(default: the Hub, else the bundled offline set)")
+    p.add_argument("--policy", help="policy preset (smollm2-135m, gpt2, tiny), a local folder or a Hub id "
+                                    "(default: smollm2-135m with Hub access, else tiny)")
+    p.add_argument("--reward-backbone", help="reward backbone: minilm (default), policy, a folder or a Hub id")
+    p.add_argument("--offline", action="store_true", help="never contact the Hugging Face Hub")
+    p.add_argument("--device", help="cpu or cuda (default: cuda when available)")
+
+
+def settings_from(args: argparse.Namespace):
+    from .workspace import Settings
+
+    kw = dict(data=args.data, policy=args.policy, reward_backbone=args.reward_backbone,
+              offline=args.offline or os.environ.get("HF_HUB_OFFLINE", "0") in ("1", "true", "True"), device=args.device)
+    return Settings(**kw)
+
+
+def serve_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="app.py", description="RLHF Playground: learn RLHF by doing it, in the browser.")
+    add_common_args(p)
+    p.add_argument("--host", default=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
+                   help="address to listen on (0.0.0.0 to let a class connect)")
+    p.add_argument("--port", type=int, default=int(os.environ.get("GRADIO_SERVER_PORT", "7860")))
+    p.add_argument("--share", action="store_true", help="also open a public gradio.live link")
+    return p
+
+
+def serve_main(argv: list[str] | None = None) -> None:
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    args = serve_parser().parse_args(argv)
+    t0 = time.perf_counter()
+    from .workspace import Workspace
+    from .ui.app import build_app, launch_kwargs
+
+    ws = Workspace(settings_from(args))
+    demo = build_app(ws)
+    d = ws.describe()
+    print(f"[rlhf-playground] data: {d['data']} ({d['data_note']})", flush=True)
+    print(f"[rlhf-playground] policy: {d['policy']} {d['policy_note']}", flush=True)
+    print(f"[rlhf-playground] reward backbone: {d['reward_backbone']}", flush=True)
+    print(f"[rlhf-playground] writes to: {d['data_dir']}; ready in {time.perf_counter() - t0:.1f} s", flush=True)
+    demo.queue(default_concurrency_limit=8).launch(server_name=args.host, server_port=args.port, share=args.share,
+                                                   **launch_kwargs())
+
+
+def info_main(argv: list[str]) -> int:
+    p = argparse.ArgumentParser(prog="python -m rlhf_demo info", description="What data and models would be used.")
+    add_common_args(p)
+    args = p.parse_args(argv)
+    from .workspace import Workspace
+
+    ws = Workspace(settings_from(args))
+    print(json.dumps({**ws.describe(), "startup_seconds": round(ws.startup_seconds, 3)}))
+    return 0
+
+
+COMMANDS = {"serve": lambda argv: serve_main(argv) or 0, "info": info_main}
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] in ("-h", "--help") or argv[0] not in COMMANDS:
+        print("usage: python -m rlhf_demo {" + ",".join(COMMANDS) + "} [options]   (each command has --help)")
+        return 0 if not argv or argv[0] in ("-h", "--help") else 2
+    return COMMANDS[argv[0]](argv[1:])

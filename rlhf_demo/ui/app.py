@@ -1,0 +1,59 @@
+"""The Gradio app: header, content warning, one tab per RLHF stage.
+
+Every tab module exposes ``build(ws)`` (layout) and ``wire(...)`` (events). All tabs are built
+first, then wired, so one tab's events can update another's components.
+"""
+
+from __future__ import annotations
+
+import gradio as gr
+
+from ..workspace import Workspace
+from . import browse
+from .common import CSS
+
+TITLE = "RLHF Playground"
+
+WARNING = """### ⚠️ Content warning
+The Anthropic **hh-rlhf** data used here contains offensive and upsetting text **by design**: it was collected
+to teach models what *not* to say (harmful requests, insults, dangerous advice). Read it as teaching material.
+Continue only if you are fine seeing such text."""
+
+BUNDLED_NOTE = ("Using the **bundled offline set**: benign conversations written by this project in the hh-rlhf format. "
+                "Start with `--data PATH` or with Hub access to use the real hh-rlhf data.")
+
+
+def header_markdown(ws: Workspace) -> str:
+    d = ws.describe()
+    notes = [n for n in (d["data_note"], d["policy_note"]) if n]
+    tail = f"  \n*{' · '.join(notes)}*" if notes else ""
+    return (f"# {TITLE}\nLearn Reinforcement Learning from Human Feedback by doing it: browse human preferences, vote, "
+            f"train a reward model, and watch PPO change a policy.\n\n"
+            f"<span class='rl-status'>**Data:** {d['data']} · **Policy:** {d['policy']} · "
+            f"**Reward backbone:** {d['reward_backbone']}{tail}</span>")
+
+
+def build_app(ws: Workspace) -> gr.Blocks:
+    """The whole app for one Workspace."""
+    needs_warning = ws.data.source.kind != "bundled"
+    with gr.Blocks(title=TITLE, analytics_enabled=False) as demo:
+        gr.Markdown(header_markdown(ws), elem_id="rl-header")
+        with gr.Column(visible=needs_warning, elem_classes="rl-warning", elem_id="content-warning") as gate:
+            gr.Markdown(WARNING)
+            ack = gr.Button("I understand, show the data", variant="primary", elem_id="ack-warning")
+        with gr.Column(visible=not needs_warning, elem_id="rl-main") as main:
+            if not needs_warning:
+                gr.Markdown(BUNDLED_NOTE, elem_classes="rl-status")
+            with gr.Tabs():
+                with gr.Tab("1 · Browse", id="browse"):
+                    browse_tab = browse.build(ws)
+        # -- wiring (after everything is built) --
+        ack.click(lambda: (gr.update(visible=False), gr.update(visible=True)), None, [gate, main],
+                  api_visibility="private", show_progress="hidden")
+        browse.wire(browse_tab, ws, demo)
+    return demo
+
+
+def launch_kwargs() -> dict:
+    """Arguments for ``demo.launch`` that belong to the look of the app (Gradio 6 takes them there)."""
+    return {"css": CSS, "theme": gr.themes.Soft(), "footer_links": ["api", "gradio"]}

@@ -1,0 +1,59 @@
+"""Small UI helpers shared by the tabs: chat rendering, CSS, errors."""
+
+from __future__ import annotations
+
+import html
+from typing import Iterable
+
+import gradio as gr
+
+from ..browse import Span
+from ..data import Turn
+
+CSS = """
+.rl-intro {font-size: 0.95rem; opacity: 0.9}
+.rl-status {font-size: 0.85rem; opacity: 0.85}
+.rl-conv {display: flex; flex-direction: column; gap: 6px; margin-bottom: 10px}
+.rl-turn {padding: 8px 12px; border-radius: 10px; max-width: 92%; line-height: 1.45; white-space: normal}
+.rl-turn .rl-role {font-weight: 600; font-size: 0.75rem; text-transform: uppercase; letter-spacing: .04em; opacity: .7; display: block}
+.rl-human {align-self: flex-end; background: var(--color-accent-soft); border: 1px solid var(--border-color-accent-subdued)}
+.rl-assistant {align-self: flex-start; background: var(--background-fill-secondary); border: 1px solid var(--border-color-primary)}
+.rl-finals {display: grid; grid-template-columns: 1fr 1fr; gap: 12px}
+@media (max-width: 720px) {.rl-finals {grid-template-columns: 1fr}}
+.rl-final {padding: 10px 12px; border-radius: 10px; border: 2px solid var(--border-color-primary); line-height: 1.45}
+.rl-final h4 {margin: 0 0 6px 0; font-size: 0.9rem}
+.rl-chosen {border-color: #2e9d5b}
+.rl-rejected {border-color: #d0563b}
+.rl-final mark {background: rgba(255, 200, 0, 0.35); color: inherit; border-radius: 3px; padding: 0 1px}
+.rl-badge {color: white; border-radius: 4px; padding: 1px 6px; font-size: 0.75rem; letter-spacing: .05em}
+.rl-badge-chosen {background: #2e9d5b}
+.rl-badge-rejected {background: #d0563b}
+.rl-meta {font-size: 0.8rem; opacity: 0.75; margin-top: 6px}
+.rl-warning {border: 2px solid #d0563b; border-radius: 12px; padding: 14px 18px}
+.rl-empty {padding: 24px; text-align: center; opacity: 0.7}
+"""
+
+
+def esc(text: str) -> str:
+    """Escape user/data text for HTML and keep its line breaks."""
+    return html.escape(text).replace("\n", "<br>")
+
+
+def turns_html(turns: Iterable[Turn]) -> str:
+    parts = []
+    for t in turns:
+        cls = "rl-human" if t.role == "Human" else "rl-assistant"
+        parts.append(f'<div class="rl-turn {cls}"><span class="rl-role">{t.role}</span>{esc(t.text) or "<i>(empty)</i>"}</div>')
+    return f'<div class="rl-conv">{"".join(parts)}</div>' if parts else ""
+
+
+def spans_html(spans: list[Span]) -> str:
+    out = []
+    for s in spans:
+        out.append(f"<mark>{esc(s.text)}</mark>" if s.changed and s.text.strip() else esc(s.text))
+    return "".join(out) or "<i>(empty reply)</i>"
+
+
+def error(message: str) -> gr.Error:
+    """A clear message for the user (never a stack trace)."""
+    return gr.Error(message, duration=8)
