@@ -1,0 +1,94 @@
+"""How long moving to another pair takes on the server (target: < 100 ms).
+
+Times the work of the Browse tab's Next/Random handlers (pick the pair, word-diff the two replies, render the
+HTML) on every pair of a split, plus keyword search over the split, plus the `browse_pair` API round trip
+through gradio_client against a running app. Prints JSON as its last line.
+
+    python benchmarks/browse_speed.py [--data ../shared/hh-rlhf/harmless-base-sample.jsonl.gz]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from rlhf_demo.browse import filter_pairs  # noqa: E402
+from rlhf_demo.data import LocalSource  # noqa: E402
+from rlhf_demo.ui.browse import render_pair  # noqa: E402
+
+
+def pct(xs, q):
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(q * len(xs)))]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--data", default=str(REPO.parent / "shared/hh-rlhf/harmless-base-sample.jsonl.gz"))
+    ap.add_argument("--api-calls", type=int, default=50)
+    args = ap.parse_args()
+
+    src = LocalSource(args.data)
+    t0 = time.perf_counter()
+    ps = src.load()
+    load_s = time.perf_counter() - t0
+
+    render_ms = []
+    for p in ps.pairs:
+        t = time.perf_counter()
+        render_pair(p)
+        render_ms.append(1000 * (time.perf_counter() - t))
+
+    t = time.perf_counter()
+    filter_pairs(ps, "how")  # first search builds the lower-cased index
+    first_search_ms = 1000 * (time.perf_counter() - t)
+    search_ms = []
+    for q in ("alcohol", "steal car", "kill", "recipe", "you are"):
+        t = time.perf_counter()
+        filter_pairs(ps, q)
+        search_ms.append(1000 * (time.perf_counter() - t))
+
+    # the whole round trip through the running app's API
+    from gradio_client import Client
+
+    from rlhf_demo.ui.app import build_app, launch_kwargs
+    from rlhf_demo.workspace import Settings, Workspace
+
+    import tempfile
+
+    ws = Workspace(Settings(data=args.data, offline=True, policy="tiny", data_dir=Path(tempfile.mkdtemp())))
+    demo = build_app(ws)
+    _, url, _ = demo.queue().launch(prevent_thread_lock=True, quiet=True, **launch_kwargs())
+    client = Client(url, verbose=False, analytics_enabled=False, download_files=False)
+    subset, split = src.default()
+    api_ms = []
+    for i in range(args.api_calls):
+        t = time.perf_counter()
+        client.predict(subset, split, (i * 37) % len(ps), api_name="/browse_pair")
+        api_ms.append(1000 * (time.perf_counter() - t))
+    demo.close()
+
+    print(json.dumps({
+        "pairs": len(ps), "load_seconds": round(load_s, 3),
+        "next_pair_render_ms_p50": round(statistics.median(render_ms), 3),
+        "next_pair_render_ms_p95": round(pct(render_ms, 0.95), 3),
+        "next_pair_render_ms_max": round(max(render_ms), 3),
+        "search_first_ms": round(first_search_ms, 2), "search_ms_p50": round(statistics.median(search_ms), 2),
+        "api_browse_pair_roundtrip_ms_p50": round(statistics.median(api_ms), 2),
+        "api_browse_pair_roundtrip_ms_p95": round(pct(api_ms, 0.95), 2),
+        "target_ms": 100,
+    }))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,46 @@
+"""Shared test fixtures: the real hh-rlhf sample, an isolated data dir, a running app."""
+
+from __future__ import annotations
+
+import os
+import socket
+from pathlib import Path
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+import pytest  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+SAMPLE = REPO.parent / "shared" / "hh-rlhf" / "harmless-base-sample.jsonl.gz"
+ARTIFACTS = REPO / "test-artifacts"  # screenshots from the browser tests (git-ignored)
+
+
+@pytest.fixture(scope="session")
+def sample_path() -> Path:
+    if not SAMPLE.is_file():
+        pytest.fail(f"the real hh-rlhf sample is missing: {SAMPLE} (it lives in ../shared beside the repository)")
+    return SAMPLE
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def app_server(tmp_path_factory, sample_path):
+    """The real app on the real sample, served in this process on a free port: yields (url, workspace)."""
+    from rlhf_demo.ui.app import build_app, launch_kwargs
+    from rlhf_demo.workspace import Settings, Workspace
+
+    data_dir = tmp_path_factory.mktemp("rlhf_data")
+    ws = Workspace(Settings(data=str(sample_path), offline=True, policy="tiny", data_dir=data_dir))
+    demo = build_app(ws)
+    port = free_port()
+    demo.queue(default_concurrency_limit=8).launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True,
+                                                   quiet=True, **launch_kwargs())
+    yield f"http://127.0.0.1:{port}/", ws
+    demo.close()
