@@ -1,0 +1,396 @@
+"""The vote store: every arena round and every human judgement, in one SQLite file.
+
+RLHF starts with people saying which of two answers is better. The arena (`arena.py`) shows a prompt and two
+anonymous replies; this module keeps what happened so that it survives a restart and can be turned into
+training data:
+
+    rounds  one row per battle, written when it is CREATED (before anyone votes):
+            id (uuid4 hex), time, who asked, prompt, contestant A/B names, reply A/B, generation settings (JSON)
+    votes   at most one row per round (round_id UNIQUE): time, voter id (the Gradio session hash), an
+            optional display name, and the outcome: "A", "B", "tie" or "both_bad"
+
+Design notes
+  * stdlib `sqlite3` only; WAL journal so readers (another process, a notebook) never block the app.
+  * ONE connection shared by all threads, guarded by a lock: Gradio calls us from a thread pool, and a vote is
+    a few-millisecond write, so serialising is simpler than a connection per thread and loses nothing.
+  * one transaction per vote: the vote is either fully stored or not at all.
+  * ``PRAGMA user_version`` holds the schema version; a file written by a newer version of this code is
+    refused with a clear message instead of being misread.
+
+Export: the votes are a preference data set just like Anthropic's hh-rlhf. `export_pairs` / `write_export`
+write them as hh-rlhf transcripts or in TRL's conversational format (JSONL or Parquet), and `vote_pairs` hands
+(prompt, chosen, rejected) triples to the reward-model trainer. Ties and "both bad" carry no preference and
+are left out (and counted).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import tempfile
+import threading
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from .data import parse_transcript
+
+SCHEMA_VERSION = 1  # bump (and add a migration in `_migrate`) whenever the tables change
+OUTCOMES = ("A", "B", "tie", "both_bad")  # A better, B better, equally good, both unacceptable
+EXPORT_FORMATS = ("hh", "conversational")
+FILE_FORMATS = ("jsonl", "parquet")
+
+_SCHEMA = """
+CREATE TABLE rounds (
+    id          TEXT PRIMARY KEY,          -- uuid4 hex
+    created_at  TEXT NOT NULL,             -- ISO-8601 UTC
+    voter_id    TEXT NOT NULL,             -- who asked for the round (Gradio session hash)
+    prompt      TEXT NOT NULL,             -- hh-rlhf text ending with "\\n\\nAssistant:"
+    model_a     TEXT NOT NULL,             -- contestant names, hidden from the voter until the vote
+    model_b     TEXT NOT NULL,
+    reply_a     TEXT NOT NULL,
+    reply_b     TEXT NOT NULL,
+    settings    TEXT NOT NULL              -- generation settings, JSON
+);
+CREATE TABLE votes (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    round_id    TEXT NOT NULL UNIQUE REFERENCES rounds(id),   -- one judgement per round
+    voted_at    TEXT NOT NULL,
+    voter_id    TEXT NOT NULL,
+    voter_name  TEXT,
+    outcome     TEXT NOT NULL CHECK (outcome IN ('A', 'B', 'tie', 'both_bad'))
+);
+CREATE INDEX votes_voted_at ON votes(voted_at);
+"""
+
+
+class VoteError(ValueError):
+    """A user-facing problem with the vote store (message is meant to be shown as is)."""
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+
+
+# ----------------------------------------------------------------------------------------------------------
+# records
+
+
+@dataclass(frozen=True)
+class RoundRecord:
+    """One battle as stored: a prompt, two replies, and (secretly) which contestant wrote which."""
+
+    round_id: str
+    created_at: str
+    voter_id: str
+    prompt: str
+    model_a: str
+    model_b: str
+    reply_a: str
+    reply_b: str
+    settings: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class VoteRecord:
+    """A judged round: the round's content joined with its vote. Field names match what `ranking` reads."""
+
+    round_id: str
+    created_at: str
+    voted_at: str
+    voter_id: str  # who voted
+    voter_name: str | None
+    prompt: str
+    model_a: str
+    model_b: str
+    reply_a: str
+    reply_b: str
+    outcome: str  # "A" | "B" | "tie" | "both_bad"
+    settings: dict = field(default_factory=dict)
+
+    @property
+    def winner(self) -> str | None:
+        """Name of the preferred contestant, None for a tie or both bad."""
+        return {"A": self.model_a, "B": self.model_b}.get(self.outcome)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# the store
+
+
+class VoteStore:
+    """Rounds and votes in a SQLite file at `path` (created with its folder if missing). Thread-safe."""
+
+    def __init__(self, path: str | os.PathLike):
+        self.path = Path(path).expanduser()
+        self._lock = threading.Lock()
+        self._conn = self._open(self.path)
+
+    # --- opening -------------------------------------------------------------------------------------------
+
+    @staticmethod
+    def _open(path: Path) -> sqlite3.Connection:
+        """Check the location is writable BEFORE creating anything, then open and check/create the schema."""
+        if path.is_dir():
+            raise VoteError(f"Cannot use {path} as the vote database: it is a folder.")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as e:  # e.g. a parent is a file, or a read-only file system
+            raise VoteError(f"Cannot create the folder for the vote database {path}: {e.strerror or e}.") from e
+        if not os.access(path.parent, os.W_OK | os.X_OK) or (path.exists() and not os.access(path, os.W_OK)):
+            raise VoteError(f"Cannot write the vote database {path}: permission denied.")
+        try:
+            # isolation_level=None: we issue BEGIN/COMMIT ourselves, so a transaction is exactly what we say.
+            conn = sqlite3.connect(path, timeout=30.0, isolation_level=None, check_same_thread=False)
+        except sqlite3.Error as e:
+            raise VoteError(f"Cannot open the vote database {path}: {e}.") from e
+        try:
+            VoteStore._check_schema(conn, path)  # first: never switch someone else's database to WAL
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")  # with WAL: durable at checkpoints, never corrupt
+            conn.execute("PRAGMA foreign_keys=ON")
+        except sqlite3.DatabaseError as e:  # "file is not a database", read-only media, ...
+            conn.close()
+            raise VoteError(f"Cannot use {path} as the vote database: {e}.") from e
+        except VoteError:
+            conn.close()
+            raise
+        return conn
+
+    @staticmethod
+    def _check_schema(conn: sqlite3.Connection, path: Path) -> None:
+        """Create the tables in a new file; accept our schema version; refuse anything else with a clear message."""
+        # BEGIN IMMEDIATE takes the write lock before we look, so two processes opening the same new file at
+        # once cannot both create the tables. Nothing is written unless the file is new.
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+            if version == 0 and not tables:  # a brand-new (empty) file
+                for stmt in _SCHEMA.split(";"):  # (not executescript: it would COMMIT early)
+                    if stmt.strip():
+                        conn.execute(stmt)
+                conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+                version = SCHEMA_VERSION
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        if version > SCHEMA_VERSION:
+            raise VoteError(
+                f"The vote database {path} has schema version {version}, but this version of the app only "
+                f"understands version {SCHEMA_VERSION}. Update the app, or point it at another file."
+            )
+        if version != SCHEMA_VERSION:
+            raise VoteError(
+                f"{path} is a SQLite file but not a vote database this app knows (schema version {version}, "
+                f"tables {sorted(tables)}). Point the app at another file."
+            )
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    def __enter__(self) -> "VoteStore":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # --- writing -------------------------------------------------------------------------------------------
+
+    def add_round(
+        self,
+        prompt: str,
+        model_a: str,
+        model_b: str,
+        reply_a: str,
+        reply_b: str,
+        voter_id: str,
+        settings: dict | None = None,
+    ) -> RoundRecord:
+        """Store a new (not yet judged) round and return it with its fresh uuid4-hex id."""
+        rec = RoundRecord(uuid.uuid4().hex, _now(), str(voter_id), prompt, model_a, model_b, reply_a, reply_b,
+                          dict(settings or {}))
+        row = (rec.round_id, rec.created_at, rec.voter_id, rec.prompt, rec.model_a, rec.model_b, rec.reply_a,
+               rec.reply_b, json.dumps(rec.settings, sort_keys=True))
+        with self._lock:
+            self._conn.execute("INSERT INTO rounds VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", row)  # autocommit
+        return rec
+
+    def add_vote(self, round_id: str, outcome: str, voter_id: str, voter_name: str | None = None) -> VoteRecord:
+        """Record the judgement of a round, in one transaction. Raises VoteError with the reason when refused."""
+        if outcome not in OUTCOMES:
+            raise VoteError(f"Unknown vote {outcome!r}: it must be one of {', '.join(OUTCOMES)}.")
+        voter_name = (voter_name or "").strip() or None
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")  # take the write lock now: check + insert are atomic
+            try:
+                if self._conn.execute("SELECT 1 FROM rounds WHERE id = ?", (round_id,)).fetchone() is None:
+                    raise VoteError(f"Unknown round {round_id!r}: it was never created (or belongs to another database).")
+                if self._conn.execute("SELECT 1 FROM votes WHERE round_id = ?", (round_id,)).fetchone():
+                    raise VoteError(f"Round {round_id!r} has already been voted on: each round takes one vote.")
+                self._conn.execute(
+                    "INSERT INTO votes (round_id, voted_at, voter_id, voter_name, outcome) VALUES (?, ?, ?, ?, ?)",
+                    (round_id, _now(), str(voter_id), voter_name, outcome),
+                )
+                self._conn.execute("COMMIT")
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            return self._votes_where("v.round_id = ?", (round_id,))[0]
+
+    # --- reading -------------------------------------------------------------------------------------------
+
+    def get_round(self, round_id: str) -> RoundRecord:
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT id, created_at, voter_id, prompt, model_a, model_b, reply_a, reply_b, settings "
+                "FROM rounds WHERE id = ?", (round_id,)).fetchone()
+        if row is None:
+            raise VoteError(f"Unknown round {round_id!r}.")
+        return RoundRecord(*row[:8], settings=json.loads(row[8]))
+
+    def _votes_where(self, where: str = "1", params: tuple = ()) -> list[VoteRecord]:
+        # caller holds the lock
+        rows = self._conn.execute(
+            "SELECT r.id, r.created_at, v.voted_at, v.voter_id, v.voter_name, r.prompt, r.model_a, r.model_b, "
+            "r.reply_a, r.reply_b, v.outcome, r.settings "
+            f"FROM votes v JOIN rounds r ON r.id = v.round_id WHERE {where} ORDER BY v.id", params).fetchall()
+        return [VoteRecord(*row[:11], settings=json.loads(row[11])) for row in rows]
+
+    def votes(self) -> list[VoteRecord]:
+        """All judged rounds, oldest vote first."""
+        with self._lock:
+            return self._votes_where()
+
+    def count(self) -> int:
+        """Number of votes."""
+        with self._lock:
+            return self._conn.execute("SELECT COUNT(*) FROM votes").fetchone()[0]
+
+    def stats(self) -> dict:
+        """Totals for the UI: rounds, votes, unjudged rounds, distinct voters, and votes per outcome."""
+        with self._lock:
+            n_rounds = self._conn.execute("SELECT COUNT(*) FROM rounds").fetchone()[0]
+            n_votes, n_voters = self._conn.execute("SELECT COUNT(*), COUNT(DISTINCT voter_id) FROM votes").fetchone()
+            by_outcome = dict(self._conn.execute("SELECT outcome, COUNT(*) FROM votes GROUP BY outcome").fetchall())
+        return {
+            "rounds": n_rounds,
+            "votes": n_votes,
+            "unvoted_rounds": n_rounds - n_votes,
+            "voters": n_voters,
+            "outcomes": {o: by_outcome.get(o, 0) for o in OUTCOMES},
+        }
+
+
+# ----------------------------------------------------------------------------------------------------------
+# export as a preference data set
+
+
+@dataclass(frozen=True)
+class ExportStats:
+    n_pairs: int  # preference pairs written (votes "A" or "B")
+    n_ties: int  # "tie" votes left out
+    n_both_bad: int  # "both_bad" votes left out
+
+
+def _decisive(votes: list[VoteRecord]) -> list[tuple[str, str, str]]:
+    out = []
+    for v in votes:
+        if v.outcome == "A":
+            out.append((v.prompt, v.reply_a, v.reply_b))
+        elif v.outcome == "B":
+            out.append((v.prompt, v.reply_b, v.reply_a))
+    return out
+
+
+def vote_pairs(store: VoteStore) -> list[tuple[str, str, str]]:
+    """(prompt, chosen_reply, rejected_reply) for every decisive vote, oldest first: reward-model training data."""
+    return _decisive(store.votes())
+
+
+def prompt_messages(prompt: str) -> list[dict]:
+    """An hh-rlhf prompt ("\\n\\nHuman: ...\\n\\nAssistant:") as chat messages, one per turn.
+
+    The prompt ends with an empty Assistant turn (the slot the reply fills), so we parse it with a placeholder
+    reply and drop that last turn.
+    """
+    turns = parse_transcript(prompt + " .")[:-1]
+    return [{"role": "user" if t.role == "Human" else "assistant", "content": t.text} for t in turns]
+
+
+def _to_examples(pairs: list[tuple[str, str, str]], fmt: str) -> list[dict]:
+    if fmt not in EXPORT_FORMATS:
+        raise VoteError(f"Unknown export format {fmt!r}: choose one of {', '.join(EXPORT_FORMATS)}.")
+    rows = []
+    for prompt, chosen, rejected in pairs:
+        if fmt == "hh":
+            rows.append({"chosen": f"{prompt} {chosen}", "rejected": f"{prompt} {rejected}"})
+        else:
+            messages = prompt_messages(prompt)
+            rows.append({
+                "chosen": messages + [{"role": "assistant", "content": chosen}],
+                "rejected": messages + [{"role": "assistant", "content": rejected}],
+            })
+    return rows
+
+
+def export_pairs(store: VoteStore, fmt: str = "hh") -> list[dict]:
+    """The decisive votes as preference examples, oldest first.
+
+    fmt="hh":              {"chosen": prompt + " " + chosen, "rejected": prompt + " " + rejected}, i.e. full
+                           hh-rlhf transcripts, exactly the format of Anthropic/hh-rlhf.
+    fmt="conversational":  TRL's implicit-prompt conversational format: {"chosen": [messages...,
+                           {"role": "assistant", "content": chosen}], "rejected": [...]} where the shared
+                           prompt is the leading user/assistant messages of both lists.
+    """
+    return _to_examples(vote_pairs(store), fmt)
+
+
+def _arrow_schema(fmt: str):
+    """Explicit column types, so an export with zero rows is still a valid, loadable file."""
+    import pyarrow as pa
+
+    if fmt == "hh":
+        text = pa.string()
+    else:
+        text = pa.list_(pa.struct([("role", pa.string()), ("content", pa.string())]))
+    return pa.schema([("chosen", text), ("rejected", text)])
+
+
+def write_export(store: VoteStore, path: str | os.PathLike, fmt: str = "hh", file_format: str | None = None) -> ExportStats:
+    """Write `export_pairs(store, fmt)` to `path` as JSONL or Parquet (default: from the file suffix).
+
+    The file is written to a temporary name and renamed, so a reader never sees half an export.
+    Load it back with ``datasets.load_dataset("json" | "parquet", data_files=path, split="train")``.
+    """
+    path = Path(path)
+    if file_format is None:
+        file_format = "parquet" if path.suffix == ".parquet" else "jsonl"
+    if file_format not in FILE_FORMATS:
+        raise VoteError(f"Unknown file format {file_format!r}: choose one of {', '.join(FILE_FORMATS)}.")
+    votes = store.votes()  # one snapshot: the rows and the counts agree even while people keep voting
+    rows = _to_examples(_decisive(votes), fmt)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        if file_format == "jsonl":
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                for row in rows:
+                    f.write(json.dumps(row, ensure_ascii=False) + "\n")
+        else:
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+
+            os.close(fd)
+            pq.write_table(pa.Table.from_pylist(rows, schema=_arrow_schema(fmt)), tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return ExportStats(n_pairs=len(rows), n_ties=sum(v.outcome == "tie" for v in votes),
+                       n_both_bad=sum(v.outcome == "both_bad" for v in votes))

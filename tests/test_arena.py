@@ -1,0 +1,336 @@
+"""The arena: contestants, batched per-row generation (temperatures, LoRA adapters), rounds and votes."""
+
+import os
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+import dataclasses
+import random
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from rlhf_demo.arena import (DEFAULT_CONTESTANTS, EMPTY_REPLY, Arena, ArenaError, Contestant, ContestantRegistry,
+                             PerRowTemperature, PolicyGenerator, Round, clean_reply, prompt_picker)
+from rlhf_demo.data import load_jsonl
+from rlhf_demo.votes import VoteError, VoteStore
+
+HH_SAMPLE = Path(__file__).resolve().parents[2] / "shared/hh-rlhf/harmless-base-sample.jsonl.gz"
+PROMPT = "\n\nHuman: How do I bake bread at home?\n\nAssistant:"
+CORPUS = [
+    "\n\nHuman: How do I bake bread at home?\n\nAssistant: Mix flour, water, yeast and salt, then knead it.",
+    "\n\nHuman: What is the capital of France?\n\nAssistant: The capital of France is Paris.",
+    "\n\nHuman: Can you help me with my homework?\n\nAssistant: Sure, what subject is it?",
+] * 5
+
+
+# ------------------------------------------------------------------------------------------ fixtures
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_torch_thread():
+    """A 32-wide model is all overhead: one intra-op thread is faster, and far faster on a busy shared CPU."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="module")
+def tokenizer():
+    """A byte-level BPE tokenizer trained in a few milliseconds on a tiny corpus (no downloads)."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(vocab_size=320, special_tokens=["<|endoftext|>"], show_progress=False,
+                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
+    tok.train_from_iterator(CORPUS, trainer)
+    return PreTrainedTokenizerFast(tokenizer_object=tok, eos_token="<|endoftext|>", pad_token="<|endoftext|>")
+
+
+def tiny_llama(vocab_size, seed=0):
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    torch.manual_seed(seed)
+    config = LlamaConfig(vocab_size=vocab_size, hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                         num_attention_heads=2, num_key_value_heads=2, max_position_embeddings=256,
+                         initializer_range=0.5,  # large random weights: well-separated logits, so "greedy" is crisp
+                         bos_token_id=0, eos_token_id=0, pad_token_id=0)
+    return LlamaForCausalLM(config).eval()
+
+
+@pytest.fixture(scope="module")
+def model(tokenizer):
+    return tiny_llama(len(tokenizer))
+
+
+@pytest.fixture(scope="module")
+def adapter_dir(model, tmp_path_factory):
+    """A random (non-zero) LoRA adapter saved like a PPO checkpoint."""
+    import copy
+
+    from peft import LoraConfig, get_peft_model
+
+    torch.manual_seed(1)
+    peft_model = get_peft_model(copy.deepcopy(model), LoraConfig(r=4, lora_alpha=32, target_modules=["q_proj", "v_proj"],
+                                                                 init_lora_weights=False))
+    path = tmp_path_factory.mktemp("ckpt") / "step-10"
+    peft_model.save_pretrained(path)
+    return path
+
+
+def greedy_reply(model, tokenizer, prompt, max_new_tokens):
+    """Reference: plain greedy decoding of one prompt, cleaned the same way as arena replies."""
+    ids = tokenizer(prompt, return_tensors="pt")
+    with torch.no_grad():
+        out = model.generate(**ids, do_sample=False, max_new_tokens=max_new_tokens, pad_token_id=0, eos_token_id=0)
+    row = out[0, ids["input_ids"].shape[1]:].tolist()
+    row = row[: row.index(0)] if 0 in row else row
+    return clean_reply(tokenizer.decode(row, skip_special_tokens=True)) or EMPTY_REPLY
+
+
+COLD = 1e-4  # temperature so low that sampling == greedy
+
+
+# ------------------------------------------------------------------------------------------ contestants
+
+
+def test_registry_starts_with_two_base_contestants_and_is_editable(tmp_path, adapter_dir):
+    reg = ContestantRegistry()
+    assert [(c.name, c.temperature, c.adapter_path) for c in reg.list()] == [("base-t0.7", 0.7, None),
+                                                                             ("base-t1.2", 1.2, None)]
+    ck = reg.add_checkpoint("ppo-step-10", str(adapter_dir))
+    assert reg.get("ppo-step-10") == ck and ck.adapter_path == str(adapter_dir.resolve())
+    assert "ppo-step-10" in reg and len(reg) == 3
+    with pytest.raises(ArenaError, match="already"):
+        reg.add(Contestant("base-t0.7", 0.3))
+    with pytest.raises(ArenaError, match="adapter_config.json"):
+        reg.add_checkpoint("broken", str(tmp_path))
+    reg.remove("base-t1.2")
+    assert [c.name for c in reg.list()] == ["base-t0.7", "ppo-step-10"]
+    with pytest.raises(KeyError):
+        reg.get("base-t1.2")
+    with pytest.raises(ArenaError, match="temperature"):
+        Contestant("cold", 0.0)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        ck.temperature = 2.0
+
+
+def test_registry_is_thread_safe():
+    reg = ContestantRegistry([])
+    threads = [threading.Thread(target=lambda i=i: [reg.add(Contestant(f"c{i}-{j}", 1.0)) for j in range(50)])
+               for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(reg) == 400 and len({c.name for c in reg.list()}) == 400
+
+
+# ------------------------------------------------------------------------------------------ generation pieces
+
+
+def test_per_row_temperature_divides_each_row_by_its_own_temperature():
+    scores = torch.tensor([[2.0, 4.0], [2.0, 4.0]])
+    out = PerRowTemperature([0.5, 2.0])(torch.zeros(2, 1, dtype=torch.long), scores)
+    assert out.tolist() == [[4.0, 8.0], [1.0, 2.0]]
+
+
+def test_clean_reply_stops_at_the_next_turn():
+    assert clean_reply(" Paris.\n\nHuman: and Spain?\n\nAssistant: Madrid") == "Paris."
+    assert clean_reply(" Sure!\n\nAssistant: more") == "Sure!"
+    assert clean_reply(" cut off by the token budget\n\nHum") == "cut off by the token budget"
+    assert clean_reply("  Hello there  ") == "Hello there"
+
+
+# ------------------------------------------------------------------------------------------ PolicyGenerator
+
+
+def test_both_replies_come_from_one_generate_call_and_are_reproducible(model, tokenizer, monkeypatch):
+    gen = PolicyGenerator(model, tokenizer, max_new_tokens=16)
+    calls = []
+    real = model.generate
+    monkeypatch.setattr(model, "generate", lambda *a, **k: calls.append(k["input_ids"].shape) or real(*a, **k))
+    prompts = [PROMPT, "\n\nHuman: Hi\n\nAssistant:"]  # different lengths -> left padding
+    first = gen.generate(prompts, list(DEFAULT_CONTESTANTS), seed=3)
+    assert len(calls) == 1 and calls[0][0] == 2
+    assert all(isinstance(r, str) and r for r in first)
+    assert gen.generate(prompts, list(DEFAULT_CONTESTANTS), seed=3) == first
+    state = torch.get_rng_state()
+    gen.generate(prompts, list(DEFAULT_CONTESTANTS), seed=4)
+    assert torch.equal(torch.get_rng_state(), state)  # seeding a round leaves the global random stream alone
+
+
+def test_each_row_uses_its_own_temperature_and_left_padding_is_harmless(model, tokenizer):
+    gen = PolicyGenerator(model, tokenizer, max_new_tokens=12)
+    short = "\n\nHuman: Hi\n\nAssistant:"
+    # a cold row must reproduce greedy decoding, whatever the hot row next to it does and however it is padded
+    for seed in range(3):
+        cold, hot = gen.generate([short, PROMPT], [Contestant("cold", COLD), Contestant("hot", 5.0)], seed=seed)
+        assert cold == greedy_reply(model, tokenizer, short, 12)
+    hot_replies = {gen.generate([short, PROMPT], [Contestant("cold", COLD), Contestant("hot", 5.0)], seed=s)[1]
+                   for s in range(3)}
+    assert len(hot_replies) > 1  # the hot row really samples
+
+
+def test_lora_contestants_share_one_mixed_adapter_batch(model, tokenizer, adapter_dir):
+    import peft
+
+    base_names = {n for n, _ in model.named_parameters()}
+    gen = PolicyGenerator(model, tokenizer, max_new_tokens=12)
+    base, ckpt = Contestant("base", COLD), Contestant("ckpt", COLD, str(adapter_dir))
+    r_base, r_ckpt = gen.generate([PROMPT, PROMPT], [base, ckpt], seed=0)
+    assert r_base == greedy_reply(model, tokenizer, PROMPT, 12)
+    merged = peft.PeftModel.from_pretrained(tiny_llama(len(tokenizer)), str(adapter_dir)).eval()
+    assert r_ckpt == greedy_reply(merged, tokenizer, PROMPT, 12)
+    assert r_ckpt != r_base  # the adapter changes the policy
+    assert {n for n, _ in model.named_parameters()} == base_names  # the shared base model got no LoRA layers
+    # cached: asking again does not load the adapter a second time
+    gen.generate([PROMPT, PROMPT], [ckpt, base], seed=1)
+    assert len(gen._peft.peft_config) == 1
+
+
+def test_an_overwritten_checkpoint_is_reloaded(model, tokenizer, tmp_path):
+    import copy
+
+    import peft
+
+    def save(seed):
+        torch.manual_seed(seed)
+        lora = peft.LoraConfig(r=4, lora_alpha=32, target_modules=["q_proj", "v_proj"], init_lora_weights=False)
+        peft.get_peft_model(copy.deepcopy(model), lora).save_pretrained(tmp_path / "latest")
+        for f in (tmp_path / "latest").iterdir():  # make the change visible even on coarse-mtime file systems
+            os.utime(f, ns=(time.time_ns() + seed * 10**9, time.time_ns() + seed * 10**9))
+
+    gen = PolicyGenerator(model, tokenizer, max_new_tokens=12)
+    ckpt = Contestant("latest", COLD, str(tmp_path / "latest"))
+    replies = []
+    for seed in (1, 2):
+        save(seed)
+        replies.append(gen.generate([PROMPT], [ckpt], seed=0)[0])
+        merged = peft.PeftModel.from_pretrained(tiny_llama(len(tokenizer)), str(tmp_path / "latest")).eval()
+        assert replies[-1] == greedy_reply(merged, tokenizer, PROMPT, 12)
+    assert replies[0] != replies[1] and len(gen._peft.peft_config) == 1  # the stale adapter was dropped
+
+
+def test_long_prompts_keep_their_end(model, tokenizer):
+    gen = PolicyGenerator(model, tokenizer, max_new_tokens=16)
+    long_prompt = "\n\nHuman: " + "tell me more about bread " * 200 + "\n\nAssistant:"
+    assert len(tokenizer(long_prompt)["input_ids"]) > 256  # longer than the model's context
+    replies = gen.generate([long_prompt, PROMPT], list(DEFAULT_CONTESTANTS), seed=0)
+    assert all(isinstance(r, str) and r for r in replies)
+
+
+# ------------------------------------------------------------------------------------------ Arena
+
+
+@pytest.fixture
+def arena(model, tokenizer, tmp_path):
+    prompts = [PROMPT, "\n\nHuman: What is the capital of France?\n\nAssistant:"]
+    if HH_SAMPLE.exists():
+        prompts = [p.prompt for p in load_jsonl(HH_SAMPLE).pairs[:50]]
+    store = VoteStore(tmp_path / "votes.db")
+    # 16 new tokens keep these tests quick; the default budget (48) is timed in test_a_round_is_quick
+    yield Arena(store, ContestantRegistry(), PolicyGenerator(model, tokenizer, max_new_tokens=16),
+                prompt_picker(prompts))
+    store.close()
+
+
+def test_a_round_is_quick(arena, model, tokenizer):
+    """A round (two 48-token replies to an hh-rlhf prompt + storing it) takes < 3 s with a tiny policy."""
+    arena.generator = PolicyGenerator(model, tokenizer)  # default max_new_tokens
+    timings = []
+    for seed in range(3):  # best of 3: the CPU is shared, one slow round may be someone else's fault
+        t0 = time.perf_counter()
+        rnd = arena.new_round(None, voter_id="s", seed=seed)
+        timings.append(time.perf_counter() - t0)
+    assert min(timings) < 3.0, f"rounds took {timings} s with the tiny policy"
+    assert arena.store.get_round(rnd.round_id).settings["max_new_tokens"] == 48
+
+
+def test_a_round_pits_two_different_hidden_contestants(arena):
+    rnd = arena.new_round(None, voter_id="session-1", seed=0)
+    assert isinstance(rnd, Round)
+    assert {f.name for f in dataclasses.fields(rnd)} == {"round_id", "prompt", "reply_a", "reply_b"}  # no names
+    assert all(isinstance(r, str) and r.strip() for r in (rnd.reply_a, rnd.reply_b))
+    assert rnd.prompt.startswith("\n\nHuman:") and rnd.prompt.endswith("\n\nAssistant:")
+    stored = arena.store.get_round(rnd.round_id)
+    assert stored.model_a != stored.model_b
+    assert {stored.model_a, stored.model_b} <= {"base-t0.7", "base-t1.2"}
+    assert (stored.reply_a, stored.reply_b, stored.voter_id) == (rnd.reply_a, rnd.reply_b, "session-1")
+    assert stored.settings["temperature_a"] == arena.registry.get(stored.model_a).temperature
+    assert stored.settings["max_new_tokens"] == 16 and "seed" in stored.settings
+
+    result = arena.vote(rnd.round_id, "A", voter_id="session-1", voter_name="Ada")
+    assert (result.model_a, result.model_b, result.winner) == (stored.model_a, stored.model_b, stored.model_a)
+    assert arena.store.votes()[0].voter_name == "Ada"
+    with pytest.raises(VoteError, match="already"):
+        arena.vote(rnd.round_id, "B", voter_id="session-2")
+
+
+def test_pairing_and_seating_are_random_but_seedable(arena):
+    arena.registry.add(Contestant("base-t0.3", 0.3))
+    seatings = set()
+    for seed in range(12):
+        r = arena.store.get_round(arena.new_round(None, "s", seed=seed).round_id)
+        seatings.add((r.model_a, r.model_b))
+    assert len(seatings) >= 4  # several pairs, in both orders
+    assert any((b, a) in seatings for a, b in seatings)
+    one = arena.new_round("Tell me a story", "s", seed=42)
+    two = arena.new_round("Tell me a story", "s", seed=42)
+    assert (one.reply_a, one.reply_b) == (two.reply_a, two.reply_b) and one.round_id != two.round_id
+
+
+def test_typed_prompts_are_wrapped_and_bad_ones_refused(arena):
+    rnd = arena.new_round("  Why is the sky blue?  ", "s", seed=1)
+    assert rnd.prompt == "\n\nHuman: Why is the sky blue?\n\nAssistant:"
+    with pytest.raises(ArenaError, match="empty"):
+        arena.new_round("   \n ", "s")
+    with pytest.raises(ArenaError, match="too long"):
+        arena.new_round("x" * (arena.max_prompt_chars + 1), "s")
+    arena.new_round("", "s", seed=2)  # empty box -> a prompt from the data set
+    assert arena.store.stats()["rounds"] == 2  # refused prompts stored nothing
+
+
+def test_regenerate_reuses_an_hh_prompt_as_is(arena):
+    first = arena.new_round(None, "s", seed=3)
+    again = arena.new_round(None, "s", seed=4, hh_prompt=first.prompt)
+    assert again.prompt == first.prompt and again.round_id != first.round_id
+    with pytest.raises(ArenaError, match="not both"):
+        arena.new_round("typed", "s", hh_prompt=first.prompt)
+    for bad in ["What is love?", "\n\nHuman: hi\n\nAssistant: hello", ""]:
+        with pytest.raises(ArenaError, match="Not an hh-rlhf prompt"):
+            arena.new_round(None, "s", hh_prompt=bad)
+
+
+def test_arena_needs_two_contestants(arena):
+    arena.registry.remove("base-t1.2")
+    with pytest.raises(ArenaError, match="two contestants"):
+        arena.new_round(None, "s")
+
+
+def test_concurrent_players(arena):
+    errors, n_threads, per_thread = [], 6, 3
+
+    def player(i):
+        try:
+            for j in range(per_thread):
+                rnd = arena.new_round(None, f"s{i}")
+                arena.vote(rnd.round_id, random.choice(["A", "B", "tie", "both_bad"]), f"s{i}")
+        except Exception as e:  # pragma: no cover - reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=player, args=(i,)) for i in range(n_threads)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert arena.store.stats()["votes"] == arena.store.stats()["rounds"] == n_threads * per_thread

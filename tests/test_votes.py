@@ -1,0 +1,291 @@
+"""The vote store keeps every round and vote (across threads and restarts) and exports a preference data set."""
+
+import os
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+import json
+import sqlite3
+import threading
+from pathlib import Path
+
+import pytest
+
+from rlhf_demo.data import load_jsonl, parse_transcript
+from rlhf_demo.votes import (OUTCOMES, SCHEMA_VERSION, ExportStats, VoteError, VoteStore, export_pairs,
+                             prompt_messages, vote_pairs, write_export)
+
+HH_SAMPLE = Path(__file__).resolve().parents[2] / "shared/hh-rlhf/harmless-base-sample.jsonl.gz"
+PROMPT = "\n\nHuman: What is the capital of France?\n\nAssistant:"
+MULTI_TURN = "\n\nHuman: Hi!\n\nAssistant: Hello, how can I help?\n\nHuman: Tell me a joke.\n\nAssistant:"
+
+
+@pytest.fixture
+def store(tmp_path):
+    with VoteStore(tmp_path / "votes.db") as s:
+        yield s
+
+
+def new_round(store, prompt=PROMPT, a="m1", b="m2", voter="v0"):
+    return store.add_round(prompt, a, b, f"reply of {a}", f"reply of {b}", voter, {"seed": 1})
+
+
+# ------------------------------------------------------------------------------------------ storing
+
+
+def test_round_and_vote_are_stored_and_joined(store):
+    r = new_round(store, a="alpha", b="beta", voter="session-1")
+    assert len(r.round_id) == 32 and int(r.round_id, 16) >= 0  # uuid4 hex
+    assert store.get_round(r.round_id).settings == {"seed": 1}
+    v = store.add_vote(r.round_id, "B", voter_id="session-2", voter_name="  Ada ")
+    assert (v.model_a, v.model_b, v.outcome, v.winner) == ("alpha", "beta", "B", "beta")
+    assert (v.voter_id, v.voter_name) == ("session-2", "Ada")
+    assert store.votes() == [v]
+    assert store.count() == 1
+
+
+def test_many_threads_voting_at_once_lose_nothing(store):
+    n_threads, per_thread = 16, 25
+    barrier = threading.Barrier(n_threads)
+    errors = []
+
+    def worker(t):
+        try:
+            barrier.wait()  # all threads hit the database at the same moment
+            for i in range(per_thread):
+                r = new_round(store, a=f"m{t}", b="other", voter=f"v{t}")
+                store.add_vote(r.round_id, OUTCOMES[(t + i) % 4], voter_id=f"v{t}")
+        except Exception as e:  # pragma: no cover - reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=worker, args=(t,)) for t in range(n_threads)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert errors == []
+    assert store.count() == n_threads * per_thread
+    votes = store.votes()
+    assert len({v.round_id for v in votes}) == n_threads * per_thread
+    for t in range(n_threads):  # each thread's votes landed with the right outcomes
+        mine = [v.outcome for v in votes if v.voter_id == f"v{t}"]
+        assert sorted(mine) == sorted(OUTCOMES[(t + i) % 4] for i in range(per_thread))
+
+
+def test_votes_survive_a_restart(tmp_path):
+    path = tmp_path / "sub" / "votes.db"
+    with VoteStore(path) as s:
+        r = new_round(s)
+        before = s.add_vote(r.round_id, "A", voter_id="v1", voter_name="Bo")
+        unvoted = new_round(s)
+    with VoteStore(path) as s:
+        assert s.votes() == [before]
+        assert s.stats()["unvoted_rounds"] == 1
+        s.add_vote(unvoted.round_id, "tie", voter_id="v2")  # a round created before the restart can be voted on
+        assert s.count() == 2
+
+
+def test_many_openers_of_a_new_file_create_the_schema_once(tmp_path):
+    path, errors, stores = tmp_path / "new.db", [], []
+    barrier = threading.Barrier(8)
+
+    def opener():
+        barrier.wait()
+        try:
+            stores.append(VoteStore(path))
+        except Exception as e:  # pragma: no cover - reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=opener) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == [] and len(stores) == 8
+    r = new_round(stores[0])
+    stores[5].add_vote(r.round_id, "A", voter_id="v")  # they all see the same database
+    assert [s.count() for s in stores] == [1] * 8
+    for s in stores:
+        s.close()
+
+
+def test_stats_count_outcomes_and_voters(store):
+    for outcome, voter in [("A", "x"), ("A", "y"), ("tie", "x"), ("both_bad", "z")]:
+        store.add_vote(new_round(store).round_id, outcome, voter_id=voter)
+    new_round(store)
+    assert store.stats() == {"rounds": 5, "votes": 4, "unvoted_rounds": 1, "voters": 3,
+                             "outcomes": {"A": 2, "B": 0, "tie": 1, "both_bad": 1}}
+
+
+# ------------------------------------------------------------------------------------------ errors
+
+
+def test_unknown_round_is_refused(store):
+    with pytest.raises(VoteError, match="Unknown round"):
+        store.add_vote("0" * 32, "A", voter_id="v")
+    assert store.count() == 0
+
+
+def test_second_vote_on_a_round_is_refused_and_first_kept(store):
+    r = new_round(store)
+    store.add_vote(r.round_id, "A", voter_id="v1")
+    with pytest.raises(VoteError, match="already been voted"):
+        store.add_vote(r.round_id, "B", voter_id="v2")
+    assert [(v.outcome, v.voter_id) for v in store.votes()] == [("A", "v1")]
+
+
+@pytest.mark.parametrize("outcome", ["a", "C", "", None, "Tie"])
+def test_bad_outcome_is_refused(store, outcome):
+    r = new_round(store)
+    with pytest.raises(VoteError, match="must be one of"):
+        store.add_vote(r.round_id, outcome, voter_id="v")
+    store.add_vote(r.round_id, "tie", voter_id="v")  # the refused vote did not use up the round
+
+
+def test_newer_schema_version_is_refused(tmp_path):
+    path = tmp_path / "votes.db"
+    VoteStore(path).close()
+    con = sqlite3.connect(path)
+    assert con.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    con.execute(f"PRAGMA user_version={SCHEMA_VERSION + 1}")
+    con.close()
+    with pytest.raises(VoteError, match=f"schema version {SCHEMA_VERSION + 1}"):
+        VoteStore(path)
+
+
+def test_other_sqlite_or_non_database_files_are_refused(tmp_path):
+    other = tmp_path / "other.db"
+    con = sqlite3.connect(other)
+    con.execute("CREATE TABLE t (x)")
+    con.close()
+    with pytest.raises(VoteError, match="not a vote database"):
+        VoteStore(other)
+    con = sqlite3.connect(other)
+    assert con.execute("PRAGMA journal_mode").fetchone()[0] == "delete"  # someone else's file left as it was
+    con.close()
+    text = tmp_path / "notes.txt"
+    text.write_text("hello " * 1000)
+    with pytest.raises(VoteError, match="Cannot use"):
+        VoteStore(text)
+    assert text.read_text() == "hello " * 1000  # untouched
+
+
+def test_unwritable_location_fails_at_open_and_writes_nothing(tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")  # a folder cannot be created under a file, even by root
+    with pytest.raises(VoteError, match="Cannot create the folder"):
+        VoteStore(blocker / "data" / "votes.db")
+    assert blocker.read_text() == "x" and sorted(p.name for p in tmp_path.iterdir()) == ["a-file"]
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root can write into read-only folders")
+def test_read_only_folder_fails_at_open(tmp_path):
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    ro.chmod(0o555)
+    try:
+        with pytest.raises(VoteError, match="permission denied"):
+            VoteStore(ro / "votes.db")
+        assert list(ro.iterdir()) == []
+    finally:
+        ro.chmod(0o755)
+
+
+# ------------------------------------------------------------------------------------------ export
+
+
+def _filled_store(store):
+    """3 decisive votes (A, B, A on a multi-turn prompt), one tie, one both-bad."""
+    for outcome, prompt in [("A", PROMPT), ("B", PROMPT), ("tie", PROMPT), ("both_bad", PROMPT), ("A", MULTI_TURN)]:
+        r = store.add_round(prompt, "m1", "m2", f"first {outcome}", f"second {outcome}", "v", {})
+        store.add_vote(r.round_id, outcome, voter_id="v")
+    return store
+
+
+def test_vote_pairs_put_the_winner_first(store):
+    _filled_store(store)
+    assert vote_pairs(store) == [
+        (PROMPT, "first A", "second A"),
+        (PROMPT, "second B", "first B"),
+        (MULTI_TURN, "first A", "second A"),
+    ]
+
+
+def test_prompt_messages_keep_every_turn():
+    assert prompt_messages(MULTI_TURN) == [
+        {"role": "user", "content": "Hi!"},
+        {"role": "assistant", "content": "Hello, how can I help?"},
+        {"role": "user", "content": "Tell me a joke."},
+    ]
+
+
+@pytest.mark.parametrize("file_format", ["jsonl", "parquet"])
+def test_hh_export_round_trips_through_datasets(store, tmp_path, file_format):
+    from datasets import load_dataset
+
+    _filled_store(store)
+    out = tmp_path / f"prefs.{file_format}"
+    stats = write_export(store, out, fmt="hh")  # file format from the suffix
+    assert stats == ExportStats(n_pairs=3, n_ties=1, n_both_bad=1)
+    ds = load_dataset("json" if file_format == "jsonl" else "parquet", data_files=str(out), split="train",
+                      cache_dir=str(tmp_path / "cache"))
+    assert ds.column_names == ["chosen", "rejected"]
+    assert ds.to_list() == export_pairs(store, "hh")
+    row = ds[1]  # the "B" vote: reply B is the chosen one
+    assert row["chosen"] == PROMPT + " second B" and row["rejected"] == PROMPT + " first B"
+    turns = parse_transcript(ds[2]["chosen"])  # a valid hh-rlhf transcript, reply as the last turn
+    assert [t.role for t in turns] == ["Human", "Assistant", "Human", "Assistant"]
+    assert turns[-1].text == "first A"
+
+
+@pytest.mark.parametrize("file_format", ["jsonl", "parquet"])
+def test_conversational_export_is_trl_implicit_prompt_format(store, tmp_path, file_format):
+    from datasets import load_dataset
+    from trl.data_utils import extract_prompt, is_conversational
+
+    _filled_store(store)
+    out = tmp_path / "prefs.data"
+    stats = write_export(store, out, fmt="conversational", file_format=file_format)
+    assert stats.n_pairs == 3
+    ds = load_dataset("json" if file_format == "jsonl" else "parquet", data_files=str(out), split="train",
+                      cache_dir=str(tmp_path / "cache"))
+    assert len(ds) == 3 and all(is_conversational(ex) for ex in ds)
+    split = extract_prompt(ds[2])  # what TRL does with an implicit prompt
+    assert split["prompt"] == prompt_messages(MULTI_TURN)
+    assert split["chosen"] == [{"role": "assistant", "content": "first A"}]
+    assert split["rejected"] == [{"role": "assistant", "content": "second A"}]
+
+
+def test_empty_parquet_export_keeps_its_columns(store, tmp_path):
+    import pyarrow.parquet as pq
+
+    new_round(store)  # a round without a vote: nothing to export
+    stats = write_export(store, tmp_path / "empty.parquet", fmt="conversational")
+    assert stats == ExportStats(0, 0, 0)
+    table = pq.read_table(tmp_path / "empty.parquet")  # (datasets refuses zero-row parquet files)
+    assert table.num_rows == 0 and table.column_names == ["chosen", "rejected"]
+    assert str(table.schema.field("chosen").type) == "list<element: struct<role: string, content: string>>"
+
+
+def test_bad_export_arguments(store, tmp_path):
+    with pytest.raises(VoteError, match="export format"):
+        export_pairs(store, "csv")
+    with pytest.raises(VoteError, match="file format"):
+        write_export(store, tmp_path / "x.jsonl", file_format="xlsx")
+    assert not (tmp_path / "x.jsonl").exists()
+
+
+@pytest.mark.skipif(not HH_SAMPLE.exists(), reason="hh-rlhf sample not available")
+def test_real_hh_prompts_export_to_their_own_format(store, tmp_path):
+    """Votes on real hh-rlhf prompts export to transcripts that parse exactly like the originals."""
+    pairs = [p for p in load_jsonl(HH_SAMPLE).pairs if p.same_prefix][:40]
+    for i, p in enumerate(pairs):
+        r = store.add_round(p.prompt, "m1", "m2", p.chosen, p.rejected, "v", {})
+        store.add_vote(r.round_id, "A", voter_id=f"v{i}")
+    out = tmp_path / "hh.jsonl"
+    assert write_export(store, out).n_pairs == len(pairs)
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    for p, row in zip(pairs, rows):
+        assert parse_transcript(row["chosen"]) == list(p.chosen_turns)
+        assert parse_transcript(row["rejected"]) == list(p.rejected_turns)
