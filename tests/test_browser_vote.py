@@ -1,0 +1,38 @@
+"""A full arena round in Chromium: generate, vote, reveal, the leaderboard updates. Saves a screenshot."""
+
+from __future__ import annotations
+
+import pytest
+
+from .browser import chromium_page
+from .conftest import ARTIFACTS
+
+pytestmark = pytest.mark.browser
+
+
+def test_vote_round_in_chromium(app_server):
+    url, ws = app_server
+    ARTIFACTS.mkdir(exist_ok=True)
+    before = ws.votes.count()
+    with chromium_page() as page:
+        page.goto(url)
+        page.click("#ack-warning")
+        page.get_by_role("tab", name="2 · Vote").click()
+        assert page.locator("#vote-a").is_disabled()  # no voting before both replies are shown
+        page.fill("#vote-prompt textarea", "What is a good way to learn to cook?")
+        page.click("#vote-new")
+        page.wait_for_function("!document.querySelector('#vote-a').disabled", timeout=60_000)
+        assert "learn to cook" in page.locator("#vote-prompt-view").inner_text()
+        reply_a = page.locator("#vote-reply-a").inner_text()
+        assert "Press New round" not in reply_a and "base-t" not in reply_a  # anonymous
+        page.fill("#vote-name textarea, #vote-name input", "Grace")
+        page.click("#vote-b")
+        page.wait_for_function("document.querySelector('#vote-reveal').innerText.includes('Model A was')")
+        assert page.locator("#vote-b").is_disabled()  # one vote per round
+        assert "base-t" in page.locator("#vote-reply-a").inner_text()  # names revealed on the replies
+        # the leaderboard (polled by a gr.Timer) shows the new vote
+        page.wait_for_function(
+            f"document.querySelector('#vote-summary').innerText.includes('{before + 1:,} vote')", timeout=20_000)
+        assert page.locator("#vote-board").inner_text().count("base-t") >= 2
+        page.screenshot(path=str(ARTIFACTS / "vote.png"), full_page=True)
+    assert ws.votes.votes()[-1].voter_name == "Grace"
