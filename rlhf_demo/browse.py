@@ -118,3 +118,21 @@ def length_stats(pairs: list[PreferencePair]) -> LengthStats:
     n_dec = int(decided.sum())
     longer = float((c > r).sum() / n_dec) if n_dec else 0.0
     return LengthStats(c, r, longer, (1.0 - longer) if n_dec else 0.0, int((~decided).sum()))
+
+
+# ----------------------------------------------------------------------------- reward model vs humans
+
+
+def reward_disagreements(model, ps: PreferenceSet, batch: int = 64, progress=None) -> list[int]:
+    """Positions of the pairs where `model` scores the rejected reply at least as high as the chosen one.
+
+    `model.score_pairs([(prompt, chosen, rejected), ...]) -> (r_chosen, r_rejected)` (a `reward.RewardModel`).
+    """
+    out: list[int] = []
+    for start in range(0, len(ps.pairs), batch):
+        chunk = ps.pairs[start:start + batch]
+        rc, rr = model.score_pairs([(p.prompt, p.chosen, p.rejected) for p in chunk])
+        out.extend(start + i for i, (c, r) in enumerate(zip(rc.tolist(), rr.tolist())) if c <= r)
+        if progress is not None:
+            progress(min(1.0, (start + batch) / len(ps.pairs)))
+    return out

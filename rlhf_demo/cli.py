@@ -69,7 +69,9 @@ def info_main(argv: list[str]) -> int:
     return 0
 
 
-COMMANDS = {"serve": lambda argv: serve_main(argv) or 0, "info": info_main}
+COMMANDS = {"serve": lambda argv: serve_main(argv) or 0, "info": info_main,
+            "reward": lambda argv: __import__("rlhf_demo.reward", fromlist=["reward_main"]).reward_main(argv),
+            "ppo": lambda argv: __import__("rlhf_demo.ppo_cli", fromlist=["ppo_main"]).ppo_main(argv)}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from .data import SourceChoice, hub_reachable, open_source
 from .jobs import JobRunner
-from .models import ModelChoice, load_policy, resolve_policy, resolve_reward_backbone
+from .models import ModelChoice, format_prompt, load_policy, resolve_policy, resolve_reward_backbone
 
 
 def default_data_dir() -> Path:
@@ -53,6 +53,13 @@ class Workspace:
         self.jobs = JobRunner()
         self._policy = None
         self._policy_lock = threading.Lock()
+        self._lazy_lock = threading.RLock()  # guards the lazily built stores below
+        self._votes = None
+        self._arena = None
+        self._contestants = None
+        self._standings: tuple[int, dict] | None = None  # (vote count, standings) cache
+        self._reward_models = None
+        self._ppo = None
         self.startup_seconds = time.perf_counter() - t0
 
     # -- paths ------------------------------------------------------------------------------
@@ -73,6 +80,110 @@ class Workspace:
     @property
     def policy_loaded(self) -> bool:
         return self._policy is not None
+
+    # -- votes and the arena ------------------------------------------------------------------
+    @property
+    def votes(self):
+        """The vote store (SQLite under the data dir). Raises VoteError when the dir is not writable."""
+        from .votes import VoteStore
+
+        with self._lazy_lock:
+            if self._votes is None:
+                self._votes = VoteStore(Path(self.settings.data_dir) / "votes.sqlite")
+            return self._votes
+
+    @property
+    def contestants(self):
+        """Who answers in the arena: base-policy variants, later every saved PPO checkpoint."""
+        from .arena import ContestantRegistry
+
+        with self._lazy_lock:
+            if self._contestants is None:
+                self._contestants = ContestantRegistry()
+            return self._contestants
+
+    def arena_prompts(self, max_chars: int = 1500) -> list[str]:
+        """Prompts for arena rounds: the conversations of the default split, short enough to answer quickly."""
+        ps = self.data.source.load()
+        prompts = [p.prompt for p in ps.pairs if len(p.prompt) <= max_chars]
+        return prompts or [p.prompt[-max_chars:] for p in ps.pairs]
+
+    @property
+    def arena(self):
+        """The arena (loads the policy on first use)."""
+        from .arena import Arena, PolicyGenerator, prompt_picker
+
+        with self._lazy_lock:
+            if self._arena is None:
+                model, tok = self.policy()
+                gen = PolicyGenerator(model, tok, max_new_tokens=48, format_prompt=lambda p: format_prompt(tok, p))
+                self._arena = Arena(self.votes, self.contestants, gen, prompt_picker(self.arena_prompts()))
+            return self._arena
+
+    def standings(self, n_bootstrap: int = 200) -> dict:
+        """Leaderboard, win matrix and agreement, recomputed only when the number of votes changed."""
+        from .ranking import agreement, leaderboard, win_matrix
+
+        store = self.votes
+        n = store.count()
+        with self._lazy_lock:
+            if self._standings is not None and self._standings[0] == n:
+                return self._standings[1]
+        records = store.votes()
+        out = {"votes": len(records), "board": leaderboard(records, n_bootstrap=n_bootstrap),
+               "matrix": win_matrix(records) if records else None,
+               "agreement": agreement(records) if records else None}
+        with self._lazy_lock:
+            self._standings = (len(records), out)
+        return out
+
+    # -- reward models ------------------------------------------------------------------------------
+    @property
+    def reward_models(self):
+        """Saved reward models under <data dir>/reward_models, one of them active (what PPO optimises)."""
+        from .reward import RewardModelRegistry
+
+        with self._lazy_lock:
+            if self._reward_models is None:
+                self._reward_models = RewardModelRegistry(Path(self.settings.data_dir) / "reward_models")
+            return self._reward_models
+
+    def prompts_for_training(self, max_chars: int = 1500) -> list[str]:
+        """PPO's prompt pool: the train split of the default subset (the held-out split stays for evaluation)."""
+        src = self.data.source
+        subset, split = src.default()
+        if "train" in src.splits(subset):
+            split = "train"
+        ps = src.load(subset, split)
+        prompts = [p.prompt for p in ps.pairs if len(p.prompt) <= max_chars]
+        return prompts or [p.prompt[-max_chars:] for p in ps.pairs]
+
+    # -- PPO -------------------------------------------------------------------------------------------
+    @property
+    def ppo(self):
+        """The app's PPO session: built lazily; its engine loads its OWN copy of the policy on first Start."""
+        from .ppo_session import PPOSession
+
+        with self._lazy_lock:
+            if self._ppo is None:
+                self._ppo = PPOSession(make_engine=self._make_ppo_engine,
+                                       checkpoint_dir=Path(self.settings.data_dir) / "ppo_checkpoints",
+                                       on_checkpoint=lambda name, path: self.contestants.add_checkpoint(
+                                           name, str(path), description="PPO checkpoint"))
+            return self._ppo
+
+    def _make_ppo_engine(self, config):
+        from .ppo import PPOEngine
+
+        name = self.reward_models.active
+        if name is None:
+            raise ValueError("No active reward model: train one in the Reward model tab first (a few minutes on a CPU).")
+        reward = self.reward_models.load(name, self.settings.device)
+        # PPO wraps its policy with LoRA in place, so it gets its own copy: the arena keeps the untouched base
+        model, tok = load_policy(self.policy_choice, self.settings.device)
+        self.ppo.reward_name = name
+        return PPOEngine(model, tok, reward, self.prompts_for_training(), config, device=self.settings.device,
+                         format_prompt=lambda p: format_prompt(tok, p))
 
     # -- what the UI shows about itself ---------------------------------------------------------
     def describe(self) -> dict:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import gradio as gr
 
 from ..workspace import Workspace
-from . import browse
+from . import browse, ppo, reward, vote
 from .common import CSS
 
 TITLE = "RLHF Playground"
@@ -47,10 +47,19 @@ def build_app(ws: Workspace) -> gr.Blocks:
             with gr.Tabs():
                 with gr.Tab("1 · Browse", id="browse"):
                     browse_tab = browse.build(ws)
+                with gr.Tab("2 · Vote", id="vote"):
+                    vote_tab = vote.build(ws)
+                with gr.Tab("3 · Reward model", id="reward"):
+                    reward_tab = reward.build(ws)
+                with gr.Tab("4 · PPO", id="ppo"):
+                    ppo_tab = ppo.build(ws)
         # -- wiring (after everything is built) --
         ack.click(lambda: (gr.update(visible=False), gr.update(visible=True)), None, [gate, main],
                   api_visibility="private", show_progress="hidden")
         browse.wire(browse_tab, ws, demo)
+        vote.wire(vote_tab, ws, demo)
+        reward.wire(reward_tab, ws, demo)
+        ppo.wire(ppo_tab, ws, demo)
     return demo
 
 

@@ -11,7 +11,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from ..browse import filter_pairs, length_stats, word_diff  # noqa: E402
+from ..browse import filter_pairs, length_stats, reward_disagreements, word_diff  # noqa: E402
 from ..data import PreferencePair, PreferenceSet  # noqa: E402
 from ..workspace import Workspace  # noqa: E402
 from .common import error, esc, spans_html, turns_html  # noqa: E402
@@ -34,6 +34,7 @@ class BrowseTab:
     split: gr.Dropdown
     query: gr.Textbox
     turns: gr.Dropdown
+    disagree: gr.Checkbox
     search: gr.Button
     clear: gr.Button
     prev: gr.Button
@@ -118,6 +119,8 @@ def build(ws: Workspace) -> BrowseTab:
         split_dd = gr.Dropdown(src.splits(subset), value=split, label="Split", scale=1)
         turns = gr.Dropdown(list(TURN_FILTERS), value="any", label="Human turns", scale=1)
         query = gr.Textbox(label="Search (all words must appear)", placeholder="e.g. recipe", scale=3, elem_id="browse-query")
+        disagree = gr.Checkbox(False, label="Only pairs where the active reward model disagrees with the human label",
+                               scale=2, min_width=260, elem_id="browse-disagree")
         with gr.Column(scale=1, min_width=120):
             search = gr.Button("Search", variant="primary", elem_id="browse-search", size="sm")
             clear = gr.Button("Clear", size="sm", elem_id="browse-clear")
@@ -131,9 +134,9 @@ def build(ws: Workspace) -> BrowseTab:
     with gr.Accordion("Statistics: reply lengths and the length shortcut", open=True):
         with gr.Row():
             stats = gr.Markdown(elem_id="browse-stats")
-            plot = gr.Plot(label="Final-reply length, chosen vs rejected", show_label=True)
+            plot = gr.Plot(label="Final-reply length, chosen vs rejected", show_label=False)
     state = gr.State(None)
-    return BrowseTab(subset_dd, split_dd, query, turns, search, clear, prev, nxt, rnd, index, position, view, stats, plot, state)
+    return BrowseTab(subset_dd, split_dd, query, turns, disagree, search, clear, prev, nxt, rnd, index, position, view, stats, plot, state)
 
 
 def wire(tab: BrowseTab, ws: Workspace, demo: gr.Blocks) -> None:
@@ -161,7 +164,21 @@ def wire(tab: BrowseTab, ws: Workspace, demo: gr.Blocks) -> None:
             what = f" for “{esc(st['query'])}”" if st["query"] else ""
             filt = f" · match {st['pos'] + 1:,} of {n:,}{what}"
         pos = f"Pair **#{i:,}** of {len(ps):,} · {p.n_turns} human turn(s){filt}"
-        return st, i, pos, render_pair(p)
+        return st, i, pos, render_pair(p, reward_note(p))
+
+    def reward_note(p) -> str:
+        """The active reward model's scores for this pair (a few ms; nothing when no model is trained yet)."""
+        name = ws.reward_models.active
+        if name is None:
+            return ""
+        try:
+            rc, rr = ws.reward_models.load(name, ws.settings.device).score_pairs([(p.prompt, p.chosen, p.rejected)])
+        except Exception as e:  # noqa: BLE001 - a broken model must not break browsing
+            return f'<div class="rl-meta">Reward model {esc(name)} could not score this pair: {esc(str(e))}</div>'
+        c, r = float(rc[0]), float(rr[0])
+        verdict = "agrees with" if c > r else "<b>disagrees</b> with"
+        return (f'<div class="rl-meta" id="browse-reward">Reward model <b>{esc(name)}</b>: chosen {c:+.3f} · rejected {r:+.3f} '
+                f'· margin {c - r:+.3f}: it {verdict} the human label.</div>')
 
     def set_changed(subset: str, split: str | None):
         splits = src.splits(subset) if subset in src.subsets() else []
@@ -176,23 +193,39 @@ def wire(tab: BrowseTab, ws: Workspace, demo: gr.Blocks) -> None:
     def ensure(st, subset, split):
         return st or {"subset": subset, "split": split, "matches": None, "pos": 0, "query": ""}
 
-    def search(query: str, turns: str, st, subset, split):
+    disagreement_cache: dict[tuple, list[int]] = {}
+
+    def disagreeing(ps, key, progress) -> set[int]:
+        name = ws.reward_models.active
+        if name is None:
+            raise error("No active reward model yet: train one in the Reward model tab first.")
+        if (name, *key) not in disagreement_cache:
+            model = ws.reward_models.load(name, ws.settings.device)
+            disagreement_cache[(name, *key)] = reward_disagreements(
+                model, ps, progress=lambda f: progress(f, desc="scoring every pair with the reward model"))
+        return set(disagreement_cache[(name, *key)])
+
+    def search(query: str, turns: str, disagree: bool, st, subset, split, progress=gr.Progress()):
         st = ensure(st, subset, split)
         ps = load(st["subset"], st["split"])
         lo, hi = TURN_FILTERS.get(turns, (1, None))
         query = (query or "").strip()
         if len(query) > 200:
             raise error("The search text is too long (200 characters at most).")
-        if not query and turns == "any":
+        if not query and turns == "any" and not disagree:
             st.update(matches=None, pos=0, query="")
         else:
-            st.update(matches=filter_pairs(ps, query, lo, hi), pos=0, query=query)
+            matches = filter_pairs(ps, query, lo, hi)
+            if disagree:
+                bad = disagreeing(ps, (st["subset"], st["split"]), progress)
+                matches = [i for i in matches if i in bad]
+            st.update(matches=matches, pos=0, query=query)
         return show(st)
 
     def clear(st, subset, split):
         st = ensure(st, subset, split)
         st.update(matches=None, pos=0, query="")
-        return (*show(st), "", "any")
+        return (*show(st), "", "any", False)
 
     def step(delta: int):
         def fn(st, subset, split):
@@ -225,10 +258,12 @@ def wire(tab: BrowseTab, ws: Workspace, demo: gr.Blocks) -> None:
     common = dict(show_progress="hidden", api_visibility="private")
     for trigger in (tab.subset.change, tab.split.change):
         trigger(set_changed, [tab.subset, tab.split], [tab.split, *nav_out, tab.stats, tab.plot, tab.query], **common)
-    tab.search.click(search, [tab.query, tab.turns, *ctx], nav_out, **common)
-    tab.query.submit(search, [tab.query, tab.turns, *ctx], nav_out, **common)
-    tab.turns.change(search, [tab.query, tab.turns, *ctx], nav_out, **common)
-    tab.clear.click(clear, ctx, [*nav_out, tab.query, tab.turns], **common)
+    filters = [tab.query, tab.turns, tab.disagree, *ctx]
+    tab.search.click(search, filters, nav_out, **common)
+    tab.query.submit(search, filters, nav_out, **common)
+    tab.turns.change(search, filters, nav_out, **common)
+    tab.disagree.change(search, filters, nav_out, api_visibility="private")
+    tab.clear.click(clear, ctx, [*nav_out, tab.query, tab.turns, tab.disagree], **common)
     tab.prev.click(step(-1), ctx, nav_out, **common)
     tab.next.click(step(+1), ctx, nav_out, **common)
     tab.random.click(rand, ctx, nav_out, **common)

@@ -1,0 +1,629 @@
+"""PPO for RLHF, from scratch, on one LoRA-adapted causal LM.
+
+TRL >= 1.13 no longer ships a PPO trainer, so this file is the whole algorithm, written to be read top to bottom.
+It follows "The N Implementation Details of RLHF with PPO" (Huang et al., 2024), TRL 0.12's PPOTrainer and cleanrl:
+
+    policy     = the base causal LM + a LoRA adapter (the only trained weights besides the value head)
+    reference  = the SAME model with the adapter disabled (`with model.disable_adapter():`), so no second copy
+    value head = nn.Linear(hidden, 1), zero-initialised, reading the hidden state the LM head reads (shared
+                 backbone: values cost no extra forward pass)
+    reward     = any `RewardScorer`: strings in, one score per reply out (it may use its own tokenizer)
+
+One `PPOEngine.step()` is one PPO iteration:
+
+    1. sample a batch of prompts                     5. score prompt + reply with the reward model
+    2. generate replies (sampling, temperature)      6. per-token reward = -beta * KL, + score on the last token
+    3. log-probs of the reply under policy & ref     7. values + GAE advantages (whitened)
+    4. cut replies at the first stop token           8. PPO epochs: clipped policy loss + clipped value loss
+                                                     9. metrics (TRL's names)
+
+Shapes in comments: B = rollouts, P = prompt length (left-padded), L = response length, V = vocab, H = hidden size.
+
+Speed: the rollout needs no separate policy forward pass. `generate` already computes the policy's logits for every
+sampled token (we keep them with `output_logits=True`) and the LM-head input hidden state (we record it with a hook),
+which gives the rollout log-probs and values for free. A step therefore costs: generate + one no-grad reference
+forward + `num_ppo_epochs` forward/backward passes.
+
+Pure helpers (`masked_mean`, `masked_var`, `whiten`, `masked_whiten`, `gae`, `first_true_indices`,
+`truncate_response`, `kl_per_token`, `adaptive_kl_coef`, `selective_logprobs`) are module functions so that they can
+be tested against plain-Python loops.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import random
+import threading
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Callable, Protocol, runtime_checkable
+
+import torch
+import torch.nn as nn
+
+from rlhf_demo.ppo_config import PPOConfig
+
+
+@runtime_checkable
+class RewardScorer(Protocol):
+    """What the engine needs from a reward model: one float score per (prompt, reply) pair.
+
+    `prompts` are the raw hh-rlhf prompts ("\\n\\nHuman: ...\\n\\nAssistant:", before any `format_prompt`), `responses`
+    the decoded reply text (stop token and padding removed). The reward model tokenizes them itself, so it may use a
+    different tokenizer than the policy. Returns a tensor of shape (B,), any device, higher = better.
+    """
+
+    def score(self, prompts: list[str], responses: list[str]) -> torch.Tensor: ...
+
+
+# ----------------------------------------------------------------------------------------------------------
+# pure helpers
+
+
+def masked_mean(values: torch.Tensor, mask: torch.Tensor, axis: int | None = None) -> torch.Tensor:
+    """Mean of `values` over the positions where `mask` is True (over everything, or along `axis`)."""
+    mask = mask.to(values.dtype)
+    if axis is None:
+        return (values * mask).sum() / mask.sum()
+    return (values * mask).sum(axis) / mask.sum(axis)
+
+
+def masked_var(values: torch.Tensor, mask: torch.Tensor, unbiased: bool = True) -> torch.Tensor:
+    """Variance of `values` over the masked positions; `unbiased` applies Bessel's correction n / (n - 1).
+
+    With a single valid element the variance is 0 (there is nothing to correct); with none it is an error.
+    """
+    n = mask.sum()
+    if n == 0:
+        raise ValueError("masked_var: the mask selects no element")
+    mean = masked_mean(values, mask)
+    variance = masked_mean((values - mean) ** 2, mask)
+    if unbiased and n > 1:
+        variance = variance * n / (n - 1)
+    return variance
+
+
+def whiten(values: torch.Tensor, shift_mean: bool = True) -> torch.Tensor:
+    """Normalise to zero mean and unit variance; `shift_mean=False` keeps the original mean (only rescales)."""
+    mean = values.mean()
+    var = values.var() if values.numel() > 1 else torch.zeros_like(mean)  # unbiased, like masked_var
+    whitened = (values - mean) * torch.rsqrt(var + 1e-8)
+    return whitened if shift_mean else whitened + mean
+
+
+def masked_whiten(values: torch.Tensor, mask: torch.Tensor, shift_mean: bool = True) -> torch.Tensor:
+    """`whiten` with the statistics taken over the masked positions only (padding does not count)."""
+    mean, var = masked_mean(values, mask), masked_var(values, mask)
+    whitened = (values - mean) * torch.rsqrt(var + 1e-8)
+    return whitened if shift_mean else whitened + mean
+
+
+def gae(rewards: torch.Tensor, values: torch.Tensor, gamma: float, lam: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """Generalised Advantage Estimation (Schulman et al., 2016) over response tokens.
+
+    rewards, values: (B, L); values[:, t] = V(prompt + response[:t]). Values after the last real token must be 0:
+    the state after the final token is terminal, and the reply has nothing more to earn.
+    Returns (advantages, returns), both (B, L), with returns = advantages + values (the value-function target).
+    """
+    L = rewards.shape[1]
+    last_gae = torch.zeros_like(rewards[:, 0])  # (B,)
+    advantages_reversed = []
+    for t in reversed(range(L)):
+        next_values = values[:, t + 1] if t < L - 1 else torch.zeros_like(values[:, t])
+        delta = rewards[:, t] + gamma * next_values - values[:, t]  # one-step TD error
+        last_gae = delta + gamma * lam * last_gae
+        advantages_reversed.append(last_gae)
+    advantages = torch.stack(advantages_reversed[::-1], dim=1)  # (B, L)
+    return advantages, advantages + values
+
+
+def first_true_indices(bools: torch.Tensor, dtype: torch.dtype = torch.long) -> torch.Tensor:
+    """Index of the first True in each row of `bools` (..., L); L when a row has none."""
+    row_len = bools.size(-1)
+    zero_or_index = row_len * (~bools).type(dtype) + torch.arange(row_len, dtype=dtype, device=bools.device)
+    return torch.min(zero_or_index, dim=-1).values
+
+
+def truncate_response(stop_token_id: int, pad_token_id: int, responses: torch.Tensor) -> torch.Tensor:
+    """Replace every token AFTER the first stop token with padding (the stop token itself is kept). (B, L) -> (B, L)."""
+    stop_index = first_true_indices(responses == stop_token_id).unsqueeze(-1)  # (B, 1)
+    positions = torch.arange(responses.shape[-1], device=responses.device)  # (L,)
+    return torch.masked_fill(responses, positions > stop_index, pad_token_id)
+
+
+def kl_per_token(logprobs: torch.Tensor, ref_logprobs: torch.Tensor, estimator: str = "k1") -> torch.Tensor:
+    """Per-token estimate of KL(policy || reference) from the log-probs of the SAMPLED tokens. (B, L) -> (B, L).
+
+    k1 = log p - log q: unbiased, negative for some tokens. k3 = (q/p - 1) - log(q/p): unbiased, always >= 0.
+    """
+    log_ratio = ref_logprobs - logprobs  # log(q / p)
+    if estimator == "k1":
+        return -log_ratio
+    if estimator == "k3":
+        return torch.expm1(log_ratio) - log_ratio
+    raise ValueError(f"unknown kl_estimator {estimator!r} (expected 'k1' or 'k3')")
+
+
+def adaptive_kl_coef(kl_coef: float, current_kl: float, target: float, horizon: int, n_steps: int) -> float:
+    """Ziegler et al. (2019)'s proportional controller: raise beta when the KL is above target, lower it below.
+
+    The error is clipped to +-20% so one noisy batch cannot swing beta; `n_steps / horizon` sets the speed.
+    """
+    proportional_error = min(max(current_kl / target - 1.0, -0.2), 0.2)
+    return kl_coef * (1.0 + proportional_error * n_steps / horizon)
+
+
+def selective_logprobs(logits: torch.Tensor, tokens: torch.Tensor, temperature: float = 1.0) -> torch.Tensor:
+    """log softmax(logits / T)[token] without materialising the (B, L, V) log-softmax. (B, L, V), (B, L) -> (B, L)."""
+    logits = logits.float() / temperature
+    picked = torch.gather(logits, -1, tokens.unsqueeze(-1)).squeeze(-1)  # (B, L)
+    return picked - torch.logsumexp(logits, dim=-1)
+
+
+@torch.no_grad()
+def entropy_from_logits(logits: torch.Tensor, temperature: float = 1.0) -> torch.Tensor:
+    """Entropy (nats) of softmax(logits / T) at every position, one row at a time to bound memory. (B, L, V) -> (B, L)."""
+    rows = []
+    for row in logits:  # (L, V)
+        row = row.float() / temperature
+        p = torch.softmax(row, dim=-1)
+        rows.append(torch.logsumexp(row, dim=-1) - (p * row).sum(-1))
+    return torch.stack(rows)
+
+
+@contextlib.contextmanager
+def capture_lm_head_input(model: nn.Module):
+    """Record the hidden states fed to the LM head during forward/generate calls inside the block.
+
+    Yields a list that receives one (B, T, H) tensor per LM-head call (T = positions whose logits are computed: 1 per
+    generation step). The value head reads exactly these states, so values never need a forward pass of their own.
+    """
+    captured: list[torch.Tensor] = []
+    handle = model.get_output_embeddings().register_forward_pre_hook(lambda module, args: captured.append(args[0]))
+    try:
+        yield captured
+    finally:
+        handle.remove()
+
+
+# ----------------------------------------------------------------------------------------------------------
+# data passed around during a step
+
+
+@dataclass
+class Rollout:
+    """One batch of generated replies with everything PPO needs. Tensors live on the engine's device."""
+
+    prompts: list[str]  # raw prompts, as the reward model sees them
+    response_texts: list[str]  # decoded replies (stop token and padding removed)
+    query_responses: torch.Tensor  # (B, P + L) prompt (left-padded) + reply, as generated
+    attention_mask: torch.Tensor  # (B, P + L) 0 on the prompt's left padding
+    context_length: int  # P
+    responses: torch.Tensor  # (B, L) reply tokens, padding after the first stop token
+    padding_mask: torch.Tensor  # (B, L) bool, True AFTER the last real token (the stop token is a real token)
+    last_index: torch.Tensor  # (B,) index of the last real reply token (the stop token, or L - 1 if none)
+    contains_stop: torch.Tensor  # (B,) bool, reply ended with the stop token
+    logprobs: torch.Tensor  # (B, L) log pi(token) under the rollout policy, 0 on padding
+    ref_logprobs: torch.Tensor  # (B, L) log pi_ref(token), 0 on padding
+    kl: torch.Tensor  # (B, L) per-token KL estimate (config.kl_estimator), 0 on padding
+    values: torch.Tensor  # (B, L) value-head predictions, 0 on padding
+    scores: torch.Tensor  # (B,) reward-model score, minus missing_eos_penalty where the stop token is missing
+    generate_seconds: float
+    reference_seconds: float
+    reward_seconds: float
+
+
+@dataclass
+class StepResult:
+    metrics: dict[str, float]  # TRL's metric names, plus time/*, step, lr, kl_coef
+    samples: list[dict]  # one per rollout: prompt, response, score, kl, tokens, token_kl
+
+
+# ----------------------------------------------------------------------------------------------------------
+# the engine
+
+
+class PPOEngine:
+    """PPO on `policy` (wrapped in place with a LoRA adapter) against `reward`, over a pool of `prompts`.
+
+    policy: a Hugging Face causal LM (PreTrainedModel). It is moved to `device`, its dropout layers are switched
+        off (as TRL does: dropout noise would look like a policy change to the PPO ratio) and peft injects the LoRA
+        layers into it in place, so do not build two engines on the same model object.
+    tokenizer: the policy's tokenizer (needs an eos token, or set `config.stop_token_id`).
+    prompts: the training pool of raw prompts; batches are drawn without replacement, reshuffled every pass.
+    format_prompt: optional str -> str applied before the POLICY sees a prompt (e.g. a chat template); the reward
+        model always gets the raw prompt.
+    device: None -> CUDA when available, else CPU.
+
+    The engine re-reads `self.config` at every step; see `rlhf_demo/ppo_config.py` for the fields that take effect
+    live (kl_coef, learning_rate, temperature, batch_size, response_length, ...) and those fixed at construction.
+    """
+
+    def __init__(self, policy, tokenizer, reward: RewardScorer, prompts: list[str], config: PPOConfig | None = None,
+                 device: str | torch.device | None = None, format_prompt: Callable[[str], str] | None = None):
+        from peft import LoraConfig, get_peft_model  # local import: `import rlhf_demo.ppo` stays light
+
+        self.config = (config if config is not None else PPOConfig()).validate()
+        if not prompts:
+            raise ValueError("PPOEngine needs at least one prompt")
+        if not callable(getattr(reward, "score", None)):
+            raise TypeError("reward must have a score(prompts, responses) -> Tensor method")
+        self.device = torch.device(device) if device is not None else torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        self.tokenizer = tokenizer
+        self.reward = reward
+        self.prompts = list(prompts)
+        self.format_prompt = format_prompt or (lambda prompt: prompt)
+        if self.config.stop_token_id is None and tokenizer.eos_token_id is None:
+            raise ValueError("the tokenizer has no eos token: set PPOConfig.stop_token_id")
+        self.pad_token_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+
+        # the policy: base model + LoRA adapter. peft initialises LoRA's B matrices to zero, so at step 0 the policy
+        # IS the reference model (KL = 0). Seeded so that LoRA's random A matrices are the same on every build.
+        for module in policy.modules():
+            if isinstance(module, nn.Dropout):
+                module.p = 0.0
+        cfg = self.config
+        lora_config = LoraConfig(r=cfg.lora_r, lora_alpha=cfg.lora_alpha, lora_dropout=cfg.lora_dropout,
+                                 target_modules=cfg.lora_target_modules or _default_target_modules(policy),
+                                 task_type="CAUSAL_LM", bias="none")
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(cfg.seed)
+            self.model = get_peft_model(policy.to(self.device), lora_config)
+        self.model.eval()  # train() only around the PPO update (enables lora_dropout, if any)
+
+        # the value head: one linear layer on the LM head's input, zero-initialised so V = 0 until it learns.
+        hidden_size = self.model.get_output_embeddings().in_features
+        self.value_head = nn.Linear(hidden_size, 1).to(self.device)  # float32 even if the policy is not
+
+        # step / probes / save / load / reset may be called from different threads (a UI): one at a time.
+        self._lock = threading.RLock()
+        # reset() restores these: the adapter as first built (random A, zero B).
+        self._initial_adapter = {name: p.detach().clone() for name, p in self.model.named_parameters() if p.requires_grad}
+        self.reset()
+
+    # ------------------------------------------------------------------------------------------------------
+    # state
+
+    def reset(self) -> None:
+        """Back to the base policy: fresh adapter (B = 0) and value head (0), new optimizer, step 0, prompt order."""
+        with self._lock, torch.no_grad():
+            for name, p in self.model.named_parameters():
+                if name in self._initial_adapter:
+                    p.copy_(self._initial_adapter[name])
+            nn.init.zeros_(self.value_head.weight)
+            nn.init.zeros_(self.value_head.bias)
+            self.trainable_parameters = [p for p in self.model.parameters() if p.requires_grad]
+            self.trainable_parameters += list(self.value_head.parameters())
+            self.optimizer = self._new_optimizer()
+            self.step_count = 0
+            self._prompt_rng = random.Random(self.config.seed)
+            self._prompt_queue: list[int] = []
+
+    def _new_optimizer(self) -> torch.optim.Optimizer:
+        # eps=1e-5 as in cleanrl / OpenAI's PPO: avoids huge first updates while Adam's second moment is tiny
+        return torch.optim.AdamW(self.trainable_parameters, lr=self.config.learning_rate, eps=1e-5, weight_decay=0.0)
+
+    def save(self, directory: str | Path) -> Path:
+        """Write the LoRA adapter (peft format: adapter_model.safetensors + adapter_config.json), the value head
+        (value_head.safetensors) and ppo_state.json (config + step). Returns the directory."""
+        from safetensors.torch import save_file
+
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        with self._lock:
+            self.model.save_pretrained(str(directory))
+            save_file({k: v.detach().cpu().contiguous() for k, v in self.value_head.state_dict().items()},
+                      str(directory / "value_head.safetensors"))
+            state = {"step": self.step_count, "config": asdict(self.config)}
+        (directory / "ppo_state.json").write_text(json.dumps(state, indent=2))
+        return directory
+
+    def load(self, directory: str | Path) -> None:
+        """Load what `save` wrote (adapter, value head, step count) into this engine. The optimizer starts fresh and
+        `self.config` is left as it is (the saved config is in ppo_state.json for reference)."""
+        from peft import set_peft_model_state_dict
+        from safetensors.torch import load_file
+
+        directory = Path(directory)
+        adapter = load_file(str(directory / "adapter_model.safetensors"), device=str(self.device))
+        value_head = load_file(str(directory / "value_head.safetensors"), device=str(self.device))
+        step = int(json.loads((directory / "ppo_state.json").read_text())["step"])
+        with self._lock:
+            set_peft_model_state_dict(self.model, adapter)
+            self.value_head.load_state_dict(value_head)
+            self.step_count = step
+            self.optimizer = self._new_optimizer()
+
+    # ------------------------------------------------------------------------------------------------------
+    # rollout: steps 2-5 of the recipe (also used for the fixed probe prompts)
+
+    @torch.no_grad()
+    def rollout(self, prompts: list[str]) -> Rollout:
+        """Generate one reply per prompt with the current policy and compute log-probs, reference log-probs, KL,
+        values and scores. Sampling uses torch's global RNG: seed it (as `step` and `generate_probes` do)."""
+        cfg = self.config
+        stop_id = cfg.stop_token_id if cfg.stop_token_id is not None else self.tokenizer.eos_token_id
+        queries, query_mask = self._encode_prompts(prompts)  # (B, P), (B, P)
+        B, P = queries.shape
+        self.model.eval()
+
+        # 2. generate: sampling from the plain softmax(logits / T) (no top-k / top-p filtering, which would make the
+        # sampling distribution differ from the one whose log-probs we optimise), stopping at the stop token.
+        # generate() hands us the raw logits of every step, and the hook records the LM head's input hidden state.
+        t0 = time.perf_counter()
+        with capture_lm_head_input(self.model) as hidden_steps:
+            out = self.model.generate(input_ids=queries, attention_mask=query_mask, max_new_tokens=cfg.response_length,
+                                      do_sample=True, temperature=cfg.temperature, top_k=0, top_p=1.0,
+                                      eos_token_id=stop_id, pad_token_id=self.pad_token_id,
+                                      output_logits=True, return_dict_in_generate=True)
+        query_responses = out.sequences  # (B, P + L)
+        responses = query_responses[:, P:]  # (B, L), L <= response_length (generate stops once all replies ended)
+        L = responses.shape[1]
+        attention_mask = torch.cat([query_mask, torch.ones_like(responses)], dim=1)  # (B, P + L)
+        generate_seconds = time.perf_counter() - t0
+
+        # 3. log-probs of the sampled tokens with logits / T: the policy's from generate's logits, the reference's
+        # from one forward pass with the adapter disabled (same weights, LoRA off). Values from the recorded states.
+        logits = torch.stack(out.logits, dim=1)  # (B, L, V) raw logits (before temperature)
+        logprobs = selective_logprobs(logits, responses, cfg.temperature)  # (B, L)
+        del logits, out
+        hidden = torch.cat([h[:, -1:] for h in hidden_steps], dim=1)  # (B, L, H): the state each token was sampled from
+        values = self.value_head(hidden.float()).squeeze(-1)  # (B, L)
+        t0 = time.perf_counter()
+        with self.model.disable_adapter():
+            ref_logits, _ = self._forward(query_responses, attention_mask, P)  # (B, L, V)
+        ref_logprobs = selective_logprobs(ref_logits, responses, cfg.temperature)  # (B, L)
+        del ref_logits
+        reference_seconds = time.perf_counter() - t0
+
+        # 4. cut every reply after its first stop token; the stop token stays (the policy must learn to emit it).
+        # padding_mask marks what follows the last real token: no log-prob, no KL, no value, no loss there.
+        # (TRL also builds a `padding_mask_p1`, one token longer, for the values, because it puts the score one token
+        # AFTER the last real token. Here the score sits ON the last real token, so the state after it is terminal,
+        # its value must be 0, and one mask serves the policy, the KL and the values alike.)
+        stop_index = first_true_indices(responses == stop_id)  # (B,) L when the reply never stopped
+        contains_stop = stop_index < L
+        responses = truncate_response(stop_id, self.pad_token_id, responses)
+        last_index = stop_index.clamp(max=L - 1)  # (B,) index of the last real token
+        padding_mask = torch.arange(L, device=self.device)[None, :] > last_index[:, None]  # (B, L)
+        logprobs = logprobs.masked_fill(padding_mask, 0.0)
+        ref_logprobs = ref_logprobs.masked_fill(padding_mask, 0.0)
+        values = values.masked_fill(padding_mask, 0.0)  # V(terminal) = 0 for GAE
+        kl = kl_per_token(logprobs, ref_logprobs, cfg.kl_estimator).masked_fill(padding_mask, 0.0)  # (B, L)
+
+        # 5. score prompt + reply with the reward model, as strings (it has its own tokenizer)
+        t0 = time.perf_counter()
+        response_texts = [self.tokenizer.decode(responses[i, : stop_index[i]].tolist(), skip_special_tokens=True)
+                          for i in range(B)]
+        scores = torch.as_tensor(self.reward.score(list(prompts), response_texts)).to(self.device, torch.float32).reshape(-1)
+        if scores.shape[0] != B:
+            raise ValueError(f"reward.score returned {scores.shape[0]} scores for {B} replies")
+        if cfg.missing_eos_penalty is not None:
+            scores = scores - cfg.missing_eos_penalty * (~contains_stop).float()
+        reward_seconds = time.perf_counter() - t0
+
+        return Rollout(prompts=list(prompts), response_texts=response_texts, query_responses=query_responses,
+                       attention_mask=attention_mask, context_length=P, responses=responses, padding_mask=padding_mask,
+                       last_index=last_index, contains_stop=contains_stop, logprobs=logprobs, ref_logprobs=ref_logprobs,
+                       kl=kl, values=values, scores=scores, generate_seconds=generate_seconds,
+                       reference_seconds=reference_seconds, reward_seconds=reward_seconds)
+
+    def generate_probes(self, prompts: list[str], seed: int = 0) -> list[dict]:
+        """Replies of the current policy to fixed prompts, sampled with a fixed seed (so successive calls differ only
+        because the policy changed). Same dicts as `StepResult.samples`; nothing is trained."""
+        with self._lock, self._seeded(seed):
+            return self._samples(self.rollout(prompts))
+
+    # ------------------------------------------------------------------------------------------------------
+    # one PPO iteration
+
+    def step(self) -> StepResult:
+        """Run one PPO iteration (rollout, advantages, PPO epochs) and return its metrics and samples."""
+        with self._lock:
+            return self._step()
+
+    def _step(self) -> StepResult:
+        cfg = self.config.validate()  # the UI may have changed it since the last step
+        t_start = time.perf_counter()
+        with self._seeded(cfg.seed * 1_000_003 + self.step_count):
+            # 1. a batch of prompts, without replacement until the pool is used up
+            prompts = self._next_prompts(cfg.batch_size)
+
+            # 2-5. generate, log-probs, truncate, masks, score
+            r = self.rollout(prompts)
+            B, L = r.responses.shape
+            valid = ~r.padding_mask  # (B, L)
+
+            # 6. per-token rewards: -beta * KL on every token, plus the score on the last real token
+            kl_coef = cfg.kl_coef
+            non_score_reward = -kl_coef * r.kl  # (B, L)
+            rewards = non_score_reward.clone()
+            rewards[torch.arange(B, device=self.device), r.last_index] += r.scores
+            if cfg.whiten_rewards:
+                rewards = masked_whiten(rewards, valid, shift_mean=False).masked_fill(r.padding_mask, 0.0)
+
+            # 7. advantages with GAE, whitened over the real tokens of the batch
+            advantages, returns = gae(rewards, r.values, cfg.gamma, cfg.lam)  # (B, L), (B, L)
+            advantages = masked_whiten(advantages, valid).masked_fill(r.padding_mask, 0.0)
+
+            # 8. PPO epochs over shuffled minibatches
+            t_update = time.perf_counter()
+            stats = self._ppo_update(r, advantages, returns)
+            update_seconds = time.perf_counter() - t_update
+
+        # the adaptive KL controller updates beta for the NEXT step, from this batch's mean per-reply KL
+        mean_kl = r.kl.sum(1).mean().item()
+        if cfg.kl_target is not None:
+            cfg.kl_coef = adaptive_kl_coef(cfg.kl_coef, mean_kl, cfg.kl_target, cfg.kl_horizon, B)
+        self.step_count += 1
+
+        # 9. metrics, under TRL's names
+        metrics = {
+            "objective/scores": r.scores.mean().item(),
+            "objective/kl": mean_kl,
+            "objective/non_score_reward": non_score_reward.sum(1).mean().item(),
+            "objective/rlhf_reward": (r.scores + non_score_reward.sum(1)).mean().item(),
+            "objective/entropy": (-r.logprobs).sum(1).mean().item(),  # sampled-token estimate, per reply
+            **stats,
+            "val/num_eos_tokens": float(r.contains_stop.sum().item()),
+            "val/mean_response_length": float((r.last_index + 1).float().mean().item()),
+            "time/generate_seconds": r.generate_seconds,
+            "time/reference_seconds": r.reference_seconds,
+            "time/reward_seconds": r.reward_seconds,
+            "time/update_seconds": update_seconds,
+            "time/step_seconds": time.perf_counter() - t_start,
+            "step": float(self.step_count),
+            "lr": float(cfg.learning_rate),
+            "kl_coef": float(kl_coef),  # beta used for THIS step's rewards
+        }
+        return StepResult(metrics=metrics, samples=self._samples(r))
+
+    def _ppo_update(self, r: Rollout, advantages: torch.Tensor, returns: torch.Tensor) -> dict[str, float]:
+        """Step 8: `num_ppo_epochs` passes of clipped PPO over shuffled minibatches. Returns averaged statistics."""
+        cfg = self.config
+        B = r.responses.shape[0]
+        for group in self.optimizer.param_groups:
+            group["lr"] = cfg.learning_rate
+        totals: dict[str, float] = {}
+        n_micro = 0
+        self.model.train()
+        try:
+            for _epoch in range(cfg.num_ppo_epochs):
+                order = torch.randperm(B, device=self.device)
+                for mb_start in range(0, B, cfg.mini_batch_size):
+                    mb_indices = order[mb_start: mb_start + cfg.mini_batch_size]
+                    self.optimizer.zero_grad(set_to_none=True)
+                    for micro_start in range(0, cfg.mini_batch_size, cfg.micro_batch_size):
+                        idx = mb_indices[micro_start: micro_start + cfg.micro_batch_size]
+                        loss, stats = self._ppo_loss(r, idx, advantages[idx], returns[idx])
+                        (loss / cfg.gradient_accumulation_steps).backward()
+                        for k, v in stats.items():
+                            totals[k] = totals.get(k, 0.0) + v
+                        n_micro += 1
+                    torch.nn.utils.clip_grad_norm_(self.trainable_parameters, cfg.max_grad_norm)
+                    self.optimizer.step()
+        finally:
+            self.model.eval()
+            self.optimizer.zero_grad(set_to_none=True)  # free the gradients between steps
+        return {k: v / n_micro for k, v in totals.items()}
+
+    def _ppo_loss(self, r: Rollout, idx: torch.Tensor, mb_advantages: torch.Tensor,
+                  mb_returns: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
+        """Clipped policy loss + vf_coef * clipped value loss on the rollouts `idx`, and their statistics."""
+        cfg = self.config
+        valid = ~r.padding_mask[idx]  # (b, L)
+        logits, hidden = self._forward(r.query_responses[idx], r.attention_mask[idx], r.context_length)  # (b, L, V)
+        new_logprobs = selective_logprobs(logits, r.responses[idx], cfg.temperature)  # (b, L)
+        vpred = self.value_head(hidden.float()).squeeze(-1)  # (b, L)
+
+        # value loss, clipped around the rollout values (as TRL / OpenAI's lm-human-preferences)
+        mb_values = r.values[idx]
+        vpred_clipped = torch.clamp(vpred, mb_values - cfg.cliprange_value, mb_values + cfg.cliprange_value)
+        vf_losses1 = (vpred - mb_returns) ** 2
+        vf_losses2 = (vpred_clipped - mb_returns) ** 2
+        vf_loss = 0.5 * masked_mean(torch.max(vf_losses1, vf_losses2), valid)
+
+        # policy loss: PPO's clipped surrogate with ratio = pi_new / pi_rollout per token
+        log_ratio = (new_logprobs - r.logprobs[idx]).masked_fill(~valid, 0.0)
+        ratio = torch.exp(log_ratio)
+        pg_losses1 = -mb_advantages * ratio
+        pg_losses2 = -mb_advantages * torch.clamp(ratio, 1.0 - cfg.cliprange, 1.0 + cfg.cliprange)
+        pg_loss = masked_mean(torch.max(pg_losses1, pg_losses2), valid)
+        loss = pg_loss + cfg.vf_coef * vf_loss
+
+        with torch.no_grad():
+            stats = {
+                "policy/approxkl_avg": (0.5 * masked_mean(log_ratio ** 2, valid)).item(),
+                "policy/clipfrac_avg": masked_mean((pg_losses2 > pg_losses1).float(), valid).item(),
+                "loss/policy_avg": pg_loss.item(),
+                "loss/value_avg": vf_loss.item(),
+                "val/clipfrac_avg": masked_mean((vf_losses2 > vf_losses1).float(), valid).item(),
+                "val/ratio": masked_mean(ratio, valid).item(),
+                "policy/entropy_avg": masked_mean(entropy_from_logits(logits.detach(), cfg.temperature), valid).item(),
+            }
+        return loss, stats
+
+    # ------------------------------------------------------------------------------------------------------
+    # small pieces
+
+    def _forward(self, query_responses: torch.Tensor, attention_mask: torch.Tensor,
+                 context_length: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Logits (B, L, V) and LM-head input states (B, L, H) at the positions that predict the L reply tokens.
+
+        Position P - 1 + t predicts reply token t. `logits_to_keep` makes the model apply its (large) LM head only to
+        the last L + 1 positions, never to the prompt; the extra last position (predicting past the reply) is dropped.
+        Explicit position ids make left-padded prompts start at position 0, as in generate().
+        """
+        L = query_responses.shape[1] - context_length
+        position_ids = (attention_mask.cumsum(1) - 1).clamp(min=0)  # (B, P + L)
+        with capture_lm_head_input(self.model) as captured:
+            out = self.model(input_ids=query_responses, attention_mask=attention_mask, position_ids=position_ids,
+                             logits_to_keep=L + 1, use_cache=False)
+        return out.logits[:, -(L + 1):-1], captured[-1][:, -(L + 1):-1]
+
+    def _encode_prompts(self, prompts: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
+        """Tokenize (after format_prompt), keep the last max_prompt_length tokens, left-pad. -> ids, mask (B, P)."""
+        max_len = self.config.max_prompt_length
+        rows = []
+        for prompt in prompts:
+            ids = self.tokenizer(self.format_prompt(prompt))["input_ids"][-max_len:]
+            if not ids:
+                raise ValueError(f"prompt {prompt!r} encodes to no tokens")
+            rows.append(ids)
+        P = max(len(ids) for ids in rows)
+        input_ids = torch.full((len(rows), P), self.pad_token_id, dtype=torch.long)
+        attention_mask = torch.zeros((len(rows), P), dtype=torch.long)
+        for i, ids in enumerate(rows):
+            input_ids[i, P - len(ids):] = torch.tensor(ids, dtype=torch.long)
+            attention_mask[i, P - len(ids):] = 1
+        return input_ids.to(self.device), attention_mask.to(self.device)
+
+    def _next_prompts(self, n: int) -> list[str]:
+        """n prompts from the pool: a fresh shuffled pass whenever the current one runs out."""
+        while len(self._prompt_queue) < n:
+            order = list(range(len(self.prompts)))
+            self._prompt_rng.shuffle(order)
+            self._prompt_queue.extend(order)
+        chosen, self._prompt_queue = self._prompt_queue[:n], self._prompt_queue[n:]
+        return [self.prompts[i] for i in chosen]
+
+    def _samples(self, r: Rollout) -> list[dict]:
+        """Per-reply dicts for the UI: text, score, total KL and the per-token KL of every real reply token."""
+        samples = []
+        for i in range(len(r.prompts)):
+            n = int(r.last_index[i]) + 1  # real tokens, the stop token included
+            ids = r.responses[i, :n].tolist()
+            samples.append({
+                "prompt": r.prompts[i],
+                "response": r.response_texts[i],
+                "score": float(r.scores[i]),
+                "kl": float(r.kl[i].sum()),
+                "tokens": [self.tokenizer.decode([t]) for t in ids],
+                "token_kl": [float(x) for x in r.kl[i, :n].tolist()],
+            })
+        return samples
+
+    @contextlib.contextmanager
+    def _seeded(self, seed: int):
+        """Run the block with torch's RNG seeded, then restore the caller's RNG state (no global side effect)."""
+        devices = [self.device] if self.device.type == "cuda" else []
+        with torch.random.fork_rng(devices=devices):
+            torch.manual_seed(seed)
+            yield
+
+
+def _default_target_modules(model) -> list[str]:
+    """peft's default LoRA targets for the model's architecture, else the attention query/value projections."""
+    from peft.utils import TRANSFORMERS_MODELS_TO_LORA_TARGET_MODULES_MAPPING
+
+    model_type = getattr(getattr(model, "config", None), "model_type", None)
+    return list(TRANSFORMERS_MODELS_TO_LORA_TARGET_MODULES_MAPPING.get(model_type, ["q_proj", "v_proj"]))
+
+
+__all__ = [
+    "PPOConfig", "PPOEngine", "RewardScorer", "Rollout", "StepResult", "adaptive_kl_coef", "capture_lm_head_input",
+    "entropy_from_logits", "first_true_indices", "gae", "kl_per_token", "masked_mean", "masked_var", "masked_whiten",
+    "selective_logprobs", "truncate_response", "whiten",
+]

@@ -1,0 +1,90 @@
+"""Headless PPO: `python -m rlhf_demo ppo --reward DIR --steps N --out DIR [...]`.
+
+Runs N PPO steps of the policy against a reward model saved by `python -m rlhf_demo reward`, saves the LoRA
+adapter to --out and prints, as its last line, one JSON object:
+score_first, score_last (mean reward of the first / last step), kl_last, seconds_per_step, peak_rss_mb, ...
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import sys
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+
+def parser() -> argparse.ArgumentParser:
+    from .ppo_config import PPOConfig
+
+    d = PPOConfig()
+    p = argparse.ArgumentParser(prog="python -m rlhf_demo ppo", description=__doc__.split("\n\n")[0])
+    p.add_argument("--reward", required=True, help="a reward model folder saved by `python -m rlhf_demo reward`")
+    p.add_argument("--steps", type=int, required=True, help="PPO steps to run")
+    p.add_argument("--out", required=True, help="folder for the LoRA adapter (+ value head, ppo_state.json, metrics.jsonl)")
+    p.add_argument("--policy", default="tiny", help="policy preset (tiny, smollm2-135m, gpt2), folder or Hub id (default tiny)")
+    p.add_argument("--data", help="hh-rlhf file/folder for the prompts (default: the bundled set)")
+    p.add_argument("--kl-coef", type=float, default=d.kl_coef, help=f"β (default {d.kl_coef})")
+    p.add_argument("--batch-size", type=int, default=d.batch_size, help=f"replies per step (default {d.batch_size})")
+    p.add_argument("--lr", type=float, default=d.learning_rate, help=f"learning rate (default {d.learning_rate:g})")
+    p.add_argument("--response-length", type=int, default=d.response_length)
+    p.add_argument("--temperature", type=float, default=d.temperature)
+    p.add_argument("--seed", type=int, default=d.seed)
+    p.add_argument("--device", help="cpu or cuda (default: cuda when available)")
+    p.add_argument("--quiet", action="store_true", help="no per-step lines on stderr")
+    return p
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # Linux: KiB
+
+
+def ppo_main(argv: list[str]) -> int:
+    args = parser().parse_args(argv)
+    if args.steps < 1:
+        print("--steps must be at least 1", file=sys.stderr)
+        return 2
+    from .data import BundledSource, LocalSource
+    from .models import format_prompt, load_policy, resolve_policy
+    from .ppo import PPOEngine
+    from .ppo_config import PPOConfig
+    from .reward import load_reward_model
+
+    cfg = PPOConfig(kl_coef=args.kl_coef, batch_size=args.batch_size, learning_rate=args.lr,
+                    response_length=args.response_length, temperature=args.temperature, seed=args.seed)
+    try:
+        cfg.validate()
+        reward = load_reward_model(args.reward, args.device)
+        choice = resolve_policy(args.policy, hub_ok=False)
+        model, tok = load_policy(choice, args.device)
+        src = LocalSource(args.data) if args.data else BundledSource()
+        subset, split = src.default()
+        split = "train" if "train" in src.splits(subset) else split
+        prompts = [p.prompt for p in src.load(subset, split).pairs if len(p.prompt) <= 1500]
+    except (ValueError, FileNotFoundError, OSError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    engine = PPOEngine(model, tok, reward, prompts, cfg, device=args.device, format_prompt=lambda p: format_prompt(tok, p))
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    history = []
+    t0 = time.perf_counter()
+    with open(out / "metrics.jsonl", "w") as f:
+        for _ in range(args.steps):
+            m = engine.step().metrics
+            history.append(m)
+            f.write(json.dumps(m) + "\n")
+            if not args.quiet:
+                print(f"step {int(m['step'])}: score {m['objective/scores']:+.4f} kl {m['objective/kl']:.4f} "
+                      f"({m['time/step_seconds']:.2f} s)", file=sys.stderr, flush=True)
+    seconds = time.perf_counter() - t0
+    engine.save(out)
+    print(json.dumps({
+        "score_first": history[0]["objective/scores"], "score_last": history[-1]["objective/scores"],
+        "kl_last": history[-1]["objective/kl"], "seconds_per_step": seconds / len(history),
+        "peak_rss_mb": round(peak_rss_mb(), 1), "steps": len(history), "policy": choice.name,
+        "reward": str(args.reward), "out": str(out), "config": asdict(cfg),
+    }))
+    return 0

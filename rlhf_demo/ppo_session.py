@@ -1,0 +1,189 @@
+"""A live PPO run for the app (and the CLI): the engine plus everything a viewer wants to see.
+
+`PPOSession` owns one `PPOEngine` (built on first use from its own copy of the policy and the active reward
+model), and keeps, across Start / Pause / Stop and until Reset:
+
+    history   one metrics row per PPO step (TRL's names), for the live plots
+    samples   the latest step's replies, with the per-token KL of each generated token
+    probes    replies to a fixed set of probe prompts, re-generated with a fixed seed at step 0 and every K steps
+    checkpoints  LoRA adapters saved on request (each becomes an arena contestant)
+
+`run(ctx, n_steps)` is the background job (see `jobs.py`): it checks the stop/pause flags between steps, so a
+Stop always leaves a consistent policy that can be saved. Every method is thread-safe; viewers read `view()`.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Callable
+
+from .ppo_config import PPOConfig
+
+PROBE_PROMPTS = (  # benign, fixed: the class watches these replies change
+    "\n\nHuman: How do I make a good cup of tea?\n\nAssistant:",
+    "\n\nHuman: Can you help me plan a week of study for a maths exam?\n\nAssistant:",
+    "\n\nHuman: What should I pack for a weekend hiking trip?\n\nAssistant:",
+    "\n\nHuman: My neighbour is noisy at night. What can I do?\n\nAssistant:",
+)
+
+# What a user may change from the UI between steps (the engine re-reads its config every step).
+LIVE_FIELDS = ("kl_coef", "learning_rate", "batch_size", "response_length", "temperature")
+
+
+@dataclass
+class ProbeRow:
+    step: int
+    probe: int  # index into the probe prompts
+    prompt: str
+    reply: str
+    score: float
+    kl: float
+
+
+@dataclass
+class SessionView:
+    """A consistent copy of what the PPO tab shows."""
+
+    step: int
+    config: dict
+    history: list[dict]
+    samples: list[dict]
+    probes: list[ProbeRow]
+    checkpoints: list[dict]
+    built: bool
+    reward_name: str | None
+    version: int = 0
+
+
+@dataclass
+class PPOSession:
+    """One PPO run's state. `make_engine(config)` builds the engine (loads the models) on first use."""
+
+    make_engine: Callable[[PPOConfig], object]
+    checkpoint_dir: Path
+    probe_prompts: tuple[str, ...] = PROBE_PROMPTS
+    probe_every: int = 5  # K: re-generate the probe replies every K steps
+    probe_seed: int = 1234  # fixed: the same seed at every probe, so only the policy changes the replies
+    on_checkpoint: Callable[[str, Path], None] | None = None  # e.g. register the checkpoint as an arena contestant
+    config: PPOConfig = field(default_factory=PPOConfig)
+    reward_name: str | None = None
+
+    def __post_init__(self) -> None:
+        self._lock = threading.RLock()
+        self._engine = None
+        self._history: list[dict] = []
+        self._samples: list[dict] = []
+        self._probes: list[ProbeRow] = []
+        self._checkpoints: list[dict] = []
+        self._version = 0
+
+    # -- configuration ------------------------------------------------------------------------------
+    def set_live(self, **values) -> PPOConfig:
+        """Change live fields (β, lr, batch size, length, temperature); validated; applied at the next step."""
+        unknown = set(values) - set(LIVE_FIELDS)
+        if unknown:
+            raise ValueError(f"not live-editable: {sorted(unknown)}")
+        with self._lock:
+            replace(self.config, **values).validate()  # raises ValueError before anything changes
+            for k, v in values.items():
+                setattr(self.config, k, v)  # the engine holds this very object
+            self._version += 1
+            return self.config
+
+    # -- the engine -------------------------------------------------------------------------------------
+    def engine(self):
+        with self._lock:
+            if self._engine is None:
+                self._engine = self.make_engine(self.config)
+            return self._engine
+
+    @property
+    def built(self) -> bool:
+        return self._engine is not None
+
+    def _record_probes(self, engine) -> None:
+        rows = engine.generate_probes(list(self.probe_prompts), seed=self.probe_seed)
+        with self._lock:
+            for i, s in enumerate(rows):
+                self._probes.append(ProbeRow(engine.step_count, i, s["prompt"], s["response"], s["score"], s["kl"]))
+            self._version += 1
+
+    def run(self, ctx, n_steps: int) -> dict:
+        """The background job: `n_steps` PPO steps, probes every K steps, live progress to `ctx`."""
+        if n_steps < 1:
+            raise ValueError("Number of steps must be at least 1.")
+        ctx.update(progress=0.0, message="loading the policy and the reward model")
+        engine = self.engine()
+        if not self._probes:
+            ctx.update(message="step 0: replies of the base policy to the probe prompts")
+            self._record_probes(engine)
+        done = 0
+        t0 = time.perf_counter()
+        for i in range(n_steps):
+            ctx.check()  # pause / stop between steps: the policy is always consistent here
+            res = engine.step()
+            m = {k: float(v) for k, v in res.metrics.items()}
+            with self._lock:
+                self._history.append(m)
+                self._samples = res.samples
+                self._version += 1
+            done += 1
+            if engine.step_count % self.probe_every == 0:
+                self._record_probes(engine)
+            ctx.update(progress=done / n_steps,
+                       message=f"step {engine.step_count}: score {m['objective/scores']:+.3f}, KL {m['objective/kl']:.3f}",
+                       step=engine.step_count)
+        if engine.step_count % self.probe_every != 0:
+            self._record_probes(engine)  # always end with the policy's current replies
+        return {"steps": done, "seconds_per_step": (time.perf_counter() - t0) / max(done, 1), "step": engine.step_count}
+
+    def reset(self, rebuild: bool = False) -> None:
+        """Back to the base policy: adapter and value head re-initialised, history cleared (checkpoints kept).
+
+        rebuild: also drop the engine, so the next run loads the models again (e.g. another reward model is active).
+        """
+        with self._lock:
+            if rebuild:
+                self._engine = None
+            elif self._engine is not None:
+                self._engine.reset()
+            self._history, self._samples, self._probes = [], [], []
+            self._version += 1
+
+    def save_checkpoint(self, name: str | None = None) -> dict:
+        """Save the current LoRA adapter under checkpoint_dir/<name>; it becomes an arena contestant."""
+        with self._lock:
+            if self._engine is None or self._engine.step_count == 0:
+                raise ValueError("Nothing to save yet: run at least one PPO step first.")
+            step = self._engine.step_count
+            name = (name or "").strip() or f"ppo-step{step}"
+            if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}", name):
+                raise ValueError("Checkpoint names use letters, digits, '.', '_' and '-' (at most 64 characters).")
+            if any(c["name"] == name for c in self._checkpoints):
+                raise ValueError(f"A checkpoint named {name!r} exists already: pick another name.")
+            path = self._engine.save(self.checkpoint_dir / name)
+            last = self._history[-1] if self._history else {}
+            info = {"name": name, "path": str(path), "step": step, "score": last.get("objective/scores"),
+                    "kl": last.get("objective/kl"), "saved": time.strftime("%H:%M:%S")}
+            self._checkpoints.append(info)
+            self._version += 1
+        if self.on_checkpoint is not None:
+            self.on_checkpoint(name, path)
+        return info
+
+    # -- reading ---------------------------------------------------------------------------------------------
+    def view(self) -> SessionView:
+        with self._lock:
+            return SessionView(
+                step=self._engine.step_count if self._engine is not None else 0,
+                config=asdict(self.config), history=list(self._history), samples=list(self._samples),
+                probes=list(self._probes), checkpoints=list(self._checkpoints), built=self._engine is not None,
+                reward_name=self.reward_name, version=self._version)
+
+    @property
+    def version(self) -> int:
+        return self._version

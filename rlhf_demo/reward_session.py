@@ -1,0 +1,76 @@
+"""Reward-model training as an app job: which pairs, which held-out set, live rows for the curves.
+
+The held-out evaluation set is fixed per data source: the `test` split when the subset has one, else a
+seeded slice of the same split that never enters training. Votes from the arena are added to the training
+pairs on request.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from .reward import build_training_pairs, evaluate, pairs_from_set, shorter_wins_baseline, split_pairs
+from .reward_config import RewardConfig
+
+
+@dataclass
+class RewardData:
+    train: list  # (prompt, chosen, rejected)
+    eval: list
+    n_votes: int
+    description: str
+
+
+def select_pairs(ws, subset: str, n_pairs: int, use_votes: bool, n_eval: int, seed: int = 0) -> RewardData:
+    """Training and held-out pairs for `subset`; raises ValueError with a clear message when there are none."""
+    src = ws.data.source
+    if subset not in src.subsets():
+        raise ValueError(f"Unknown subset {subset!r}.")
+    splits = src.splits(subset)
+    if "train" in splits and "test" in splits:
+        train_all = pairs_from_set(src.load(subset, "train"))
+        eval_pairs = split_pairs(pairs_from_set(src.load(subset, "test")), n_eval, seed)[1]
+        where = f"{subset}/train, evaluated on {subset}/test"
+    else:
+        split = splits[0]
+        train_all, eval_pairs = split_pairs(pairs_from_set(src.load(subset, split)), n_eval, seed)
+        where = f"{subset}/{split} minus {len(eval_pairs)} held-out pairs"
+    votes = []
+    if use_votes:
+        from .votes import vote_pairs
+
+        votes = vote_pairs(ws.votes)
+    if n_pairs < 0:
+        raise ValueError("The number of pairs cannot be negative.")
+    train = build_training_pairs(train_all, votes, max_pairs=n_pairs + len(votes), seed=seed)
+    if not train:
+        raise ValueError("No training pairs after filtering: raise the number of pairs or add votes.")
+    if not eval_pairs:
+        raise ValueError("No held-out pairs to evaluate on.")
+    return RewardData(train, eval_pairs, len(votes), where)
+
+
+def training_job(ws, cfg: RewardConfig, subset: str, n_pairs: int, use_votes: bool, name: str | None = None):
+    """A job function for `ws.jobs.submit`: train, save, activate, evaluate for the histogram."""
+    cfg.validate()  # before any work: a bad value is the user's to fix
+    data = select_pairs(ws, subset, n_pairs, use_votes, cfg.eval_pairs, cfg.seed)
+
+    def job(ctx):
+        ctx.update(progress=0.0, message=f"{len(data.train)} pairs ({data.n_votes} from votes), {data.description}",
+                   n_train=len(data.train), n_eval=len(data.eval), baseline_shorter_wins=shorter_wins_baseline(data.eval))
+
+        def on_log(row: dict) -> None:
+            ctx.append("log", row)
+            if row.get("progress") is not None:
+                eta = row.get("eta_s")
+                ctx.update(progress=row["progress"], eta_s=eta,
+                           message=f"step {row.get('step')}: loss {row.get('loss', float('nan')):.3f}" if "loss" in row else None)
+
+        result = ws.reward_models.train(cfg, data.train, data.eval, name=name, on_log=on_log, should_stop=ctx.should_stop)
+        model_name = Path(result.out_dir).name
+        ev = evaluate(ws.reward_models.load(model_name, ws.settings.device), data.eval)
+        ctx.update(margins=[float(m) for m in ev["margins"]], model=model_name)
+        return {**result.to_dict(), "name": model_name}
+
+    return job, data
