@@ -30,17 +30,35 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def app_server(tmp_path_factory, sample_path):
-    """The real app on the real sample, served in this process on a free port: yields (url, workspace)."""
+def serve(settings):
+    """Build and serve the real app in this process on a free port: (url, workspace, demo)."""
     from rlhf_demo.ui.app import build_app, launch_kwargs
-    from rlhf_demo.workspace import Settings, Workspace
+    from rlhf_demo.workspace import Workspace
 
-    data_dir = tmp_path_factory.mktemp("rlhf_data")
-    ws = Workspace(Settings(data=str(sample_path), offline=True, policy="tiny", data_dir=data_dir))
+    ws = Workspace(settings)
     demo = build_app(ws)
     port = free_port()
     demo.queue(default_concurrency_limit=8).launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True,
                                                    quiet=True, **launch_kwargs())
-    yield f"http://127.0.0.1:{port}/", ws
+    return f"http://127.0.0.1:{port}/", ws, demo
+
+
+@pytest.fixture(scope="session")
+def app_server(tmp_path_factory, sample_path):
+    """The real app on the real sample (tiny policy): yields (url, workspace)."""
+    from rlhf_demo.workspace import Settings
+
+    url, ws, demo = serve(Settings(data=str(sample_path), offline=True, policy="tiny",
+                                   data_dir=tmp_path_factory.mktemp("rlhf_data")))
+    yield url, ws
+    demo.close()
+
+
+@pytest.fixture(scope="session")
+def bundled_app(tmp_path_factory):
+    """The offline default: bundled data, tiny policy, minilm reward backbone: yields (url, workspace)."""
+    from rlhf_demo.workspace import Settings
+
+    url, ws, demo = serve(Settings(offline=True, data_dir=tmp_path_factory.mktemp("rlhf_data_bundled")))
+    yield url, ws
     demo.close()

@@ -154,7 +154,7 @@ def build(ws: Workspace) -> RewardTab:
                 lora_dropout = gr.Slider(0.0, 0.5, value=d.lora_dropout, step=0.05, label="dropout")
                 targets = gr.Textbox(label="target modules (comma-separated; empty = per architecture)")
                 lr = gr.Number(d.learning_rate, label="learning rate")
-                epochs = gr.Number(d.num_train_epochs, label="epochs", minimum=0.1, maximum=20)
+                epochs = gr.Number(d.num_train_epochs, label="epochs", minimum=0.1, maximum=20, elem_id="rm-epochs")
             with gr.Row():
                 train = gr.Button("Train", variant="primary", elem_id="rm-train")
                 stop = gr.Button("Stop", variant="stop", elem_id="rm-stop")

@@ -1,0 +1,58 @@
+"""The RLHF loop in Chromium on the offline default: train a reward model (live curve), run PPO (plots and
+probe table update), save a checkpoint, find it as a contestant in the Vote tab. Saves screenshots."""
+
+from __future__ import annotations
+
+import pytest
+
+from .browser import chromium_page
+from .conftest import ARTIFACTS
+
+pytestmark = pytest.mark.browser
+
+
+def set_number(page, selector: str, value) -> None:
+    box = page.locator(f"{selector} input[type=number]").first
+    box.fill(str(value))
+    box.press("Enter")
+
+
+def test_reward_then_ppo_in_chromium(bundled_app):
+    url, ws = bundled_app
+    ARTIFACTS.mkdir(exist_ok=True)
+    with chromium_page(width=1400) as page:
+        page.goto(url)
+        assert page.locator("#ack-warning").count() == 0 or not page.locator("#ack-warning").is_visible()  # benign set
+
+        # -- reward model: a short run --
+        page.get_by_role("tab", name="3 · Reward model").click()
+        set_number(page, "#rm-pairs", 20)
+        page.get_by_text("LoRA and optimiser").click()
+        set_number(page, "#rm-epochs", 1)
+        page.click("#rm-train")
+        page.wait_for_function("document.querySelector('#rm-status').innerText.includes('Reward model training: done')",
+                               timeout=240_000)
+        page.wait_for_function("document.querySelector('#rm-eval').innerText.includes('after training')", timeout=20_000)
+        assert page.locator("#rm-curves img, #rm-curves svg, #rm-curves canvas").count() > 0
+        assert "●" in page.locator("#rm-models").inner_text()  # the new model is listed and active
+        page.click("#rm-pg-score")
+        page.wait_for_function("document.querySelector('#rm-pg-out').innerText.includes('Reply 1')", timeout=30_000)
+        page.screenshot(path=str(ARTIFACTS / "reward.png"), full_page=True)
+        assert ws.reward_models.active is not None
+
+        # -- PPO: two steps --
+        page.get_by_role("tab", name="4 · PPO").click()
+        set_number(page, "#ppo-steps", 2)
+        page.click("#ppo-start")
+        page.wait_for_function("document.querySelector('#ppo-status').innerText.includes('PPO: done')", timeout=240_000)
+        page.wait_for_function("document.querySelector('#ppo-status').innerText.includes('Step 2')", timeout=20_000)
+        page.wait_for_function("document.querySelector('#ppo-probes').innerText.includes('step 2 (now)')", timeout=20_000)
+        assert "score" in page.locator("#ppo-samples").inner_text()
+        assert page.locator("#ppo-samples span[title^='KL']").count() > 0  # tokens shaded by per-token KL
+        page.get_by_text("Evolution table").click()
+        assert "2" in page.locator("#ppo-probe-table").inner_text()
+        page.click("#ppo-save")
+        page.wait_for_function("document.querySelector('#ppo-checkpoints').innerText.includes('ppo-step2')", timeout=20_000)
+        page.screenshot(path=str(ARTIFACTS / "ppo.png"), full_page=True)
+    assert "ppo-step2" in ws.contestants
+    assert len(ws.ppo.view().history) == 2

@@ -1,0 +1,40 @@
+"""The headless RLHF pipeline as a script runs it: reward command, then ppo command on the tiny policy."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+from .conftest import REPO
+
+
+def run(*args: str, timeout: int = 300) -> dict:
+    env = dict(os.environ, HF_HUB_OFFLINE="1", GRADIO_ANALYTICS_ENABLED="False")
+    p = subprocess.run([sys.executable, "-m", "rlhf_demo", *args], cwd=REPO, env=env, capture_output=True, text=True,
+                       timeout=timeout)
+    assert p.returncode == 0, p.stderr[-3000:]
+    return json.loads(p.stdout.strip().splitlines()[-1])  # the last line is one JSON object
+
+
+def test_reward_then_ppo_headless(tmp_path):
+    bundled = REPO / "assets" / "bundled"
+    rm = run("reward", "--train", str(bundled / "train.jsonl"), "--eval", str(bundled / "test.jsonl"), "--out",
+             str(tmp_path / "rm"), "--max-pairs", "24", "--epochs", "1", "--max-length", "96", "--quiet")
+    assert {"eval_accuracy", "baseline_shorter_wins", "train_seconds", "n_train", "n_eval"} <= set(rm)
+    assert rm["n_train"] == 24 and rm["n_eval"] == 48
+
+    out = run("ppo", "--reward", str(tmp_path / "rm"), "--steps", "2", "--out", str(tmp_path / "ppo"), "--policy", "tiny",
+              "--batch-size", "4", "--kl-coef", "0.1", "--quiet")
+    assert {"score_first", "score_last", "kl_last", "seconds_per_step", "peak_rss_mb"} <= set(out)
+    assert out["steps"] == 2 and out["peak_rss_mb"] > 0
+    assert (tmp_path / "ppo" / "adapter_model.safetensors").is_file()
+    assert len((tmp_path / "ppo" / "metrics.jsonl").read_text().splitlines()) == 2
+
+
+def test_ppo_command_refuses_bad_input(tmp_path):
+    env = dict(os.environ, HF_HUB_OFFLINE="1")
+    p = subprocess.run([sys.executable, "-m", "rlhf_demo", "ppo", "--reward", str(tmp_path / "missing"), "--steps", "1",
+                        "--out", str(tmp_path / "o")], cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
+    assert p.returncode == 2 and "error:" in p.stderr and "Traceback" not in p.stderr

@@ -1,0 +1,411 @@
+"""The PPO engine (rlhf_demo/ppo.py): its math helpers against plain-Python loops, and its behaviour on a tiny model.
+
+The policy is a tiny random LlamaForCausalLM (2 layers, width 32) over a 20-word vocabulary with a word-level
+tokenizer, built in the test; the reward counts one word ("good") in the reply. Everything runs in seconds.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import statistics
+
+import pytest
+import torch
+
+from rlhf_demo.ppo import (
+    PPOEngine,
+    RewardScorer,
+    adaptive_kl_coef,
+    first_true_indices,
+    gae,
+    kl_per_token,
+    masked_mean,
+    masked_var,
+    masked_whiten,
+    selective_logprobs,
+    truncate_response,
+    whiten,
+)
+from rlhf_demo.ppo_config import PPOConfig
+
+WORDS = ["<pad>", "<eos>", "<bos>", "Human:", "Assistant:", "good", "bad", "the", "a", "cat", "dog", "is", "yes", "no",
+         "hello", "why", "what", "ok", "run", "sit"]
+PAD, EOS = 0, 1
+PROMPTS = ["Human: hello Assistant:", "Human: what is the cat Assistant:", "Human: why Assistant:",
+           "Human: run dog run Assistant:"]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    """The models here are tiny: a second OpenMP thread only adds synchronisation (and, on a shared CPU, waiting)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def make_tokenizer():
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers
+    from transformers import PreTrainedTokenizerFast
+
+    tok = Tokenizer(models.WordLevel({w: i for i, w in enumerate(WORDS)}, unk_token="<pad>"))
+    tok.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
+    tok.decoder = decoders.WordPiece(prefix="##")  # joins words with spaces
+    return PreTrainedTokenizerFast(tokenizer_object=tok, pad_token="<pad>", eos_token="<eos>", bos_token="<bos>")
+
+
+def make_policy(seed: int = 0):
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    torch.manual_seed(seed)
+    # initializer_range 0.2 (not 0.02): with tiny random weights every logit is ~0 and no small adapter could move it
+    config = LlamaConfig(vocab_size=len(WORDS), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                         num_attention_heads=4, num_key_value_heads=2, initializer_range=0.2,
+                         pad_token_id=PAD, eos_token_id=EOS, bos_token_id=2)
+    return LlamaForCausalLM(config)
+
+
+class CountReward:
+    """Toy reward model: the fraction of the reply's words that are "good". Records what it was asked."""
+
+    def __init__(self, word: str = "good"):
+        self.word = word
+        self.calls: list[tuple[list[str], list[str]]] = []
+
+    def score(self, prompts: list[str], responses: list[str]) -> torch.Tensor:
+        self.calls.append((list(prompts), list(responses)))
+        return torch.tensor([r.split().count(self.word) / max(1, len(r.split())) for r in responses])
+
+
+def make_engine(seed: int = 0, reward=None, **overrides) -> PPOEngine:
+    fields = dict(batch_size=16, response_length=8, learning_rate=1e-2, kl_coef=0.01, temperature=1.0, seed=seed)
+    fields.update(overrides)
+    return PPOEngine(make_policy(seed), make_tokenizer(), reward or CountReward(), PROMPTS, PPOConfig(**fields), device="cpu")
+
+
+def mean_of(samples: list[dict], key: str) -> float:
+    return statistics.mean(s[key] for s in samples)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# helpers against plain-Python loops
+
+
+def random_batch(seed: int, rows: int = 5, cols: int = 7):
+    g = torch.Generator().manual_seed(seed)
+    values = torch.randn(rows, cols, generator=g, dtype=torch.float64) * 3 + 1
+    mask = torch.rand(rows, cols, generator=g) < 0.6
+    mask[0, :2] = True  # at least two valid entries
+    return values, mask
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_masked_statistics_match_python_loops(seed):
+    values, mask = random_batch(seed)
+    picked = [v for v, m in zip(values.flatten().tolist(), mask.flatten().tolist()) if m]
+    n = len(picked)
+    mean = sum(picked) / n
+    var_biased = sum((v - mean) ** 2 for v in picked) / n
+    var_unbiased = sum((v - mean) ** 2 for v in picked) / (n - 1)
+
+    assert masked_mean(values, mask).item() == pytest.approx(mean, rel=1e-12)
+    assert masked_var(values, mask).item() == pytest.approx(var_unbiased, rel=1e-12)
+    assert masked_var(values, mask, unbiased=False).item() == pytest.approx(var_biased, rel=1e-12)
+    for row in range(values.shape[0]):  # per-row means along axis 1
+        row_vals = [v for v, m in zip(values[row].tolist(), mask[row].tolist()) if m]
+        if row_vals:
+            assert masked_mean(values, mask, axis=1)[row].item() == pytest.approx(sum(row_vals) / len(row_vals), rel=1e-12)
+
+    whitened = masked_whiten(values, mask)
+    kept_mean = masked_whiten(values, mask, shift_mean=False)
+    for v, w, k, m in zip(values.flatten().tolist(), whitened.flatten().tolist(), kept_mean.flatten().tolist(),
+                          mask.flatten().tolist()):
+        assert w == pytest.approx((v - mean) / math.sqrt(var_unbiased + 1e-8), rel=1e-9)
+        assert k == pytest.approx((v - mean) / math.sqrt(var_unbiased + 1e-8) + mean, rel=1e-9)
+    assert masked_mean(whitened, mask).item() == pytest.approx(0.0, abs=1e-9)
+    assert masked_var(whitened, mask).item() == pytest.approx(1.0, rel=1e-6)
+
+    flat = values.flatten().tolist()
+    all_mean = sum(flat) / len(flat)
+    all_std = math.sqrt(sum((v - all_mean) ** 2 for v in flat) / (len(flat) - 1))
+    for v, w in zip(flat, whiten(values).flatten().tolist()):
+        assert w == pytest.approx((v - all_mean) / math.sqrt(all_std ** 2 + 1e-8), rel=1e-9)
+
+
+def test_masked_var_edge_cases():
+    x = torch.tensor([[1.0, 5.0, 9.0]])
+    assert masked_var(x, torch.tensor([[False, True, False]])).item() == 0.0  # one element: no spread
+    with pytest.raises(ValueError):
+        masked_var(x, torch.zeros_like(x, dtype=torch.bool))
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_gae_matches_discounted_sum_of_td_errors(seed):
+    """A_t = sum_l (gamma*lam)^l delta_{t+l}, delta_t = r_t + gamma V_{t+1} - V_t (V after the end = 0)."""
+    rng = random.Random(seed)
+    B, L = 4, 6
+    gamma, lam = rng.uniform(0.8, 1.0), rng.uniform(0.5, 1.0)
+    rewards = [[rng.gauss(0, 1) for _ in range(L)] for _ in range(B)]
+    values = [[rng.gauss(0, 1) for _ in range(L)] for _ in range(B)]
+    for b in range(B):  # values after each reply's last token are 0, as the engine guarantees
+        last = rng.randrange(L)
+        values[b][last + 1:] = [0.0] * (L - last - 1)
+
+    advantages, returns = gae(torch.tensor(rewards, dtype=torch.float64), torch.tensor(values, dtype=torch.float64),
+                              gamma, lam)
+    for b in range(B):
+        v = values[b] + [0.0]
+        deltas = [rewards[b][t] + gamma * v[t + 1] - v[t] for t in range(L)]
+        for t in range(L):
+            expected = sum((gamma * lam) ** k * deltas[t + k] for k in range(L - t))
+            assert advantages[b, t].item() == pytest.approx(expected, rel=1e-9, abs=1e-12)
+            assert returns[b, t].item() == pytest.approx(expected + values[b][t], rel=1e-9, abs=1e-12)
+
+
+def test_gae_with_gamma_and_lambda_one_is_reward_to_go_minus_value():
+    rewards = torch.tensor([[0.0, 0.0, 2.0, 0.0]])
+    values = torch.tensor([[0.5, 1.0, 1.5, 0.0]])
+    advantages, returns = gae(rewards, values, gamma=1.0, lam=1.0)
+    assert returns.tolist() == [[2.0, 2.0, 2.0, 0.0]]
+    assert advantages.tolist() == [[1.5, 1.0, 0.5, 0.0]]
+
+
+def test_first_true_indices_and_truncation():
+    eos, pad = 1, 0
+    responses = torch.tensor([
+        [5, 6, 1, 7, 8],  # stops at 2: the tokens after become pad, the eos stays
+        [1, 5, 5, 5, 5],  # stops immediately
+        [5, 6, 7, 8, 9],  # never stops
+        [5, 6, 7, 8, 1],  # stops on the last token
+        [5, 1, 6, 1, 7],  # only the FIRST eos counts
+    ])
+    assert first_true_indices(responses == eos).tolist() == [2, 0, 5, 4, 1]
+    assert truncate_response(eos, pad, responses).tolist() == [
+        [5, 6, 1, 0, 0],
+        [1, 0, 0, 0, 0],
+        [5, 6, 7, 8, 9],
+        [5, 6, 7, 8, 1],
+        [5, 1, 0, 0, 0],
+    ]
+    assert first_true_indices(torch.zeros(2, 3, dtype=torch.bool)).tolist() == [3, 3]
+
+
+def test_kl_estimators_and_logprobs():
+    logp = torch.tensor([-1.0, -2.0, -0.5])
+    ref = torch.tensor([-1.5, -1.0, -0.5])
+    assert kl_per_token(logp, ref, "k1").tolist() == pytest.approx([0.5, -1.0, 0.0])
+    r = [math.exp(q - p) for p, q in zip(logp.tolist(), ref.tolist())]
+    assert kl_per_token(logp, ref, "k3").tolist() == pytest.approx([(x - 1) - math.log(x) for x in r])
+    assert (kl_per_token(logp, ref, "k3") >= 0).all()
+    with pytest.raises(ValueError):
+        kl_per_token(logp, ref, "k2")
+
+    logits = torch.randn(2, 3, 11, generator=torch.Generator().manual_seed(0))
+    tokens = torch.tensor([[0, 5, 10], [3, 3, 7]])
+    expected = torch.log_softmax(logits / 0.7, dim=-1).gather(-1, tokens[..., None]).squeeze(-1)
+    assert torch.allclose(selective_logprobs(logits, tokens, 0.7), expected, atol=1e-6)
+
+
+def test_adaptive_kl_controller_moves_beta_towards_target():
+    assert adaptive_kl_coef(0.1, current_kl=10.0, target=5.0, horizon=100, n_steps=10) == pytest.approx(0.1 * 1.02)
+    assert adaptive_kl_coef(0.1, current_kl=4.5, target=5.0, horizon=100, n_steps=10) == pytest.approx(0.1 * 0.99)
+    assert adaptive_kl_coef(0.1, current_kl=0.0, target=5.0, horizon=100, n_steps=10) == pytest.approx(0.1 * 0.98)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# the engine on a tiny model
+
+
+def test_step_zero_policy_is_the_reference_and_values_are_zero():
+    engine = make_engine()
+    assert isinstance(engine.reward, RewardScorer)
+    with engine._seeded(0):
+        rollout = engine.rollout(PROMPTS * 4)
+    assert rollout.kl.abs().max().item() < 1e-4  # LoRA's B = 0: the adapter changes nothing yet
+    assert torch.equal(rollout.values, torch.zeros_like(rollout.values))  # zero-initialised value head
+
+    # masks: everything after the last real token is padding; a reply that stopped ends with the eos token
+    B, L = rollout.responses.shape
+    for i in range(B):
+        last = int(rollout.last_index[i])
+        assert rollout.responses[i, last + 1:].eq(PAD).all()
+        assert rollout.padding_mask[i].tolist() == [t > last for t in range(L)]
+        assert bool(rollout.contains_stop[i]) == (rollout.responses[i, last].item() == EOS)
+        assert (EOS in rollout.responses[i, :last].tolist()) is False
+        assert rollout.logprobs[i, last + 1:].eq(0).all() and (rollout.logprobs[i, : last + 1] < 0).all()
+
+    result = engine.step()
+    m = result.metrics
+    assert abs(m["objective/kl"]) < 1e-4
+    assert m["val/ratio"] == pytest.approx(1.0, abs=1e-4)  # first minibatch: nothing updated yet
+    assert m["policy/approxkl_avg"] < 1e-8 and m["policy/clipfrac_avg"] == 0.0
+    assert len(result.samples) == 16
+    for sample in result.samples:
+        assert set(sample) == {"prompt", "response", "score", "kl", "tokens", "token_kl"}
+        assert sample["prompt"] in PROMPTS
+        assert len(sample["tokens"]) == len(sample["token_kl"]) >= 1
+        assert max(abs(k) for k in sample["token_kl"]) < 1e-4
+        assert sample["response"] == " ".join(t for t in sample["tokens"] if t not in ("<eos>", "<pad>", "<bos>"))
+    expected_keys = {"objective/scores", "objective/kl", "objective/non_score_reward", "objective/rlhf_reward",
+                     "objective/entropy", "policy/approxkl_avg", "policy/clipfrac_avg", "loss/policy_avg",
+                     "loss/value_avg", "val/clipfrac_avg", "val/ratio", "val/num_eos_tokens", "policy/entropy_avg",
+                     "time/step_seconds", "time/generate_seconds", "step", "lr", "kl_coef"}
+    assert expected_keys <= set(m)
+    assert all(isinstance(v, float) and math.isfinite(v) for v in m.values())
+    assert m["step"] == 1.0 and engine.step_count == 1
+
+
+def test_training_changes_lora_and_value_head_only_and_reset_restores():
+    engine = make_engine()
+    params = dict(engine.model.named_parameters())
+    base = {n: p.detach().clone() for n, p in params.items() if not p.requires_grad}
+    lora = {n: p.detach().clone() for n, p in params.items() if p.requires_grad}
+    assert lora and all("lora_" in n for n in lora)
+    assert all(torch.equal(p, torch.zeros_like(p)) for n, p in lora.items() if "lora_B" in n)
+
+    for _ in range(3):
+        engine.step()
+    params = dict(engine.model.named_parameters())
+    for n, p in base.items():
+        assert torch.equal(params[n], p), f"base weight {n} changed"
+    assert any(not torch.equal(params[n], p) for n, p in lora.items() if "lora_B" in n)
+    assert engine.value_head.weight.abs().sum() > 0
+
+    engine.reset()
+    assert engine.step_count == 0
+    for n, p in lora.items():
+        assert torch.equal(params[n], p)
+    assert engine.value_head.weight.abs().sum() == 0 and engine.value_head.bias.abs().sum() == 0
+    probes = engine.generate_probes(PROMPTS, seed=3)
+    assert max(abs(s["kl"]) for s in probes) < 1e-4
+
+
+def test_toy_reward_rises_with_small_beta_and_large_beta_keeps_kl_small():
+    probes = PROMPTS * 4
+    free = make_engine(kl_coef=0.01)
+    before = free.generate_probes(probes, seed=1)
+    for _ in range(30):
+        free.step()
+    after = free.generate_probes(probes, seed=1)
+    assert mean_of(after, "score") > mean_of(before, "score") + 0.2
+    assert mean_of(after, "kl") > 2.0  # getting there took the policy far from the reference
+
+    tied = make_engine(kl_coef=1.0)
+    for _ in range(30):
+        result = tied.step()
+    tied_after = tied.generate_probes(probes, seed=1)
+    assert mean_of(tied_after, "kl") < 1.0
+    assert mean_of(tied_after, "kl") < mean_of(after, "kl") / 5
+    assert result.metrics["objective/kl"] < 1.0
+
+
+def test_probes_are_reproducible_and_do_not_touch_the_global_rng():
+    engine = make_engine()
+    torch.manual_seed(123)
+    expected_next = torch.rand(1)
+    torch.manual_seed(123)
+    first = engine.generate_probes(PROMPTS, seed=7)
+    assert torch.equal(torch.rand(1), expected_next)
+    assert engine.generate_probes(PROMPTS, seed=7) == first
+    many = PROMPTS * 4
+    assert engine.generate_probes(many, seed=7) != engine.generate_probes(many, seed=8)
+
+
+def test_live_config_changes_take_effect_on_the_next_step():
+    engine = make_engine(batch_size=4)
+    assert len(engine.step().samples) == 4
+    engine.config.batch_size = 6
+    engine.config.response_length = 3
+    engine.config.learning_rate = 2e-3
+    engine.config.kl_coef = 0.5
+    engine.config.num_mini_batches = 3
+    engine.config.num_ppo_epochs = 2
+    engine.config.whiten_rewards = True
+    result = engine.step()
+    assert len(result.samples) == 6
+    assert all(len(s["tokens"]) <= 3 for s in result.samples)
+    assert result.metrics["lr"] == 2e-3 and result.metrics["kl_coef"] == 0.5
+    assert engine.optimizer.param_groups[0]["lr"] == 2e-3
+    assert result.metrics["policy/approxkl_avg"] > 0  # later minibatches see an already-updated policy
+
+    engine.config.num_mini_batches = 4  # 6 rollouts cannot be split in 4
+    with pytest.raises(ValueError, match="divisible"):
+        engine.step()
+
+
+def test_adaptive_kl_controller_raises_beta_when_kl_exceeds_target():
+    engine = make_engine(kl_coef=0.01, kl_target=0.01, kl_horizon=16)
+    betas = [engine.step().metrics["kl_coef"] for _ in range(12)]
+    assert betas[0] == 0.01
+    assert betas[1] == pytest.approx(0.008)  # step 0 has KL 0 < target: beta drops by the clipped 20% * 16/16
+    assert engine.config.kl_coef > 0.01  # then the policy drifted above the tiny target, and beta went up
+
+
+def test_missing_eos_penalty_and_raw_prompts_reach_the_reward():
+    class Zero(CountReward):
+        def score(self, prompts, responses):
+            super().score(prompts, responses)
+            return torch.zeros(len(responses))
+
+    reward = Zero()
+    engine = make_engine(reward=reward, missing_eos_penalty=1.0, response_length=4, batch_size=16)
+    engine.format_prompt = lambda p: "the " + p  # the policy sees a formatted prompt, the reward the raw one
+    result = engine.step()
+    assert reward.calls and all(p in PROMPTS for p in reward.calls[-1][0])
+    stopped = [s["tokens"][-1] == "<eos>" for s in result.samples]
+    assert any(stopped) and not all(stopped)  # both cases occur with this seed
+    for sample, ended in zip(result.samples, stopped):
+        assert sample["score"] == (0.0 if ended else -1.0)
+    assert result.metrics["val/num_eos_tokens"] == float(sum(stopped))
+
+
+def test_save_writes_adapter_value_head_and_state_and_load_restores(tmp_path):
+    engine = make_engine()
+    for _ in range(2):
+        engine.step()
+    out = engine.save(tmp_path / "ppo")
+    for name in ("adapter_model.safetensors", "adapter_config.json", "value_head.safetensors", "ppo_state.json"):
+        assert (out / name).is_file(), name
+    state = json.loads((out / "ppo_state.json").read_text())
+    assert state["step"] == 2 and state["config"]["kl_coef"] == engine.config.kl_coef
+
+    fresh = make_engine()
+    assert fresh.generate_probes(PROMPTS, seed=5) != engine.generate_probes(PROMPTS, seed=5)
+    fresh.load(out)
+    assert fresh.step_count == 2
+    assert fresh.generate_probes(PROMPTS, seed=5) == engine.generate_probes(PROMPTS, seed=5)
+    assert torch.equal(fresh.value_head.weight, engine.value_head.weight)
+
+
+@pytest.mark.parametrize("field, value, message", [
+    ("batch_size", 0, "batch_size"),
+    ("temperature", 0.0, "temperature"),
+    ("temperature", "hot", "temperature"),
+    ("kl_coef", float("nan"), "kl_coef"),
+    ("kl_estimator", "k2", "kl_estimator"),
+    ("kl_coef", -0.1, "kl_coef"),
+    ("lam", 1.5, "lam"),
+    ("cliprange", 0.0, "cliprange"),
+    ("lora_dropout", 1.0, "lora_dropout"),
+    ("num_mini_batches", 3, "divisible"),
+    ("learning_rate", 0.0, "learning_rate"),
+    ("response_length", 2.5, "response_length"),
+    ("lora_target_modules", [], "lora_target_modules"),
+])
+def test_config_validation_names_the_bad_field(field, value, message):
+    config = PPOConfig(batch_size=8)
+    assert config.validate() is config
+    setattr(config, field, value)
+    with pytest.raises(ValueError, match=message):
+        config.validate()
+
+
+def test_engine_rejects_bad_inputs():
+    with pytest.raises(ValueError, match="batch_size"):
+        PPOEngine(make_policy(), make_tokenizer(), CountReward(), PROMPTS, PPOConfig(batch_size=0))
+    with pytest.raises(ValueError, match="prompt"):
+        PPOEngine(make_policy(), make_tokenizer(), CountReward(), [], PPOConfig())
+    with pytest.raises(TypeError, match="score"):
+        PPOEngine(make_policy(), make_tokenizer(), object(), PROMPTS, PPOConfig())
