@@ -51,6 +51,7 @@ def ppo_main(argv: list[str]) -> int:
     from .ppo import PPOEngine
     from .ppo_config import PPOConfig
     from .reward import load_reward_model
+    from .workspace import short_prompts
 
     cfg = PPOConfig(kl_coef=args.kl_coef, batch_size=args.batch_size, learning_rate=args.lr,
                     response_length=args.response_length, temperature=args.temperature, seed=args.seed)
@@ -62,7 +63,7 @@ def ppo_main(argv: list[str]) -> int:
         src = LocalSource(args.data) if args.data else BundledSource()
         subset, split = src.default()
         split = "train" if "train" in src.splits(subset) else split
-        prompts = [p.prompt for p in src.load(subset, split).pairs if len(p.prompt) <= 1500]
+        prompts = short_prompts(src.load(subset, split), 1500)
     except (ValueError, FileNotFoundError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

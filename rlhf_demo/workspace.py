@@ -23,6 +23,12 @@ def default_data_dir() -> Path:
     return Path(os.environ.get("RLHF_DATA_DIR") or "rlhf_data").expanduser()
 
 
+def short_prompts(ps, max_chars: int) -> list[str]:
+    """The prompts of a preference set that fit in `max_chars` (else every prompt, cut from the left)."""
+    prompts = [p.prompt for p in ps.pairs if len(p.prompt) <= max_chars]
+    return prompts or [p.prompt[-max_chars:] for p in ps.pairs]
+
+
 @dataclass
 class Settings:
     """Start-up choices (from the command line / environment)."""
@@ -104,9 +110,7 @@ class Workspace:
 
     def arena_prompts(self, max_chars: int = 1500) -> list[str]:
         """Prompts for arena rounds: the conversations of the default split, short enough to answer quickly."""
-        ps = self.data.source.load()
-        prompts = [p.prompt for p in ps.pairs if len(p.prompt) <= max_chars]
-        return prompts or [p.prompt[-max_chars:] for p in ps.pairs]
+        return short_prompts(self.data.source.load(), max_chars)
 
     @property
     def arena(self):
@@ -154,9 +158,7 @@ class Workspace:
         subset, split = src.default()
         if "train" in src.splits(subset):
             split = "train"
-        ps = src.load(subset, split)
-        prompts = [p.prompt for p in ps.pairs if len(p.prompt) <= max_chars]
-        return prompts or [p.prompt[-max_chars:] for p in ps.pairs]
+        return short_prompts(src.load(subset, split), max_chars)
 
     # -- PPO -------------------------------------------------------------------------------------------
     @property
