@@ -370,6 +370,8 @@ class PPOEngine:
         logprobs = selective_logprobs(logits, responses, cfg.temperature)  # (B, L)
         del logits, out
         hidden = torch.cat([h[:, -1:] for h in hidden_steps], dim=1)  # (B, L, H): the state each token was sampled from
+        if hidden.shape[1] != L:
+            raise RuntimeError(f"expected one LM-head call per generated token ({L}), saw {hidden.shape[1]}")
         values = self.value_head(hidden.float()).squeeze(-1)  # (B, L)
         t0 = time.perf_counter()
         with self.model.disable_adapter():

@@ -1,0 +1,85 @@
+"""Benchmark: how well does the default reward model learn real hh-rlhf preferences, and how fast?
+
+Trains the DEFAULT `RewardConfig` (offline MiniLM backbone) on the real harmless-base sample,
+holding out a fixed, seeded set of 400 pairs, and reports the pairwise accuracy on them, next to
+the "shorter reply wins" baseline and the accuracy of the untrained model.
+
+    python benchmarks/reward_accuracy.py            # the target: >= 0.62 accuracy, <= 300 s training
+    python benchmarks/reward_accuracy.py --max-pairs 200 --epochs 1    # a quick smoke run
+
+The CPU is often shared: the load average at the start and end is printed with the timing, so a slow
+number can be told apart from a slow machine. The last line printed is one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from rlhf_demo.data import load_jsonl  # noqa: E402
+from rlhf_demo.models import describe_env  # noqa: E402
+from rlhf_demo.reward import pairs_from_set, split_pairs, train_reward_model  # noqa: E402
+from rlhf_demo.reward_config import RewardConfig  # noqa: E402
+
+SAMPLE = Path(__file__).resolve().parents[2] / "shared/hh-rlhf/harmless-base-sample.jsonl.gz"
+TARGET_ACCURACY = 0.62
+TARGET_SECONDS = 300.0
+N_EVAL, SPLIT_SEED = 400, 0  # fixed held-out set: every configuration is judged on the same pairs
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--data", default=str(SAMPLE), help="hh-rlhf .jsonl(.gz) (default: the harmless-base sample)")
+    p.add_argument("--max-pairs", type=int, help="train on at most N pairs (default: all but the held-out ones)")
+    p.add_argument("--epochs", type=float, help="override num_train_epochs")
+    p.add_argument("--out", help="where to save the model (default: a temporary folder)")
+    args = p.parse_args()
+
+    pairs = pairs_from_set(load_jsonl(args.data))
+    train, held_out = split_pairs(pairs, N_EVAL, seed=SPLIT_SEED)
+    cfg = RewardConfig(eval_pairs=N_EVAL)
+    if args.max_pairs:
+        cfg.max_pairs = args.max_pairs
+    if args.epochs:
+        cfg.num_train_epochs = args.epochs
+
+    def show(row: dict) -> None:
+        print("[reward] " + " ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
+                                     for k, v in row.items() if v is not None), file=sys.stderr, flush=True)
+
+    load_start = os.getloadavg()
+    t0 = time.perf_counter()
+    with tempfile.TemporaryDirectory() as tmp:
+        res = train_reward_model(cfg, train, held_out, args.out or Path(tmp) / "rm", on_log=show)
+    total = time.perf_counter() - t0
+    load_end = os.getloadavg()
+    full = args.max_pairs is None and args.epochs is None and args.data == str(SAMPLE)
+    out = {
+        "benchmark": "reward_accuracy",
+        "eval_accuracy": round(res.eval_accuracy, 4),
+        "eval_accuracy_before": round(res.eval_accuracy_before, 4),
+        "baseline_shorter_wins": round(res.baseline_shorter_wins, 4),
+        "eval_mean_margin": round(res.eval_mean_margin, 4),
+        "train_seconds": res.train_seconds,
+        "total_seconds": round(total, 1),  # + loading, tokenising, evaluating before and after
+        "n_train": res.n_train, "n_eval": res.n_eval, "steps": res.steps,
+        "target_accuracy": TARGET_ACCURACY, "target_train_seconds": TARGET_SECONDS,
+        "meets_accuracy": res.eval_accuracy >= TARGET_ACCURACY if full else None,
+        "meets_time": res.train_seconds <= TARGET_SECONDS if full else None,
+        "load_avg_start": [round(x, 2) for x in load_start], "load_avg_end": [round(x, 2) for x in load_end],
+        "cpu_count": os.cpu_count(), "env": describe_env(),
+        "config": cfg.to_dict(),
+    }
+    print(json.dumps(out), flush=True)
+
+
+if __name__ == "__main__":
+    main()
