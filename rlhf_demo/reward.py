@@ -218,12 +218,12 @@ def lora_config(cfg: RewardConfig, model):
     from peft import LoraConfig
 
     head = head_module_name(model)
-    save = list(cfg.modules_to_save) if cfg.modules_to_save is not None else (
-        [head] + (["pooler"] if getattr(getattr(model, "bert", None), "pooler", None) is not None else []))
+    save = list(cfg.modules_to_save) if cfg.modules_to_save is not None else [head]
     if head not in save:
         save.append(head)  # a random head that does not train makes a useless reward model
     wanted = set(cfg.lora_target_modules or default_lora_targets(model.config.model_type))
-    # Full module names, so a module trained in full (e.g. pooler.dense) never also gets an adapter.
+    # Full module names, so a module trained in full never also gets an adapter. (BERT's pooler.dense, which
+    # turns the [CLS] vector into the head's input, matches "dense" and gets an adapter like the other layers.)
     targets = [n for n, m in model.named_modules()
                if isinstance(m, torch.nn.Linear) and n.split(".")[-1] in wanted
                and not any(n == s or n.startswith(s + ".") or f".{s}." in f".{n}." for s in save)]
