@@ -24,7 +24,6 @@ This module never imports gradio.
 from __future__ import annotations
 
 import json
-import math
 import os
 import random
 import re

@@ -12,7 +12,7 @@ The defaults are the best setting we measured for the offline backbone (all-Mini
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, fields
 
 # Which modules LoRA adapts when `lora_target_modules` is None, per model family (``config.model_type``).
 # BERT-style encoders name their attention projections query/key/value and their MLP/output
