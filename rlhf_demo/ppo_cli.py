@@ -29,6 +29,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--kl-coef", type=float, default=d.kl_coef, help=f"β (default {d.kl_coef})")
     p.add_argument("--batch-size", type=int, default=d.batch_size, help=f"replies per step (default {d.batch_size})")
     p.add_argument("--lr", type=float, default=d.learning_rate, help=f"learning rate (default {d.learning_rate:g})")
+    p.add_argument("--epochs", type=int, default=d.num_ppo_epochs,
+                   help=f"PPO epochs over each batch (default {d.num_ppo_epochs}; TRL uses 4)")
     p.add_argument("--response-length", type=int, default=d.response_length)
     p.add_argument("--temperature", type=float, default=d.temperature)
     p.add_argument("--seed", type=int, default=d.seed)
@@ -54,7 +56,8 @@ def ppo_main(argv: list[str]) -> int:
     from .workspace import short_prompts
 
     cfg = PPOConfig(kl_coef=args.kl_coef, batch_size=args.batch_size, learning_rate=args.lr,
-                    response_length=args.response_length, temperature=args.temperature, seed=args.seed)
+                    response_length=args.response_length, temperature=args.temperature, seed=args.seed,
+                    num_ppo_epochs=args.epochs)
     try:
         cfg.validate()
         reward = load_reward_model(args.reward, args.device)

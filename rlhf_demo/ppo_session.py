@@ -31,7 +31,7 @@ PROBE_PROMPTS = (  # benign, fixed: the class watches these replies change
 )
 
 # What a user may change from the UI between steps (the engine re-reads its config every step).
-LIVE_FIELDS = ("kl_coef", "learning_rate", "batch_size", "response_length", "temperature")
+LIVE_FIELDS = ("kl_coef", "learning_rate", "batch_size", "response_length", "temperature", "num_ppo_epochs")
 
 
 @dataclass
@@ -83,7 +83,7 @@ class PPOSession:
 
     # -- configuration ------------------------------------------------------------------------------
     def set_live(self, **values) -> PPOConfig:
-        """Change live fields (β, lr, batch size, length, temperature); validated; applied at the next step."""
+        """Change live fields (β, lr, batch size, length, temperature, PPO epochs); validated; applied at the next step."""
         unknown = set(values) - set(LIVE_FIELDS)
         if unknown:
             raise ValueError(f"not live-editable: {sorted(unknown)}")

@@ -32,7 +32,8 @@ CONCEPTS = {
     "advantage": "**Advantage.** How much better a token turned out than the value head expected (GAE, γ = 1, "
                  "λ = 0.95, whitened per batch). Positive: make that token more likely.",
     "clip": "**Clipping.** PPO limits each update: the probability ratio new/old is clipped to 1 ± 0.2, so one batch "
-            "cannot move the policy far (`policy/clipfrac_avg` = share of clipped tokens).",
+            "cannot move the policy far (`policy/clipfrac_avg` = share of clipped tokens). The first pass over a batch "
+            "has ratio 1; clipping shows from the second PPO epoch on.",
 }
 
 HACK_TEXT = """**Reward-hacking demo.** β is now **0** and the learning rate is higher. Press *Start* (or keep it running)
@@ -44,6 +45,7 @@ PLOTS = [("objective/scores", "reward-model score"), ("objective/kl", "KL(policy
          ("objective/rlhf_reward", "score − β·KL"), ("objective/entropy", "entropy (nats/reply)"),
          ("policy/approxkl_avg", "approx KL per update"), ("policy/clipfrac_avg", "clip fraction"),
          ("loss/policy_avg", "policy loss"), ("loss/value_avg", "value loss"), ("val/ratio", "ratio new/old")]
+PROBE_COLUMNS = ["step", "probe", "score", "KL", "reply"]  # the long reply last, so the numbers never scroll away
 LR_CHOICES = [1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3]
 HACK_LR = 1e-3
 
@@ -55,6 +57,7 @@ class PPOTab:
     batch_size: gr.Slider
     response_length: gr.Slider
     temperature: gr.Slider
+    epochs: gr.Slider
     steps: gr.Number
     start: gr.Button
     pause: gr.Button
@@ -150,7 +153,7 @@ def probe_compare_html(view: SessionView) -> str:
 def probe_frame(view: SessionView) -> pd.DataFrame:
     rows = [{"step": p.step, "probe": p.probe + 1, "reply": p.reply, "score": round(p.score, 3), "KL": round(p.kl, 3)}
             for p in sorted(view.probes, key=lambda p: (-p.step, p.probe))]
-    return pd.DataFrame(rows, columns=["step", "probe", "reply", "score", "KL"])
+    return pd.DataFrame(rows, columns=PROBE_COLUMNS)
 
 
 def checkpoints_frame(view: SessionView) -> pd.DataFrame:
@@ -173,6 +176,9 @@ def build(ws: Workspace) -> PPOTab:
             batch_size = gr.Slider(2, 32, value=d.batch_size, step=1, label="Batch size (replies per step)")
             response_length = gr.Slider(8, 96, value=d.response_length, step=4, label="Response length (max new tokens)")
             temperature = gr.Slider(0.3, 1.5, value=d.temperature, step=0.05, label="Temperature")
+            epochs = gr.Slider(1, 4, value=ws.ppo.config.num_ppo_epochs, step=1, label="PPO epochs per batch",
+                               info="passes over each batch; with 1 the ratio stays 1, so nothing is clipped",
+                               elem_id="ppo-epochs")
             steps = gr.Number(20, precision=0, minimum=1, maximum=1000, label="Steps to run", elem_id="ppo-steps")
             with gr.Row():
                 start = gr.Button("Start", variant="primary", elem_id="ppo-start")
@@ -198,14 +204,15 @@ def build(ws: Workspace) -> PPOTab:
     gr.Markdown("### Probe prompts: step 0 vs now")
     probe_compare = gr.HTML(elem_id="ppo-probes")
     with gr.Accordion("Evolution table (every probe, every K steps)", open=False):
-        probe_table = gr.Dataframe(pd.DataFrame(columns=["step", "probe", "reply", "score", "KL"]), interactive=False,
-                                   wrap=True, elem_id="ppo-probe-table")
+        probe_table = gr.Dataframe(pd.DataFrame(columns=PROBE_COLUMNS), interactive=False,
+                                   wrap=True, column_widths=["7%", "7%", "9%", "9%", "68%"],
+                                   elem_id="ppo-probe-table")
     gr.Markdown("### Latest samples, shaded by per-token KL")
     samples = gr.HTML(elem_id="ppo-samples")
     checkpoints = gr.Dataframe(pd.DataFrame(columns=["name", "step", "score", "KL", "saved"]), interactive=False,
                                label="Checkpoints", elem_id="ppo-checkpoints")
     timer = gr.Timer(1.5)
-    return PPOTab(kl_coef, lr, batch_size, response_length, temperature, steps, start, pause, stop, reset, hack, restore,
+    return PPOTab(kl_coef, lr, batch_size, response_length, temperature, epochs, steps, start, pause, stop, reset, hack, restore,
                   hack_md, ckpt_name, save, status, plots, probe_compare, probe_table, samples, checkpoints, timer,
                   gr.State((-1, -1)))
 
@@ -217,15 +224,15 @@ def wire(tab: PPOTab, ws: Workspace, demo: gr.Blocks) -> None:
     def session() -> PPOSession:
         return ws.ppo
 
-    def apply(beta, lr, bs, length, temp):
+    def apply(beta, lr, bs, length, temp, epochs):
         try:
             session().set_live(kl_coef=float(beta), learning_rate=float(lr), batch_size=int(bs),
-                               response_length=int(length), temperature=float(temp))
+                               response_length=int(length), temperature=float(temp), num_ppo_epochs=int(epochs))
         except ValueError as e:
             raise error(str(e)) from e
 
-    def start(beta, lr, bs, length, temp, n):
-        apply(beta, lr, bs, length, temp)
+    def start(beta, lr, bs, length, temp, epochs, n):
+        apply(beta, lr, bs, length, temp, epochs)
         if n is None or int(n) < 1 or int(n) > 1000:
             raise error("Steps to run must be between 1 and 1000.")
         if ws.reward_models.active is None:
@@ -290,7 +297,7 @@ def wire(tab: PPOTab, ws: Workspace, demo: gr.Blocks) -> None:
                 gr.skip() if same_plot else samples_html(view.samples), gr.skip() if same_plot else checkpoints_frame(view),
                 gr.skip())
 
-    live = [tab.kl_coef, tab.lr, tab.batch_size, tab.response_length, tab.temperature]
+    live = [tab.kl_coef, tab.lr, tab.batch_size, tab.response_length, tab.temperature, tab.epochs]
     for comp in live:
         comp.change(apply, live, None, show_progress="hidden", **private)
     tab.start.click(start, [*live, tab.steps], [tab.status], **private)
@@ -308,6 +315,6 @@ def wire(tab: PPOTab, ws: Workspace, demo: gr.Blocks) -> None:
         """A page opened mid-run shows the run's settings, not the defaults."""
         c = session().config
         lr = c.learning_rate if c.learning_rate in LR_CHOICES else min(LR_CHOICES, key=lambda x: abs(x - c.learning_rate))
-        return c.kl_coef, lr, c.batch_size, c.response_length, c.temperature
+        return c.kl_coef, lr, c.batch_size, c.response_length, c.temperature, c.num_ppo_epochs
 
     demo.load(current_settings, None, live, show_progress="hidden", **private)
