@@ -30,12 +30,12 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 import torch
-from transformers import LogitsProcessor, LogitsProcessorList, StoppingCriteria, StoppingCriteriaList
+from transformers import LogitsProcessor, LogitsProcessorList, StoppingCriteriaList
 
 from .data import ASSISTANT_TAG, parse_transcript, prompt_from_text
+from .generation import STOP_STRINGS, StopOnStrings, clean_reply, left_pad
 from .votes import VoteRecord, VoteStore
 
-STOP_STRINGS = ("\n\nHuman:", "\n\nAssistant:")  # the model starting the next turn ends its reply
 BASE_ADAPTER = "__base__"  # peft's name for "no adapter" in a mixed-adapter batch
 EMPTY_REPLY = "(no reply)"  # shown when the model stopped before saying anything
 
@@ -133,29 +133,6 @@ class PerRowTemperature(LogitsProcessor):
         return scores / t[:, None]
 
 
-class StopOnStrings(StoppingCriteria):
-    """Per row: stop once the generated text contains one of `stops` (the row is then padded until all stop)."""
-
-    def __init__(self, tokenizer, prompt_len: int, stops: Sequence[str] = STOP_STRINGS):
-        self.tokenizer, self.prompt_len, self.stops = tokenizer, prompt_len, tuple(stops)
-
-    def __call__(self, input_ids: torch.LongTensor, scores, **kwargs) -> torch.BoolTensor:
-        texts = self.tokenizer.batch_decode(input_ids[:, self.prompt_len:], skip_special_tokens=True)
-        return torch.tensor([any(s in t for s in self.stops) for t in texts], device=input_ids.device)
-
-
-def clean_reply(text: str, stops: Sequence[str] = STOP_STRINGS) -> str:
-    """Cut `text` at the first stop string (and a half-written one at the very end), then strip it."""
-    for s in stops:
-        text = text.split(s, 1)[0]
-    for s in stops:  # max_new_tokens may cut "\n\nHuman:" in the middle: drop a trailing "\n\nHum"
-        for k in range(len(s) - 1, 1, -1):
-            if text.endswith(s[:k]):
-                text = text[:-k]
-                break
-    return text.strip()
-
-
 class PolicyGenerator:
     """Replies from one causal LM for a batch of (prompt, contestant) rows, in one ``generate`` call.
 
@@ -223,13 +200,7 @@ class PolicyGenerator:
 
     def _left_pad(self, texts: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
         """Token ids and attention mask, both (batch, longest prompt), padded on the LEFT."""
-        ids = [self.tokenizer(t)["input_ids"][-self.max_prompt_tokens:] for t in texts]
-        width = max(len(x) for x in ids)
-        input_ids = torch.full((len(ids), width), self.pad_id, dtype=torch.long)
-        mask = torch.zeros((len(ids), width), dtype=torch.long)
-        for row, x in enumerate(ids):
-            input_ids[row, width - len(x):] = torch.tensor(x, dtype=torch.long)
-            mask[row, width - len(x):] = 1
+        input_ids, mask = left_pad([self.tokenizer(t)["input_ids"][-self.max_prompt_tokens:] for t in texts], self.pad_id)
         return input_ids.to(self.device), mask.to(self.device)
 
     def generate(self, prompts: list[str], contestants: list[Contestant], seed: int | None = None) -> list[str]:

@@ -14,7 +14,7 @@ One `PPOEngine.step()` is one PPO iteration:
     1. sample a batch of prompts                     5. score prompt + reply with the reward model
     2. generate replies (sampling, temperature)      6. per-token reward = -beta * KL, + score on the last token
     3. log-probs of the reply under policy & ref     7. values + GAE advantages (whitened)
-    4. cut replies at the first stop token           8. PPO epochs: clipped policy loss + clipped value loss
+    4. cut replies at the first stop token/string    8. PPO epochs: clipped policy loss + clipped value loss
                                                      9. metrics (TRL's names)
 
 Shapes in comments: B = rollouts, P = prompt length (left-padded), L = response length, V = vocab, H = hidden size.
@@ -25,8 +25,8 @@ which gives the rollout log-probs and values for free. A step therefore costs: g
 forward + `num_ppo_epochs` forward/backward passes.
 
 Pure helpers (`masked_mean`, `masked_var`, `whiten`, `masked_whiten`, `gae`, `first_true_indices`,
-`truncate_response`, `kl_per_token`, `adaptive_kl_coef`, `selective_logprobs`) are module functions so that they can
-be tested against plain-Python loops.
+`truncate_after`, `kl_per_token`, `adaptive_kl_coef`, `selective_logprobs`) are module functions so that they can
+be tested against plain-Python loops. Padding and stop strings are shared with the arena (`generation.py`).
 """
 
 from __future__ import annotations
@@ -43,6 +43,7 @@ from typing import Callable, Protocol, runtime_checkable
 import torch
 import torch.nn as nn
 
+from rlhf_demo.generation import StopOnStrings, clean_reply, left_pad, stop_string_index
 from rlhf_demo.ppo_config import PPOConfig
 
 
@@ -126,11 +127,14 @@ def first_true_indices(bools: torch.Tensor, dtype: torch.dtype = torch.long) -> 
     return torch.min(zero_or_index, dim=-1).values
 
 
-def truncate_response(stop_token_id: int, pad_token_id: int, responses: torch.Tensor) -> torch.Tensor:
-    """Replace every token AFTER the first stop token with padding (the stop token itself is kept). (B, L) -> (B, L)."""
-    stop_index = first_true_indices(responses == stop_token_id).unsqueeze(-1)  # (B, 1)
+def truncate_after(responses: torch.Tensor, last_index: torch.Tensor,
+                   pad_token_id: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Keep each reply up to and including token last_index[i]; pad the rest.
+
+    (B, L), (B,) -> responses (B, L) and padding_mask (B, L), True where a token was replaced by padding."""
     positions = torch.arange(responses.shape[-1], device=responses.device)  # (L,)
-    return torch.masked_fill(responses, positions > stop_index, pad_token_id)
+    padding_mask = positions[None, :] > last_index[:, None]  # (B, L)
+    return responses.masked_fill(padding_mask, pad_token_id), padding_mask
 
 
 def kl_per_token(logprobs: torch.Tensor, ref_logprobs: torch.Tensor, estimator: str = "k1") -> torch.Tensor:
@@ -197,7 +201,7 @@ class Rollout:
     """One batch of generated replies with everything PPO needs. Tensors live on the engine's device."""
 
     prompts: list[str]  # raw prompts, as the reward model sees them
-    response_texts: list[str]  # decoded replies (stop token and padding removed)
+    response_texts: list[str]  # decoded replies (stop token / stop string and padding removed, stripped)
     query_responses: torch.Tensor  # (B, P + L) prompt (left-padded) + reply, as generated
     attention_mask: torch.Tensor  # (B, P + L) 0 on the prompt's left padding
     context_length: int  # P
@@ -350,13 +354,15 @@ class PPOEngine:
         self.model.eval()
 
         # 2. generate: sampling from the plain softmax(logits / T) (no top-k / top-p filtering, which would make the
-        # sampling distribution differ from the one whose log-probs we optimise), stopping at the stop token.
+        # sampling distribution differ from the one whose log-probs we optimise), stopping at the stop token or
+        # string (a finished row gets padding until every row has finished).
         # generate() hands us the raw logits of every step, and the hook records the LM head's input hidden state.
         t0 = time.perf_counter()
+        stopping = [StopOnStrings(self.tokenizer, P, cfg.stop_strings)] if cfg.stop_strings else []
         with capture_lm_head_input(self.model) as hidden_steps:
             out = self.model.generate(input_ids=queries, attention_mask=query_mask, max_new_tokens=cfg.response_length,
                                       do_sample=True, temperature=cfg.temperature, top_k=0, top_p=1.0,
-                                      eos_token_id=stop_id, pad_token_id=self.pad_token_id,
+                                      eos_token_id=stop_id, pad_token_id=self.pad_token_id, stopping_criteria=stopping,
                                       output_logits=True, return_dict_in_generate=True)
         query_responses = out.sequences  # (B, P + L)
         responses = query_responses[:, P:]  # (B, L), L <= response_length (generate stops once all replies ended)
@@ -380,25 +386,30 @@ class PPOEngine:
         del ref_logits
         reference_seconds = time.perf_counter() - t0
 
-        # 4. cut every reply after its first stop token; the stop token stays (the policy must learn to emit it).
+        # 4. cut every reply after its first stop token, or after the token that completes a stop string ("\n\nHuman:",
+        # the model starting the next turn), whichever comes first. That token stays: the policy must learn to emit it.
         # padding_mask marks what follows the last real token: no log-prob, no KL, no value, no loss there.
         # (TRL also builds a `padding_mask_p1`, one token longer, for the values, because it puts the score one token
         # AFTER the last real token. Here the score sits ON the last real token, so the state after it is terminal,
         # its value must be 0, and one mask serves the policy, the KL and the values alike.)
-        stop_index = first_true_indices(responses == stop_id)  # (B,) L when the reply never stopped
+        token_stop = first_true_indices(responses == stop_id)  # (B,) L when the reply has no stop token
+        stop_index = token_stop
+        if cfg.stop_strings:
+            stop_index = torch.minimum(token_stop, stop_string_index(self.tokenizer, responses, cfg.stop_strings))
         contains_stop = stop_index < L
-        responses = truncate_response(stop_id, self.pad_token_id, responses)
         last_index = stop_index.clamp(max=L - 1)  # (B,) index of the last real token
-        padding_mask = torch.arange(L, device=self.device)[None, :] > last_index[:, None]  # (B, L)
+        responses, padding_mask = truncate_after(responses, last_index, self.pad_token_id)  # (B, L), (B, L)
         logprobs = logprobs.masked_fill(padding_mask, 0.0)
         ref_logprobs = ref_logprobs.masked_fill(padding_mask, 0.0)
         values = values.masked_fill(padding_mask, 0.0)  # V(terminal) = 0 for GAE
         kl = kl_per_token(logprobs, ref_logprobs, cfg.kl_estimator).masked_fill(padding_mask, 0.0)  # (B, L)
 
-        # 5. score prompt + reply with the reward model, as strings (it has its own tokenizer)
+        # 5. score prompt + reply with the reward model, as strings (it has its own tokenizer). The text ends before
+        # the stop token, or before the stop string.
         t0 = time.perf_counter()
-        response_texts = [self.tokenizer.decode(responses[i, : stop_index[i]].tolist(), skip_special_tokens=True)
-                          for i in range(B)]
+        text_end = torch.where(token_stop <= stop_index, token_stop, last_index + 1)  # (B,)
+        response_texts = [clean_reply(self.tokenizer.decode(responses[i, : text_end[i]].tolist(), skip_special_tokens=True),
+                                      cfg.stop_strings) for i in range(B)]
         scores = torch.as_tensor(self.reward.score(list(prompts), response_texts)).to(self.device, torch.float32).reshape(-1)
         if scores.shape[0] != B:
             raise ValueError(f"reward.score returned {scores.shape[0]} scores for {B} replies")
@@ -574,12 +585,7 @@ class PPOEngine:
             if not ids:
                 raise ValueError(f"prompt {prompt!r} encodes to no tokens")
             rows.append(ids)
-        P = max(len(ids) for ids in rows)
-        input_ids = torch.full((len(rows), P), self.pad_token_id, dtype=torch.long)
-        attention_mask = torch.zeros((len(rows), P), dtype=torch.long)
-        for i, ids in enumerate(rows):
-            input_ids[i, P - len(ids):] = torch.tensor(ids, dtype=torch.long)
-            attention_mask[i, P - len(ids):] = 1
+        input_ids, attention_mask = left_pad(rows, self.pad_token_id)
         return input_ids.to(self.device), attention_mask.to(self.device)
 
     def _next_prompts(self, n: int) -> list[str]:
@@ -627,5 +633,5 @@ def _default_target_modules(model) -> list[str]:
 __all__ = [
     "PPOConfig", "PPOEngine", "RewardScorer", "Rollout", "StepResult", "adaptive_kl_coef", "capture_lm_head_input",
     "entropy_from_logits", "first_true_indices", "gae", "kl_per_token", "masked_mean", "masked_var", "masked_whiten",
-    "selective_logprobs", "truncate_response", "whiten",
+    "selective_logprobs", "truncate_after", "whiten",
 ]

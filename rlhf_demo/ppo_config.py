@@ -10,7 +10,7 @@ epoch) takes a few seconds. TRL's defaults (64 rollouts, 4 epochs, 53 tokens) ta
 Live changes. The engine keeps a reference to the config object and re-reads it at the start of every `step()`,
 so these fields may be changed between steps and take effect on the next one:
 
-    batch_size, response_length, max_prompt_length, temperature, stop_token_id, missing_eos_penalty,
+    batch_size, response_length, max_prompt_length, temperature, stop_token_id, stop_strings, missing_eos_penalty,
     kl_coef, kl_estimator, kl_target, kl_horizon, whiten_rewards, gamma, lam,
     learning_rate, num_ppo_epochs, num_mini_batches, gradient_accumulation_steps,
     cliprange, cliprange_value, vf_coef, max_grad_norm
@@ -41,6 +41,9 @@ class PPOConfig:
     #                           (logits / T), so the ratio and the KL compare the distribution we sampled from.
     stop_token_id: int | None = None  # token that ends a reply; None -> tokenizer.eos_token_id. Tokens after it are
     #                                   replaced by padding and ignored by every loss.
+    stop_strings: tuple[str, ...] = ("\n\nHuman:", "\n\nAssistant:")  # text that also ends a reply: the model
+    #                                   starting the next dialogue turn (as in the arena). The token that completes
+    #                                   the string is the reply's last real token; () = stop token only (TRL).
     missing_eos_penalty: float | None = None  # subtracted from the score of replies that never emit the stop token
     #                                           (TRL's trick to teach the policy to finish). None = off: with
     #                                           short responses most replies are cut, and the penalty would drown
@@ -112,6 +115,8 @@ class PPOConfig:
              f"temperature must be > 0 (sampling divides the logits by it), got {self.temperature!r}")
         need(self.stop_token_id is None or (is_int(self.stop_token_id) and self.stop_token_id >= 0),
              f"stop_token_id must be None or a token id >= 0, got {self.stop_token_id!r}")
+        need(isinstance(self.stop_strings, (tuple, list)) and all(isinstance(x, str) and x for x in self.stop_strings),
+             f"stop_strings must be a tuple of non-empty strings (or empty), got {self.stop_strings!r}")
         need(self.missing_eos_penalty is None or (is_num(self.missing_eos_penalty) and self.missing_eos_penalty >= 0),
              f"missing_eos_penalty must be None or >= 0 (it is subtracted), got {self.missing_eos_penalty!r}")
         need(is_num(self.kl_coef) and self.kl_coef >= 0, f"kl_coef must be >= 0, got {self.kl_coef!r}")

@@ -25,7 +25,7 @@ from rlhf_demo.ppo import (
     masked_var,
     masked_whiten,
     selective_logprobs,
-    truncate_response,
+    truncate_after,
     whiten,
 )
 from rlhf_demo.ppo_config import PPOConfig
@@ -181,8 +181,11 @@ def test_first_true_indices_and_truncation():
         [5, 6, 7, 8, 1],  # stops on the last token
         [5, 1, 6, 1, 7],  # only the FIRST eos counts
     ])
-    assert first_true_indices(responses == eos).tolist() == [2, 0, 5, 4, 1]
-    assert truncate_response(eos, pad, responses).tolist() == [
+    stop_index = first_true_indices(responses == eos)
+    assert stop_index.tolist() == [2, 0, 5, 4, 1]
+    truncated, padding_mask = truncate_after(responses, stop_index.clamp(max=4), pad)
+    assert padding_mask.tolist() == [[j > i for j in range(5)] for i in [2, 0, 4, 4, 1]]
+    assert truncated.tolist() == [
         [5, 6, 1, 0, 0],
         [1, 0, 0, 0, 0],
         [5, 6, 7, 8, 9],
@@ -409,3 +412,26 @@ def test_engine_rejects_bad_inputs():
         PPOEngine(make_policy(), make_tokenizer(), CountReward(), [], PPOConfig())
     with pytest.raises(TypeError, match="score"):
         PPOEngine(make_policy(), make_tokenizer(), object(), PROMPTS, PPOConfig())
+
+
+def test_replies_end_at_a_stop_string_and_the_reward_never_sees_it():
+    human = WORDS.index("Human:")
+    reward = CountReward()
+    engine = make_engine(reward=reward, stop_strings=("Human:",), response_length=8, batch_size=16)
+    with engine._seeded(0):
+        r = engine.rollout(PROMPTS * 4)
+    ended_by_string = [i for i in range(16) if r.responses[i, r.last_index[i]].item() == human]
+    assert ended_by_string  # happens with this seed
+    for i in range(16):
+        last = int(r.last_index[i])
+        assert human not in r.responses[i, :last].tolist()  # nothing before the last real token is a stop word
+        assert (r.responses[i, last + 1:] == PAD).all() and r.padding_mask[i, last + 1:].all()
+        assert not r.padding_mask[i, : last + 1].any()
+        assert "Human:" not in r.response_texts[i]
+    assert all(bool(r.contains_stop[i]) for i in ended_by_string)  # a stop string counts as a proper ending
+    assert reward.calls[-1][1] == r.response_texts
+
+    engine.config.stop_strings = ()  # off: the same policy writes "Human:" inside its replies
+    with engine._seeded(0):
+        r = engine.rollout(PROMPTS * 4)
+    assert any("Human:" in text for text in r.response_texts)
