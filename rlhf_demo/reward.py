@@ -714,13 +714,17 @@ def reward_main(argv: list[str] | None = None) -> int:
         learning_rate=args.lr, num_train_epochs=args.epochs, per_device_train_batch_size=args.batch_size,
         max_pairs=args.max_pairs, eval_pairs=args.eval_pairs, eval_steps=args.eval_steps,
         center_rewards_coefficient=args.center_rewards, seed=args.seed, device=args.device)
-    cfg.validate()
-    train = pairs_from_set(load_jsonl(args.train))
-    if args.eval:
-        evals = pairs_from_set(load_jsonl(args.eval))
-    else:
-        train, evals = split_pairs(train, cfg.eval_pairs, seed=cfg.seed)
-    train = build_training_pairs(train, max_pairs=cfg.max_pairs, seed=cfg.seed)
+    try:  # bad input -> one clear line on stderr and exit status 2, not a traceback
+        cfg.validate()
+        train = pairs_from_set(load_jsonl(args.train))
+        if args.eval:
+            evals = pairs_from_set(load_jsonl(args.eval))
+        else:
+            train, evals = split_pairs(train, cfg.eval_pairs, seed=cfg.seed)
+        train = build_training_pairs(train, max_pairs=cfg.max_pairs, seed=cfg.seed)
+    except (ValueError, OSError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
 
     def show(row: dict) -> None:
         if not args.quiet:

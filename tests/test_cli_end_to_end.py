@@ -33,8 +33,22 @@ def test_reward_then_ppo_headless(tmp_path):
     assert len((tmp_path / "ppo" / "metrics.jsonl").read_text().splitlines()) == 2
 
 
-def test_ppo_command_refuses_bad_input(tmp_path):
+def refused(*args: str) -> str:
+    """Run a command that must fail cleanly: exit status 2 and one 'error:' line, no traceback. -> stderr."""
     env = dict(os.environ, HF_HUB_OFFLINE="1")
-    p = subprocess.run([sys.executable, "-m", "rlhf_demo", "ppo", "--reward", str(tmp_path / "missing"), "--steps", "1",
-                        "--out", str(tmp_path / "o")], cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
-    assert p.returncode == 2 and "error:" in p.stderr and "Traceback" not in p.stderr
+    p = subprocess.run([sys.executable, "-m", "rlhf_demo", *args], cwd=REPO, env=env, capture_output=True, text=True,
+                       timeout=120)
+    assert p.returncode == 2 and "error:" in p.stderr and "Traceback" not in p.stderr, p.stderr[-2000:]
+    return p.stderr
+
+
+def test_ppo_command_refuses_bad_input(tmp_path):
+    refused("ppo", "--reward", str(tmp_path / "missing"), "--steps", "1", "--out", str(tmp_path / "o"))
+
+
+def test_reward_command_refuses_bad_input(tmp_path):
+    assert "No such data file" in refused("reward", "--train", str(tmp_path / "nope.jsonl"), "--out", str(tmp_path / "o"))
+    assert "No valid hh-rlhf pair" in refused("reward", "--train", str(REPO / "README.md"), "--out", str(tmp_path / "o"))
+    assert "learning_rate" in refused("reward", "--train", str(REPO / "assets" / "bundled" / "train.jsonl"),
+                                      "--out", str(tmp_path / "o"), "--lr", "-1")
+    assert not (tmp_path / "o").exists()  # nothing written
