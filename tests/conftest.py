@@ -62,3 +62,15 @@ def bundled_app(tmp_path_factory):
     url, ws, demo = serve(Settings(offline=True, data_dir=tmp_path_factory.mktemp("rlhf_data_bundled")))
     yield url, ws
     demo.close()
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """For modules of tiny (32-wide) models: a second OpenMP thread only adds synchronisation, and on a busy shared
+    CPU a great deal of waiting. Use with `pytestmark = pytest.mark.usefixtures("one_torch_thread")`."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

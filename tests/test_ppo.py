@@ -37,13 +37,7 @@ PROMPTS = ["Human: hello Assistant:", "Human: what is the cat Assistant:", "Huma
            "Human: run dog run Assistant:"]
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """The models here are tiny: a second OpenMP thread only adds synchronisation (and, on a shared CPU, waiting)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # tiny models: see conftest
 
 
 def make_tokenizer():
