@@ -54,6 +54,16 @@ def test_reward_then_ppo_in_chromium(bundled_app):
         page.click("#ppo-save")
         page.wait_for_function("document.querySelector('#ppo-checkpoints').innerText.includes('ppo-step2')", timeout=20_000)
         page.screenshot(path=str(ARTIFACTS / "ppo.png"), full_page=True)
+
+        # -- the reward-hacking demo button sets beta 0, a higher lr and a long run; Restore puts beta back --
+        page.click("#ppo-hack")
+        page.wait_for_function("document.querySelector('#ppo-steps input').value === '150'", timeout=20_000)
+        page.wait_for_function("document.querySelector('#ppo-beta input[type=number]').value === '0'", timeout=20_000)
+        assert "Reward-hacking demo." in page.locator("body").inner_text()  # the explanation of what to watch
+        assert ws.ppo.config.kl_coef == 0.0 and ws.ppo.config.learning_rate == 1e-3  # the next step uses them
+        page.click("#ppo-restore")
+        page.wait_for_function("document.querySelector('#ppo-beta input[type=number]').value === '0.05'", timeout=20_000)
+        assert ws.ppo.config.kl_coef == 0.05
     assert "ppo-step2" in ws.contestants
     history = ws.ppo.view().history
     assert len(history) == 2

@@ -36,10 +36,11 @@ CONCEPTS = {
             "has ratio 1; clipping shows from the second PPO epoch on.",
 }
 
-HACK_TEXT = """**Reward-hacking demo.** β is now **0** and the learning rate is higher. Press *Start* (or keep it running)
-and watch `objective/scores` climb while the probe replies degenerate into repetitive text the reward model happens
-to like: the reward model is only an imperfect proxy of human judgement. Then press **Reset to base policy**, put β back
-(*Restore β*) and run again: the KL penalty keeps the replies fluent while the score still rises, more slowly."""
+HACK_TEXT = """**Reward-hacking demo.** β is now **0**, the learning rate higher and *Steps to run* 150. Press *Start*
+(or keep it running) and watch `objective/scores` climb while `objective/kl` explodes and the probe replies drift into
+text the reward model happens to like: the reward model is only an imperfect proxy of human judgement. Then press
+**Reset to base policy**, put β back (*Restore β*) and run again: the KL penalty holds the policy close to the
+reference, so KL stays small and the replies stay like the base model's, while the score moves far less."""
 
 PLOTS = [("objective/scores", "reward-model score"), ("objective/kl", "KL(policy ‖ reference)"),
          ("objective/rlhf_reward", "score − β·KL"), ("objective/entropy", "entropy (nats/reply)"),
@@ -48,6 +49,7 @@ PLOTS = [("objective/scores", "reward-model score"), ("objective/kl", "KL(policy
 PROBE_COLUMNS = ["step", "probe", "score", "KL", "reply"]  # the long reply last, so the numbers never scroll away
 LR_CHOICES = [1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3]
 HACK_LR = 1e-3
+HACK_STEPS = 150  # with the offline tiny policy the score climb is clear after ~100 steps (a minute or two on a CPU)
 
 
 @dataclass
@@ -264,9 +266,9 @@ def wire(tab: PPOTab, ws: Workspace, demo: gr.Blocks) -> None:
         session().reset(rebuild=session().reward_name not in (None, ws.reward_models.active))
         return gr.update(value=defaults.kl_coef)
 
-    def hack(lr_now):
+    def hack():
         session().set_live(kl_coef=0.0, learning_rate=HACK_LR)
-        return 0.0, HACK_LR, HACK_TEXT
+        return 0.0, HACK_LR, HACK_STEPS, HACK_TEXT
 
     def restore():
         session().set_live(kl_coef=defaults.kl_coef, learning_rate=defaults.learning_rate)
@@ -304,7 +306,7 @@ def wire(tab: PPOTab, ws: Workspace, demo: gr.Blocks) -> None:
     tab.pause.click(pause, None, None, **private)
     tab.stop.click(stop, None, None, **private)
     tab.reset.click(reset, None, [tab.kl_coef], **private)
-    tab.hack.click(hack, [tab.lr], [tab.kl_coef, tab.lr, tab.hack_md], **private)
+    tab.hack.click(hack, None, [tab.kl_coef, tab.lr, tab.steps, tab.hack_md], **private)
     tab.restore.click(restore, None, [tab.kl_coef, tab.lr, tab.hack_md], **private)
     tab.save.click(save, [tab.ckpt_name], [tab.ckpt_name], **private)
     out = [tab.seen, tab.status, tab.plots, tab.probe_compare, tab.probe_table, tab.samples, tab.checkpoints, tab.hack_md]
