@@ -83,13 +83,33 @@ class PPOTab:
 # ----------------------------------------------------------------------------- rendering (pure)
 
 
+SMOOTH_FROM = 10  # with at least this many steps, each plot also shows a smoothed line (the raw one is faded)
+
+
+def smooth(values: list[float], weight: float = 0.85) -> list[float]:
+    """TensorBoard's smoothing: a bias-corrected exponential moving average. NaNs are skipped (and stay NaN)."""
+    out, avg, norm = [], 0.0, 0.0
+    for v in values:
+        if v != v:  # NaN: no information at this step
+            out.append(math.nan)
+            continue
+        avg = weight * avg + (1 - weight) * v
+        norm = weight * norm + (1 - weight)
+        out.append(avg / norm)
+    return out
+
+
 def metrics_figure(history: list[dict]):
-    """3×3 small multiples of TRL's metrics, plus reward against √KL."""
+    """3×3 small multiples of TRL's metrics, plus reward against √KL. Long runs get a smoothed trend line."""
     fig, axes = plt.subplots(2, 5, figsize=(13, 4.6), dpi=90)
     steps = [h.get("step", i + 1) for i, h in enumerate(history)]
+    long_run = len(steps) >= SMOOTH_FROM
     for ax, (key, title) in zip(axes.flat, PLOTS):
         ys = [h.get(key, math.nan) for h in history]
-        ax.plot(steps, ys, marker="o" if len(steps) < 30 else None, ms=3, lw=1.4, color="#4f46e5")
+        ax.plot(steps, ys, marker="o" if len(steps) < 30 else None, ms=3, lw=1.0 if long_run else 1.4,
+                color="#4f46e5", alpha=0.3 if long_run else 1.0)
+        if long_run:
+            ax.plot(steps, smooth(ys), lw=1.8, color="#4f46e5")
         ax.set_title(f"{key}\n{title}", fontsize=8)
         ax.tick_params(labelsize=7)
         ax.spines[["top", "right"]].set_visible(False)
