@@ -7,7 +7,8 @@ It follows "The N Implementation Details of RLHF with PPO" (Huang et al., 2024),
     reference  = the SAME model with the adapter disabled (`with model.disable_adapter():`), so no second copy
     value head = nn.Linear(hidden, 1), zero-initialised, reading the hidden state the LM head reads (shared
                  backbone: values cost no extra forward pass)
-    reward     = any `RewardScorer`: strings in, one score per reply out (it may use its own tokenizer)
+    reward     = any `RewardScorer`: strings in, one score per reply out (it may use its own tokenizer),
+                 normalised so that the base policy's replies score 0 +- 1 (fitted once, before the first step)
 
 One `PPOEngine.step()` is one PPO iteration:
 
@@ -213,7 +214,9 @@ class Rollout:
     ref_logprobs: torch.Tensor  # (B, L) log pi_ref(token), 0 on padding
     kl: torch.Tensor  # (B, L) per-token KL estimate (config.kl_estimator), 0 on padding
     values: torch.Tensor  # (B, L) value-head predictions, 0 on padding
-    scores: torch.Tensor  # (B,) reward-model score, minus missing_eos_penalty where the stop token is missing
+    raw_scores: torch.Tensor  # (B,) the reward model's output as it is
+    scores: torch.Tensor  # (B,) normalised score (config.normalize_scores), minus missing_eos_penalty where the stop
+    #                       token is missing: what PPO maximises
     generate_seconds: float
     reference_seconds: float
     reward_seconds: float
@@ -285,6 +288,9 @@ class PPOEngine:
         self._lock = threading.RLock()
         # reset() restores these: the adapter as first built (random A, zero B).
         self._initial_adapter = {name: p.detach().clone() for name, p in self.model.named_parameters() if p.requires_grad}
+        # (mean, std) of the reward model's scores on the base policy's replies: fitted lazily, before the first step
+        # or probe (see `fit_score_norm`); kept by reset() (same base policy, same reward model), saved by save().
+        self.score_norm: tuple[float, float] | None = None
         self.reset()
 
     # ------------------------------------------------------------------------------------------------------
@@ -320,7 +326,7 @@ class PPOEngine:
             self.model.save_pretrained(str(directory))
             save_file({k: v.detach().cpu().contiguous() for k, v in self.value_head.state_dict().items()},
                       str(directory / "value_head.safetensors"))
-            state = {"step": self.step_count, "config": asdict(self.config)}
+            state = {"step": self.step_count, "config": asdict(self.config), "score_norm": self.score_norm}
         (directory / "ppo_state.json").write_text(json.dumps(state, indent=2))
         return directory
 
@@ -333,8 +339,11 @@ class PPOEngine:
         directory = Path(directory)
         adapter = load_file(str(directory / "adapter_model.safetensors"), device=str(self.device))
         value_head = load_file(str(directory / "value_head.safetensors"), device=str(self.device))
-        step = int(json.loads((directory / "ppo_state.json").read_text())["step"])
+        state = json.loads((directory / "ppo_state.json").read_text())
+        step = int(state["step"])
         with self._lock:
+            if state.get("score_norm"):
+                self.score_norm = tuple(state["score_norm"])
             set_peft_model_state_dict(self.model, adapter)
             self.value_head.load_state_dict(value_head)
             self.step_count = step
@@ -410,9 +419,12 @@ class PPOEngine:
         text_end = torch.where(token_stop <= stop_index, token_stop, last_index + 1)  # (B,)
         response_texts = [clean_reply(self.tokenizer.decode(responses[i, : text_end[i]].tolist(), skip_special_tokens=True),
                                       cfg.stop_strings) for i in range(B)]
-        scores = torch.as_tensor(self.reward.score(list(prompts), response_texts)).to(self.device, torch.float32).reshape(-1)
-        if scores.shape[0] != B:
-            raise ValueError(f"reward.score returned {scores.shape[0]} scores for {B} replies")
+        raw_scores = torch.as_tensor(self.reward.score(list(prompts), response_texts)).to(self.device, torch.float32).reshape(-1)
+        if raw_scores.shape[0] != B:
+            raise ValueError(f"reward.score returned {raw_scores.shape[0]} scores for {B} replies")
+        scores = raw_scores
+        if cfg.normalize_scores and self.score_norm is not None:
+            scores = (raw_scores - self.score_norm[0]) / self.score_norm[1]  # std units of the base policy's scores
         if cfg.missing_eos_penalty is not None:
             scores = scores - cfg.missing_eos_penalty * (~contains_stop).float()
         reward_seconds = time.perf_counter() - t0
@@ -420,14 +432,33 @@ class PPOEngine:
         return Rollout(prompts=list(prompts), response_texts=response_texts, query_responses=query_responses,
                        attention_mask=attention_mask, context_length=P, responses=responses, padding_mask=padding_mask,
                        last_index=last_index, contains_stop=contains_stop, logprobs=logprobs, ref_logprobs=ref_logprobs,
-                       kl=kl, values=values, scores=scores, generate_seconds=generate_seconds,
+                       kl=kl, values=values, raw_scores=raw_scores, scores=scores, generate_seconds=generate_seconds,
                        reference_seconds=reference_seconds, reward_seconds=reward_seconds)
 
     def generate_probes(self, prompts: list[str], seed: int = 0) -> list[dict]:
         """Replies of the current policy to fixed prompts, sampled with a fixed seed (so successive calls differ only
         because the policy changed). Same dicts as `StepResult.samples`; nothing is trained."""
-        with self._lock, self._seeded(seed):
-            return self._samples(self.rollout(prompts))
+        with self._lock:
+            self.fit_score_norm()
+            with self._seeded(seed):
+                return self._samples(self.rollout(prompts))
+
+    def fit_score_norm(self) -> tuple[float, float] | None:
+        """Reward normalisation, once: score `score_norm_samples` replies of the policy as it is now (the base policy,
+        unless an adapter was loaded) to prompts from the pool; remember their mean and std. No-op when already
+        fitted or when `normalize_scores` is off. A reward model that scores everything alike keeps std 1."""
+        cfg = self.config
+        with self._lock:
+            if self.score_norm is not None or not cfg.normalize_scores:
+                return self.score_norm
+            pool_rng = random.Random(cfg.seed + 1)
+            prompts = [pool_rng.choice(self.prompts) for _ in range(cfg.score_norm_samples)]
+            with self._seeded(cfg.seed + 1):
+                raw = torch.cat([self.rollout(prompts[i:i + cfg.batch_size]).raw_scores.float().cpu()
+                                 for i in range(0, len(prompts), cfg.batch_size)])
+            std = raw.std().item()
+            self.score_norm = (raw.mean().item(), std if std > 1e-6 else 1.0)
+            return self.score_norm
 
     # ------------------------------------------------------------------------------------------------------
     # one PPO iteration
@@ -439,6 +470,7 @@ class PPOEngine:
 
     def _step(self) -> StepResult:
         cfg = self.config.validate()  # the UI may have changed it since the last step
+        self.fit_score_norm()  # once, before the first step (not timed as part of a step)
         t_start = time.perf_counter()
         with self._seeded(cfg.seed * 1_000_003 + self.step_count):
             # 1. a batch of prompts, without replacement until the pool is used up
@@ -474,7 +506,8 @@ class PPOEngine:
 
         # 9. metrics, under TRL's names
         metrics = {
-            "objective/scores": r.scores.mean().item(),
+            "objective/scores": r.scores.mean().item(),  # normalised (config.normalize_scores), what PPO maximises
+            "objective/raw_scores": r.raw_scores.mean().item(),  # the reward model's own scale, as in its tab
             "objective/kl": mean_kl,
             "objective/non_score_reward": non_score_reward.sum(1).mean().item(),
             "objective/rlhf_reward": (r.scores + non_score_reward.sum(1)).mean().item(),

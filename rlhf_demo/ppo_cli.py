@@ -2,7 +2,8 @@
 
 Runs N PPO steps of the policy against a reward model saved by `python -m rlhf_demo reward`, saves the LoRA
 adapter to --out and prints, as its last line, one JSON object:
-score_first, score_last (mean reward of the first / last step), kl_last, seconds_per_step, peak_rss_mb, ...
+score_first, score_last (mean score of the first / last step, normalised so that the base policy's replies score
+0 +- 1; raw_score_first / raw_score_last are the reward model's own scale), kl_last, seconds_per_step, peak_rss_mb, ...
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--kl-coef", type=float, default=d.kl_coef, help=f"β (default {d.kl_coef})")
     p.add_argument("--batch-size", type=int, default=d.batch_size, help=f"replies per step (default {d.batch_size})")
     p.add_argument("--lr", type=float, default=d.learning_rate, help=f"learning rate (default {d.learning_rate:g})")
+    p.add_argument("--raw-scores", action="store_true",
+                   help="optimise the reward model's raw scores (default: normalised so the base policy scores 0 +- 1)")
     p.add_argument("--epochs", type=int, default=d.num_ppo_epochs,
                    help=f"PPO epochs over each batch (default {d.num_ppo_epochs}; TRL uses 4)")
     p.add_argument("--response-length", type=int, default=d.response_length)
@@ -57,7 +60,7 @@ def ppo_main(argv: list[str]) -> int:
 
     cfg = PPOConfig(kl_coef=args.kl_coef, batch_size=args.batch_size, learning_rate=args.lr,
                     response_length=args.response_length, temperature=args.temperature, seed=args.seed,
-                    num_ppo_epochs=args.epochs)
+                    num_ppo_epochs=args.epochs, normalize_scores=not args.raw_scores)
     try:
         cfg.validate()
         reward = load_reward_model(args.reward, args.device)
@@ -74,6 +77,7 @@ def ppo_main(argv: list[str]) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     history = []
+    engine.fit_score_norm()  # the reward normalisation's extra replies are not part of any step's time
     t0 = time.perf_counter()
     with open(out / "metrics.jsonl", "w") as f:
         for _ in range(args.steps):
@@ -87,7 +91,8 @@ def ppo_main(argv: list[str]) -> int:
     engine.save(out)
     print(json.dumps({
         "score_first": history[0]["objective/scores"], "score_last": history[-1]["objective/scores"],
-        "kl_last": history[-1]["objective/kl"], "seconds_per_step": seconds / len(history),
+        "raw_score_first": history[0]["objective/raw_scores"], "raw_score_last": history[-1]["objective/raw_scores"],
+        "score_norm": engine.score_norm, "kl_last": history[-1]["objective/kl"], "seconds_per_step": seconds / len(history),
         "peak_rss_mb": round(peak_rss_mb(), 1), "steps": len(history), "policy": choice.name,
         "reward": str(args.reward), "out": str(out), "config": asdict(cfg),
     }))

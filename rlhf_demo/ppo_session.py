@@ -57,6 +57,7 @@ class SessionView:
     built: bool
     reward_name: str | None
     version: int = 0
+    score_norm: tuple[float, float] | None = None  # (mean, std) of the reward model on the base policy's replies
 
 
 @dataclass
@@ -119,7 +120,7 @@ class PPOSession:
         ctx.update(progress=0.0, message="loading the policy and the reward model")
         engine = self.engine()
         if not self._probes:
-            ctx.update(message="step 0: replies of the base policy to the probe prompts")
+            ctx.update(message="step 0: scoring replies of the base policy (reward normalisation) and the probe prompts")
             self._record_probes(engine)
         done = 0
         t0 = time.perf_counter()
@@ -182,7 +183,8 @@ class PPOSession:
                 step=self._engine.step_count if self._engine is not None else 0,
                 config=asdict(self.config), history=list(self._history), samples=list(self._samples),
                 probes=list(self._probes), checkpoints=list(self._checkpoints), built=self._engine is not None,
-                reward_name=self.reward_name, version=self._version)
+                reward_name=self.reward_name, version=self._version,
+                score_norm=self._engine.score_norm if self._engine is not None else None)
 
     @property
     def version(self) -> int:

@@ -339,6 +339,7 @@ class TrainResult:
     n_train: int
     n_eval: int
     steps: int
+    epochs: float  # passes over the training pairs it was set to make (auto or as configured)
     stopped: bool  # True when the stop flag ended the run early (the saved model is still usable)
     backbone: str
     trainable_params: int
@@ -463,10 +464,11 @@ def train_reward_model(cfg: RewardConfig, train_pairs: Sequence[Pair], eval_pair
     eval_ds = _dataset(encoder, eval_pairs) if (eval_pairs and cfg.eval_steps) else None
 
     bf16 = device.startswith("cuda") and torch.cuda.is_available() and torch.cuda.is_bf16_supported()
+    epochs = cfg.epochs_for(len(train_pairs), int(os.environ.get("WORLD_SIZE", "1")))  # auto: >= min_steps steps
     args = TRLRewardConfig(
         output_dir=str(out_dir),
         # optimisation
-        learning_rate=cfg.learning_rate, num_train_epochs=cfg.num_train_epochs,
+        learning_rate=cfg.learning_rate, num_train_epochs=epochs,
         per_device_train_batch_size=cfg.per_device_train_batch_size,
         per_device_eval_batch_size=cfg.per_device_eval_batch_size,
         gradient_accumulation_steps=cfg.gradient_accumulation_steps, weight_decay=cfg.weight_decay,
@@ -520,7 +522,7 @@ def train_reward_model(cfg: RewardConfig, train_pairs: Sequence[Pair], eval_pair
         out_dir=str(out_dir), eval_accuracy=after["accuracy"], eval_accuracy_before=before["accuracy"],
         eval_mean_margin=after["mean_margin"], baseline_shorter_wins=shorter_wins_baseline(eval_pairs),
         train_seconds=round(train_seconds, 2), n_train=len(train_pairs), n_eval=len(eval_pairs), steps=steps,
-        stopped=callback.stopped, backbone=choice.name, trainable_params=trainable, total_params=total,
+        epochs=epochs, stopped=callback.stopped, backbone=choice.name, trainable_params=trainable, total_params=total,
         is_main_process=is_main, log=rows)
     trainer.save_model(str(out_dir))  # on every process (it coordinates); writes only on the main one
     if is_main:
@@ -682,7 +684,9 @@ def reward_parser():
     p.add_argument("--backbone", default=d.backbone, help="minilm (default), policy, a local folder or a Hub id")
     p.add_argument("--max-pairs", type=int, default=d.max_pairs, help="use at most N training pairs (default: all)")
     p.add_argument("--eval-pairs", type=int, default=d.eval_pairs, help=f"held-out pairs to score (default {d.eval_pairs})")
-    p.add_argument("--epochs", type=float, default=d.num_train_epochs, help=f"default {d.num_train_epochs}")
+    p.add_argument("--epochs", type=float, default=d.num_train_epochs,
+                   help=f"passes over the pairs (default: auto, >= {d.min_steps} optimiser steps, <= {d.max_auto_epochs} "
+                        "epochs, 1 for a large set)")
     p.add_argument("--lr", type=float, default=d.learning_rate, help=f"peak learning rate (default {d.learning_rate:g})")
     p.add_argument("--batch-size", type=int, default=d.per_device_train_batch_size,
                    help=f"pairs per step per device (default {d.per_device_train_batch_size})")

@@ -7,6 +7,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from .conftest import REPO
 
 
@@ -28,6 +30,8 @@ def test_reward_then_ppo_headless(tmp_path):
     out = run("ppo", "--reward", str(tmp_path / "rm"), "--steps", "2", "--out", str(tmp_path / "ppo"), "--policy", "tiny",
               "--batch-size", "4", "--kl-coef", "0.1", "--quiet")
     assert {"score_first", "score_last", "kl_last", "seconds_per_step", "peak_rss_mb"} <= set(out)
+    mean, std = out["score_norm"]  # the scores are the raw ones, normalised on the base policy's replies
+    assert out["score_first"] == pytest.approx((out["raw_score_first"] - mean) / std, rel=1e-4, abs=1e-5)
     assert out["steps"] == 2 and out["peak_rss_mb"] > 0
     assert (tmp_path / "ppo" / "adapter_model.safetensors").is_file()
     assert len((tmp_path / "ppo" / "metrics.jsonl").read_text().splitlines()) == 2

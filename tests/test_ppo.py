@@ -289,7 +289,7 @@ def test_toy_reward_rises_with_small_beta_and_large_beta_keeps_kl_small():
     assert mean_of(after, "score") > mean_of(before, "score") + 0.2
     assert mean_of(after, "kl") > 2.0  # getting there took the policy far from the reference
 
-    tied = make_engine(kl_coef=1.0)
+    tied = make_engine(kl_coef=3.0)  # scores are normalised (std 1 on the base policy): beta 3 is a tight leash
     for _ in range(30):
         result = tied.step()
     tied_after = tied.generate_probes(probes, seed=1)
@@ -429,3 +429,41 @@ def test_replies_end_at_a_stop_string_and_the_reward_never_sees_it():
     with engine._seeded(0):
         r = engine.rollout(PROMPTS * 4)
     assert any("Human:" in text for text in r.response_texts)
+
+
+def test_score_normalisation_makes_beta_independent_of_the_reward_models_scale(tmp_path):
+    class Scaled(CountReward):
+        def score(self, prompts, responses):
+            return 100.0 * super().score(prompts, responses) - 5.0
+
+    plain, scaled = make_engine(kl_coef=0.1), make_engine(kl_coef=0.1, reward=Scaled())
+    runs = [[e.step().metrics for _ in range(3)] for e in (plain, scaled)]
+    for a, b in zip(*runs):  # the same run in every respect: only the raw scale differs
+        for key in ("objective/scores", "objective/kl", "objective/rlhf_reward", "loss/policy_avg"):
+            assert a[key] == pytest.approx(b[key], rel=1e-3, abs=1e-4), key
+        assert b["objective/raw_scores"] == pytest.approx(100 * a["objective/raw_scores"] - 5, rel=1e-4, abs=1e-3)
+    mean, std = plain.score_norm
+    assert scaled.score_norm == pytest.approx((100 * mean - 5, 100 * std), rel=1e-4)
+
+    # the normalisation is fitted on the raw scores of the base policy's replies: their mean and std
+    reward = CountReward()
+    fresh = make_engine(reward=reward, score_norm_samples=24, batch_size=8)
+    fresh.fit_score_norm()
+    raw = torch.cat([torch.tensor([r.split().count("good") / max(1, len(r.split())) for r in call[1]])
+                     for call in reward.calls])
+    assert len(raw) == 24 and fresh.score_norm == pytest.approx((raw.mean().item(), raw.std().item()), rel=1e-5)
+
+    # kept by reset (same base policy, same reward model) and carried by save/load
+    fresh.step()
+    fitted = fresh.score_norm
+    fresh.reset()
+    assert fresh.score_norm == fitted
+    fresh.save(tmp_path / "ckpt")
+    other = make_engine()
+    other.load(tmp_path / "ckpt")
+    assert other.score_norm == pytest.approx(fitted)
+
+    off = make_engine(normalize_scores=False)
+    result = off.step()
+    assert off.score_norm is None
+    assert result.metrics["objective/scores"] == result.metrics["objective/raw_scores"]

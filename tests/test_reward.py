@@ -141,12 +141,24 @@ def trained(tiny_bert, tmp_path_factory):
     ("max_length", 4), ("lora_r", 0), ("learning_rate", 0.0), ("learning_rate", float("nan")),
     ("num_train_epochs", 0), ("per_device_train_batch_size", 0), ("max_pairs", 0), ("eval_pairs", -1),
     ("lora_dropout", 1.0), ("lora_target_modules", []), ("center_rewards_coefficient", -0.1), ("backbone", " "),
-    ("device", "tpu"),
+    ("device", "tpu"), ("min_steps", -1), ("max_auto_epochs", 0),
 ])
 def test_invalid_config_raises_value_error_naming_the_field(field, value):
     RewardConfig().validate()  # the defaults are valid
     with pytest.raises(ValueError, match=field):
         RewardConfig(**{field: value}).validate()
+
+
+def test_auto_epochs_give_small_sets_enough_steps_and_large_sets_one_pass():
+    cfg = RewardConfig()  # batch 16, min_steps 48, at most 5 auto epochs
+    assert cfg.num_train_epochs is None
+    assert cfg.epochs_for(192) == 4  # the bundled set: 12 steps per epoch -> 48 steps
+    assert cfg.epochs_for(1400) == 1  # the real sample: 88 steps in one epoch
+    assert cfg.epochs_for(300) == 3  # 19 steps per epoch -> 57 steps
+    assert cfg.epochs_for(20) == 5  # capped: 2 steps per epoch would need 24 epochs
+    assert cfg.epochs_for(192, num_processes=2) == 5  # two processes: half the steps per epoch
+    assert RewardConfig(num_train_epochs=2.5).epochs_for(192) == 2.5  # an explicit choice is kept
+    assert RewardConfig(min_steps=0).epochs_for(192) == 1
 
 
 def test_config_round_trips_through_dict():

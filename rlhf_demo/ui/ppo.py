@@ -42,7 +42,7 @@ text the reward model happens to like: the reward model is only an imperfect pro
 **Reset to base policy**, put β back (*Restore β*) and run again: the KL penalty holds the policy close to the
 reference, so KL stays small and the replies stay like the base model's, while the score moves far less."""
 
-PLOTS = [("objective/scores", "reward-model score"), ("objective/kl", "KL(policy ‖ reference)"),
+PLOTS = [("objective/scores", "score (base policy = 0 ± 1)"), ("objective/kl", "KL(policy ‖ reference)"),
          ("objective/rlhf_reward", "score − β·KL"), ("objective/entropy", "entropy (nats/reply)"),
          ("policy/approxkl_avg", "approx KL per update"), ("policy/clipfrac_avg", "clip fraction"),
          ("loss/policy_avg", "policy loss"), ("loss/value_avg", "value loss"), ("val/ratio", "ratio new/old")]
@@ -313,6 +313,10 @@ def wire(tab: PPOTab, ws: Workspace, demo: gr.Blocks) -> None:
         reward = view.reward_name or ws.reward_models.active or "none (train one in tab 3)"
         run = snap.status_line() if snap.state != "idle" else "Idle: press Start."
         status = f"{esc(run)}  \n**Step {view.step}** · reward model: **{esc(reward)}** · β = {view.config['kl_coef']:g}"
+        if view.score_norm is not None and view.config.get("normalize_scores"):
+            mu, sd = view.score_norm
+            status += (f" · scores normalised: 0 = the base policy's average ({mu:+.3g} raw), "
+                       f"1 = one standard deviation ({sd:.3g} raw)")
         same_plot = seen[0] == s.version and seen[0] != -1
         return (key, status, gr.skip() if same_plot else metrics_figure(view.history),
                 gr.skip() if same_plot else probe_compare_html(view), gr.skip() if same_plot else probe_frame(view),

@@ -154,7 +154,10 @@ def build(ws: Workspace) -> RewardTab:
                 lora_dropout = gr.Slider(0.0, 0.5, value=d.lora_dropout, step=0.05, label="dropout")
                 targets = gr.Textbox(label="target modules (comma-separated; empty = per architecture)")
                 lr = gr.Number(d.learning_rate, label="learning rate")
-                epochs = gr.Number(d.num_train_epochs, label="epochs", minimum=0.1, maximum=20, elem_id="rm-epochs")
+                epochs = gr.Number(d.num_train_epochs, label="epochs (empty = auto)", minimum=0.1, maximum=20,
+                                   info=f"auto: 1 epoch, or more for a small set so that training makes at least "
+                                        f"{d.min_steps} optimiser steps (at most {d.max_auto_epochs} epochs)",
+                                   elem_id="rm-epochs")
             with gr.Row():
                 train = gr.Button("Train", variant="primary", elem_id="rm-train")
                 stop = gr.Button("Stop", variant="stop", elem_id="rm-stop")
@@ -192,7 +195,8 @@ def wire(tab: RewardTab, ws: Workspace, demo: gr.Blocks) -> None:
             tm = [t.strip() for t in (targets or "").split(",") if t.strip()] or None
             cfg = RewardConfig(backbone=(backbone or "minilm").strip(), max_length=int(max_length), use_lora=bool(use_lora),
                                lora_r=int(r), lora_alpha=int(alpha), lora_dropout=float(dropout), lora_target_modules=tm,
-                               learning_rate=float(lr or 0), num_train_epochs=float(epochs or 0), device=ws.settings.device)
+                               learning_rate=float(lr or 0), device=ws.settings.device,
+                               num_train_epochs=None if epochs in (None, "") else float(epochs))
             if cfg.backbone == "policy":
                 cfg.backbone = ws.policy_choice.path
             job, data = training_job(ws, cfg, subset, int(n_pairs), bool(use_votes))
