@@ -33,6 +33,7 @@ def test_reward_then_ppo_in_chromium(bundled_app):
         page.wait_for_function("document.querySelector('#rm-status').innerText.includes('Reward model training: done')",
                                timeout=240_000)
         page.wait_for_function("document.querySelector('#rm-eval').innerText.includes('after training')", timeout=20_000)
+        assert "1 epoch = 2 optimiser steps" in page.locator("#rm-eval").inner_text()  # 20 pairs, batch 16, epochs 1
         assert page.locator("#rm-curves img, #rm-curves svg, #rm-curves canvas").count() > 0
         assert "●" in page.locator("#rm-models").inner_text()  # the new model is listed and active
         page.click("#rm-pg-score")

@@ -113,12 +113,14 @@ def evaluation_markdown(snap) -> str:
         extra = f" · 'shorter reply wins' on the held-out set: **{100 * base:.1f} %**" if base is not None else ""
         return f"Held-out accuracy appears when training ends{extra}."
     stop = " (stopped early: the adapter trained so far was saved)" if r.get("stopped") else ""
+    epochs = f"{r['epochs']:g} epoch{'s' if r['epochs'] != 1 else ''} = " if r.get("epochs") else ""
     return (f"| held-out pairs ({r['n_eval']}) | accuracy |\n|---|---|\n"
             f"| before training (≈ chance) | {100 * r['eval_accuracy_before']:.1f} % |\n"
             f"| **after training** | **{100 * r['eval_accuracy']:.1f} %** |\n"
             f"| baseline: shorter reply wins | {100 * r['baseline_shorter_wins']:.1f} % |\n\n"
-            f"Saved as **{esc(r['name'])}** and made active{stop}; {r['n_train']} training pairs, "
-            f"{fmt_seconds(r['train_seconds'])}, {r['trainable_params']:,} of {r['total_params']:,} parameters trained.")
+            f"Saved as **{esc(r['name'])}** and made active{stop}; {r['n_train']} training pairs, {epochs}"
+            f"{r['steps']} optimiser steps, {fmt_seconds(r['train_seconds'])}, {r['trainable_params']:,} of "
+            f"{r['total_params']:,} parameters trained.")
 
 
 def models_frame(items: list[dict]) -> pd.DataFrame:
