@@ -76,7 +76,9 @@ def stop_string_index(tokenizer, responses: torch.Tensor, stops: Sequence[str] =
 
 
 def clean_reply(text: str, stops: Sequence[str] = STOP_STRINGS) -> str:
-    """Cut `text` at the first stop string (and a half-written one at the very end), then strip it."""
+    """Cut `text` at the first stop string (and a half-written one at the very end), drop U+FFFD (the decoder's
+    mark for a character whose bytes were split between tokens, e.g. at the token budget), then strip it."""
+    text = text.replace("\ufffd", "")
     for s in stops:
         text = text.split(s, 1)[0]
     for s in stops:  # max_new_tokens may cut "\n\nHuman:" in the middle: drop a trailing "\n\nHum"

@@ -36,3 +36,21 @@ def test_vote_round_in_chromium(app_server):
         assert page.locator("#vote-board").inner_text().count("base-t") >= 2
         page.screenshot(path=str(ARTIFACTS / "vote.png"), full_page=True)
     assert ws.votes.votes()[-1].voter_name == "Grace"
+
+
+def test_vote_on_a_phone_stacks_the_replies_and_the_reveal_is_readable(app_server):
+    """Students vote from their phones: at 390 px the two replies stack and the reveal uses the full width."""
+    url, ws = app_server
+    with chromium_page(width=390, height=844) as page:
+        page.goto(url)
+        page.click("#ack-warning")
+        page.get_by_role("tab", name="2 · Vote").click()
+        page.click("#vote-new")
+        page.wait_for_function("!document.querySelector('#vote-a').disabled", timeout=60_000)
+        a, b = page.locator("#vote-reply-a").bounding_box(), page.locator("#vote-reply-b").bounding_box()
+        assert b["y"] >= a["y"] + a["height"] - 1  # B below A, not squeezed beside it
+        assert a["width"] > 300 and b["width"] > 300
+        page.click("#vote-a")
+        page.wait_for_function("document.querySelector('#vote-reveal').innerText.includes('Model A was')")
+        assert page.locator("#vote-reveal").bounding_box()["width"] > 300  # not one word per line
+        page.screenshot(path=str(ARTIFACTS / "vote-phone.png"), full_page=True)

@@ -58,3 +58,4 @@ def test_clean_reply_cuts_the_next_turn_and_a_half_written_marker():
     assert clean_reply(" Paris.\n\nHuman: and Spain?") == "Paris."
     assert clean_reply(" cut by the budget\n\nHum") == "cut by the budget"
     assert clean_reply(" keep\n\nHuman: x", ()) == "keep\n\nHuman: x"
+    assert clean_reply(" caf\ufffd au lait\ufffd") == "caf au lait"  # half a character (split bytes) is dropped

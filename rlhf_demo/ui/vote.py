@@ -126,13 +126,17 @@ def build(ws: Workspace) -> VoteTab:
             regenerate = gr.Button("Regenerate", elem_id="vote-regenerate", interactive=False)
     prompt_view = gr.HTML(elem_id="vote-prompt-view")
     with gr.Row(equal_height=True):
-        reply_a = gr.HTML(reply_html("Model A", "Press New round."), elem_id="vote-reply-a")
-        reply_b = gr.HTML(reply_html("Model B", "Press New round."), elem_id="vote-reply-b")
+        # columns with a min_width: on a phone the two replies stack (A above B) instead of becoming two narrow strips
+        with gr.Column(min_width=300):
+            reply_a = gr.HTML(reply_html("Model A", "Press New round."), elem_id="vote-reply-a")
+        with gr.Column(min_width=300):
+            reply_b = gr.HTML(reply_html("Model B", "Press New round."), elem_id="vote-reply-b")
     with gr.Row():
         buttons = {o: gr.Button(VOTE_LABELS[o], interactive=False, elem_id=f"vote-{o.lower().replace('_', '-')}")
                    for o in OUTCOMES}
     with gr.Row(equal_height=True):
-        reveal = gr.Markdown("Names are revealed after your vote.", elem_id="vote-reveal")
+        with gr.Column(scale=3, min_width=300):
+            reveal = gr.Markdown("Names are revealed after your vote.", elem_id="vote-reveal")
         name = gr.Textbox(label="Your name (optional, stored with your votes)", max_lines=1, elem_id="vote-name", scale=0,
                           min_width=280)
     gr.Markdown("### Leaderboard")
