@@ -187,10 +187,10 @@ class RewardConfig:
                 bad("num_train_epochs", "must be > 0 (or None = auto)")
             if self.num_train_epochs > 100:
                 bad("num_train_epochs", "must be <= 100")
-        for name in ("min_steps", "max_auto_epochs"):
-            v = getattr(self, name)
-            if not isinstance(v, int) or isinstance(v, bool) or v < (0 if name == "min_steps" else 1):
-                bad(name, "must be an integer >= " + ("0" if name == "min_steps" else "1"))
+        if not isinstance(self.min_steps, int) or isinstance(self.min_steps, bool) or self.min_steps < 0:
+            bad("min_steps", "must be an integer >= 0")
+        if not isinstance(self.max_auto_epochs, int) or isinstance(self.max_auto_epochs, bool) or self.max_auto_epochs < 1:
+            bad("max_auto_epochs", "must be an integer >= 1")
         for name in ("per_device_train_batch_size", "per_device_eval_batch_size", "gradient_accumulation_steps", "logging_steps"):
             v = getattr(self, name)
             if not isinstance(v, int) or isinstance(v, bool) or v < 1:
