@@ -11,25 +11,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
-import sys
 import time
 from pathlib import Path
 
-os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+from _common import REPO, pct  # noqa: E402  (offline env, repository on sys.path)
 
 from rlhf_demo.browse import filter_pairs  # noqa: E402
 from rlhf_demo.data import LocalSource  # noqa: E402
 from rlhf_demo.ui.browse import render_pair  # noqa: E402
 
-
-def pct(xs, q):
-    xs = sorted(xs)
-    return xs[min(len(xs) - 1, int(q * len(xs)))]
 
 
 def main() -> None:

@@ -26,12 +26,10 @@ import os
 import platform
 import resource
 import statistics
-import sys
 import time
 from pathlib import Path
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import _common  # noqa: E402,F401  (offline env, repository on sys.path)
 
 import torch  # noqa: E402
 

@@ -21,8 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import _common  # noqa: E402,F401  (offline env, repository on sys.path)
 
 from rlhf_demo.data import load_jsonl  # noqa: E402
 from rlhf_demo.models import describe_env  # noqa: E402
