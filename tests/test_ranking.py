@@ -1,10 +1,5 @@
 """Elo, Bradley-Terry, bootstrap, win matrix, agreement and the leaderboard, checked on hand-computed cases."""
 
-import os
-
-os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-
 import math
 import random
 

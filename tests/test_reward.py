@@ -15,16 +15,12 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
+from safetensors import safe_open
 
-os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-
-import torch  # noqa: E402
-from safetensors import safe_open  # noqa: E402
-
-from rlhf_demo.data import load_jsonl  # noqa: E402
-from rlhf_demo.models import minilm_dir  # noqa: E402
-from rlhf_demo.reward import (  # noqa: E402
+from rlhf_demo.data import load_jsonl
+from rlhf_demo.models import minilm_dir
+from rlhf_demo.reward import (
     META_FILE,
     ReplyEncoder,
     RewardModelRegistry,
@@ -37,7 +33,7 @@ from rlhf_demo.reward import (  # noqa: E402
     split_pairs,
     train_reward_model,
 )
-from rlhf_demo.reward_config import RewardConfig  # noqa: E402
+from rlhf_demo.reward_config import RewardConfig
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE = Path(__file__).resolve().parents[2] / "shared/hh-rlhf/harmless-base-sample.jsonl.gz"

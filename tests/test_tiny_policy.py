@@ -1,12 +1,8 @@
 """The shipped offline policy (assets/tiny-policy) and the script that builds it (rlhf_demo/tiny_policy.py)."""
 
 import json
-import os
 import re
 from pathlib import Path
-
-os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import pytest
 import torch

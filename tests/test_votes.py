@@ -2,9 +2,6 @@
 
 import os
 
-os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-
 import json
 import sqlite3
 import threading
