@@ -1,8 +1,7 @@
 """The arena: contestants, batched per-row generation (temperatures, LoRA adapters), rounds and votes."""
 
-import os
-
 import dataclasses
+import os
 import random
 import threading
 import time

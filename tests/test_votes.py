@@ -1,8 +1,7 @@
 """The vote store keeps every round and vote (across threads and restarts) and exports a preference data set."""
 
-import os
-
 import json
+import os
 import sqlite3
 import threading
 from pathlib import Path
