@@ -51,7 +51,7 @@ def serve_main(argv: list[str] | None = None) -> None:
     demo = build_app(ws)
     d = ws.describe()
     print(f"[rlhf-playground] data: {d['data']} ({d['data_note']})", flush=True)
-    print(f"[rlhf-playground] policy: {d['policy']} {d['policy_note']}", flush=True)
+    print(f"[rlhf-playground] policy: {d['policy']} ({d['policy_weights']}) {d['policy_note']}", flush=True)
     print(f"[rlhf-playground] reward backbone: {d['reward_backbone']}", flush=True)
     print(f"[rlhf-playground] writes to: {d['data_dir']}; ready in {time.perf_counter() - t0:.1f} s", flush=True)
     demo.queue(default_concurrency_limit=8).launch(server_name=args.host, server_port=args.port, share=args.share,

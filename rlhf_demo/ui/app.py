@@ -27,9 +27,10 @@ def header_markdown(ws: Workspace) -> str:
     d = ws.describe()
     notes = [n for n in (d["data_note"], d["policy_note"]) if n]
     tail = f"  \n*{' · '.join(notes)}*" if notes else ""
+    weights = f" ({d['policy_weights']})" if d["policy_weights"] else ""
     return (f"# {TITLE}\nLearn Reinforcement Learning from Human Feedback by doing it: browse human preferences, vote, "
             f"train a reward model, and watch PPO change a policy.\n\n"
-            f"<span class='rl-status'>**Data:** {d['data']} · **Policy:** {d['policy']} · "
+            f"<span class='rl-status'>**Data:** {d['data']} · **Policy:** {d['policy']}{weights} · "
             f"**Reward backbone:** {d['reward_backbone']}{tail}</span>")
 
 
