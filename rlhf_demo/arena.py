@@ -33,7 +33,7 @@ import torch
 from transformers import LogitsProcessor, LogitsProcessorList, StoppingCriteriaList
 
 from .data import ASSISTANT_TAG, parse_transcript, prompt_from_text
-from .generation import STOP_STRINGS, StopOnStrings, clean_reply, left_pad
+from .generation import STOP_STRINGS, StopOnStrings, clean_reply, left_pad, turn_end_ids
 from .votes import VoteRecord, VoteStore
 
 BASE_ADAPTER = "__base__"  # peft's name for "no adapter" in a mixed-adapter batch
@@ -153,6 +153,7 @@ class PolicyGenerator:
         self.format_prompt = format_prompt
         self.lock = lock or threading.Lock()
         self.eos_id = tokenizer.eos_token_id
+        self.end_ids = turn_end_ids(tokenizer)  # EOS, and a chat model's "new turn" marker
         self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else self.eos_id
         # the prompt keeps its LAST tokens that fit, leaving room for the reply
         max_pos = getattr(model.config, "max_position_embeddings", None) or 10**9
@@ -229,15 +230,16 @@ class PolicyGenerator:
                     temperature=1.0,  # HF's own (batch-wide) temperature off; PerRowTemperature does it per row
                     max_new_tokens=self.max_new_tokens,
                     pad_token_id=self.pad_id,
-                    eos_token_id=self.eos_id,
+                    eos_token_id=self.end_ids or None,
                     logits_processor=LogitsProcessorList([PerRowTemperature([c.temperature for c in contestants])]),
                     stopping_criteria=StoppingCriteriaList([StopOnStrings(self.tokenizer, prompt_len)]),
                     **extra,
                 )  # (batch, prompt_len + new tokens)
         replies = []
         for row in out[:, prompt_len:].tolist():
-            if self.eos_id is not None and self.eos_id in row:
-                row = row[: row.index(self.eos_id)]
+            ends = [row.index(t) for t in self.end_ids if t in row]
+            if ends:
+                row = row[: min(ends)]
             reply = clean_reply(self.tokenizer.decode(row, skip_special_tokens=True))
             replies.append(reply or EMPTY_REPLY)
         return replies

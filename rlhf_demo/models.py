@@ -135,6 +135,15 @@ def resolve_policy(name: str | None, hub_ok: bool) -> ModelChoice:
     return _resolve(name, POLICY_PRESETS.get(name, name), hub_ok, fallback=tiny_choice())
 
 
+def resolve_policy_probing(name: str | None) -> ModelChoice:
+    """`resolve_policy` for the headless commands: the Hub is probed (<= 3 s; never with HF_HUB_OFFLINE=1) only
+    when the name could come from it."""
+    from .data import hub_reachable
+
+    local = name == "tiny" or (name is not None and Path(name).expanduser().exists())
+    return resolve_policy(name, hub_ok=False if local else hub_reachable())
+
+
 def resolve_reward_backbone(name: str | None, policy: ModelChoice, hub_ok: bool) -> ModelChoice:
     """Reward backbone: ``minilm`` (default), ``policy`` (the policy's base), or a path / Hub id."""
     name = name or "minilm"

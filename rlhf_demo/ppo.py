@@ -121,6 +121,16 @@ def gae(rewards: torch.Tensor, values: torch.Tensor, gamma: float, lam: float) -
     return advantages, advantages + values
 
 
+def group_advantages(rewards: torch.Tensor, k: int) -> torch.Tensor:
+    """Leave-one-out baseline (RLOO): rewards (B,) in groups of k consecutive replies to one prompt -> (B,) advantages
+    r_i - mean of the OTHER k - 1 rewards of its group. k = 1 has no group: the batch mean is the baseline."""
+    if k == 1:
+        return rewards - rewards.mean()
+    grouped = rewards.reshape(-1, k)  # (B / k, k)
+    others_mean = (grouped.sum(1, keepdim=True) - grouped) / (k - 1)
+    return (grouped - others_mean).reshape(-1)
+
+
 def first_true_indices(bools: torch.Tensor, dtype: torch.dtype = torch.long) -> torch.Tensor:
     """Index of the first True in each row of `bools` (..., L); L when a row has none."""
     row_len = bools.size(-1)
@@ -274,6 +284,7 @@ class PPOEngine:
         cfg = self.config
         lora_config = LoraConfig(r=cfg.lora_r, lora_alpha=cfg.lora_alpha, lora_dropout=cfg.lora_dropout,
                                  target_modules=cfg.lora_target_modules or _default_target_modules(policy),
+                                 layers_to_transform=_top_layers(policy, cfg.lora_layers),
                                  task_type="CAUSAL_LM", bias="none")
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(cfg.seed)
@@ -453,9 +464,12 @@ class PPOEngine:
                 return self.score_norm
             pool_rng = random.Random(cfg.seed + 1)
             prompts = [pool_rng.choice(self.prompts) for _ in range(cfg.score_norm_samples)]
+            # in chunks of >= 16: decoding streams every weight once per token whatever the batch, so on a CPU one
+            # batch of 32 replies costs little more than one of 8
+            chunk = max(cfg.batch_size, 16)
             with self._seeded(cfg.seed + 1):
-                raw = torch.cat([self.rollout(prompts[i:i + cfg.batch_size]).raw_scores.float().cpu()
-                                 for i in range(0, len(prompts), cfg.batch_size)])
+                raw = torch.cat([self.rollout(prompts[i:i + chunk]).raw_scores.float().cpu()
+                                 for i in range(0, len(prompts), chunk)])
             std = raw.std().item()
             self.score_norm = (raw.mean().item(), std if std > 1e-6 else 1.0)
             return self.score_norm
@@ -473,8 +487,10 @@ class PPOEngine:
         self.fit_score_norm()  # once, before the first step (not timed as part of a step)
         t_start = time.perf_counter()
         with self._seeded(cfg.seed * 1_000_003 + self.step_count):
-            # 1. a batch of prompts, without replacement until the pool is used up
-            prompts = self._next_prompts(cfg.batch_size)
+            # 1. a batch of prompts, without replacement until the pool is used up; with samples_per_prompt = k,
+            # batch_size / k prompts, each k times in a row (a group: rows g*k ... g*k + k - 1)
+            k = cfg.samples_per_prompt
+            prompts = [p for p in self._next_prompts(cfg.batch_size // k) for _ in range(k)]
 
             # 2-5. generate, log-probs, truncate, masks, score
             r = self.rollout(prompts)
@@ -489,8 +505,12 @@ class PPOEngine:
             if cfg.whiten_rewards:
                 rewards = masked_whiten(rewards, valid, shift_mean=False).masked_fill(r.padding_mask, 0.0)
 
-            # 7. advantages with GAE, whitened over the real tokens of the batch
+            # 7. advantages, whitened over the real tokens of the batch. baseline "value": GAE with the value head.
+            # baseline "group" (RLOO, Ahmadian et al. 2024): each reply's whole reward (score - beta * its KL) minus
+            # the mean reward of the other replies to the same prompt, on every one of its tokens; no value head.
             advantages, returns = gae(rewards, r.values, cfg.gamma, cfg.lam)  # (B, L), (B, L)
+            if cfg.baseline == "group":
+                advantages = group_advantages(rewards.sum(1), k)[:, None].expand(B, L)  # (B,) -> (B, L)
             advantages = masked_whiten(advantages, valid).masked_fill(r.padding_mask, 0.0)
 
             # 8. PPO epochs over shuffled minibatches
@@ -577,7 +597,7 @@ class PPOEngine:
         pg_losses1 = -mb_advantages * ratio
         pg_losses2 = -mb_advantages * torch.clamp(ratio, 1.0 - cfg.cliprange, 1.0 + cfg.cliprange)
         pg_loss = masked_mean(torch.max(pg_losses1, pg_losses2), valid)
-        loss = pg_loss + cfg.vf_coef * vf_loss
+        loss = pg_loss + (cfg.vf_coef * vf_loss if cfg.baseline == "value" else 0.0)  # "group": no value head
 
         with torch.no_grad():
             stats = {
@@ -640,6 +660,7 @@ class PPOEngine:
                 "prompt": r.prompts[i],
                 "response": r.response_texts[i],
                 "score": float(r.scores[i]),
+                "raw_score": float(r.raw_scores[i]),
                 "kl": float(r.kl[i].sum()),
                 "tokens": [self.tokenizer.decode([t]) for t in ids],
                 "token_kl": [float(x) for x in r.kl[i, :n].tolist()],
@@ -655,6 +676,15 @@ class PPOEngine:
             yield
 
 
+def _top_layers(model, n: int | None) -> list[int] | None:
+    """Indices of the top `n` transformer blocks (None = all). Gradients then stop at the lowest adapted block:
+    the blocks below it run forward only, so the backward pass costs n / n_layers of a full one."""
+    n_layers = getattr(getattr(model, "config", None), "num_hidden_layers", None)
+    if n is None or n_layers is None or n >= n_layers:
+        return None
+    return list(range(n_layers - n, n_layers))
+
+
 def _default_target_modules(model) -> list[str]:
     """peft's default LoRA targets for the model's architecture, else the attention query/value projections."""
     from peft.utils import TRANSFORMERS_MODELS_TO_LORA_TARGET_MODULES_MAPPING
@@ -665,6 +695,6 @@ def _default_target_modules(model) -> list[str]:
 
 __all__ = [
     "PPOConfig", "PPOEngine", "RewardScorer", "Rollout", "StepResult", "adaptive_kl_coef", "capture_lm_head_input",
-    "entropy_from_logits", "first_true_indices", "gae", "kl_per_token", "masked_mean", "masked_var", "masked_whiten",
+    "entropy_from_logits", "first_true_indices", "gae", "group_advantages", "kl_per_token", "masked_mean", "masked_var", "masked_whiten",
     "selective_logprobs", "truncate_after", "whiten",
 ]

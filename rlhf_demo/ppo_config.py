@@ -10,14 +10,14 @@ epoch) takes a few seconds. TRL's defaults (64 rollouts, 4 epochs, 53 tokens) ta
 Live changes. The engine keeps a reference to the config object and re-reads it at the start of every `step()`,
 so these fields may be changed between steps and take effect on the next one:
 
-    batch_size, response_length, max_prompt_length, temperature, stop_token_id, stop_strings, missing_eos_penalty,
+    batch_size, samples_per_prompt, baseline, response_length, max_prompt_length, temperature, stop_token_id, stop_strings, missing_eos_penalty,
     normalize_scores, kl_coef, kl_estimator, kl_target, kl_horizon, whiten_rewards, gamma, lam,
     learning_rate, num_ppo_epochs, num_mini_batches, gradient_accumulation_steps,
     cliprange, cliprange_value, vf_coef, max_grad_norm
 
 These are read once, when the engine is built (changing them later has no effect until a new engine is built):
 
-    lora_r, lora_alpha, lora_dropout, lora_target_modules  (they shape the adapter's tensors)
+    lora_r, lora_alpha, lora_layers, lora_dropout, lora_target_modules  (they shape the adapter's tensors)
     seed                                                     (also re-read by `PPOEngine.reset()`)
 """
 
@@ -48,6 +48,12 @@ class PPOConfig:
     #                                           (TRL's trick to teach the policy to finish). None = off: with
     #                                           short responses most replies are cut, and the penalty would drown
     #                                           the reward model's signal.
+
+    samples_per_prompt: int = 1  # k replies to each prompt in a batch (batch_size / k prompts). With k >= 2 the
+    #                              replies to one prompt can be compared with each other (baseline "group").
+    baseline: str = "value"  # what an advantage is measured against. "value": PPO's learned value head + GAE.
+    #                          "group": RLOO's leave-one-out mean of the other replies to the same prompt (needs
+    #                          samples_per_prompt >= 2); no value head to learn first, so it works from step 1.
 
     # --- reward shaping: score from the reward model + per-token KL penalty ----------------------------------
     normalize_scores: bool = True  # reward normalisation (Ziegler et al. 2019 / lm-human-preferences): before the
@@ -92,6 +98,8 @@ class PPOConfig:
     # --- LoRA adapter (read once, when the engine is built) ---------------------------------------------------
     lora_r: int = 16  # adapter rank; the adapter holds 2 * r * d parameters per targeted d x d matrix.
     lora_alpha: int = 32  # LoRA scale = alpha / r; alpha = 2r is the usual choice.
+    lora_layers: int | None = None  # adapt only the top N transformer blocks (None = all). Backpropagation stops
+    #                                 at the lowest adapted block, so the update's backward pass shrinks to N / n_layers.
     lora_dropout: float = 0.0  # dropout on the adapter input during the PPO update. 0 keeps the PPO ratio exactly 1
     #                            on the first minibatch (dropout noise would look like a policy change).
     lora_target_modules: list[str] | None = None  # module names to adapt; None -> peft's default for the model's
@@ -126,6 +134,13 @@ class PPOConfig:
              f"stop_strings must be a tuple of non-empty strings (or empty), got {self.stop_strings!r}")
         need(self.missing_eos_penalty is None or (is_num(self.missing_eos_penalty) and self.missing_eos_penalty >= 0),
              f"missing_eos_penalty must be None or >= 0 (it is subtracted), got {self.missing_eos_penalty!r}")
+        need(is_int(self.samples_per_prompt) and self.samples_per_prompt >= 1,
+             f"samples_per_prompt must be an integer >= 1, got {self.samples_per_prompt!r}")
+        need(is_int(self.batch_size) and self.batch_size % self.samples_per_prompt == 0,
+             f"batch_size ({self.batch_size}) must be divisible by samples_per_prompt ({self.samples_per_prompt})")
+        need(self.baseline in ("value", "group"), f"baseline must be 'value' or 'group', got {self.baseline!r}")
+        need(self.baseline != "group" or self.samples_per_prompt >= 2,
+             "baseline 'group' compares replies to the same prompt: it needs samples_per_prompt >= 2")
         need(is_int(self.score_norm_samples) and self.score_norm_samples >= 2,
              f"score_norm_samples must be an integer >= 2 (a standard deviation needs two), got {self.score_norm_samples!r}")
         need(is_num(self.kl_coef) and self.kl_coef >= 0, f"kl_coef must be >= 0, got {self.kl_coef!r}")
@@ -154,6 +169,8 @@ class PPOConfig:
         need(is_num(self.max_grad_norm) and self.max_grad_norm > 0, f"max_grad_norm must be > 0, got {self.max_grad_norm!r}")
         need(is_int(self.lora_r) and self.lora_r >= 1, f"lora_r must be an integer >= 1, got {self.lora_r!r}")
         need(is_num(self.lora_alpha) and self.lora_alpha > 0, f"lora_alpha must be > 0, got {self.lora_alpha!r}")
+        need(self.lora_layers is None or (is_int(self.lora_layers) and self.lora_layers >= 1),
+             f"lora_layers must be None or an integer >= 1, got {self.lora_layers!r}")
         need(is_num(self.lora_dropout) and 0.0 <= self.lora_dropout < 1.0,
              f"lora_dropout must be in [0, 1), got {self.lora_dropout!r}")
         need(self.lora_target_modules is None or (isinstance(self.lora_target_modules, (list, tuple))

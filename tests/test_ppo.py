@@ -20,6 +20,7 @@ from rlhf_demo.ppo import (
     adaptive_kl_coef,
     first_true_indices,
     gae,
+    group_advantages,
     kl_per_token,
     masked_mean,
     masked_var,
@@ -166,6 +167,20 @@ def test_gae_with_gamma_and_lambda_one_is_reward_to_go_minus_value():
     assert advantages.tolist() == [[1.5, 1.0, 0.5, 0.0]]
 
 
+@pytest.mark.parametrize("k", [1, 2, 4])
+def test_group_advantages_are_leave_one_out_as_a_loop_computes_them(k):
+    rewards = torch.randn(8, generator=torch.Generator().manual_seed(k), dtype=torch.float64)
+    got = group_advantages(rewards, k).tolist()
+    r = rewards.tolist()
+    for i in range(8):
+        if k == 1:
+            baseline = sum(r) / len(r)
+        else:
+            group = range(i // k * k, i // k * k + k)
+            baseline = sum(r[j] for j in group if j != i) / (k - 1)
+        assert got[i] == pytest.approx(r[i] - baseline, rel=1e-12)
+
+
 def test_first_true_indices_and_truncation():
     eos, pad = 1, 0
     responses = torch.tensor([
@@ -298,6 +313,21 @@ def test_toy_reward_rises_with_small_beta_and_large_beta_keeps_kl_small():
     assert result.metrics["objective/kl"] < 1.0
 
 
+def test_group_baseline_samples_each_prompt_k_times_and_learns_without_the_value_head():
+    reward = CountReward()
+    engine = make_engine(reward=reward, samples_per_prompt=4, baseline="group")
+    probes = PROMPTS * 4
+    before = engine.generate_probes(probes, seed=1)
+    engine.step()
+    prompts = reward.calls[-1][0]
+    assert len(prompts) == 16 and all(prompts[g * 4:g * 4 + 4] == [prompts[g * 4]] * 4 for g in range(4))
+    for _ in range(29):
+        engine.step()
+    assert engine.value_head.weight.abs().sum() == 0  # "group" trains no value head
+    after = engine.generate_probes(probes, seed=1)
+    assert mean_of(after, "score") > mean_of(before, "score") + 0.2
+
+
 def test_probes_are_reproducible_and_do_not_touch_the_global_rng():
     engine = make_engine()
     torch.manual_seed(123)
@@ -390,6 +420,10 @@ def test_save_writes_adapter_value_head_and_state_and_load_restores(tmp_path):
     ("learning_rate", 0.0, "learning_rate"),
     ("response_length", 2.5, "response_length"),
     ("lora_target_modules", [], "lora_target_modules"),
+    ("samples_per_prompt", 3, "divisible by samples_per_prompt"),
+    ("baseline", "group", "samples_per_prompt >= 2"),
+    ("baseline", "critic", "baseline"),
+    ("lora_layers", 0, "lora_layers"),
 ])
 def test_config_validation_names_the_bad_field(field, value, message):
     config = PPOConfig(batch_size=8)

@@ -1,0 +1,107 @@
+"""Headless evaluation: `python -m rlhf_demo evaluate --reward RM_DIR [--adapter PPO_DIR] --prompts FILE [...]`.
+
+One reply per prompt, sampled with a fixed seed, scored by the reward model, and its KL to the base policy (the same
+model with the adapter switched off) measured token by token: the numbers a teacher compares checkpoints with.
+The last line printed is one JSON object: mean_score, mean_raw_score, mean_kl, n, samples (prompt, reply, score,
+raw_score, kl), plus which policy weights and which normalisation were used.
+
+Scores are normalised as in PPO (0 = the base policy's average, 1 = its standard deviation): with --adapter, by the
+normalisation that PPO run fitted (saved in its ppo_state.json), so a checkpoint is measured on its own training
+scale; without, by the base policy's replies to these prompts. mean_raw_score is the reward model's own scale.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+EVAL_BATCH = 16  # replies generated together: decoding streams all weights once per token, so bigger is cheaper
+
+
+def evaluate_policy(engine, prompts: list[str], seed: int = 0, batch_size: int = EVAL_BATCH) -> list[dict]:
+    """One seeded reply per prompt from the engine's current policy, with score, raw score and KL per reply.
+
+    Batch b is sampled with seed `seed + b`, so the same prompts, seed and policy always give the same replies,
+    and two policies are compared on the same random numbers."""
+    out: list[dict] = []
+    for b, start in enumerate(range(0, len(prompts), batch_size)):
+        out += engine.generate_probes(prompts[start:start + batch_size], seed=seed + b)
+    return out
+
+
+def summarise(samples: list[dict]) -> dict:
+    n = len(samples)
+    return {"mean_score": sum(s["score"] for s in samples) / n, "mean_raw_score": sum(s["raw_score"] for s in samples) / n,
+            "mean_kl": sum(s["kl"] for s in samples) / n, "n": n}
+
+
+def parser() -> argparse.ArgumentParser:
+    from .ppo_config import PPOConfig
+
+    d = PPOConfig()
+    p = argparse.ArgumentParser(prog="python -m rlhf_demo evaluate", description=__doc__.split("\n\n")[0])
+    p.add_argument("--reward", required=True, help="a reward model folder saved by `python -m rlhf_demo reward`")
+    p.add_argument("--prompts", required=True, help="hh-rlhf .jsonl/.jsonl.gz: the prompts of its pairs are used")
+    p.add_argument("--adapter", help="a PPO checkpoint (`python -m rlhf_demo ppo --out DIR`); default: the base policy")
+    p.add_argument("--policy", help="policy preset, folder or Hub id (default smollm2-135m; with --adapter, the "
+                                    "policy it was trained on must be the same)")
+    p.add_argument("--n", type=int, default=None, help="evaluate the first N distinct prompts (default: all)")
+    p.add_argument("--seed", type=int, default=0, help="sampling seed (default 0)")
+    p.add_argument("--response-length", type=int, default=None, help=f"max new tokens (default: the checkpoint's, else {d.response_length})")
+    p.add_argument("--temperature", type=float, default=None, help=f"sampling temperature (default: the checkpoint's, else {d.temperature})")
+    p.add_argument("--max-prompt-chars", type=int, default=1500, help="skip prompts longer than this (default 1500)")
+    p.add_argument("--device", help="cpu or cuda (default: cuda when available)")
+    return p
+
+
+def evaluate_main(argv: list[str]) -> int:
+    args = parser().parse_args(argv)
+    from dataclasses import fields
+
+    from .data import load_jsonl
+    from .models import format_prompt, load_policy, resolve_policy_probing
+    from .ppo import PPOEngine
+    from .ppo_config import PPOConfig
+    from .reward import load_reward_model
+    from .workspace import short_prompts
+
+    t0 = time.perf_counter()
+    try:
+        if args.n is not None and args.n < 1:
+            raise ValueError("--n must be at least 1")
+        prompts = list(dict.fromkeys(short_prompts(load_jsonl(args.prompts), args.max_prompt_chars)))
+        prompts = prompts[: args.n] if args.n else prompts
+        cfg = PPOConfig()
+        if args.adapter:
+            state_file = Path(args.adapter) / "ppo_state.json"
+            if not state_file.is_file():
+                raise FileNotFoundError(f"{args.adapter} is not a PPO checkpoint (no ppo_state.json)")
+            saved = json.loads(state_file.read_text())["config"]
+            known = {f.name for f in fields(PPOConfig)}
+            cfg = PPOConfig(**{k: v for k, v in saved.items() if k in known})  # same adapter shape as when saved
+        if args.response_length is not None:
+            cfg.response_length = args.response_length
+        if args.temperature is not None:
+            cfg.temperature = args.temperature
+        cfg.validate()
+        reward = load_reward_model(args.reward, args.device)
+        choice = resolve_policy_probing(args.policy)
+        model, tok = load_policy(choice, args.device)
+    except (ValueError, FileNotFoundError, OSError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    engine = PPOEngine(model, tok, reward, prompts, cfg, device=args.device, format_prompt=lambda p: format_prompt(tok, p))
+    if args.adapter:
+        engine.load(args.adapter)
+    samples = evaluate_policy(engine, prompts, seed=args.seed)
+    print(json.dumps({
+        **summarise(samples), "score_norm": engine.score_norm, "policy": choice.name, "policy_weights": choice.weights,
+        "adapter": args.adapter, "adapter_step": engine.step_count, "reward": str(args.reward), "seed": args.seed,
+        "response_length": cfg.response_length, "temperature": cfg.temperature,
+        "seconds": round(time.perf_counter() - t0, 1),
+        "samples": [{k: s[k] for k in ("prompt", "response", "score", "raw_score", "kl")} for s in samples],
+    }))
+    return 0

