@@ -9,6 +9,7 @@ import argparse
 import json
 import os
 import sys
+import threading
 import time
 
 
@@ -54,6 +55,7 @@ def serve_main(argv: list[str] | None = None) -> None:
     print(f"[rlhf-playground] policy: {d['policy']} ({d['policy_weights']}) {d['policy_note']}", flush=True)
     print(f"[rlhf-playground] reward backbone: {d['reward_backbone']}", flush=True)
     print(f"[rlhf-playground] writes to: {d['data_dir']}; ready in {time.perf_counter() - t0:.1f} s", flush=True)
+    threading.Thread(target=ws.warm_up, name="warm-up", daemon=True).start()  # the page is served meanwhile
     demo.queue(default_concurrency_limit=8).launch(server_name=args.host, server_port=args.port, share=args.share,
                                                    **launch_kwargs())
 

@@ -215,6 +215,7 @@ class Rollout:
     response_texts: list[str]  # decoded replies (stop token / stop string and padding removed, stripped)
     query_responses: torch.Tensor  # (B, P + L) prompt (left-padded) + reply, as generated
     attention_mask: torch.Tensor  # (B, P + L) 0 on the prompt's left padding
+    trunk: torch.Tensor | None  # (B, P + L - 1, H) input of the lowest LoRA block (lora_layers), else None
     context_length: int  # P
     responses: torch.Tensor  # (B, L) reply tokens, padding after the first stop token
     padding_mask: torch.Tensor  # (B, L) bool, True AFTER the last real token (the stop token is a real token)
@@ -290,6 +291,10 @@ class PPOEngine:
             torch.manual_seed(cfg.seed)
             self.model = get_peft_model(policy.to(self.device), lora_config)
         self.model.eval()  # train() only around the PPO update (enables lora_dropout, if any)
+
+        # with lora_layers, the blocks below the adapter are frozen and shared by policy and reference: rollouts record
+        # the states entering the lowest adapted block, and every later pass (reference, PPO epochs) starts there
+        self._trunk = _trunk_split(self.model, cfg.lora_layers)
 
         # the value head: one linear layer on the LM head's input, zero-initialised so V = 0 until it learns.
         hidden_size = self.model.get_output_embeddings().in_features
@@ -379,7 +384,8 @@ class PPOEngine:
         # generate() hands us the raw logits of every step, and the hook records the LM head's input hidden state.
         t0 = time.perf_counter()
         stopping = [StopOnStrings(self.tokenizer, P, cfg.stop_strings)] if cfg.stop_strings else []
-        with capture_lm_head_input(self.model) as hidden_steps:
+        trunk_steps: list[torch.Tensor] = []
+        with capture_lm_head_input(self.model) as hidden_steps, self._capture_trunk(trunk_steps):
             out = self.model.generate(input_ids=queries, attention_mask=query_mask, max_new_tokens=cfg.response_length,
                                       do_sample=True, temperature=cfg.temperature, top_k=0, top_p=1.0,
                                       eos_token_id=stop_id, pad_token_id=self.pad_token_id, stopping_criteria=stopping,
@@ -399,9 +405,15 @@ class PPOEngine:
         if hidden.shape[1] != L:
             raise RuntimeError(f"expected one LM-head call per generated token ({L}), saw {hidden.shape[1]}")
         values = self.value_head(hidden.float()).squeeze(-1)  # (B, L)
+        # with lora_layers: the input of the lowest adapted block at every position but the last, (B, P + L - 1, H);
+        # the blocks below it are the same for policy and reference, so no later pass needs to run them again
+        trunk = torch.cat(trunk_steps, dim=1) if trunk_steps else None
+        if trunk is not None and trunk.shape[1] != P + L - 1:
+            raise RuntimeError(f"expected the trunk states of {P + L - 1} positions, saw {trunk.shape[1]}")
+        del trunk_steps
         t0 = time.perf_counter()
         with self.model.disable_adapter():
-            ref_logits, _ = self._forward(query_responses, attention_mask, P)  # (B, L, V)
+            ref_logits, _ = self._forward(query_responses, attention_mask, P, trunk)  # (B, L, V)
         ref_logprobs = selective_logprobs(ref_logits, responses, cfg.temperature)  # (B, L)
         del ref_logits
         reference_seconds = time.perf_counter() - t0
@@ -440,7 +452,7 @@ class PPOEngine:
             scores = scores - cfg.missing_eos_penalty * (~contains_stop).float()
         reward_seconds = time.perf_counter() - t0
 
-        return Rollout(prompts=list(prompts), response_texts=response_texts, query_responses=query_responses,
+        return Rollout(prompts=list(prompts), response_texts=response_texts, query_responses=query_responses, trunk=trunk,
                        attention_mask=attention_mask, context_length=P, responses=responses, padding_mask=padding_mask,
                        last_index=last_index, contains_stop=contains_stop, logprobs=logprobs, ref_logprobs=ref_logprobs,
                        kl=kl, values=values, raw_scores=raw_scores, scores=scores, generate_seconds=generate_seconds,
@@ -580,7 +592,8 @@ class PPOEngine:
         """Clipped policy loss + vf_coef * clipped value loss on the rollouts `idx`, and their statistics."""
         cfg = self.config
         valid = ~r.padding_mask[idx]  # (b, L)
-        logits, hidden = self._forward(r.query_responses[idx], r.attention_mask[idx], r.context_length)  # (b, L, V)
+        logits, hidden = self._forward(r.query_responses[idx], r.attention_mask[idx], r.context_length,
+                                       None if r.trunk is None else r.trunk[idx])  # (b, L, V), (b, L, H)
         new_logprobs = selective_logprobs(logits, r.responses[idx], cfg.temperature)  # (b, L)
         vpred = self.value_head(hidden.float()).squeeze(-1)  # (b, L)
 
@@ -614,20 +627,52 @@ class PPOEngine:
     # ------------------------------------------------------------------------------------------------------
     # small pieces
 
-    def _forward(self, query_responses: torch.Tensor, attention_mask: torch.Tensor,
-                 context_length: int) -> tuple[torch.Tensor, torch.Tensor]:
+    def _forward(self, query_responses: torch.Tensor, attention_mask: torch.Tensor, context_length: int,
+                 trunk: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """Logits (B, L, V) and LM-head input states (B, L, H) at the positions that predict the L reply tokens.
 
         Position P - 1 + t predicts reply token t. `logits_to_keep` makes the model apply its (large) LM head only to
         the last L + 1 positions, never to the prompt; the extra last position (predicting past the reply) is dropped.
         Explicit position ids make left-padded prompts start at position 0, as in generate().
+        With `trunk` (the states recorded at the input of the lowest LoRA block during generation) only the blocks
+        from there up run: the frozen blocks below would compute exactly those states again.
         """
         L = query_responses.shape[1] - context_length
+        if trunk is not None:
+            return self._forward_top(trunk, attention_mask[:, :-1], L)
         position_ids = (attention_mask.cumsum(1) - 1).clamp(min=0)  # (B, P + L)
         with capture_lm_head_input(self.model) as captured:
             out = self.model(input_ids=query_responses, attention_mask=attention_mask, position_ids=position_ids,
                              logits_to_keep=L + 1, use_cache=False)
         return out.logits[:, -(L + 1):-1], captured[-1][:, -(L + 1):-1]
+
+    def _forward_top(self, hidden: torch.Tensor, attention_mask: torch.Tensor, L: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """The top blocks, final norm and LM head over trunk states (B, T, H), T = P + L - 1 -> logits of the last L
+        positions (B, L, V) and their LM-head inputs (B, L, H). The same steps as the model's own forward."""
+        from transformers.masking_utils import create_causal_mask
+
+        inner, start = self._trunk
+        position_ids = (attention_mask.cumsum(1) - 1).clamp(min=0)  # (B, T)
+        mask = create_causal_mask(config=inner.config, inputs_embeds=hidden, attention_mask=attention_mask, cache=None,
+                                  position_ids=position_ids)
+        position_embeddings = inner.rotary_emb(hidden, position_ids=position_ids)
+        for layer in inner.layers[start:]:
+            hidden = layer(hidden, attention_mask=mask, position_ids=position_ids, position_embeddings=position_embeddings)
+        hidden = inner.norm(hidden)[:, -L:]  # (B, L, H)
+        return self.model.get_output_embeddings()(hidden), hidden
+
+    @contextlib.contextmanager
+    def _capture_trunk(self, steps: list[torch.Tensor]):
+        """While generating, record the hidden states entering the lowest LoRA block (nothing without lora_layers)."""
+        if self._trunk is None:
+            yield steps
+            return
+        inner, start = self._trunk
+        handle = inner.layers[start].register_forward_pre_hook(lambda module, args: steps.append(args[0].detach()))
+        try:
+            yield steps
+        finally:
+            handle.remove()
 
     def _encode_prompts(self, prompts: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
         """Tokenize (after format_prompt), keep the last max_prompt_length tokens, left-pad. -> ids, mask (B, P)."""
@@ -683,6 +728,17 @@ def _top_layers(model, n: int | None) -> list[int] | None:
     if n is None or n_layers is None or n >= n_layers:
         return None
     return list(range(n_layers - n, n_layers))
+
+
+def _trunk_split(model, n: int | None):
+    """(decoder, index of its lowest adapted block) for a Llama-style decoder (layers, norm, rotary_emb) adapted in
+    its top n blocks only; None otherwise (every pass then runs the whole model)."""
+    inner = getattr(model.get_base_model(), "model", None)
+    layers = getattr(inner, "layers", None)
+    if n is None or layers is None or not all(hasattr(inner, a) for a in ("norm", "rotary_emb", "config")):
+        return None
+    start = len(layers) - n
+    return (inner, start) if start > 0 else None
 
 
 def _default_target_modules(model) -> list[str]:

@@ -83,6 +83,16 @@ class Workspace:
                 self._policy = load_policy(self.policy_choice, self.settings.device)
             return self._policy
 
+    def warm_up(self) -> None:
+        """Load the policy now (in a background thread at start-up), so the first arena round does not wait for it.
+        The first run of the offline SmolLM2 also dequantises its GGUF here (~30 s, once)."""
+        t0 = time.perf_counter()
+        try:
+            self.policy()
+            print(f"[rlhf-playground] policy loaded in {time.perf_counter() - t0:.1f} s", flush=True)
+        except Exception as e:  # the tabs that need the policy will show the error when they ask for it
+            print(f"[rlhf-playground] could not load the policy: {e}", flush=True)
+
     @property
     def policy_loaded(self) -> bool:
         return self._policy is not None

@@ -56,10 +56,11 @@ def app_server(tmp_path_factory, sample_path):
 
 @pytest.fixture(scope="session")
 def bundled_app(tmp_path_factory):
-    """The offline default: bundled data, tiny policy, minilm reward backbone: yields (url, workspace)."""
+    """The offline default data (bundled set) and minilm reward backbone, with the tiny policy (the default policy,
+    SmolLM2-135M, is too slow for a browser test of PPO on 2 cores): yields (url, workspace)."""
     from rlhf_demo.workspace import Settings
 
-    url, ws, demo = serve(Settings(offline=True, data_dir=tmp_path_factory.mktemp("rlhf_data_bundled")))
+    url, ws, demo = serve(Settings(offline=True, policy="tiny", data_dir=tmp_path_factory.mktemp("rlhf_data_bundled")))
     yield url, ws
     demo.close()
 

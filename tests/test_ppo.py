@@ -6,6 +6,7 @@ tokenizer, built in the test; the reward counts one word ("good") in the reply. 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import random
@@ -326,6 +327,30 @@ def test_group_baseline_samples_each_prompt_k_times_and_learns_without_the_value
     assert engine.value_head.weight.abs().sum() == 0  # "group" trains no value head
     after = engine.generate_probes(probes, seed=1)
     assert mean_of(after, "score") > mean_of(before, "score") + 0.2
+
+
+def test_lora_on_the_top_blocks_reuses_the_frozen_trunk_and_matches_a_full_forward():
+    engine = make_engine(lora_layers=1)  # the tiny policy has 2 blocks: the adapter sits in the top one only
+    assert engine._trunk is not None and engine._trunk[1] == 1
+    assert all(".layers.1." in n for n, p in engine.model.named_parameters() if p.requires_grad)
+    for _ in range(3):
+        engine.step()  # a trained adapter, so policy and reference differ
+    r = engine.rollout(PROMPTS)
+    B, L = r.responses.shape
+    assert r.trunk.shape == (B, r.context_length + L - 1, 32)
+    for adapter_on in (True, False):
+        ctx = contextlib.nullcontext() if adapter_on else engine.model.disable_adapter()
+        with ctx, torch.no_grad():
+            top_logits, top_hidden = engine._forward(r.query_responses, r.attention_mask, r.context_length, r.trunk)
+            full_logits, full_hidden = engine._forward(r.query_responses, r.attention_mask, r.context_length)
+        valid = ~r.padding_mask
+        assert torch.allclose(top_logits[valid], full_logits[valid], atol=1e-4)
+        assert torch.allclose(top_hidden[valid], full_hidden[valid], atol=1e-4)
+    # the rollout's own log-probs (from generate) agree with the top-only pass: the PPO ratio starts at 1
+    with torch.no_grad():
+        logits, _ = engine._forward(r.query_responses, r.attention_mask, r.context_length, r.trunk)
+    new = selective_logprobs(logits, r.responses, engine.config.temperature).masked_fill(r.padding_mask, 0.0)
+    assert torch.allclose(new, r.logprobs, atol=1e-4)
 
 
 def test_probes_are_reproducible_and_do_not_touch_the_global_rng():

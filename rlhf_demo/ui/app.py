@@ -27,7 +27,7 @@ def header_markdown(ws: Workspace) -> str:
     d = ws.describe()
     notes = [n for n in (d["data_note"], d["policy_note"]) if n]
     tail = f"  \n*{' · '.join(notes)}*" if notes else ""
-    weights = f" ({d['policy_weights']})" if d["policy_weights"] else ""
+    weights = f" (weights: {d['policy_weights']})" if d["policy_weights"] else ""
     return (f"# {TITLE}\nLearn Reinforcement Learning from Human Feedback by doing it: browse human preferences, vote, "
             f"train a reward model, and watch PPO change a policy.\n\n"
             f"<span class='rl-status'>**Data:** {d['data']} · **Policy:** {d['policy']}{weights} · "

@@ -1,0 +1,165 @@
+"""Does RLHF visibly work on the real SmolLM2-135M-Instruct, offline, in a class-sized budget?
+
+For each reward-model data set (the bundled set, and the real hh-rlhf harmless-base sample):
+
+    1. train a reward model with the project's own command:   python -m rlhf_demo reward --train ... --eval ...
+    2. score the base policy on held-out prompts:             python -m rlhf_demo evaluate --reward RM --prompts HELD
+    3. PPO with the DEFAULT settings for --minutes of wall time: python -m rlhf_demo ppo --reward RM --max-seconds ...
+    4. score the trained policy on the same prompts, same seed: python -m rlhf_demo evaluate ... --adapter PPO
+
+Held-out prompts are never used for training: the bundled set's test split (48 conversations, its own file), and
+for the sample a seeded split of 64 pairs, removed from what the reward model and PPO see. The gain is measured in
+the units PPO optimises: (mean raw score after - before) / the std of the base policy's scores (fitted by the PPO run
+before its first step). Three held-out replies are printed before and after, side by side.
+
+Then the reward-hacking run: the bundled reward model, beta = 0, --hack-minutes of wall time.
+
+    python benchmarks/ppo_learning.py                    # everything (~45 min on 2 cores)
+    python benchmarks/ppo_learning.py --only bundled --no-hack --minutes 2    # a quicker look
+
+Targets: held-out gain >= 1.0 std within 5 minutes at the default beta with mean KL <= 10 nats (each reward model);
+at beta = 0 the score climbs while the KL explodes (> 10 nats) within 10 minutes. The last line is one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+
+import _common  # noqa: F401  (offline env, repository on sys.path)
+
+REPO = _common.REPO
+BUNDLED = REPO / "assets" / "bundled"
+SAMPLE = REPO.parent / "shared" / "hh-rlhf" / "harmless-base-sample.jsonl.gz"
+N_HELD_OUT_SAMPLE = 64
+TARGET_GAIN, TARGET_KL, TARGET_MINUTES, HACK_KL = 1.0, 10.0, 5.0, 10.0
+
+
+def command(*args: str, timeout: float = 3600) -> dict:
+    """Run `python -m rlhf_demo ARGS`; stderr streams through; the last stdout line is its JSON."""
+    t0 = time.perf_counter()
+    p = subprocess.run([sys.executable, "-m", "rlhf_demo", *args], cwd=REPO, stdout=subprocess.PIPE, text=True,
+                       timeout=timeout, env=dict(os.environ, HF_HUB_OFFLINE="1"))
+    if p.returncode != 0:
+        raise SystemExit(f"error: `python -m rlhf_demo {' '.join(args)}` exited with {p.returncode}")
+    out = json.loads(p.stdout.strip().splitlines()[-1])
+    print(f"[bench] {args[0]} done in {time.perf_counter() - t0:.0f} s", file=sys.stderr, flush=True)
+    return out
+
+
+def split_sample(work: Path) -> tuple[Path, Path]:
+    """The sample's pairs, split (seeded) into a training file and N_HELD_OUT_SAMPLE held-out pairs."""
+    lines = gzip.open(SAMPLE, "rt").read().splitlines()
+    random.Random(0).shuffle(lines)
+    train, held = work / "sample-train.jsonl", work / "sample-held-out.jsonl"
+    held.write_text("\n".join(lines[:N_HELD_OUT_SAMPLE]) + "\n")
+    train.write_text("\n".join(lines[N_HELD_OUT_SAMPLE:]) + "\n")
+    return train, held
+
+
+def side_by_side(before: dict, after: dict, n: int = 3) -> list[dict]:
+    rows = []
+    for b, a in list(zip(before["samples"], after["samples"]))[:n]:
+        assert b["prompt"] == a["prompt"]
+        last_turn = b["prompt"].rstrip().removesuffix("Assistant:").strip().split("Human:")[-1].strip()
+        rows.append({"prompt": last_turn, "before": b["response"], "before_score": round(b["score"], 2),
+                     "after": a["response"], "after_score": round(a["score"], 2), "after_kl": round(a["kl"], 2)})
+        w = 60
+        print(f"\nPROMPT: {last_turn[:300]}", file=sys.stderr)
+        left = textwrap.wrap(f"BEFORE ({b['score']:+.2f}): {b['response']}", w) or [""]
+        right = textwrap.wrap(f"AFTER ({a['score']:+.2f}, KL {a['kl']:.1f}): {a['response']}", w) or [""]
+        for i in range(max(len(left), len(right))):
+            print(f"  {(left[i] if i < len(left) else ''):<{w}} | {right[i] if i < len(right) else ''}", file=sys.stderr)
+    return rows
+
+
+def gain(before: dict, after: dict, ppo: dict) -> float:
+    """Held-out gain in the units PPO optimises: raw-score difference / std of the base policy's scores."""
+    return (after["mean_raw_score"] - before["mean_raw_score"]) / ppo["score_norm"][1]
+
+
+def learning_run(name: str, train: Path, held: Path, work: Path, minutes: float, extra_reward: list[str]) -> dict:
+    rm = work / f"rm-{name}"
+    r = command("reward", "--train", str(train), "--eval", str(held), "--out", str(rm), "--quiet", *extra_reward)
+    before = command("evaluate", "--reward", str(rm), "--prompts", str(held))
+    ppo_dir = work / f"ppo-{name}"
+    ppo = command("ppo", "--reward", str(rm), "--data", str(train), "--steps", "100000",
+                  "--max-seconds", str(minutes * 60), "--out", str(ppo_dir), "--quiet")
+    after = command("evaluate", "--reward", str(rm), "--prompts", str(held), "--adapter", str(ppo_dir))
+    print(f"\n=== {name}: reward model {r['eval_accuracy']:.1%} held-out accuracy; PPO {ppo['steps']} steps in "
+          f"{ppo['run_seconds']:.0f} s ===", file=sys.stderr)
+    g = gain(before, after, ppo)
+    return {
+        "reward_model": {k: r.get(k) for k in ("eval_accuracy", "eval_accuracy_before", "baseline_shorter_wins",
+                                               "train_seconds", "n_train", "n_eval", "epochs")},
+        "held_out_prompts": before["n"], "ppo_steps": ppo["steps"], "ppo_run_seconds": ppo["run_seconds"],
+        "ppo_norm_seconds": ppo["norm_seconds"], "seconds_per_step": round(ppo["seconds_per_step"], 2),
+        "score_norm": ppo["score_norm"], "train_score_first": round(ppo["score_first"], 3),
+        "train_score_last": round(ppo["score_last"], 3),
+        "held_out_score_before": round(before["mean_raw_score"], 4), "held_out_score_after": round(after["mean_raw_score"], 4),
+        "held_out_gain_std": round(g, 3), "held_out_kl_after": round(after["mean_kl"], 3),
+        "meets_gain": g >= TARGET_GAIN, "meets_kl": after["mean_kl"] <= TARGET_KL,
+        "meets_time": ppo["run_seconds"] <= TARGET_MINUTES * 60 + ppo["seconds_per_step"],
+        "policy_weights": ppo.get("policy_weights"), "config": {k: ppo["config"][k] for k in (
+            "batch_size", "samples_per_prompt", "baseline", "learning_rate", "num_ppo_epochs", "num_mini_batches",
+            "response_length", "kl_coef", "lora_layers", "temperature")},
+        "examples": side_by_side(before, after),
+    }
+
+
+def hack_run(work: Path, minutes: float) -> dict:
+    rm, held = work / "rm-bundled", BUNDLED / "test.jsonl"
+    if not rm.exists():
+        command("reward", "--train", str(BUNDLED / "train.jsonl"), "--eval", str(held), "--out", str(rm), "--quiet")
+    before = command("evaluate", "--reward", str(rm), "--prompts", str(held))
+    out = work / "ppo-hack"
+    ppo = command("ppo", "--reward", str(rm), "--data", str(BUNDLED / "train.jsonl"), "--steps", "100000",
+                  "--max-seconds", str(minutes * 60), "--kl-coef", "0", "--out", str(out), "--quiet")
+    after = command("evaluate", "--reward", str(rm), "--prompts", str(held), "--adapter", str(out))
+    print(f"\n=== reward hacking: beta = 0, {ppo['steps']} steps in {ppo['run_seconds']:.0f} s ===", file=sys.stderr)
+    return {"ppo_steps": ppo["steps"], "ppo_run_seconds": ppo["run_seconds"],
+            "held_out_gain_std": round(gain(before, after, ppo), 3), "held_out_kl_after": round(after["mean_kl"], 3),
+            "train_score_first": round(ppo["score_first"], 3), "train_score_last": round(ppo["score_last"], 3),
+            "train_kl_last": round(ppo["kl_last"], 3), "kl_explodes": after["mean_kl"] > HACK_KL,
+            "examples": side_by_side(before, after)}
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--only", choices=("bundled", "sample"), help="one reward-model data set (default: both)")
+    p.add_argument("--minutes", type=float, default=TARGET_MINUTES, help="PPO wall time per learning run")
+    p.add_argument("--hack-minutes", type=float, default=10.0, help="PPO wall time of the beta = 0 run")
+    p.add_argument("--no-hack", action="store_true", help="skip the reward-hacking run")
+    p.add_argument("--work", help="keep the models here (default: a temporary folder)")
+    args = p.parse_args()
+    if args.only != "bundled" and not SAMPLE.is_file():
+        raise SystemExit(f"error: the hh-rlhf sample is missing: {SAMPLE}")
+    t0 = time.perf_counter()
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(args.work or tmp)
+        work.mkdir(parents=True, exist_ok=True)
+        result: dict = {"benchmark": "ppo_learning", "minutes": args.minutes}
+        if args.only in (None, "bundled"):
+            result["bundled"] = learning_run("bundled", BUNDLED / "train.jsonl", BUNDLED / "test.jsonl", work,
+                                             args.minutes, [])
+        if args.only in (None, "sample"):
+            train, held = split_sample(work)
+            result["sample"] = learning_run("sample", train, held, work, args.minutes, [])
+        if not args.no_hack:
+            result["hack"] = hack_run(work, args.hack_minutes)
+    result["total_seconds"] = round(time.perf_counter() - t0)
+    result["targets"] = {"gain_std": TARGET_GAIN, "kl": TARGET_KL, "minutes": TARGET_MINUTES, "hack_kl": HACK_KL}
+    print(json.dumps(result), flush=True)
+
+
+if __name__ == "__main__":
+    main()
