@@ -12,7 +12,8 @@ for the sample a seeded split of 64 pairs, removed from what the reward model an
 the units PPO optimises: (mean raw score after - before) / the std of the base policy's scores (fitted by the PPO run
 before its first step). Three held-out replies are printed before and after, side by side.
 
-Then the reward-hacking run: the bundled reward model, beta = 0, --hack-minutes of wall time.
+Then the reward-hacking run: the bundled reward model, the PPO tab's demo settings (beta = 0, a larger learning rate),
+--hack-minutes of wall time.
 
     python benchmarks/ppo_learning.py                    # everything (~45 min on 2 cores)
     python benchmarks/ppo_learning.py --only bundled --no-hack --minutes 2    # a quicker look
@@ -36,6 +37,8 @@ import time
 from pathlib import Path
 
 import _common  # noqa: F401  (offline env, repository on sys.path)
+
+from rlhf_demo.ppo_config import HACK_SETTINGS  # noqa: E402
 
 REPO = _common.REPO
 BUNDLED = REPO / "assets" / "bundled"
@@ -123,7 +126,8 @@ def hack_run(work: Path, minutes: float) -> dict:
     before = command("evaluate", "--reward", str(rm), "--prompts", str(held))
     out = work / "ppo-hack"
     ppo = command("ppo", "--reward", str(rm), "--data", str(BUNDLED / "train.jsonl"), "--steps", "100000",
-                  "--max-seconds", str(minutes * 60), "--kl-coef", "0", "--out", str(out), "--quiet")
+                  "--max-seconds", str(minutes * 60), "--kl-coef", str(HACK_SETTINGS["kl_coef"]),
+                  "--lr", str(HACK_SETTINGS["learning_rate"]), "--out", str(out), "--quiet")
     after = command("evaluate", "--reward", str(rm), "--prompts", str(held), "--adapter", str(out))
     print(f"\n=== reward hacking: beta = 0, {ppo['steps']} steps in {ppo['run_seconds']:.0f} s ===", file=sys.stderr)
     return {"ppo_steps": ppo["steps"], "ppo_run_seconds": ppo["run_seconds"],

@@ -9,7 +9,8 @@ on the weights. The tokenizer is a word-level one over the same 49152-token voca
 function of the reply text (no second model), and generation is forced to run all `response_length` tokens
 (`min_new_tokens`), so every step does the same amount of work.
 
-Workload (brief): batch 8, 64-token prompts, 32 new tokens, 1 PPO epoch, 1 minibatch, torch's default thread count.
+Workload (brief): batch 8, 64-token prompts, 32 new tokens, 1 PPO epoch, 1 minibatch, torch's default thread count,
+LoRA on the engine's default number of top blocks (`--lora-layers 0` = every block, the full-backbone passes).
 It runs one warm-up step, then `--steps` measured steps, then times separately one generate-free no-grad policy
 forward and one policy forward+backward (the PPO loss) of the same batch, so the step can be compared with
 generate + reference forward + forward/backward.
@@ -32,6 +33,8 @@ from pathlib import Path
 import _common  # noqa: E402,F401  (offline env, repository on sys.path)
 
 import torch  # noqa: E402
+
+from rlhf_demo.ppo_config import PPOConfig  # noqa: E402
 
 SHAPES = {
     # SmolLM2-135M's config.json, minus the weights
@@ -77,13 +80,15 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--prompt-length", type=int, default=64)
     parser.add_argument("--response-length", type=int, default=32)
+    parser.add_argument("--epochs", type=int, default=1, help="PPO epochs per step (default 1)")
+    parser.add_argument("--lora-layers", type=int, default=PPOConfig().lora_layers or 0,
+                        help="LoRA on the top N blocks only, 0 = all (default: the engine's default)")
     parser.add_argument("--device", default=None, help="default: cuda if available, else cpu")
     args = parser.parse_args()
 
     from transformers import LlamaConfig, LlamaForCausalLM
 
     from rlhf_demo.ppo import PPOEngine
-    from rlhf_demo.ppo_config import PPOConfig
 
     torch.manual_seed(0)
     shape = SHAPES[args.shape]
@@ -98,7 +103,9 @@ def main() -> None:
     prompts = [" ".join(f"w{i}" for i in torch.randint(3, shape["vocab_size"], (args.prompt_length,), generator=g).tolist())
                for _ in range(4 * args.batch_size)]
     config = PPOConfig(batch_size=args.batch_size, response_length=args.response_length,
-                       max_prompt_length=args.prompt_length, num_ppo_epochs=1, num_mini_batches=1, temperature=0.7)
+                       max_prompt_length=args.prompt_length, num_ppo_epochs=args.epochs, num_mini_batches=1,
+                       samples_per_prompt=1, baseline="value", temperature=0.7,
+                       lora_layers=None if args.lora_layers == 0 else args.lora_layers)
     engine = PPOEngine(policy, tokenizer, DummyReward(), prompts, config, device=args.device)
 
     # one warm-up step (allocator, oneDNN kernel selection), then the measured steps
@@ -116,7 +123,11 @@ def main() -> None:
     idx = torch.arange(B, device=engine.device)
     zeros = torch.zeros(B, L, device=engine.device)
 
-    def forward_once() -> None:
+    def forward_once() -> None:  # as the reference pass runs it (from the frozen trunk when lora_layers is set)
+        with torch.no_grad():
+            engine._forward(rollout.query_responses, rollout.attention_mask, rollout.context_length, rollout.trunk)
+
+    def full_forward_once() -> None:  # every block
         with torch.no_grad():
             engine._forward(rollout.query_responses, rollout.attention_mask, rollout.context_length)
 
@@ -136,6 +147,7 @@ def main() -> None:
         return min(times)
 
     forward_seconds = best_of(forward_once)
+    full_forward_seconds = best_of(full_forward_once)
     fwd_bwd_seconds = best_of(fwd_bwd_once)
     step_seconds = mean("time/step_seconds")
     generate_seconds = mean("time/generate_seconds")
@@ -156,6 +168,8 @@ def main() -> None:
         "update_seconds": round(mean("time/update_seconds"), 3),
         "forward_seconds": round(forward_seconds, 3),
         "fwd_bwd_seconds": round(fwd_bwd_seconds, 3),
+        "full_forward_seconds": round(full_forward_seconds, 3),
+        "lora_layers": config.lora_layers, "ppo_epochs": config.num_ppo_epochs, "target_seconds_per_step": 6.0,
         # what a step would cost if it were nothing but its three big pieces
         "generate_plus_forward_plus_fwd_bwd": round(generate_seconds + forward_seconds + fwd_bwd_seconds, 3),
         "model_build_seconds": round(build_seconds, 2),

@@ -4,13 +4,16 @@ Field names follow TRL's PPOConfig where TRL has the same knob (learning_rate, b
 temperature, kl_coef, kl_estimator, cliprange, ...), so that numbers from TRL examples and from the paper
 "The N Implementation Details of RLHF with PPO" (Huang et al., 2024) carry over unchanged.
 
-The defaults are chosen for a ~100M-parameter policy on a 2-core CPU: one step (8 rollouts of 32 tokens, one PPO
-epoch) takes a few seconds. TRL's defaults (64 rollouts, 4 epochs, 53 tokens) target a GPU.
+The defaults are what made RLHF visibly work on SmolLM2-135M-Instruct on a 2-core CPU within a lesson
+(`benchmarks/ppo_learning.py`): 16 replies per step, 4 to each of 4 prompts, judged against each other (RLOO's group
+baseline), LoRA in the top 8 of 30 blocks only, 2 PPO epochs of 2 minibatches at a high LoRA learning rate.
+TRL's defaults (64 rollouts, 4 epochs, 53 tokens, lr 3e-6 on every weight) target a GPU.
 
 Live changes. The engine keeps a reference to the config object and re-reads it at the start of every `step()`,
 so these fields may be changed between steps and take effect on the next one:
 
-    batch_size, samples_per_prompt, baseline, response_length, max_prompt_length, temperature, stop_token_id, stop_strings, missing_eos_penalty,
+    batch_size, samples_per_prompt, baseline, response_length, max_prompt_length, temperature, stop_token_id,
+    stop_strings, missing_eos_penalty,
     normalize_scores, kl_coef, kl_estimator, kl_target, kl_horizon, whiten_rewards, gamma, lam,
     learning_rate, num_ppo_epochs, num_mini_batches, gradient_accumulation_steps,
     cliprange, cliprange_value, vf_coef, max_grad_norm
@@ -26,11 +29,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 
+GROUP_SIZE = 4  # replies per prompt with the group baseline (RLOO's k; GRPO uses 8-64 on a GPU)
+
+# The reward-hacking demo (the PPO tab's button, benchmarks/ppo_learning.py): no KL leash, a larger step size.
+HACK_SETTINGS = {"kl_coef": 0.0, "learning_rate": 3e-3}
+
+
 @dataclass
 class PPOConfig:
     # --- rollout: what one PPO step generates -------------------------------------------------------------
-    batch_size: int = 8  # prompts (= rollouts) per PPO step. TRL: 64 on a GPU; 8 keeps a CPU step at a few
-    #                      seconds. Fewer rollouts means noisier advantage estimates, not a wrong algorithm.
+    batch_size: int = 16  # replies (= rollouts) per PPO step. TRL: 64 on a GPU. On a CPU, decoding streams every
+    #                       weight once per token whatever the batch, so 16 replies cost far less than twice 8;
+    #                       with 8, the scores of one batch were too noisy to move SmolLM2 in a lesson.
     response_length: int = 32  # max new tokens per reply (`max_new_tokens`). Generation stops earlier when every
     #                            reply has emitted the stop token. Generation time grows linearly with this.
     max_prompt_length: int = 128  # prompts longer than this keep their LAST tokens (left truncation), so the final
@@ -49,11 +59,14 @@ class PPOConfig:
     #                                           short responses most replies are cut, and the penalty would drown
     #                                           the reward model's signal.
 
-    samples_per_prompt: int = 1  # k replies to each prompt in a batch (batch_size / k prompts). With k >= 2 the
-    #                              replies to one prompt can be compared with each other (baseline "group").
-    baseline: str = "value"  # what an advantage is measured against. "value": PPO's learned value head + GAE.
+    samples_per_prompt: int = GROUP_SIZE  # k replies to each prompt in a batch (batch_size / k prompts). With
+    #                                       k >= 2 the replies to one prompt can be compared with each other.
+    baseline: str = "group"  # what an advantage is measured against. "value": PPO's learned value head + GAE.
     #                          "group": RLOO's leave-one-out mean of the other replies to the same prompt (needs
-    #                          samples_per_prompt >= 2); no value head to learn first, so it works from step 1.
+    #                          samples_per_prompt >= 2). The reward model's score depends far more on the PROMPT than
+    #                          on the reply (a knife question scores low whatever is said), and a zero-initialised value
+    #                          head needs many steps to learn that; the group baseline cancels it from step 1. With
+    #                          "value" and 8 replies per step the held-out score did not move in 16 steps.
 
     # --- reward shaping: score from the reward model + per-token KL penalty ----------------------------------
     normalize_scores: bool = True  # reward normalisation (Ziegler et al. 2019 / lm-human-preferences): before the
@@ -81,11 +94,13 @@ class PPOConfig:
     lam: float = 0.95  # GAE lambda: bias/variance trade-off between one-step TD (0) and Monte-Carlo returns (1).
 
     # --- PPO optimisation --------------------------------------------------------------------------------------
-    learning_rate: float = 3e-4  # AdamW lr for the LoRA adapter and the value head. LoRA needs a far higher lr
-    #                              than full fine-tuning (TRL's 3e-6); 3e-4 is a common LoRA setting.
-    num_ppo_epochs: int = 1  # passes over each batch of rollouts. TRL uses 4; each extra epoch costs one more
-    #                          forward+backward, and with 8 rollouts one epoch already moves the policy.
-    num_mini_batches: int = 1  # the batch is split into this many minibatches; one optimizer step per minibatch.
+    learning_rate: float = 2e-3  # AdamW lr for the LoRA adapter and the value head. LoRA needs a far higher lr
+    #                              than full fine-tuning (TRL's 3e-6); 3e-4 is a common LoRA setting, but moved
+    #                              SmolLM2 by ~0 nats of KL in 10 steps here, and a lesson has ~20 steps.
+    num_ppo_epochs: int = 2  # passes over each batch of rollouts. TRL uses 4. From the second pass on the policy
+    #                          has moved, so the ratio, approx KL and clipping show; each pass costs one
+    #                          forward+backward of the top lora_layers blocks only.
+    num_mini_batches: int = 2  # the batch is split into this many minibatches; one optimizer step per minibatch.
     gradient_accumulation_steps: int = 1  # split each minibatch into this many micro-batches (one backward each)
     #                                       before the optimizer step: same update, less activation memory.
     cliprange: float = 0.2  # PPO ratio clip epsilon: the policy loss ignores ratios outside [1-eps, 1+eps].
@@ -98,8 +113,10 @@ class PPOConfig:
     # --- LoRA adapter (read once, when the engine is built) ---------------------------------------------------
     lora_r: int = 16  # adapter rank; the adapter holds 2 * r * d parameters per targeted d x d matrix.
     lora_alpha: int = 32  # LoRA scale = alpha / r; alpha = 2r is the usual choice.
-    lora_layers: int | None = None  # adapt only the top N transformer blocks (None = all). Backpropagation stops
-    #                                 at the lowest adapted block, so the update's backward pass shrinks to N / n_layers.
+    lora_layers: int | None = 8  # adapt only the top N transformer blocks (None = all). The blocks below are frozen
+    #                              and shared by policy and reference: a rollout records the states entering block
+    #                              n_layers - N, and the reference pass and every PPO epoch run only the N blocks
+    #                              above (SmolLM2-135M: 8 of 30). Style and tone, what RLHF changes first, live there.
     lora_dropout: float = 0.0  # dropout on the adapter input during the PPO update. 0 keeps the PPO ratio exactly 1
     #                            on the first minibatch (dropout noise would look like a policy change).
     lora_target_modules: list[str] | None = None  # module names to adapt; None -> peft's default for the model's

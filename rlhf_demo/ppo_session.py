@@ -31,7 +31,8 @@ PROBE_PROMPTS = (  # benign, fixed: the class watches these replies change
 )
 
 # What a user may change from the UI between steps (the engine re-reads its config every step).
-LIVE_FIELDS = ("kl_coef", "learning_rate", "batch_size", "response_length", "temperature", "num_ppo_epochs")
+LIVE_FIELDS = ("kl_coef", "learning_rate", "batch_size", "samples_per_prompt", "baseline", "response_length",
+               "temperature", "num_ppo_epochs")
 
 
 @dataclass

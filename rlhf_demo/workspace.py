@@ -179,11 +179,9 @@ class Workspace:
 
         with self._lazy_lock:
             if self._ppo is None:
-                # 2 PPO epochs in the app (the engine's default is 1): on the second pass over a batch the policy
-                # has already moved, so the class sees `policy/approxkl_avg`, the ratio and clipping at work.
                 self._ppo = PPOSession(make_engine=self._make_ppo_engine,
                                        checkpoint_dir=Path(self.settings.data_dir) / "ppo_checkpoints",
-                                       config=PPOConfig(num_ppo_epochs=2),
+                                       config=PPOConfig(),
                                        on_checkpoint=lambda name, path: self.contestants.add_checkpoint(
                                            name, str(path), description="PPO checkpoint"))
             return self._ppo

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from rlhf_demo.ppo_config import HACK_SETTINGS
+
 from .browser import chromium_page
 from .conftest import ARTIFACTS
 
@@ -61,7 +63,7 @@ def test_reward_then_ppo_in_chromium(bundled_app):
         page.wait_for_function("document.querySelector('#ppo-steps input').value === '150'", timeout=20_000)
         page.wait_for_function("document.querySelector('#ppo-beta input[type=number]').value === '0'", timeout=20_000)
         assert "Reward-hacking demo." in page.locator("body").inner_text()  # the explanation of what to watch
-        assert ws.ppo.config.kl_coef == 0.0 and ws.ppo.config.learning_rate == 1e-3  # the next step uses them
+        assert ws.ppo.config.kl_coef == 0.0 and ws.ppo.config.learning_rate == HACK_SETTINGS["learning_rate"]  # next step
         page.click("#ppo-restore")
         page.wait_for_function("document.querySelector('#ppo-beta input[type=number]').value === '0.05'", timeout=20_000)
         assert ws.ppo.config.kl_coef == 0.05

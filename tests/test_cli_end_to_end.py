@@ -35,6 +35,20 @@ def test_reward_then_ppo_headless(tmp_path):
     assert out["steps"] == 2 and out["peak_rss_mb"] > 0
     assert (tmp_path / "ppo" / "adapter_model.safetensors").is_file()
     assert len((tmp_path / "ppo" / "metrics.jsonl").read_text().splitlines()) == 2
+    assert out["policy"] == "tiny" and "word salad" in out["policy_weights"]
+
+    # evaluate: the base policy and the checkpoint on held-out prompts, one seeded reply each
+    held_out = str(bundled / "test.jsonl")
+    base = run("evaluate", "--reward", str(tmp_path / "rm"), "--prompts", held_out, "--policy", "tiny", "--n", "6")
+    again = run("evaluate", "--reward", str(tmp_path / "rm"), "--prompts", held_out, "--policy", "tiny", "--n", "6")
+    ckpt = run("evaluate", "--reward", str(tmp_path / "rm"), "--prompts", held_out, "--policy", "tiny", "--n", "6",
+               "--adapter", str(tmp_path / "ppo"))
+    assert base["n"] == 6 and len(base["samples"]) == 6 and base["samples"] == again["samples"]  # fixed seed
+    assert {"prompt", "response", "score", "raw_score", "kl"} <= set(base["samples"][0])
+    assert abs(base["mean_kl"]) < 1e-3  # no adapter: the policy is the reference
+    assert base["mean_raw_score"] == pytest.approx(sum(x["raw_score"] for x in base["samples"]) / 6, rel=1e-6)
+    assert ckpt["adapter_step"] == 2 and ckpt["score_norm"] == pytest.approx(out["score_norm"])  # the run's own scale
+    assert [x["prompt"] for x in ckpt["samples"]] == [x["prompt"] for x in base["samples"]]
 
 
 def refused(*args: str) -> str:
@@ -48,6 +62,14 @@ def refused(*args: str) -> str:
 
 def test_ppo_command_refuses_bad_input(tmp_path):
     refused("ppo", "--reward", str(tmp_path / "missing"), "--steps", "1", "--out", str(tmp_path / "o"))
+
+
+def test_evaluate_command_refuses_bad_input(tmp_path):
+    prompts = str(REPO / "assets" / "bundled" / "test.jsonl")
+    assert "not a PPO checkpoint" in refused("evaluate", "--reward", str(tmp_path), "--prompts", prompts,
+                                              "--adapter", str(tmp_path))
+    assert "--n must be at least 1" in refused("evaluate", "--reward", str(tmp_path), "--prompts", prompts, "--n", "0")
+    assert "No such data file" in refused("evaluate", "--reward", str(tmp_path), "--prompts", str(tmp_path / "x.jsonl"))
 
 
 def test_reward_command_refuses_bad_input(tmp_path):

@@ -59,3 +59,21 @@ def test_clean_reply_cuts_the_next_turn_and_a_half_written_marker():
     assert clean_reply(" cut by the budget\n\nHum") == "cut by the budget"
     assert clean_reply(" keep\n\nHuman: x", ()) == "keep\n\nHuman: x"
     assert clean_reply(" caf\ufffd au lait\ufffd") == "caf au lait"  # half a character (split bytes) is dropped
+
+
+def test_clean_reply_drops_control_characters_and_chat_markers():
+    # a chat model that opens the next turn, a bell character (a box glyph on screen) and a zero-width space
+    assert clean_reply("Tea\x07 needs\u200b hot water.<|im_end|>\n<|im_start|>user\nthanks") == "Tea needs hot water."
+    assert clean_reply("Line one\n\tindented") == "Line one\n\tindented"  # line breaks and tabs stay
+
+
+def test_turn_end_ids_include_the_chat_models_new_turn_marker():
+    from rlhf_demo.generation import turn_end_ids
+
+    class ChatTok:
+        eos_token_id = 2
+
+        def get_vocab(self):
+            return {"<|endoftext|>": 0, "<|im_start|>": 1, "<|im_end|>": 2, "hi": 3}
+
+    assert turn_end_ids(ChatTok()) == [2, 1, 0]

@@ -76,7 +76,9 @@ class CountReward:
 
 
 def make_engine(seed: int = 0, reward=None, **overrides) -> PPOEngine:
-    fields = dict(batch_size=16, response_length=8, learning_rate=1e-2, kl_coef=0.01, temperature=1.0, seed=seed)
+    # classic PPO (value head + GAE, every block adapted, one epoch) unless a test asks for the app's defaults
+    fields = dict(batch_size=16, response_length=8, learning_rate=1e-2, kl_coef=0.01, temperature=1.0, seed=seed,
+                  samples_per_prompt=1, baseline="value", lora_layers=None, num_ppo_epochs=1, num_mini_batches=1)
     fields.update(overrides)
     return PPOEngine(make_policy(seed), make_tokenizer(), reward or CountReward(), PROMPTS, PPOConfig(**fields), device="cpu")
 
@@ -256,7 +258,7 @@ def test_step_zero_policy_is_the_reference_and_values_are_zero():
     assert m["policy/approxkl_avg"] < 1e-8 and m["policy/clipfrac_avg"] == 0.0
     assert len(result.samples) == 16
     for sample in result.samples:
-        assert set(sample) == {"prompt", "response", "score", "kl", "tokens", "token_kl"}
+        assert set(sample) == {"prompt", "response", "score", "raw_score", "kl", "tokens", "token_kl"}
         assert sample["prompt"] in PROMPTS
         assert len(sample["tokens"]) == len(sample["token_kl"]) >= 1
         assert max(abs(k) for k in sample["token_kl"]) < 1e-4
@@ -446,7 +448,7 @@ def test_save_writes_adapter_value_head_and_state_and_load_restores(tmp_path):
     ("response_length", 2.5, "response_length"),
     ("lora_target_modules", [], "lora_target_modules"),
     ("samples_per_prompt", 3, "divisible by samples_per_prompt"),
-    ("baseline", "group", "samples_per_prompt >= 2"),
+    ("samples_per_prompt", 1, "samples_per_prompt >= 2"),  # the default baseline "group" needs a group
     ("baseline", "critic", "baseline"),
     ("lora_layers", 0, "lora_layers"),
 ])

@@ -14,7 +14,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from ..jobs import JobBusy  # noqa: E402
-from ..ppo_config import PPOConfig  # noqa: E402
+from ..ppo_config import GROUP_SIZE, HACK_SETTINGS, PPOConfig  # noqa: E402
 from ..ppo_session import PPOSession, SessionView  # noqa: E402
 from ..workspace import Workspace  # noqa: E402
 from .common import error, esc  # noqa: E402
@@ -36,7 +36,7 @@ CONCEPTS = {
             "has ratio 1; clipping shows from the second PPO epoch on.",
 }
 
-HACK_TEXT = """**Reward-hacking demo.** β is now **0**, the learning rate higher and *Steps to run* 150. Press *Start*
+HACK_TEXT = """**Reward-hacking demo.** β is now **0**, the learning rate higher and *Steps to run* {steps}. Press *Start*
 (or keep it running) and watch `objective/scores` climb while `objective/kl` explodes and the probe replies drift into
 text the reward model happens to like: the reward model is only an imperfect proxy of human judgement. Then press
 **Reset to base policy**, put β back (*Restore β*) and run again: the KL penalty holds the policy close to the
@@ -47,9 +47,14 @@ PLOTS = [("objective/scores", "score (base policy = 0 ± 1)"), ("objective/kl", 
          ("policy/approxkl_avg", "approx KL per update"), ("policy/clipfrac_avg", "clip fraction"),
          ("loss/policy_avg", "policy loss"), ("loss/value_avg", "value loss"), ("val/ratio", "ratio new/old")]
 PROBE_COLUMNS = ["step", "probe", "score", "KL", "reply"]  # the long reply last, so the numbers never scroll away
-LR_CHOICES = [1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3]
-HACK_LR = 1e-3
-HACK_STEPS = 150  # with the offline tiny policy the score climb is clear after ~100 steps (a minute or two on a CPU)
+LR_CHOICES = [1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 2e-3, 3e-3, 1e-2]
+BASELINES = [(f"group: {GROUP_SIZE} replies per prompt, each against the others' mean (RLOO)", "group"),
+             ("value head: PPO's learned critic + GAE", "value")]
+
+
+def hack_steps(ws: Workspace) -> int:
+    """Steps of the reward-hacking demo: about 10 minutes on 2 CPU cores (the tiny policy steps far faster)."""
+    return 150 if ws.policy_choice.name == "tiny" else 30
 
 
 @dataclass
@@ -57,6 +62,7 @@ class PPOTab:
     kl_coef: gr.Slider
     lr: gr.Dropdown
     batch_size: gr.Slider
+    baseline: gr.Radio
     response_length: gr.Slider
     temperature: gr.Slider
     epochs: gr.Slider
@@ -189,13 +195,17 @@ def checkpoints_frame(view: SessionView) -> pd.DataFrame:
 
 def build(ws: Workspace) -> PPOTab:
     d = PPOConfig()
-    gr.Markdown(INTRO, elem_classes="rl-intro")
+    gr.Markdown(INTRO + f"  \nPolicy: **{ws.policy_choice.label()}**, with a LoRA adapter in its top {d.lora_layers} "
+                f"blocks; each step writes {d.batch_size} replies, {d.samples_per_prompt} to each of "
+                f"{d.batch_size // d.samples_per_prompt} prompts.", elem_classes="rl-intro")
     with gr.Row():
         with gr.Column(scale=1, min_width=300):
             kl_coef = gr.Slider(0.0, 0.5, value=d.kl_coef, step=0.01, label="β (KL coefficient)", elem_id="ppo-beta")
             lr = gr.Dropdown(LR_CHOICES, value=d.learning_rate if d.learning_rate in LR_CHOICES else LR_CHOICES[2],
                              label="Learning rate", elem_id="ppo-lr")
-            batch_size = gr.Slider(2, 32, value=d.batch_size, step=1, label="Batch size (replies per step)")
+            batch_size = gr.Slider(4, 32, value=d.batch_size, step=4, label="Batch size (replies per step)")
+            baseline = gr.Radio(BASELINES, value=d.baseline, label="Advantage baseline", elem_id="ppo-baseline",
+                                info="what a reply's score is compared with to decide whether to reinforce it")
             response_length = gr.Slider(8, 96, value=d.response_length, step=4, label="Response length (max new tokens)")
             temperature = gr.Slider(0.3, 1.5, value=d.temperature, step=0.05, label="Temperature")
             epochs = gr.Slider(1, 4, value=ws.ppo.config.num_ppo_epochs, step=1, label="PPO epochs per batch",
@@ -234,7 +244,7 @@ def build(ws: Workspace) -> PPOTab:
     checkpoints = gr.Dataframe(pd.DataFrame(columns=["name", "step", "score", "KL", "saved"]), interactive=False,
                                label="Checkpoints", elem_id="ppo-checkpoints")
     timer = gr.Timer(1.5)
-    return PPOTab(kl_coef, lr, batch_size, response_length, temperature, epochs, steps, start, pause, stop, reset, hack, restore,
+    return PPOTab(kl_coef, lr, batch_size, baseline, response_length, temperature, epochs, steps, start, pause, stop, reset, hack, restore,
                   hack_md, ckpt_name, save, status, plots, probe_compare, probe_table, samples, checkpoints, timer,
                   gr.State((-1, -1)))
 
@@ -246,15 +256,17 @@ def wire(tab: PPOTab, ws: Workspace, demo: gr.Blocks) -> None:
     def session() -> PPOSession:
         return ws.ppo
 
-    def apply(beta, lr, bs, length, temp, epochs):
+    def apply(beta, lr, bs, baseline, length, temp, epochs):
+        k = GROUP_SIZE if baseline == "group" else 1
         try:
-            session().set_live(kl_coef=float(beta), learning_rate=float(lr), batch_size=int(bs),
-                               response_length=int(length), temperature=float(temp), num_ppo_epochs=int(epochs))
+            session().set_live(kl_coef=float(beta), learning_rate=float(lr), batch_size=int(bs), baseline=baseline,
+                               samples_per_prompt=k, response_length=int(length), temperature=float(temp),
+                               num_ppo_epochs=int(epochs))
         except ValueError as e:
             raise error(str(e)) from e
 
-    def start(beta, lr, bs, length, temp, epochs, n):
-        apply(beta, lr, bs, length, temp, epochs)
+    def start(beta, lr, bs, baseline, length, temp, epochs, n):
+        apply(beta, lr, bs, baseline, length, temp, epochs)
         if n is None or int(n) < 1 or int(n) > 1000:
             raise error("Steps to run must be between 1 and 1000.")
         if ws.reward_models.active is None:
@@ -287,8 +299,9 @@ def wire(tab: PPOTab, ws: Workspace, demo: gr.Blocks) -> None:
         return gr.update(value=defaults.kl_coef)
 
     def hack():
-        session().set_live(kl_coef=0.0, learning_rate=HACK_LR)
-        return 0.0, HACK_LR, HACK_STEPS, HACK_TEXT
+        session().set_live(**HACK_SETTINGS)
+        n = hack_steps(ws)
+        return HACK_SETTINGS["kl_coef"], HACK_SETTINGS["learning_rate"], n, HACK_TEXT.format(steps=n)
 
     def restore():
         session().set_live(kl_coef=defaults.kl_coef, learning_rate=defaults.learning_rate)
@@ -323,7 +336,7 @@ def wire(tab: PPOTab, ws: Workspace, demo: gr.Blocks) -> None:
                 gr.skip() if same_plot else samples_html(view.samples), gr.skip() if same_plot else checkpoints_frame(view),
                 gr.skip())
 
-    live = [tab.kl_coef, tab.lr, tab.batch_size, tab.response_length, tab.temperature, tab.epochs]
+    live = [tab.kl_coef, tab.lr, tab.batch_size, tab.baseline, tab.response_length, tab.temperature, tab.epochs]
     for comp in live:
         comp.change(apply, live, None, show_progress="hidden", **private)
     tab.start.click(start, [*live, tab.steps], [tab.status], **private)
@@ -341,6 +354,6 @@ def wire(tab: PPOTab, ws: Workspace, demo: gr.Blocks) -> None:
         """A page opened mid-run shows the run's settings, not the defaults."""
         c = session().config
         lr = c.learning_rate if c.learning_rate in LR_CHOICES else min(LR_CHOICES, key=lambda x: abs(x - c.learning_rate))
-        return c.kl_coef, lr, c.batch_size, c.response_length, c.temperature, c.num_ppo_epochs
+        return c.kl_coef, lr, c.batch_size, c.baseline, c.response_length, c.temperature, c.num_ppo_epochs
 
     demo.load(current_settings, None, live, show_progress="hidden", **private)

@@ -117,7 +117,8 @@ def summary_markdown(st: dict) -> str:
 
 
 def build(ws: Workspace) -> VoteTab:
-    gr.Markdown(INTRO, elem_classes="rl-intro")
+    gr.Markdown(INTRO + f"  \nThe contestants are **{ws.policy_choice.label()}** sampled at two temperatures, "
+                "plus every PPO checkpoint saved in tab 4.", elem_classes="rl-intro")
     with gr.Row(equal_height=True):
         prompt = gr.Textbox(label="Prompt", lines=2, max_lines=6, scale=5, elem_id="vote-prompt",
                             placeholder="Type a question for both models, or leave empty for one from the data")
