@@ -69,10 +69,15 @@ def split_sample(work: Path) -> tuple[Path, Path]:
     return train, held
 
 
-def side_by_side(before: dict, after: dict, n: int = 3) -> list[dict]:
+def side_by_side(before: dict, after: dict, norm: list[float], n: int = 3) -> list[dict]:
+    """The first n held-out prompts, before | after. Both scores on the PPO run's scale: (raw - mean) / std of the base
+    policy's scores fitted before its first step (each `evaluate` call reports its own normalisation otherwise)."""
     rows = []
+    mean, std = norm
     for b, a in list(zip(before["samples"], after["samples"]))[:n]:
         assert b["prompt"] == a["prompt"]
+        b = {**b, "score": (b["raw_score"] - mean) / std}
+        a = {**a, "score": (a["raw_score"] - mean) / std}
         last_turn = b["prompt"].rstrip().removesuffix("Assistant:").strip().split("Human:")[-1].strip()
         rows.append({"prompt": last_turn, "before": b["response"], "before_score": round(b["score"], 2),
                      "after": a["response"], "after_score": round(a["score"], 2), "after_kl": round(a["kl"], 2)})
@@ -115,7 +120,7 @@ def learning_run(name: str, train: Path, held: Path, work: Path, minutes: float,
         "policy_weights": ppo.get("policy_weights"), "config": {k: ppo["config"][k] for k in (
             "batch_size", "samples_per_prompt", "baseline", "learning_rate", "num_ppo_epochs", "num_mini_batches",
             "response_length", "kl_coef", "lora_layers", "temperature")},
-        "examples": side_by_side(before, after),
+        "examples": side_by_side(before, after, ppo["score_norm"]),
     }
 
 
@@ -134,7 +139,7 @@ def hack_run(work: Path, minutes: float) -> dict:
             "held_out_gain_std": round(gain(before, after, ppo), 3), "held_out_kl_after": round(after["mean_kl"], 3),
             "train_score_first": round(ppo["score_first"], 3), "train_score_last": round(ppo["score_last"], 3),
             "train_kl_last": round(ppo["kl_last"], 3), "kl_explodes": after["mean_kl"] > HACK_KL,
-            "examples": side_by_side(before, after)}
+            "examples": side_by_side(before, after, ppo["score_norm"])}
 
 
 def main() -> None:

@@ -95,7 +95,7 @@ COLD = 1e-4  # temperature so low that sampling == greedy
 def test_registry_starts_with_two_base_contestants_and_is_editable(tmp_path, adapter_dir):
     reg = ContestantRegistry()
     assert [(c.name, c.temperature, c.adapter_path) for c in reg.list()] == [("base-t0.7", 0.7, None),
-                                                                             ("base-t1.2", 1.2, None)]
+                                                                             ("base-t1.0", 1.0, None)]
     ck = reg.add_checkpoint("ppo-step-10", str(adapter_dir))
     assert reg.get("ppo-step-10") == ck and ck.adapter_path == str(adapter_dir.resolve())
     assert "ppo-step-10" in reg and len(reg) == 3
@@ -103,10 +103,10 @@ def test_registry_starts_with_two_base_contestants_and_is_editable(tmp_path, ada
         reg.add(Contestant("base-t0.7", 0.3))
     with pytest.raises(ArenaError, match="adapter_config.json"):
         reg.add_checkpoint("broken", str(tmp_path))
-    reg.remove("base-t1.2")
+    reg.remove("base-t1.0")
     assert [c.name for c in reg.list()] == ["base-t0.7", "ppo-step-10"]
     with pytest.raises(KeyError):
-        reg.get("base-t1.2")
+        reg.get("base-t1.0")
     with pytest.raises(ArenaError, match="temperature"):
         Contestant("cold", 0.0)
     with pytest.raises(dataclasses.FrozenInstanceError):
@@ -253,7 +253,7 @@ def test_a_round_pits_two_different_hidden_contestants(arena):
     assert rnd.prompt.startswith("\n\nHuman:") and rnd.prompt.endswith("\n\nAssistant:")
     stored = arena.store.get_round(rnd.round_id)
     assert stored.model_a != stored.model_b
-    assert {stored.model_a, stored.model_b} <= {"base-t0.7", "base-t1.2"}
+    assert {stored.model_a, stored.model_b} <= {"base-t0.7", "base-t1.0"}
     assert (stored.reply_a, stored.reply_b, stored.voter_id) == (rnd.reply_a, rnd.reply_b, "session-1")
     assert stored.settings["temperature_a"] == arena.registry.get(stored.model_a).temperature
     assert stored.settings["max_new_tokens"] == 16 and "seed" in stored.settings
@@ -301,7 +301,7 @@ def test_regenerate_reuses_an_hh_prompt_as_is(arena):
 
 
 def test_arena_needs_two_contestants(arena):
-    arena.registry.remove("base-t1.2")
+    arena.registry.remove("base-t1.0")
     with pytest.raises(ArenaError, match="two contestants"):
         arena.new_round(None, "s")
 
