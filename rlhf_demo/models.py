@@ -122,10 +122,8 @@ def resolve_policy(name: str | None, hub_ok: bool) -> ModelChoice:
         return tiny_choice()
     if name == "smollm2-135m":
         hub_id = POLICY_PRESETS[name]
-        if hub_ok:
-            return ModelChoice(name, hub_id, "hub", weights="Hub, full precision")
-        if in_hub_cache(hub_id):
-            return ModelChoice(name, hub_id, "hub-cache", weights="Hub, full precision (local cache)")
+        if hub_ok or in_hub_cache(hub_id):
+            return _resolve(name, hub_id, hub_ok, fallback=None)
         gguf = gguf_cache.find_gguf()
         if gguf is not None:
             return ModelChoice(name, str(gguf_cache.cache_dir(gguf)), "package", weights=gguf_cache.WEIGHTS_LABEL,
