@@ -37,7 +37,8 @@ def main() -> None:
     url = args.url
     if url is None:
         from rlhf_demo.ui.app import build_app, launch_kwargs
-        from rlhf_demo.workspace import Settings, Workspace
+        from rlhf_demo.settings import Settings
+        from rlhf_demo.workspace import Workspace
 
         ws = Workspace(Settings(offline=True, policy=args.policy, data_dir=Path(tempfile.mkdtemp(prefix="arena-load-"))))
         demo = build_app(ws)

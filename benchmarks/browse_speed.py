@@ -17,8 +17,8 @@ from pathlib import Path
 
 from _common import REPO, pct  # noqa: E402  (offline env, repository on sys.path)
 
-from rlhf_demo.browse import filter_pairs  # noqa: E402
-from rlhf_demo.data import LocalSource  # noqa: E402
+from rlhf_demo.data.browse import filter_pairs  # noqa: E402
+from rlhf_demo.data.sources import LocalSource  # noqa: E402
 from rlhf_demo.ui.browse import render_pair  # noqa: E402
 
 
@@ -53,7 +53,8 @@ def main() -> None:
     from gradio_client import Client
 
     from rlhf_demo.ui.app import build_app, launch_kwargs
-    from rlhf_demo.workspace import Settings, Workspace
+    from rlhf_demo.settings import Settings
+    from rlhf_demo.workspace import Workspace
 
     import tempfile
 

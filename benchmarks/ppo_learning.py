@@ -38,7 +38,7 @@ from pathlib import Path
 
 import _common  # noqa: F401  (offline env, repository on sys.path)
 
-from rlhf_demo.ppo_config import HACK_SETTINGS  # noqa: E402
+from rlhf_demo.ppo.config import HACK_SETTINGS  # noqa: E402
 
 REPO = _common.REPO
 BUNDLED = REPO / "assets" / "bundled"

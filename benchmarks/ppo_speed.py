@@ -34,7 +34,7 @@ import _common  # noqa: E402,F401  (offline env, repository on sys.path)
 
 import torch  # noqa: E402
 
-from rlhf_demo.ppo_config import PPOConfig  # noqa: E402
+from rlhf_demo.ppo.config import PPOConfig  # noqa: E402
 
 SHAPES = {
     # SmolLM2-135M's config.json, minus the weights
@@ -88,7 +88,7 @@ def main() -> None:
 
     from transformers import LlamaConfig, LlamaForCausalLM
 
-    from rlhf_demo.ppo import PPOEngine
+    from rlhf_demo.ppo.engine import PPOEngine
 
     torch.manual_seed(0)
     shape = SHAPES[args.shape]

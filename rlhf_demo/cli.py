@@ -24,7 +24,7 @@ def add_common_args(p: argparse.ArgumentParser) -> None:
 
 
 def settings_from(args: argparse.Namespace):
-    from .workspace import Settings
+    from rlhf_demo.settings import Settings
 
     kw = dict(data=args.data, policy=args.policy, reward_backbone=args.reward_backbone,
               offline=args.offline or os.environ.get("HF_HUB_OFFLINE", "0") in ("1", "true", "True"), device=args.device)
@@ -45,8 +45,8 @@ def serve_main(argv: list[str] | None = None) -> None:
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     args = serve_parser().parse_args(argv)
     t0 = time.perf_counter()
-    from .workspace import Workspace
-    from .ui.app import build_app, launch_kwargs
+    from rlhf_demo.ui.app import build_app, launch_kwargs
+    from rlhf_demo.workspace import Workspace
 
     ws = Workspace(settings_from(args))
     demo = build_app(ws)
@@ -64,7 +64,7 @@ def info_main(argv: list[str]) -> int:
     p = argparse.ArgumentParser(prog="python -m rlhf_demo info", description="What data and models would be used.")
     add_common_args(p)
     args = p.parse_args(argv)
-    from .workspace import Workspace
+    from rlhf_demo.workspace import Workspace
 
     ws = Workspace(settings_from(args))
     print(json.dumps({**ws.describe(), "startup_seconds": round(ws.startup_seconds, 3)}))
@@ -72,9 +72,9 @@ def info_main(argv: list[str]) -> int:
 
 
 COMMANDS = {"serve": lambda argv: serve_main(argv) or 0, "info": info_main,
-            "reward": lambda argv: __import__("rlhf_demo.reward", fromlist=["reward_main"]).reward_main(argv),
-            "ppo": lambda argv: __import__("rlhf_demo.ppo_cli", fromlist=["ppo_main"]).ppo_main(argv),
-            "evaluate": lambda argv: __import__("rlhf_demo.evaluate", fromlist=["evaluate_main"]).evaluate_main(argv)}
+            "reward": lambda argv: __import__("rlhf_demo.reward.cli", fromlist=["reward_main"]).reward_main(argv),
+            "ppo": lambda argv: __import__("rlhf_demo.ppo.cli", fromlist=["ppo_main"]).ppo_main(argv),
+            "evaluate": lambda argv: __import__("rlhf_demo.ppo.evaluate", fromlist=["evaluate_main"]).evaluate_main(argv)}
 
 
 def main(argv: list[str] | None = None) -> int:

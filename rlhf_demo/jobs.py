@@ -223,8 +223,3 @@ class JobRunner:
         with self._lock:
             snap = self._current if kind is None else self._last_by_kind.get(kind, JobSnapshot(kind=kind))
             return copy.deepcopy(snap)
-
-    @property
-    def busy(self) -> bool:
-        with self._lock:
-            return self._current.active

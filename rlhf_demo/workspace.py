@@ -7,39 +7,15 @@ seconds and the Browse tab never waits for a model.
 
 from __future__ import annotations
 
-import os
 import threading
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
-from .data import SourceChoice, hub_reachable, open_source
-from .jobs import JobRunner
-from .models import ModelChoice, format_prompt, load_policy, resolve_policy, resolve_reward_backbone
-
-
-def default_data_dir() -> Path:
-    """Where the app writes (votes, reward models, checkpoints): $RLHF_DATA_DIR, else ./rlhf_data."""
-    return Path(os.environ.get("RLHF_DATA_DIR") or "rlhf_data").expanduser()
-
-
-def short_prompts(ps, max_chars: int) -> list[str]:
-    """The prompts of a preference set that fit in `max_chars` (else every prompt, cut from the left)."""
-    prompts = [p.prompt for p in ps.pairs if len(p.prompt) <= max_chars]
-    return prompts or [p.prompt[-max_chars:] for p in ps.pairs]
-
-
-@dataclass
-class Settings:
-    """Start-up choices (from the command line / environment)."""
-
-    data: str | None = None  # --data: a .jsonl(.gz) file or an Anthropic-style folder; None = Hub, else bundled
-    policy: str | None = None  # --policy: preset name, folder or Hub id; None = smollm2-135m with the Hub, else tiny
-    reward_backbone: str | None = None  # --reward-backbone: minilm | policy | folder | Hub id
-    offline: bool = False  # --offline: never try the Hub (also implied by HF_HUB_OFFLINE=1)
-    data_dir: Path = field(default_factory=default_data_dir)
-    hub_timeout: float = 3.0  # seconds we give the Hub before falling back (start-up cost when offline)
-    device: str | None = None  # None = cuda if available, else cpu
+from rlhf_demo.data.prompts import short_prompts
+from rlhf_demo.data.sources import SourceChoice, hub_reachable, open_source
+from rlhf_demo.jobs import JobRunner
+from rlhf_demo.models.presets import ModelChoice, format_prompt, load_policy, resolve_policy, resolve_reward_backbone
+from rlhf_demo.settings import Settings
 
 
 class Workspace:
@@ -101,7 +77,7 @@ class Workspace:
     @property
     def votes(self):
         """The vote store (SQLite under the data dir). Raises VoteError when the dir is not writable."""
-        from .votes import VoteStore
+        from rlhf_demo.arena.votes import VoteStore
 
         with self._lazy_lock:
             if self._votes is None:
@@ -111,7 +87,7 @@ class Workspace:
     @property
     def contestants(self):
         """Who answers in the arena: base-policy variants, later every saved PPO checkpoint."""
-        from .arena import ContestantRegistry
+        from rlhf_demo.arena.arena import ContestantRegistry
 
         with self._lazy_lock:
             if self._contestants is None:
@@ -125,7 +101,7 @@ class Workspace:
     @property
     def arena(self):
         """The arena (loads the policy on first use)."""
-        from .arena import Arena, PolicyGenerator, prompt_picker
+        from rlhf_demo.arena.arena import Arena, PolicyGenerator, prompt_picker
 
         with self._lazy_lock:
             if self._arena is None:
@@ -136,7 +112,7 @@ class Workspace:
 
     def standings(self, n_bootstrap: int = 200) -> dict:
         """Leaderboard, win matrix and agreement, recomputed only when the number of votes changed."""
-        from .ranking import agreement, leaderboard, win_matrix
+        from rlhf_demo.arena.ranking import agreement, leaderboard, win_matrix
 
         store = self.votes
         n = store.count()
@@ -155,12 +131,19 @@ class Workspace:
     @property
     def reward_models(self):
         """Saved reward models under <data dir>/reward_models, one of them active (what PPO optimises)."""
-        from .reward import RewardModelRegistry
+        from rlhf_demo.reward.registry import RewardModelRegistry
 
         with self._lazy_lock:
             if self._reward_models is None:
                 self._reward_models = RewardModelRegistry(Path(self.settings.data_dir) / "reward_models")
             return self._reward_models
+
+    def reward_backbone(self, name: str | None = None) -> ModelChoice:
+        """A reward backbone name resolved with what start-up found (the policy in use, the Hub's reachability):
+        never a new Hub probe. ``None`` or the start-up choice's own name gives the start-up choice."""
+        if name is None or name == (self.settings.reward_backbone or "minilm"):
+            return self.reward_choice
+        return resolve_reward_backbone(name, self.policy_choice, self.hub_ok)
 
     def prompts_for_training(self, max_chars: int = 1500) -> list[str]:
         """PPO's prompt pool: the train split of the default subset (the held-out split stays for evaluation)."""
@@ -174,8 +157,8 @@ class Workspace:
     @property
     def ppo(self):
         """The app's PPO session: built lazily; its engine loads its OWN copy of the policy on first Start."""
-        from .ppo_config import PPOConfig
-        from .ppo_session import PPOSession
+        from rlhf_demo.ppo.config import PPOConfig
+        from rlhf_demo.ppo.session import PPOSession
 
         with self._lazy_lock:
             if self._ppo is None:
@@ -187,7 +170,7 @@ class Workspace:
             return self._ppo
 
     def _make_ppo_engine(self, config):
-        from .ppo import PPOEngine
+        from rlhf_demo.ppo.engine import PPOEngine
 
         name = self.reward_models.active
         if name is None:

@@ -46,7 +46,7 @@ def serve(settings):
 @pytest.fixture(scope="session")
 def app_server(tmp_path_factory, sample_path):
     """The real app on the real sample (tiny policy): yields (url, workspace)."""
-    from rlhf_demo.workspace import Settings
+    from rlhf_demo.settings import Settings
 
     url, ws, demo = serve(Settings(data=str(sample_path), offline=True, policy="tiny",
                                    data_dir=tmp_path_factory.mktemp("rlhf_data")))
@@ -58,7 +58,7 @@ def app_server(tmp_path_factory, sample_path):
 def bundled_app(tmp_path_factory):
     """The offline default data (bundled set) and minilm reward backbone, with the tiny policy (the default policy,
     SmolLM2-135M, is too slow for a browser test of PPO on 2 cores): yields (url, workspace)."""
-    from rlhf_demo.workspace import Settings
+    from rlhf_demo.settings import Settings
 
     url, ws, demo = serve(Settings(offline=True, policy="tiny", data_dir=tmp_path_factory.mktemp("rlhf_data_bundled")))
     yield url, ws

@@ -10,10 +10,21 @@ from pathlib import Path
 import pytest
 import torch
 
-from rlhf_demo.arena import (DEFAULT_CONTESTANTS, EMPTY_REPLY, Arena, ArenaError, Contestant, ContestantRegistry,
-                             PerRowTemperature, PolicyGenerator, Round, clean_reply, prompt_picker)
-from rlhf_demo.data import load_jsonl
-from rlhf_demo.votes import VoteError, VoteStore
+from rlhf_demo.arena.arena import (
+    DEFAULT_CONTESTANTS,
+    EMPTY_REPLY,
+    Arena,
+    ArenaError,
+    Contestant,
+    ContestantRegistry,
+    PerRowTemperature,
+    PolicyGenerator,
+    Round,
+    clean_reply,
+    prompt_picker,
+)
+from rlhf_demo.arena.votes import VoteError, VoteStore
+from rlhf_demo.data.hh import load_jsonl
 
 HH_SAMPLE = Path(__file__).resolve().parents[2] / "shared/hh-rlhf/harmless-base-sample.jsonl.gz"
 PROMPT = "\n\nHuman: How do I bake bread at home?\n\nAssistant:"

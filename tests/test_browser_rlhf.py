@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from rlhf_demo.ppo_config import HACK_SETTINGS
+from rlhf_demo.ppo.config import HACK_SETTINGS
 
 from .browser import chromium_page
 from .conftest import ARTIFACTS

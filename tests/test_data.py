@@ -8,8 +8,9 @@ import time
 
 import pytest
 
-from rlhf_demo.data import (BUNDLED_DIR, BundledSource, LocalSource, NoValidPairs, load_jsonl, open_source,
-                            parse_pair, parse_transcript, to_hh_text)
+from rlhf_demo.data.hh import NoValidPairs, load_jsonl, parse_pair, parse_transcript, to_hh_text
+from rlhf_demo.data.sources import BundledSource, LocalSource, open_source
+from rlhf_demo.paths import BUNDLED_DIR
 
 
 def test_real_sample_parses_completely(sample_path):

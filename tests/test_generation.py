@@ -9,7 +9,7 @@ import pytest
 import torch
 from transformers import AutoTokenizer
 
-from rlhf_demo.generation import STOP_STRINGS, StopOnStrings, clean_reply, left_pad, stop_string_index
+from rlhf_demo.models.generation import STOP_STRINGS, StopOnStrings, clean_reply, left_pad, stop_string_index
 
 TINY = Path(__file__).resolve().parents[1] / "assets" / "tiny-policy"
 
@@ -68,7 +68,7 @@ def test_clean_reply_drops_control_characters_and_chat_markers():
 
 
 def test_turn_end_ids_include_the_chat_models_new_turn_marker():
-    from rlhf_demo.generation import turn_end_ids
+    from rlhf_demo.models.generation import turn_end_ids
 
     class ChatTok:
         eos_token_id = 2

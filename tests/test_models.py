@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from rlhf_demo import gguf_cache
-from rlhf_demo.models import format_prompt, load_policy, resolve_policy
+from rlhf_demo.models import gguf_cache
+from rlhf_demo.models.presets import format_prompt, load_policy, resolve_policy
 
 
 def fake_convert(gguf: Path, folder: Path) -> None:
@@ -32,8 +32,9 @@ def test_default_policy_is_smollm2_and_says_which_weights(monkeypatch, tmp_path)
 
 
 def test_the_app_header_names_smollm2_offline_q4_1(monkeypatch, tmp_path):
+    from rlhf_demo.settings import Settings
     from rlhf_demo.ui.app import header_markdown
-    from rlhf_demo.workspace import Settings, Workspace
+    from rlhf_demo.workspace import Workspace
 
     gguf = tmp_path / "SmolLM2-135M-Instruct.Q4_1.gguf"
     gguf.write_bytes(b"GGUF")

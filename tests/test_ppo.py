@@ -11,13 +11,14 @@ import json
 import math
 import random
 import statistics
+import threading
+from pathlib import Path
 
 import pytest
 import torch
 
-from rlhf_demo.ppo import (
-    PPOEngine,
-    RewardScorer,
+from rlhf_demo.ppo.config import PPOConfig
+from rlhf_demo.ppo.core import (
     adaptive_kl_coef,
     first_true_indices,
     gae,
@@ -30,7 +31,9 @@ from rlhf_demo.ppo import (
     truncate_after,
     whiten,
 )
-from rlhf_demo.ppo_config import PPOConfig
+from rlhf_demo.ppo.engine import PPOEngine
+from rlhf_demo.ppo.policy import forward_reply
+from rlhf_demo.reward.model import RewardScorer
 
 WORDS = ["<pad>", "<eos>", "<bos>", "Human:", "Assistant:", "good", "bad", "the", "a", "cat", "dog", "is", "yes", "no",
          "hello", "why", "what", "ok", "run", "sit"]
@@ -333,7 +336,7 @@ def test_group_baseline_samples_each_prompt_k_times_and_learns_without_the_value
 
 def test_lora_on_the_top_blocks_reuses_the_frozen_trunk_and_matches_a_full_forward():
     engine = make_engine(lora_layers=1)  # the tiny policy has 2 blocks: the adapter sits in the top one only
-    assert engine._trunk is not None and engine._trunk[1] == 1
+    assert engine.trunk_split is not None and engine.trunk_split[1] == 1
     assert all(".layers.1." in n for n, p in engine.model.named_parameters() if p.requires_grad)
     for _ in range(3):
         engine.step()  # a trained adapter, so policy and reference differ
@@ -343,14 +346,14 @@ def test_lora_on_the_top_blocks_reuses_the_frozen_trunk_and_matches_a_full_forwa
     for adapter_on in (True, False):
         ctx = contextlib.nullcontext() if adapter_on else engine.model.disable_adapter()
         with ctx, torch.no_grad():
-            top_logits, top_hidden = engine._forward(r.query_responses, r.attention_mask, r.context_length, r.trunk)
-            full_logits, full_hidden = engine._forward(r.query_responses, r.attention_mask, r.context_length)
+            top_logits, top_hidden = forward_reply(engine.model, engine.trunk_split, r.query_responses, r.attention_mask, r.context_length, r.trunk)
+            full_logits, full_hidden = forward_reply(engine.model, engine.trunk_split, r.query_responses, r.attention_mask, r.context_length)
         valid = ~r.padding_mask
         assert torch.allclose(top_logits[valid], full_logits[valid], atol=1e-4)
         assert torch.allclose(top_hidden[valid], full_hidden[valid], atol=1e-4)
     # the rollout's own log-probs (from generate) agree with the top-only pass: the PPO ratio starts at 1
     with torch.no_grad():
-        logits, _ = engine._forward(r.query_responses, r.attention_mask, r.context_length, r.trunk)
+        logits, _ = forward_reply(engine.model, engine.trunk_split, r.query_responses, r.attention_mask, r.context_length, r.trunk)
     new = selective_logprobs(logits, r.responses, engine.config.temperature).masked_fill(r.padding_mask, 0.0)
     assert torch.allclose(new, r.logprobs, atol=1e-4)
 
@@ -528,3 +531,66 @@ def test_score_normalisation_makes_beta_independent_of_the_reward_models_scale(t
     result = off.step()
     assert off.score_norm is None
     assert result.metrics["objective/scores"] == result.metrics["objective/raw_scores"]
+
+
+def test_a_step_runs_on_one_frozen_config_while_another_thread_changes_it(monkeypatch):
+    """The UI changes settings from its own threads. A change made DURING a step must not reach that step (the rollout
+    and the PPO loss would then use different temperatures, and the PPO ratio would be wrong): it waits for the next."""
+    import rlhf_demo.ppo.engine as engine_module
+    import rlhf_demo.ppo.rollout as rollout_module
+    from rlhf_demo.ppo.session import PPOSession
+
+    class MeddlingReward(CountReward):
+        """Scores like CountReward, but while scoring (mid-step, between the rollout and the PPO epochs) another
+        thread moves the temperature and beta sliders, as a second browser would."""
+
+        def __init__(self):
+            super().__init__()
+            self.session = None
+            self.meddle = False
+
+        def score(self, prompts, responses):
+            if self.meddle and len(prompts) == 16:  # a training batch (a probe is one prompt)
+                t = threading.Thread(target=self.session.set_live, kwargs={"temperature": 0.3, "kl_coef": 0.9})
+                t.start()
+                t.join()
+                self.meddle = False
+            return super().score(prompts, responses)
+
+    temperatures: list[float] = []
+
+    def recording(logits, tokens, temperature=1.0):
+        temperatures.append(temperature)
+        return selective_logprobs(logits, tokens, temperature)
+
+    monkeypatch.setattr(engine_module, "selective_logprobs", recording)  # the PPO loss's log-probs
+    monkeypatch.setattr(rollout_module, "selective_logprobs", recording)  # the rollout's and the reference's
+
+    reward = MeddlingReward()
+    engine = make_engine(reward=reward, temperature=1.0, kl_coef=0.01, num_ppo_epochs=2, num_mini_batches=2)
+    session = PPOSession(make_engine=lambda cfg: engine, checkpoint_dir=Path("unused"),
+                         probe_prompts=(PROMPTS[0],), probe_every=1000, config=engine.config)
+    reward.session = session
+    engine.fit_score_norm()  # before meddling: the norm fit's own rollouts are not part of the step
+
+    class Ctx:
+        def check(self):
+            pass
+
+        def update(self, **kw):
+            pass
+
+    session.engine()
+    temperatures.clear()
+    reward.meddle = True
+    session.run(Ctx(), 1)
+    assert temperatures and set(temperatures) == {1.0}, temperatures  # rollout, reference and PPO loss: one value
+    first = session.view().history[0]
+    assert first["kl_coef"] == 0.01 and first["config"]["temperature"] == 1.0 and first["config"]["kl_coef"] == 0.01
+    assert session.config.temperature == 0.3  # the change was accepted, and is shown, but queued
+
+    temperatures.clear()
+    session.run(Ctx(), 1)  # the next step takes it
+    assert set(temperatures) == {0.3}
+    second = session.view().history[1]
+    assert second["kl_coef"] == 0.9 and second["config"]["temperature"] == 0.3

@@ -6,9 +6,18 @@ import random
 import pandas as pd
 import pytest
 
-from rlhf_demo.ranking import (LEADERBOARD_COLUMNS, agreement, bootstrap, compute_bt, compute_elo, leaderboard,
-                               to_frame, votes_per_contestant, win_matrix)
-from rlhf_demo.votes import VoteStore
+from rlhf_demo.arena.ranking import (
+    LEADERBOARD_COLUMNS,
+    agreement,
+    bootstrap,
+    compute_bt,
+    compute_elo,
+    leaderboard,
+    to_frame,
+    votes_per_contestant,
+    win_matrix,
+)
+from rlhf_demo.arena.votes import VoteStore
 
 
 def battles(x_wins, y_wins, ties=0, x="x", y="y"):

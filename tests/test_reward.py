@@ -18,22 +18,23 @@ import pytest
 import torch
 from safetensors import safe_open
 
-from rlhf_demo.data import load_jsonl
-from rlhf_demo.models import minilm_dir
-from rlhf_demo.reward import (
-    META_FILE,
-    ReplyEncoder,
-    RewardModelRegistry,
-    TrainingDiverged,
-    build_training_pairs,
-    evaluate,
-    load_reward_model,
-    pairs_from_set,
-    shorter_wins_baseline,
-    split_pairs,
-    train_reward_model,
-)
-from rlhf_demo.reward_config import RewardConfig
+from rlhf_demo.data.hh import load_jsonl
+from rlhf_demo.models.presets import minilm_dir, resolve_reward_backbone
+from rlhf_demo.reward.model import META_FILE, ReplyEncoder, evaluate, load_reward_model
+from rlhf_demo.reward.registry import RewardModelRegistry
+from rlhf_demo.reward.trainer import TrainingDiverged, train_reward_model
+
+
+def train(cfg, *args, **kw):
+    """`train_reward_model` with cfg.backbone (a local folder here) resolved as the app does, once, by the caller."""
+    return train_reward_model(cfg, *args, backbone=resolve_reward_backbone(cfg.backbone, None, hub_ok=False), **kw)
+
+
+def reg_train(reg, cfg, *args, **kw):
+    return reg.train(cfg, *args, backbone=resolve_reward_backbone(cfg.backbone, None, hub_ok=False), **kw)
+from rlhf_demo.data.browse import shorter_reply_wins
+from rlhf_demo.reward.config import RewardConfig
+from rlhf_demo.reward.pairs import build_training_pairs, pairs_from_set, split_pairs
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE = Path(__file__).resolve().parents[2] / "shared/hh-rlhf/harmless-base-sample.jsonl.gz"
@@ -125,7 +126,7 @@ def trained(tiny_bert, tmp_path_factory):
     """One LoRA run on the easy preference, shared by the tests that inspect its result."""
     out = tmp_path_factory.mktemp("rm") / "model"
     rows: list[dict] = []
-    res = train_reward_model(tiny_cfg(tiny_bert, num_train_epochs=4), easy_pairs(192, seed=1), easy_pairs(64, seed=2),
+    res = train(tiny_cfg(tiny_bert, num_train_epochs=4), easy_pairs(192, seed=1), easy_pairs(64, seed=2),
                              out, on_log=rows.append)
     return res, out, rows
 
@@ -168,10 +169,18 @@ def test_pairs_from_real_sample_and_shorter_wins_baseline():
     prompt, chosen, rejected = pairs[0]
     assert prompt.startswith("\n\nHuman:") and prompt.endswith("\n\nAssistant:")
     assert chosen and rejected and chosen != rejected
-    assert 0.5 < shorter_wins_baseline(pairs) < 0.6
-    # ties count half; the shorter reply wins
-    assert shorter_wins_baseline([("p", "ab", "abc"), ("p", "abc", "ab"), ("p", "ab", "cd")]) == pytest.approx(0.5)
-    assert shorter_wins_baseline([("p", "a", "abc")]) == 1.0
+    assert 0.5 < shorter_reply_wins((c, r) for _, c, r in pairs) < 0.6
+
+
+def test_shorter_reply_wins_counts_words_and_ties_half():
+    # words, not characters: "a b" (2 words) is shorter than "abc d e" (3 words) though not in characters... and
+    # "abcdefgh" (1 word, 8 characters) is shorter than "a b" (2 words, 3 characters)
+    assert shorter_reply_wins([("a b", "abc d e")]) == 1.0
+    assert shorter_reply_wins([("abcdefgh", "a b")]) == 1.0
+    assert shorter_reply_wins([("a b", "c")]) == 0.0
+    # ties count half: one win, one loss, one tie -> 0.5
+    assert shorter_reply_wins([("a", "b c"), ("b c", "a"), ("x y", "z w")]) == pytest.approx(0.5)
+    assert shorter_reply_wins([("x y", "z w")]) == 0.5
 
 
 def test_split_is_seeded_and_disjoint_and_votes_are_always_kept():
@@ -207,7 +216,7 @@ def test_left_truncation_keeps_the_reply_and_the_end_of_the_prompt(tiny_bert, ti
 
 def test_zero_pairs_is_a_clear_error_before_any_work(tiny_bert, tmp_path):
     with pytest.raises(ValueError, match="No training pairs"):
-        train_reward_model(tiny_cfg(tiny_bert), [], easy_pairs(4, 0), tmp_path / "x")
+        train(tiny_cfg(tiny_bert), [], easy_pairs(4, 0), tmp_path / "x")
     assert not (tmp_path / "x").exists()
 
 
@@ -271,7 +280,7 @@ def test_stop_flag_ends_early_and_still_saves_a_usable_model(tiny_bert, tmp_path
         calls.append(1)
         return len(calls) >= 2
 
-    res = train_reward_model(tiny_cfg(tiny_bert, num_train_epochs=3), easy_pairs(96, 1), easy_pairs(16, 2),
+    res = train(tiny_cfg(tiny_bert, num_train_epochs=3), easy_pairs(96, 1), easy_pairs(16, 2),
                              tmp_path / "m", should_stop=should_stop)
     assert res.stopped and res.steps == 2 < 3 * 96 // 16
     rm = load_reward_model(tmp_path / "m", device="cpu")
@@ -280,12 +289,12 @@ def test_stop_flag_ends_early_and_still_saves_a_usable_model(tiny_bert, tmp_path
 
 def test_nan_loss_stops_with_a_clear_error_and_saves_nothing(broken_bert, tmp_path):
     with pytest.raises(TrainingDiverged, match="(?i)nan.*learning rate"):
-        train_reward_model(tiny_cfg(broken_bert), easy_pairs(32, 1), easy_pairs(8, 2), tmp_path / "out")
+        train(tiny_cfg(broken_bert), easy_pairs(32, 1), easy_pairs(8, 2), tmp_path / "out")
     assert not (tmp_path / "out" / META_FILE).exists() and not (tmp_path / "out" / "adapter_model.safetensors").exists()
 
 
 def test_llama_backbone_trains_its_score_head(tiny_llama, tmp_path):
-    res = train_reward_model(tiny_cfg(tiny_llama, num_train_epochs=3, max_length=40), easy_pairs(128, 1),
+    res = train(tiny_cfg(tiny_llama, num_train_epochs=3, max_length=40), easy_pairs(128, 1),
                              easy_pairs(48, 2), tmp_path / "m")
     with safe_open(tmp_path / "m" / "adapter_model.safetensors", "pt") as f:
         keys = list(f.keys())
@@ -296,7 +305,7 @@ def test_llama_backbone_trains_its_score_head(tiny_llama, tmp_path):
 
 
 def test_full_fine_tuning_saves_a_whole_model(tiny_bert, tmp_path):
-    res = train_reward_model(tiny_cfg(tiny_bert, use_lora=False, learning_rate=1e-3, num_train_epochs=2),
+    res = train(tiny_cfg(tiny_bert, use_lora=False, learning_rate=1e-3, num_train_epochs=2),
                              easy_pairs(96, 1), easy_pairs(32, 2), tmp_path / "m")
     assert res.trainable_params == res.total_params
     assert (tmp_path / "m" / "model.safetensors").is_file() and not (tmp_path / "m" / "adapter_config.json").exists()
@@ -310,7 +319,7 @@ def test_full_fine_tuning_saves_a_whole_model(tiny_bert, tmp_path):
 def test_registry_active_model_persists_and_a_failed_run_leaves_it(tiny_bert, broken_bert, tmp_path):
     reg = RewardModelRegistry(tmp_path / "reward_models")
     assert reg.active is None and reg.list() == []
-    res = reg.train(tiny_cfg(tiny_bert), easy_pairs(32, 1), easy_pairs(16, 2), name="first")
+    res = reg_train(reg, tiny_cfg(tiny_bert), easy_pairs(32, 1), easy_pairs(16, 2), name="first")
     assert reg.active == "first" and res.out_dir == str(tmp_path / "reward_models" / "first")
     assert RewardModelRegistry(tmp_path / "reward_models").active == "first"  # persisted in active.json
     listed = reg.list()
@@ -319,9 +328,9 @@ def test_registry_active_model_persists_and_a_failed_run_leaves_it(tiny_bert, br
     assert reg.load("first") is reg.load("first")  # cached
 
     with pytest.raises(ValueError):  # fails before any work
-        reg.train(tiny_cfg(tiny_bert), [], easy_pairs(4, 2), name="second")
+        reg_train(reg, tiny_cfg(tiny_bert), [], easy_pairs(4, 2), name="second")
     with pytest.raises(TrainingDiverged):  # fails while training
-        reg.train(tiny_cfg(broken_bert), easy_pairs(32, 1), easy_pairs(8, 2), name="third")
+        reg_train(reg, tiny_cfg(broken_bert), easy_pairs(32, 1), easy_pairs(8, 2), name="third")
     assert reg.active == "first" and [m["name"] for m in reg.list()] == ["first"]
     assert sorted(p.name for p in (tmp_path / "reward_models").iterdir()) == ["active.json", "first"]
     with pytest.raises(FileNotFoundError):

@@ -8,9 +8,17 @@ from pathlib import Path
 
 import pytest
 
-from rlhf_demo.data import load_jsonl, parse_transcript
-from rlhf_demo.votes import (OUTCOMES, SCHEMA_VERSION, ExportStats, VoteError, VoteStore, export_pairs,
-                             prompt_messages, vote_pairs, write_export)
+from rlhf_demo.arena.votes import (
+    OUTCOMES,
+    SCHEMA_VERSION,
+    ExportStats,
+    VoteError,
+    VoteStore,
+    export_pairs,
+    vote_pairs,
+    write_export,
+)
+from rlhf_demo.data.hh import load_jsonl, parse_transcript, prompt_messages
 
 HH_SAMPLE = Path(__file__).resolve().parents[2] / "shared/hh-rlhf/harmless-base-sample.jsonl.gz"
 PROMPT = "\n\nHuman: What is the capital of France?\n\nAssistant:"

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import gradio as gr
 
-from ..workspace import Workspace
-from . import browse, ppo, reward, vote
-from .common import CSS
+from rlhf_demo.ui import browse, ppo, reward, vote
+from rlhf_demo.ui.common import CSS
+from rlhf_demo.workspace import Workspace
 
 TITLE = "RLHF Playground"
 

@@ -11,10 +11,10 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from ..browse import filter_pairs, length_stats, reward_disagreements, word_diff  # noqa: E402
-from ..data import PreferencePair, PreferenceSet  # noqa: E402
-from ..workspace import Workspace  # noqa: E402
-from .common import error, esc, spans_html, turns_html  # noqa: E402
+from rlhf_demo.data.browse import filter_pairs, length_stats, reward_disagreements, word_diff  # noqa: E402
+from rlhf_demo.data.hh import PreferencePair, PreferenceSet  # noqa: E402
+from rlhf_demo.ui.common import error, esc, spans_html, turns_html  # noqa: E402
+from rlhf_demo.workspace import Workspace  # noqa: E402
 
 INTRO = """**Step 1 · Human preferences.** RLHF starts from people comparing two replies to the same
 conversation and picking the better one. Each pair below is one such judgement from Anthropic's *hh-rlhf*
@@ -100,7 +100,7 @@ def stats_markdown(ps: PreferenceSet) -> str:
     return (
         f"**{st.n:,} pairs** from {esc(ps.origin)}{skipped}\n\n"
         f"- longer reply is the chosen one: **{100 * st.longer_wins:.1f} %** · shorter: **{100 * st.shorter_wins:.1f} %**"
-        f" ({st.n_equal:,} pairs of equal length left out)\n"
+        f" (lengths in words; {st.n_equal:,} pairs of equal length count half)\n"
         f"- median words: chosen {int(st.as_dict()['chosen_median_words'])}, rejected {int(st.as_dict()['rejected_median_words'])}\n\n"
         + LENGTH_LESSON
     )

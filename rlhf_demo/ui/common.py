@@ -7,8 +7,8 @@ from typing import Iterable
 
 import gradio as gr
 
-from ..browse import Span
-from ..data import Turn
+from rlhf_demo.data.browse import Span
+from rlhf_demo.data.hh import Turn
 
 CSS = """
 .rl-intro {font-size: 0.95rem; opacity: 0.9}

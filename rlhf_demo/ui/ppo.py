@@ -13,11 +13,11 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from ..jobs import JobBusy  # noqa: E402
-from ..ppo_config import GROUP_SIZE, HACK_SETTINGS, PPOConfig  # noqa: E402
-from ..ppo_session import PPOSession, SessionView  # noqa: E402
-from ..workspace import Workspace  # noqa: E402
-from .common import error, esc  # noqa: E402
+from rlhf_demo.jobs import JobBusy  # noqa: E402
+from rlhf_demo.ppo.config import GROUP_SIZE, HACK_SETTINGS, PPOConfig  # noqa: E402
+from rlhf_demo.ppo.session import PPOSession, SessionView  # noqa: E402
+from rlhf_demo.ui.common import error, esc  # noqa: E402
+from rlhf_demo.workspace import Workspace  # noqa: E402
 
 INTRO = """**Step 4 · Reinforcement learning with PPO.** The policy writes replies, the reward model (tab 3) scores
 them, and PPO nudges the policy towards replies that score higher. A KL penalty (β) keeps it close to a **frozen

@@ -12,11 +12,11 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from ..jobs import JobBusy, fmt_seconds  # noqa: E402
-from ..reward_config import RewardConfig  # noqa: E402
-from ..reward_session import training_job  # noqa: E402
-from ..workspace import Workspace  # noqa: E402
-from .common import error, esc  # noqa: E402
+from rlhf_demo.jobs import JobBusy, fmt_seconds  # noqa: E402
+from rlhf_demo.reward.config import RewardConfig  # noqa: E402
+from rlhf_demo.reward.session import training_job  # noqa: E402
+from rlhf_demo.ui.common import error, esc  # noqa: E402
+from rlhf_demo.workspace import Workspace  # noqa: E402
 
 INTRO = """**Step 3 · The reward model.** A reward model reads a conversation and a reply and outputs one number. It is
 trained on preference pairs so that the **chosen** reply scores higher than the **rejected** one (loss
@@ -199,8 +199,6 @@ def wire(tab: RewardTab, ws: Workspace, demo: gr.Blocks) -> None:
                                lora_r=int(r), lora_alpha=int(alpha), lora_dropout=float(dropout), lora_target_modules=tm,
                                learning_rate=float(lr or 0), device=ws.settings.device,
                                num_train_epochs=None if epochs in (None, "") else float(epochs))
-            if cfg.backbone == "policy":
-                cfg.backbone = ws.policy_choice.path
             job, data = training_job(ws, cfg, subset, int(n_pairs), bool(use_votes))
             ws.jobs.submit("reward", "Reward model training", job)
         except (ValueError, FileNotFoundError, JobBusy) as e:
@@ -245,7 +243,7 @@ def wire(tab: RewardTab, ws: Workspace, demo: gr.Blocks) -> None:
         replies = [r for r in ((r1 or "").strip(), (r2 or "").strip()) if r]
         if not prompt or not replies:
             raise error("Type a prompt and at least one reply.")
-        from ..data import prompt_from_text
+        from rlhf_demo.data.hh import prompt_from_text
 
         scores = model.score([prompt_from_text(prompt)] * len(replies), replies).tolist()
         lines = [f"Reply {i + 1}: **{s:+.3f}**" for i, s in enumerate(scores)]
@@ -269,7 +267,7 @@ def wire(tab: RewardTab, ws: Workspace, demo: gr.Blocks) -> None:
         model = ws.reward_models.active_model(ws.settings.device)
         if model is None:
             raise error("No active reward model yet.")
-        from ..data import prompt_from_text
+        from rlhf_demo.data.hh import prompt_from_text
 
         return float(model.score([prompt_from_text(prompt)], [reply])[0])
 

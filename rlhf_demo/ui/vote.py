@@ -16,10 +16,10 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from ..data import parse_transcript  # noqa: E402
-from ..votes import EXPORT_FORMATS, FILE_FORMATS, OUTCOMES, write_export  # noqa: E402
-from ..workspace import Workspace  # noqa: E402
-from .common import error, esc, turns_html  # noqa: E402
+from rlhf_demo.arena.votes import EXPORT_FORMATS, FILE_FORMATS, OUTCOMES, write_export  # noqa: E402
+from rlhf_demo.data.hh import prompt_turns  # noqa: E402
+from rlhf_demo.ui.common import error, esc, turns_html  # noqa: E402
+from rlhf_demo.workspace import Workspace  # noqa: E402
 
 INTRO = """**Step 2 · Collect preferences.** This is how preference data is made: two anonymous models answer the
 same prompt and you say which reply is better. Your votes are stored, ranked below, and can train the reward model
@@ -62,8 +62,7 @@ class VoteTab:
 
 
 def prompt_html(hh_prompt: str) -> str:
-    turns = parse_transcript(hh_prompt + " .")[:-1]
-    return turns_html(turns)
+    return turns_html(prompt_turns(hh_prompt))
 
 
 def reply_html(label: str, text: str, name: str | None = None) -> str:

@@ -39,7 +39,7 @@ def summarise(samples: list[dict]) -> dict:
 
 
 def parser() -> argparse.ArgumentParser:
-    from .ppo_config import PPOConfig
+    from rlhf_demo.ppo.config import PPOConfig
 
     d = PPOConfig()
     p = argparse.ArgumentParser(prog="python -m rlhf_demo evaluate", description=__doc__.split("\n\n")[0])
@@ -61,12 +61,12 @@ def evaluate_main(argv: list[str]) -> int:
     args = parser().parse_args(argv)
     from dataclasses import fields
 
-    from .data import load_jsonl
-    from .models import format_prompt, load_policy, resolve_policy_probing
-    from .ppo import PPOEngine
-    from .ppo_config import PPOConfig
-    from .reward import load_reward_model
-    from .workspace import short_prompts
+    from rlhf_demo.data.hh import load_jsonl
+    from rlhf_demo.data.prompts import short_prompts
+    from rlhf_demo.models.presets import format_prompt, load_policy, resolve_policy_probing
+    from rlhf_demo.ppo.config import PPOConfig
+    from rlhf_demo.ppo.engine import PPOEngine
+    from rlhf_demo.reward.model import load_reward_model
 
     t0 = time.perf_counter()
     try:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 
 def parser() -> argparse.ArgumentParser:
-    from .ppo_config import PPOConfig
+    from rlhf_demo.ppo.config import PPOConfig
 
     d = PPOConfig()
     p = argparse.ArgumentParser(prog="python -m rlhf_demo ppo", description=__doc__.split("\n\n")[0])
@@ -64,12 +64,12 @@ def ppo_main(argv: list[str]) -> int:
     if args.steps < 1:
         print("error: --steps must be at least 1", file=sys.stderr)
         return 2
-    from .data import BundledSource, LocalSource
-    from .models import format_prompt, load_policy, resolve_policy_probing
-    from .ppo import PPOEngine
-    from .ppo_config import PPOConfig
-    from .reward import load_reward_model
-    from .workspace import short_prompts
+    from rlhf_demo.data.prompts import short_prompts
+    from rlhf_demo.data.sources import BundledSource, LocalSource
+    from rlhf_demo.models.presets import format_prompt, load_policy, resolve_policy_probing
+    from rlhf_demo.ppo.config import PPOConfig
+    from rlhf_demo.ppo.engine import PPOEngine
+    from rlhf_demo.reward.model import load_reward_model
 
     cfg = PPOConfig(kl_coef=args.kl_coef, batch_size=args.batch_size, learning_rate=args.lr,
                     response_length=args.response_length, temperature=args.temperature, seed=args.seed,

@@ -10,8 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from .reward import build_training_pairs, evaluate, pairs_from_set, shorter_wins_baseline, split_pairs
-from .reward_config import RewardConfig
+from rlhf_demo.data.browse import shorter_reply_wins
+from rlhf_demo.reward.config import RewardConfig
+from rlhf_demo.reward.model import evaluate
+from rlhf_demo.reward.pairs import build_training_pairs, pairs_from_set, split_pairs
 
 
 @dataclass
@@ -38,7 +40,7 @@ def select_pairs(ws, subset: str, n_pairs: int, use_votes: bool, n_eval: int, se
         where = f"{subset}/{split} minus {len(eval_pairs)} held-out pairs"
     votes = []
     if use_votes:
-        from .votes import vote_pairs
+        from rlhf_demo.arena.votes import vote_pairs
 
         votes = vote_pairs(ws.votes)
     if n_pairs < 0:
@@ -52,13 +54,16 @@ def select_pairs(ws, subset: str, n_pairs: int, use_votes: bool, n_eval: int, se
 
 
 def training_job(ws, cfg: RewardConfig, subset: str, n_pairs: int, use_votes: bool, name: str | None = None):
-    """A job function for `ws.jobs.submit`: train, save, activate, evaluate for the histogram."""
+    """A job function for `ws.jobs.submit`: train, save, activate, evaluate for the histogram. The backbone is the
+    Workspace's resolution of ``cfg.backbone`` (`ws.reward_backbone`): no new Hub probe."""
     cfg.validate()  # before any work: a bad value is the user's to fix
+    backbone = ws.reward_backbone(cfg.backbone)
     data = select_pairs(ws, subset, n_pairs, use_votes, cfg.eval_pairs, cfg.seed)
 
     def job(ctx):
         ctx.update(progress=0.0, message=f"{len(data.train)} pairs ({data.n_votes} from votes), {data.description}",
-                   n_train=len(data.train), n_eval=len(data.eval), baseline_shorter_wins=shorter_wins_baseline(data.eval))
+                   n_train=len(data.train), n_eval=len(data.eval),
+                   baseline_shorter_wins=shorter_reply_wins((c, r) for _, c, r in data.eval))
 
         def on_log(row: dict) -> None:
             ctx.append("log", row)
@@ -67,7 +72,8 @@ def training_job(ws, cfg: RewardConfig, subset: str, n_pairs: int, use_votes: bo
                 ctx.update(progress=row["progress"], eta_s=eta,
                            message=f"step {row.get('step')}: loss {row.get('loss', float('nan')):.3f}" if "loss" in row else None)
 
-        result = ws.reward_models.train(cfg, data.train, data.eval, name=name, on_log=on_log, should_stop=ctx.should_stop)
+        result = ws.reward_models.train(cfg, data.train, data.eval, backbone, name=name, on_log=on_log,
+                                        should_stop=ctx.should_stop)
         model_name = Path(result.out_dir).name
         ev = evaluate(ws.reward_models.load(model_name, ws.settings.device), data.eval)
         ctx.update(margins=[float(m) for m in ev["margins"]], model=model_name)

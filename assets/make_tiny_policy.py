@@ -17,7 +17,7 @@ Everything is seeded and deterministic: building twice on the same machine gives
 
 Rebuild the shipped model with:
 
-    python -m rlhf_demo.tiny_policy --data assets/bundled --out assets/tiny-policy
+    python assets/make_tiny_policy.py --data assets/bundled --out assets/tiny-policy
 """
 
 from __future__ import annotations
@@ -345,23 +345,13 @@ Source: {source or "(in-memory transcripts)"}
 Rebuild (deterministic: same data + seed + machine -> identical weights):
 
 ```
-python -m rlhf_demo.tiny_policy --data assets/bundled --out assets/tiny-policy
+python assets/make_tiny_policy.py --data assets/bundled --out assets/tiny-policy
 ```
 
 | config field | value |
 |---|---|
 {cfg}
 """
-
-
-def load_tiny_policy(path: str | Path = DEFAULT_TINY_POLICY_DIR):
-    """(model, tokenizer) from a built folder; model in eval mode, float32. Set padding_side yourself."""
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    tokenizer = AutoTokenizer.from_pretrained(path)
-    model = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32)
-    model.eval()
-    return model, tokenizer
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -14,14 +14,14 @@ Stop always leaves a consistent policy that can be saved. Every method is thread
 
 from __future__ import annotations
 
-import re
 import threading
 import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
-from .ppo_config import PPOConfig
+from rlhf_demo.ppo.config import PPOConfig
+from rlhf_demo.settings import NAME_RULE, valid_name
 
 PROBE_PROMPTS = (  # benign, fixed: the class watches these replies change
     "\n\nHuman: How do I make a good cup of tea?\n\nAssistant:",
@@ -30,7 +30,9 @@ PROBE_PROMPTS = (  # benign, fixed: the class watches these replies change
     "\n\nHuman: My neighbour is noisy at night. What can I do?\n\nAssistant:",
 )
 
-# What a user may change from the UI between steps (the engine re-reads its config every step).
+# What a user may change from the UI. A change is queued and applied between steps: every step runs on one frozen
+# copy of the config (recorded with its metrics row under "config"), so a slider moved mid-step cannot make the
+# rollout and the PPO loss of that step use different settings.
 LIVE_FIELDS = ("kl_coef", "learning_rate", "batch_size", "samples_per_prompt", "baseline", "response_length",
                "temperature", "num_ppo_epochs")
 
@@ -82,25 +84,39 @@ class PPOSession:
         self._probes: list[ProbeRow] = []
         self._checkpoints: list[dict] = []
         self._version = 0
+        self._pending: dict = {}  # live changes not yet handed to the engine (applied between steps)
 
     # -- configuration ------------------------------------------------------------------------------
     def set_live(self, **values) -> PPOConfig:
-        """Change live fields (β, lr, batch size, length, temperature, PPO epochs); validated; applied at the next step."""
+        """Change live fields (β, lr, batch size, length, temperature, PPO epochs); validated; queued, and applied
+        to the engine between steps (never during one). Returns the session's config, changes included."""
         unknown = set(values) - set(LIVE_FIELDS)
         if unknown:
             raise ValueError(f"not live-editable: {sorted(unknown)}")
         with self._lock:
-            replace(self.config, **values).validate()  # raises ValueError before anything changes
-            for k, v in values.items():
-                setattr(self.config, k, v)  # the engine holds this very object
+            self.config = replace(self.config, **values).validate()  # raises ValueError before anything changes
+            self._pending.update(values)
             self._version += 1
             return self.config
+
+    def _apply_pending(self, engine) -> None:
+        """Between steps: hand the queued live changes to the engine (its next step takes a frozen copy)."""
+        with self._lock:
+            pending, self._pending = self._pending, {}
+        if pending:
+            engine.config = replace(engine.config, **pending).validate()
+
+    def _shown_config(self) -> dict:
+        """What the tab shows: the engine's settings (β may have been adapted) with the queued changes on top."""
+        base = self._engine.config if self._engine is not None else self.config
+        return asdict(replace(base, **self._pending))
 
     # -- the engine -------------------------------------------------------------------------------------
     def engine(self):
         with self._lock:
             if self._engine is None:
-                self._engine = self.make_engine(self.config)
+                self._engine = self.make_engine(replace(self.config))  # the engine's own copy
+                self._pending = {}
             return self._engine
 
     @property
@@ -127,8 +143,10 @@ class PPOSession:
         t0 = time.perf_counter()
         for i in range(n_steps):
             ctx.check()  # pause / stop between steps: the policy is always consistent here
+            self._apply_pending(engine)
             res = engine.step()
             m = {k: float(v) for k, v in res.metrics.items()}
+            m["config"] = res.config  # the frozen settings this step ran with
             with self._lock:
                 self._history.append(m)
                 self._samples = res.samples
@@ -163,8 +181,8 @@ class PPOSession:
                 raise ValueError("Nothing to save yet: run at least one PPO step first.")
             step = self._engine.step_count
             name = (name or "").strip() or f"ppo-step{step}"
-            if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}", name):
-                raise ValueError("Checkpoint names use letters, digits, '.', '_' and '-' (at most 64 characters).")
+            if not valid_name(name):
+                raise ValueError(f"Checkpoint names use {NAME_RULE}.")
             if any(c["name"] == name for c in self._checkpoints):
                 raise ValueError(f"A checkpoint named {name!r} exists already: pick another name.")
             path = self._engine.save(self.checkpoint_dir / name)
@@ -182,7 +200,7 @@ class PPOSession:
         with self._lock:
             return SessionView(
                 step=self._engine.step_count if self._engine is not None else 0,
-                config=asdict(self.config), history=list(self._history), samples=list(self._samples),
+                config=self._shown_config(), history=list(self._history), samples=list(self._samples),
                 probes=list(self._probes), checkpoints=list(self._checkpoints), built=self._engine is not None,
                 reward_name=self.reward_name, version=self._version,
                 score_norm=self._engine.score_norm if self._engine is not None else None)

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from rlhf_demo.data.hh import STOP_STRINGS
 
 GROUP_SIZE = 4  # replies per prompt with the group baseline (RLOO's k; GRPO uses 8-64 on a GPU)
 
@@ -51,7 +52,7 @@ class PPOConfig:
     #                           (logits / T), so the ratio and the KL compare the distribution we sampled from.
     stop_token_id: int | None = None  # token that ends a reply; None -> tokenizer.eos_token_id. Tokens after it are
     #                                   replaced by padding and ignored by every loss.
-    stop_strings: tuple[str, ...] = ("\n\nHuman:", "\n\nAssistant:")  # text that also ends a reply: the model
+    stop_strings: tuple[str, ...] = STOP_STRINGS  # text that also ends a reply: the model
     #                                   starting the next dialogue turn (as in the arena). The token that completes
     #                                   the string is the reply's last real token; () = stop token only (TRL).
     missing_eos_penalty: float | None = None  # subtracted from the score of replies that never emit the stop token

@@ -22,7 +22,8 @@ from typing import Sequence
 import torch
 from transformers import StoppingCriteria
 
-STOP_STRINGS = ("\n\nHuman:", "\n\nAssistant:")  # the model starting the next turn ends its reply
+from rlhf_demo.data.hh import STOP_STRINGS
+
 CHAT_MARKERS = ("<|im_start|>", "<|im_end|>", "<|endoftext|>")  # ChatML (SmolLM2): a new turn / the end of one
 _CHAT_MARKER_RE = re.compile("|".join(re.escape(m) for m in CHAT_MARKERS))
 

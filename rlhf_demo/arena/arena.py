@@ -32,9 +32,9 @@ from typing import Callable, Sequence
 import torch
 from transformers import LogitsProcessor, LogitsProcessorList, StoppingCriteriaList
 
-from .data import ASSISTANT_TAG, parse_transcript, prompt_from_text
-from .generation import STOP_STRINGS, StopOnStrings, clean_reply, left_pad, turn_end_ids
-from .votes import VoteRecord, VoteStore
+from rlhf_demo.arena.votes import VoteRecord, VoteStore
+from rlhf_demo.data.hh import prompt_from_text, prompt_turns
+from rlhf_demo.models.generation import STOP_STRINGS, StopOnStrings, clean_reply, left_pad, turn_end_ids
 
 BASE_ADAPTER = "__base__"  # peft's name for "no adapter" in a mixed-adapter batch
 EMPTY_REPLY = "(no reply)"  # shown when the model stopped before saying anything
@@ -321,9 +321,7 @@ class Arena:
             if prompt:
                 raise ArenaError("Give either a typed prompt or an hh-rlhf prompt, not both.")
             try:
-                parse_transcript(hh_prompt + " .")  # turns "\n\nHuman: ...", then an empty Assistant turn
-                if not hh_prompt.endswith(ASSISTANT_TAG):
-                    raise ValueError("it does not end with an empty Assistant turn")
+                prompt_turns(hh_prompt)
             except ValueError as e:
                 raise ArenaError(f"Not an hh-rlhf prompt: {e}.") from e
         else:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .data import PreferencePair, PreferenceSet
+from rlhf_demo.data.hh import PreferencePair, PreferenceSet
 
 _WORD_RE = re.compile(r"\s+|[^\s]+")
 
@@ -75,11 +75,6 @@ def word_diff(a: str, b: str) -> tuple[list[Span], list[Span]]:
     return sa, sb
 
 
-def similarity(a: str, b: str) -> float:
-    """Share of words the two replies have in common (0 = nothing, 1 = identical)."""
-    return difflib.SequenceMatcher(a=a.split(), b=b.split(), autojunk=False).ratio()
-
-
 # ----------------------------------------------------------------------------- length bias
 
 
@@ -87,13 +82,28 @@ def n_words(text: str) -> int:
     return len(text.split())
 
 
+def shorter_reply_wins(chosen_rejected) -> float:
+    """Accuracy of the rule "the reply with fewer words is the preferred one", over (chosen, rejected) replies.
+
+    The one length baseline of the app (Browse, the Reward tab, the `reward` command's JSON); "longer wins" is one
+    minus it. Words, not characters: the unit the Browse tab shows lengths in, and the one a reader judges by.
+    A tie counts half, as a coin flip would: that makes it an accuracy over EVERY pair, comparable with a reward
+    model's accuracy on the same pairs (where an exact tie also counts half).
+    """
+    wins = [0.5 if n_words(c) == n_words(r) else float(n_words(c) < n_words(r)) for c, r in chosen_rejected]
+    return sum(wins) / len(wins) if wins else float("nan")
+
+
 @dataclass
 class LengthStats:
     chosen_words: np.ndarray  # (N,) words in each chosen final reply
     rejected_words: np.ndarray  # (N,)
-    longer_wins: float  # share of pairs (without equal lengths) where the chosen reply is the longer one
-    shorter_wins: float
-    n_equal: int  # pairs with equally long replies (left out of both rates)
+    shorter_wins: float  # `shorter_reply_wins`: the chosen reply has fewer words (ties count half)
+    n_equal: int  # pairs with equally long replies (each counted half)
+
+    @property
+    def longer_wins(self) -> float:
+        return 1.0 - self.shorter_wins
 
     @property
     def n(self) -> int:
@@ -111,13 +121,10 @@ class LengthStats:
 
 
 def length_stats(pairs: list[PreferencePair]) -> LengthStats:
-    """How often the longer final reply is the chosen one: the baseline any reward model must beat."""
+    """Reply lengths in words, and how often the shorter one is chosen: the baseline any reward model must beat."""
     c = np.array([n_words(p.chosen) for p in pairs], dtype=np.int64)
     r = np.array([n_words(p.rejected) for p in pairs], dtype=np.int64)
-    decided = c != r
-    n_dec = int(decided.sum())
-    longer = float((c > r).sum() / n_dec) if n_dec else 0.0
-    return LengthStats(c, r, longer, (1.0 - longer) if n_dec else 0.0, int((~decided).sum()))
+    return LengthStats(c, r, shorter_reply_wins((p.chosen, p.rejected) for p in pairs), int((c == r).sum()))
 
 
 # ----------------------------------------------------------------------------- reward model vs humans

