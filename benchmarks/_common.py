@@ -1,17 +1,14 @@
-"""What every benchmark script does first (imported for its effect): no Hub, no gradio analytics, the repository on
-sys.path so `rlhf_demo` imports from a plain `python benchmarks/<name>.py`. Plus the percentile they all report."""
+"""What every benchmark script does first (imported for its effect): no Hub, no gradio analytics. Plus the percentile
+they all report. The scripts import `rlhf_demo` as an installed package: README's install line runs `pip install -e .`."""
 
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 REPO = Path(__file__).resolve().parents[1]
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
 
 
 def pct(xs, q: float):

@@ -19,7 +19,7 @@ import threading
 import time
 from pathlib import Path
 
-from _common import pct  # noqa: E402  (offline env, repository on sys.path)
+from _common import pct  # noqa: E402  (offline env)
 
 
 

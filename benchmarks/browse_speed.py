@@ -15,7 +15,7 @@ import statistics
 import time
 from pathlib import Path
 
-from _common import REPO, pct  # noqa: E402  (offline env, repository on sys.path)
+from _common import REPO, pct  # noqa: E402  (offline env)
 
 from rlhf_demo.data.browse import filter_pairs  # noqa: E402
 from rlhf_demo.data.sources import LocalSource  # noqa: E402

@@ -36,7 +36,7 @@ import textwrap
 import time
 from pathlib import Path
 
-import _common  # noqa: F401  (offline env, repository on sys.path)
+import _common  # noqa: F401  (offline env)
 
 from rlhf_demo.ppo.config import HACK_SETTINGS  # noqa: E402
 

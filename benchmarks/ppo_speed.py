@@ -1,4 +1,4 @@
-"""How fast is one PPO step of our engine (`rlhf_demo/ppo.py`) on this machine, and how much memory does it take?
+"""How fast is one PPO step of our engine (`rlhf_demo/ppo/engine.py`) on this machine, and how much memory does it take?
 
     python benchmarks/ppo_speed.py --shape smollm2-135m    # the size of model the app fine-tunes (~135M params)
     python benchmarks/ppo_speed.py --shape tiny            # a seconds-long smoke run
@@ -30,7 +30,7 @@ import statistics
 import time
 from pathlib import Path
 
-import _common  # noqa: E402,F401  (offline env, repository on sys.path)
+import _common  # noqa: E402,F401  (offline env)
 
 import torch  # noqa: E402
 

@@ -21,7 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-import _common  # noqa: E402,F401  (offline env, repository on sys.path)
+import _common  # noqa: E402,F401  (offline env)
 
 from rlhf_demo.data.hh import load_jsonl  # noqa: E402
 from rlhf_demo.models.presets import describe_env  # noqa: E402

@@ -26,10 +26,10 @@ class Workspace:
         t0 = time.perf_counter()
         s = self.settings
         needs_hub = not s.offline and (s.data is None or s.policy not in ("tiny",) or s.reward_backbone not in (None, "minilm"))
+        # the one Hub probe of the app (<= hub_timeout s), only when a choice could come from the Hub; every stage
+        # below gets its result, never probes again
         self.hub_ok = hub_reachable(s.hub_timeout) if needs_hub else False
-        self.data: SourceChoice = open_source(s.data, offline=s.offline or not self.hub_ok, hub_timeout=0)
-        if s.data is None and not s.offline and not self.hub_ok:
-            self.data.note = f"Hugging Face Hub not reachable (checked in ≤{s.hub_timeout:g} s): using the bundled set"
+        self.data: SourceChoice = open_source(s.data, offline=s.offline, hub_ok=self.hub_ok, hub_timeout=s.hub_timeout)
         self.policy_choice: ModelChoice = resolve_policy(s.policy, self.hub_ok)
         self.reward_choice: ModelChoice = resolve_reward_backbone(s.reward_backbone, self.policy_choice, self.hub_ok)
         self.jobs = JobRunner()

@@ -5,7 +5,6 @@ import os
 import random
 import threading
 import time
-from pathlib import Path
 
 import pytest
 import torch
@@ -24,9 +23,8 @@ from rlhf_demo.arena.arena import (
     prompt_picker,
 )
 from rlhf_demo.arena.votes import VoteError, VoteStore
-from rlhf_demo.data.hh import load_jsonl
+from rlhf_demo.data.hh import STOP_STRINGS, load_jsonl
 
-HH_SAMPLE = Path(__file__).resolve().parents[2] / "shared/hh-rlhf/harmless-base-sample.jsonl.gz"
 PROMPT = "\n\nHuman: How do I bake bread at home?\n\nAssistant:"
 CORPUS = [
     "\n\nHuman: How do I bake bread at home?\n\nAssistant: Mix flour, water, yeast and salt, then knead it.",
@@ -87,14 +85,32 @@ def adapter_dir(model, tmp_path_factory):
     return path
 
 
+def reply_text(tokenizer, new_tokens: list[int]) -> str:
+    """Reference: the reply a person sees for a row of generated tokens (cut at EOS = id 0, cleaned)."""
+    row = new_tokens[: new_tokens.index(0)] if 0 in new_tokens else new_tokens
+    return clean_reply(tokenizer.decode(row, skip_special_tokens=True)) or EMPTY_REPLY
+
+
 def greedy_reply(model, tokenizer, prompt, max_new_tokens):
     """Reference: plain greedy decoding of one prompt, cleaned the same way as arena replies."""
     ids = tokenizer(prompt, return_tensors="pt")
     with torch.no_grad():
         out = model.generate(**ids, do_sample=False, max_new_tokens=max_new_tokens, pad_token_id=0, eos_token_id=0)
-    row = out[0, ids["input_ids"].shape[1]:].tolist()
-    row = row[: row.index(0)] if 0 in row else row
-    return clean_reply(tokenizer.decode(row, skip_special_tokens=True)) or EMPTY_REPLY
+    return reply_text(tokenizer, out[0, ids["input_ids"].shape[1]:].tolist())
+
+
+def spy_on_generate(monkeypatch, model) -> list[dict]:
+    """Record every `model.generate` call: its input ids, attention mask, max_new_tokens and output."""
+    calls, real = [], model.generate
+
+    def spy(*args, **kwargs):
+        out = real(*args, **kwargs)
+        calls.append({"input_ids": kwargs["input_ids"], "attention_mask": kwargs["attention_mask"],
+                      "max_new_tokens": kwargs["max_new_tokens"], "out": out})
+        return out
+
+    monkeypatch.setattr(model, "generate", spy)
+    return calls
 
 
 COLD = 1e-4  # temperature so low that sampling == greedy
@@ -156,13 +172,14 @@ def test_clean_reply_stops_at_the_next_turn():
 
 def test_both_replies_come_from_one_generate_call_and_are_reproducible(model, tokenizer, monkeypatch):
     gen = PolicyGenerator(model, tokenizer, max_new_tokens=16)
-    calls = []
-    real = model.generate
-    monkeypatch.setattr(model, "generate", lambda *a, **k: calls.append(k["input_ids"].shape) or real(*a, **k))
+    calls = spy_on_generate(monkeypatch, model)
     prompts = [PROMPT, "\n\nHuman: Hi\n\nAssistant:"]  # different lengths -> left padding
     first = gen.generate(prompts, list(DEFAULT_CONTESTANTS), seed=3)
-    assert len(calls) == 1 and calls[0][0] == 2
-    assert all(isinstance(r, str) and r for r in first)
+    assert len(calls) == 1 and calls[0]["input_ids"].shape[0] == 2
+    # row i of that one call is reply i: the tokens generated after the (padded) prompt, cut at EOS and cleaned
+    prompt_len = calls[0]["input_ids"].shape[1]
+    assert first == [reply_text(tokenizer, row) for row in calls[0]["out"][:, prompt_len:].tolist()]
+    assert EMPTY_REPLY not in first and not any(s in r for r in first for s in STOP_STRINGS)
     assert gen.generate(prompts, list(DEFAULT_CONTESTANTS), seed=3) == first
     state = torch.get_rng_state()
     gen.generate(prompts, list(DEFAULT_CONTESTANTS), seed=4)
@@ -221,38 +238,49 @@ def test_an_overwritten_checkpoint_is_reloaded(model, tokenizer, tmp_path):
     assert replies[0] != replies[1] and len(gen._peft.peft_config) == 1  # the stale adapter was dropped
 
 
-def test_long_prompts_keep_their_end(model, tokenizer):
-    gen = PolicyGenerator(model, tokenizer, max_new_tokens=16)
-    long_prompt = "\n\nHuman: " + "tell me more about bread " * 200 + "\n\nAssistant:"
-    assert len(tokenizer(long_prompt)["input_ids"]) > 256  # longer than the model's context
+def test_long_prompts_keep_their_end(model, tokenizer, monkeypatch):
+    """A conversation longer than the model's context loses its OLDEST tokens: the turn being answered, and the
+    "Assistant:" the reply continues, are what the policy sees (after `format_prompt`, as for a chat template)."""
+    last_turn = "\n\nHuman: What is the capital of France?\n\nAssistant:"
+    long_prompt = "\n\nHuman: " + "tell me more about bread " * 200 + "\n\nAssistant: Sure." + last_turn
+    header = "A conversation with a helpful assistant."
+    gen = PolicyGenerator(model, tokenizer, max_new_tokens=16, format_prompt=lambda p: header + p)
+    full = tokenizer(header + long_prompt)["input_ids"]
+    assert len(full) > model.config.max_position_embeddings  # longer than the model's context
+    calls = spy_on_generate(monkeypatch, model)
     replies = gen.generate([long_prompt, PROMPT], list(DEFAULT_CONTESTANTS), seed=0)
-    assert all(isinstance(r, str) and r for r in replies)
+    ids, mask = calls[0]["input_ids"], calls[0]["attention_mask"].bool()
+    seen_long, seen_short = ids[0][mask[0]].tolist(), ids[1][mask[1]].tolist()
+    assert len(seen_long) == model.config.max_position_embeddings - 16  # all that fits beside the 16-token reply
+    assert seen_long == full[-len(seen_long):]  # cut from the left: the end is kept, token for token
+    assert tokenizer.decode(seen_long).endswith(last_turn)
+    assert not tokenizer.decode(seen_long).startswith(header)  # the oldest text is what went
+    assert seen_short == tokenizer(header + PROMPT)["input_ids"]  # a prompt that fits is not cut
+    assert len(replies) == 2 and EMPTY_REPLY not in replies
 
 
 # ------------------------------------------------------------------------------------------ Arena
 
 
 @pytest.fixture
-def arena(model, tokenizer, tmp_path):
-    prompts = [PROMPT, "\n\nHuman: What is the capital of France?\n\nAssistant:"]
-    if HH_SAMPLE.exists():
-        prompts = [p.prompt for p in load_jsonl(HH_SAMPLE).pairs[:50]]
+def arena(model, tokenizer, tmp_path, sample_path):
+    prompts = [p.prompt for p in load_jsonl(sample_path).pairs[:50]]
     store = VoteStore(tmp_path / "votes.db")
-    # 16 new tokens keep these tests quick; the default budget (48) is timed in test_a_round_is_quick
+    # 16 new tokens keep these tests quick; the default budget (48) is in test_a_round_runs_with_the_default_budget
     yield Arena(store, ContestantRegistry(), PolicyGenerator(model, tokenizer, max_new_tokens=16),
                 prompt_picker(prompts))
     store.close()
 
 
-def test_a_round_is_quick(arena, model, tokenizer):
-    """A round (two 48-token replies to an hh-rlhf prompt + storing it) takes < 3 s with a tiny policy."""
+def test_a_round_runs_with_the_default_budget(arena, model, tokenizer, monkeypatch):
+    """A round with the arena's default reply budget generates (and records) 48 new tokens at most. How long a round
+    takes is a benchmark, not a test: `python benchmarks/arena_load.py --voters 1 --votes 10 --policy tiny`
+    reports round_latency_ms_p50 / p95."""
     arena.generator = PolicyGenerator(model, tokenizer)  # default max_new_tokens
-    timings = []
-    for seed in range(3):  # best of 3: the CPU is shared, one slow round may be someone else's fault
-        t0 = time.perf_counter()
-        rnd = arena.new_round(None, voter_id="s", seed=seed)
-        timings.append(time.perf_counter() - t0)
-    assert min(timings) < 3.0, f"rounds took {timings} s with the tiny policy"
+    calls = spy_on_generate(monkeypatch, model)
+    rnd = arena.new_round(None, voter_id="s", seed=0)
+    assert [c["max_new_tokens"] for c in calls] == [48]
+    assert calls[0]["out"].shape[1] - calls[0]["input_ids"].shape[1] <= 48
     assert arena.store.get_round(rnd.round_id).settings["max_new_tokens"] == 48
 
 
@@ -260,10 +288,13 @@ def test_a_round_pits_two_different_hidden_contestants(arena):
     rnd = arena.new_round(None, voter_id="session-1", seed=0)
     assert isinstance(rnd, Round)
     assert {f.name for f in dataclasses.fields(rnd)} == {"round_id", "prompt", "reply_a", "reply_b"}  # no names
-    assert all(isinstance(r, str) and r.strip() for r in (rnd.reply_a, rnd.reply_b))
     assert rnd.prompt.startswith("\n\nHuman:") and rnd.prompt.endswith("\n\nAssistant:")
     stored = arena.store.get_round(rnd.round_id)
     assert stored.model_a != stored.model_b
+    # the replies are contestant A's and B's to that prompt: the stored seed reproduces them, row for row
+    a, b = arena.registry.get(stored.model_a), arena.registry.get(stored.model_b)
+    assert arena.generator.generate([rnd.prompt] * 2, [a, b], seed=stored.settings["seed"]) == [rnd.reply_a, rnd.reply_b]
+    assert EMPTY_REPLY not in (rnd.reply_a, rnd.reply_b)
     assert {stored.model_a, stored.model_b} <= {"base-t0.7", "base-t1.0"}
     assert (stored.reply_a, stored.reply_b, stored.voter_id) == (rnd.reply_a, rnd.reply_b, "session-1")
     assert stored.settings["temperature_a"] == arena.registry.get(stored.model_a).temperature

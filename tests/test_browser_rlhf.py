@@ -19,6 +19,15 @@ def set_number(page, selector: str, value) -> None:
     box.press("Enter")
 
 
+# the text of one cell of a gr.Dataframe, by row (0 = top) and column title; null while it is not rendered
+DATAFRAME_CELL = """([id, row, column]) => {
+    const titles = [...document.querySelectorAll(`#${id} [role=columnheader]`)].map(th => th.getAttribute("title"));
+    const col = titles.indexOf(column);
+    const cell = col < 0 ? null : document.querySelector(`#${id} [role=gridcell][data-row="${row}"][data-col="${col}"]`);
+    return cell ? cell.innerText.trim() : null;
+}"""
+
+
 def test_reward_then_ppo_in_chromium(bundled_app):
     url, ws = bundled_app
     ARTIFACTS.mkdir(exist_ok=True)
@@ -53,7 +62,10 @@ def test_reward_then_ppo_in_chromium(bundled_app):
         assert "score" in page.locator("#ppo-samples").inner_text()
         assert page.locator("#ppo-samples span[title^='KL']").count() > 0  # tokens shaded by per-token KL
         page.get_by_text("Evolution table").click()
-        assert "2" in page.locator("#ppo-probe-table").inner_text()
+        # newest probes first: the top row is from the step just run (the table also holds step 0's)
+        page.wait_for_function(f"!!({DATAFRAME_CELL})(['ppo-probe-table', 0, 'step'])", timeout=20_000)
+        top_step = page.evaluate(DATAFRAME_CELL, ["ppo-probe-table", 0, "step"])
+        assert int(top_step) == ws.ppo.view().step == 2
         page.click("#ppo-save")
         page.wait_for_function("document.querySelector('#ppo-checkpoints').innerText.includes('ppo-step2')", timeout=20_000)
         page.screenshot(path=str(ARTIFACTS / "ppo.png"), full_page=True)

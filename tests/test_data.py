@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import gzip
 import json
-import time
 
 import pytest
 
+from rlhf_demo.data import sources
 from rlhf_demo.data.hh import NoValidPairs, load_jsonl, parse_pair, parse_transcript, to_hh_text
 from rlhf_demo.data.sources import BundledSource, LocalSource, open_source
 from rlhf_demo.paths import BUNDLED_DIR
@@ -86,7 +86,7 @@ def test_folder_laid_out_like_anthropics_repository(tmp_path, sample_path):
 
 
 def test_single_file_source(sample_path):
-    src = open_source(str(sample_path)).source
+    src = open_source(str(sample_path), offline=False, hub_ok=True).source  # --data wins over the Hub
     assert src.kind == "local" and src.subsets() == ["harmless-base-sample"]
     assert len(src.load()) == 1812
 
@@ -102,17 +102,25 @@ def test_bundled_set_is_a_real_preference_set():
     assert (BUNDLED_DIR / "README.md").is_file()
 
 
-def test_unreachable_hub_falls_back_to_bundled_quickly(monkeypatch):
+def no_probe(*args, **kwargs):
+    raise AssertionError("the Hub was probed: the caller probes once and passes hub_ok")
+
+
+def test_an_unreachable_hub_is_reported_unreachable(monkeypatch):
+    """The one probe start-up makes (see test_workspace for when it is made). How many seconds it costs against a
+    closed port is measured by benchmarks/cold_start.py, which points the Hub at the same port."""
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
     monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9")  # nothing listens on the discard port
-    t0 = time.perf_counter()
-    choice = open_source(None, offline=False, hub_timeout=2.0)
-    assert time.perf_counter() - t0 < 5.0
-    assert choice.source.kind == "bundled" and "not reachable" in choice.note
+    assert sources.hub_reachable(2.0) is False
 
 
-def test_offline_flag_never_tries_the_hub(monkeypatch):
-    monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9")
-    t0 = time.perf_counter()
-    choice = open_source(None, offline=True)
-    assert time.perf_counter() - t0 < 0.5 and choice.source.kind == "bundled"
+def test_without_the_hub_the_bundled_set_is_used_and_the_note_says_why(monkeypatch):
+    monkeypatch.setattr(sources, "hub_reachable", no_probe)
+    choice = open_source(None, offline=False, hub_ok=False, hub_timeout=2.0)
+    assert choice.source.kind == "bundled" and "not reachable" in choice.note and "≤2 s" in choice.note
+
+
+def test_offline_flag_never_uses_the_hub(monkeypatch):
+    monkeypatch.setattr(sources, "hub_reachable", no_probe)
+    choice = open_source(None, offline=True, hub_ok=True)  # --offline wins, whatever a probe found
+    assert choice.source.kind == "bundled" and "offline" in choice.note

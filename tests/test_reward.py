@@ -37,7 +37,6 @@ from rlhf_demo.reward.config import RewardConfig
 from rlhf_demo.reward.pairs import build_training_pairs, pairs_from_set, split_pairs
 
 REPO = Path(__file__).resolve().parents[1]
-SAMPLE = Path(__file__).resolve().parents[2] / "shared/hh-rlhf/harmless-base-sample.jsonl.gz"
 
 # --------------------------------------------------------------------------- fixtures: tiny backbones
 
@@ -163,8 +162,8 @@ def test_config_round_trips_through_dict():
     assert RewardConfig.from_dict(cfg.to_dict() | {"from_a_newer_version": 1}) == cfg
 
 
-def test_pairs_from_real_sample_and_shorter_wins_baseline():
-    pairs = pairs_from_set(load_jsonl(SAMPLE))
+def test_pairs_from_real_sample_and_shorter_wins_baseline(sample_path):
+    pairs = pairs_from_set(load_jsonl(sample_path))
     assert 1800 <= len(pairs) <= 1812  # the 4 pairs whose conversations differ before the reply are left out
     prompt, chosen, rejected = pairs[0]
     assert prompt.startswith("\n\nHuman:") and prompt.endswith("\n\nAssistant:")
@@ -342,8 +341,8 @@ def test_registry_active_model_persists_and_a_failed_run_leaves_it(tiny_bert, br
 # --------------------------------------------------------------------------- headless CLI
 
 
-def test_headless_cli_end_to_end(tiny_bert, tmp_path):
-    with gzip.open(SAMPLE, "rt", encoding="utf-8") as f:
+def test_headless_cli_end_to_end(tiny_bert, tmp_path, sample_path):
+    with gzip.open(sample_path, "rt", encoding="utf-8") as f:
         lines = f.read().splitlines()
     (tmp_path / "train.jsonl").write_text("\n".join(lines[:48]) + "\n")
     (tmp_path / "eval.jsonl").write_text("\n".join(lines[100:124]) + "\n")

@@ -1,4 +1,4 @@
-"""The shipped offline policy (assets/tiny-policy) and the script that builds it (assets/make_tiny_policy.py)."""
+"""The shipped offline policy (assets/tiny-policy) and the script that builds it (assets/tiny-policy/make_tiny_policy.py)."""
 
 import importlib.util
 import json
@@ -15,7 +15,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 def _load_builder():
     """The build script is not part of the package: load it from its file, beside the asset it builds."""
-    spec = importlib.util.spec_from_file_location("make_tiny_policy", REPO / "assets" / "make_tiny_policy.py")
+    spec = importlib.util.spec_from_file_location("make_tiny_policy", REPO / "assets" / "tiny-policy" / "make_tiny_policy.py")
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # dataclasses look their module up while the file runs
     spec.loader.exec_module(module)
@@ -59,7 +59,7 @@ TINY = TinyPolicyConfig(
 @pytest.fixture(scope="module")
 def shipped():
     if not (SHIPPED / "model.safetensors").exists():
-        pytest.fail(f"{SHIPPED} is missing: python assets/make_tiny_policy.py --data assets/bundled --out {SHIPPED}")
+        pytest.fail(f"{SHIPPED} is missing: python assets/tiny-policy/make_tiny_policy.py --data assets/bundled --out {SHIPPED}")
     tokenizer = AutoTokenizer.from_pretrained(SHIPPED)
     model = AutoModelForCausalLM.from_pretrained(SHIPPED).eval()
     return model, tokenizer
@@ -120,7 +120,7 @@ def test_shipped_folder_is_a_small_float32_llama_with_model_card(shipped):
     total = sum(f.stat().st_size for f in SHIPPED.iterdir() if f.is_file())
     assert total < 5 * 1024 * 1024, f"{total} bytes"
     card = (SHIPPED / "README.md").read_text()
-    assert "python assets/make_tiny_policy.py --data assets/bundled --out assets/tiny-policy" in card
+    assert "python assets/tiny-policy/make_tiny_policy.py --data assets/bundled --out assets/tiny-policy" in card
 
 
 def test_tokenizer_round_trips_the_dialogue_format_and_has_eos_pad(shipped):

@@ -7,6 +7,10 @@ import threading
 import pytest
 from gradio_client import Client
 
+from rlhf_demo.arena.arena import EMPTY_REPLY
+from rlhf_demo.data.hh import STOP_STRINGS
+from rlhf_demo.models.generation import CHAT_MARKERS
+
 
 @pytest.fixture(scope="module")
 def client(app_server):
@@ -20,7 +24,11 @@ def test_round_vote_and_leaderboard(client, app_server):
     r = client.predict("How do I keep basil fresh?", api_name="/arena_round")
     assert set(r) >= {"round_id", "reply_a", "reply_b", "prompt"}
     assert r["prompt"] == "\n\nHuman: How do I keep basil fresh?\n\nAssistant:"
-    assert r["reply_a"].strip() and r["reply_b"].strip()
+    for reply in (r["reply_a"], r["reply_b"]):  # a real, cleaned reply: not the placeholder, no next turn in it
+        assert reply != EMPTY_REPLY and reply == reply.strip(), reply
+        assert not any(m in reply for m in STOP_STRINGS + CHAT_MARKERS), reply
+    stored = ws.votes.get_round(r["round_id"])  # what the voter reads is what is stored for the round
+    assert (stored.prompt, stored.reply_a, stored.reply_b) == (r["prompt"], r["reply_a"], r["reply_b"])
     assert "model_a" not in r and "base-t" not in str(r)  # names stay hidden until the vote
     v = client.predict(r["round_id"], "A", "Ada", api_name="/arena_vote")
     assert v["winner"] == v["model_a"] and v["model_a"] != v["model_b"]

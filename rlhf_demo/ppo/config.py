@@ -1,4 +1,4 @@
-"""PPOConfig: every knob of our PPO engine (`rlhf_demo/ppo.py`), with the reasoning next to each field.
+"""PPOConfig: every knob of our PPO engine (`rlhf_demo/ppo/engine.py`), with the reasoning next to each field.
 
 Field names follow TRL's PPOConfig where TRL has the same knob (learning_rate, batch_size, response_length,
 temperature, kl_coef, kl_estimator, cliprange, ...), so that numbers from TRL examples and from the paper

@@ -13,6 +13,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from rlhf_demo.data.hh import last_question
 from rlhf_demo.jobs import JobBusy  # noqa: E402
 from rlhf_demo.ppo.config import GROUP_SIZE, HACK_SETTINGS, PPOConfig  # noqa: E402
 from rlhf_demo.ppo.session import PPOSession, SessionView  # noqa: E402
@@ -151,7 +152,7 @@ def samples_html(samples: list[dict], limit: int = 4) -> str:
     scale = max((max(s["token_kl"], default=0.0) for s in samples[:limit]), default=0.0) or 1.0
     rows = []
     for s in samples[:limit]:
-        q = s["prompt"].rsplit("\n\nHuman:", 1)[-1].removesuffix("\n\nAssistant:").strip()
+        q = last_question(s["prompt"])
         rows.append(f'<div class="rl-final" style="margin-bottom:8px"><div class="rl-meta">Human: {esc(q[-200:])}</div>'
                     f'{kl_shaded(s["tokens"], s["token_kl"], scale)}'
                     f'<div class="rl-meta">score {s["score"]:+.3f} · KL {s["kl"]:.3f}</div></div>')
@@ -170,7 +171,7 @@ def probe_compare_html(view: SessionView) -> str:
         p0, pn = by.get((first, prompt)), by.get((last, prompt))
         if p0 is None or pn is None:
             continue
-        q = p0.prompt.rsplit("\n\nHuman:", 1)[-1].removesuffix("\n\nAssistant:").strip()
+        q = last_question(p0.prompt)
         rows.append(f'<div class="rl-meta" style="margin-top:8px"><b>Human:</b> {esc(q)}</div><div class="rl-finals">'
                     f'<div class="rl-final"><h4>step {p0.step} <span class="rl-meta">score {p0.score:+.3f}</span></h4>{esc(p0.reply) or "<i>(empty)</i>"}</div>'
                     f'<div class="rl-final rl-chosen"><h4>step {pn.step} (now) <span class="rl-meta">score {pn.score:+.3f} · KL {pn.kl:.3f}</span></h4>'

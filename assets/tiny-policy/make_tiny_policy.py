@@ -17,7 +17,7 @@ Everything is seeded and deterministic: building twice on the same machine gives
 
 Rebuild the shipped model with:
 
-    python assets/make_tiny_policy.py --data assets/bundled --out assets/tiny-policy
+    python assets/tiny-policy/make_tiny_policy.py --data assets/bundled --out assets/tiny-policy
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ from pathlib import Path
 import torch
 
 EOS_TOKEN = "<|endoftext|>"
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_TINY_POLICY_DIR = REPO_ROOT / "assets" / "tiny-policy"
 
 
@@ -345,7 +345,7 @@ Source: {source or "(in-memory transcripts)"}
 Rebuild (deterministic: same data + seed + machine -> identical weights):
 
 ```
-python assets/make_tiny_policy.py --data assets/bundled --out assets/tiny-policy
+python assets/tiny-policy/make_tiny_policy.py --data assets/bundled --out assets/tiny-policy
 ```
 
 | config field | value |

@@ -1,0 +1,173 @@
+"""The PPO tab's session (rlhf_demo/ppo/session.py) around a fake engine: live settings are validated and queued until
+the next step, checkpoints are refused when they cannot be right, and Reset starts the history over. No model runs."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from pathlib import Path
+
+import pytest
+
+from rlhf_demo.ppo.config import PPOConfig
+from rlhf_demo.ppo.session import PPOSession
+
+PROBES = ("\n\nHuman: How do I make tea?\n\nAssistant:", "\n\nHuman: Plan my week.\n\nAssistant:")
+
+
+class FakeStep:
+    def __init__(self, metrics, samples, config):
+        self.metrics, self.samples, self.config = metrics, samples, config
+
+
+class FakeEngine:
+    """What the session needs of a `PPOEngine`: config, step_count, score_norm, step(), generate_probes(), save(),
+    reset(). Each step records the config it started with and the one it ended with."""
+
+    def __init__(self, config: PPOConfig):
+        self.config = config
+        self.step_count = 0
+        self.score_norm = None
+        self.during_step = None  # called in the middle of a step (e.g. a slider moved from another browser)
+        self.step_configs: list[tuple[PPOConfig, PPOConfig]] = []  # (config at the start, config at the end)
+        self.resets = 0
+
+    def step(self):
+        start = self.config
+        if self.during_step is not None:
+            self.during_step()
+        self.step_count += 1
+        self.step_configs.append((start, self.config))
+        metrics = {"objective/scores": 0.5 * self.step_count, "objective/kl": 0.1 * self.step_count,
+                   "kl_coef": start.kl_coef}
+        return FakeStep(metrics, [{"prompt": PROBES[0], "response": f"reply at step {self.step_count}"}], asdict(start))
+
+    def generate_probes(self, prompts, seed=0):
+        return [{"prompt": p, "response": f"probe {i} at step {self.step_count}", "score": 0.0, "kl": 0.0}
+                for i, p in enumerate(prompts)]
+
+    def save(self, directory):
+        directory = Path(directory)
+        directory.mkdir(parents=True)
+        (directory / "adapter_config.json").write_text("{}")
+        return directory
+
+    def reset(self):
+        self.step_count = 0
+        self.resets += 1
+
+
+class Ctx:
+    """A job context that never pauses or stops."""
+
+    def check(self):
+        pass
+
+    def update(self, **kw):
+        pass
+
+
+@pytest.fixture
+def made(tmp_path):
+    """(session, engines built by it, checkpoints announced by it)."""
+    engines, announced = [], []
+
+    def make_engine(config):
+        engines.append(FakeEngine(config))
+        return engines[-1]
+
+    session = PPOSession(make_engine=make_engine, checkpoint_dir=tmp_path / "ckpts", probe_prompts=PROBES,
+                         probe_every=1000, config=PPOConfig(),
+                         on_checkpoint=lambda name, path: announced.append((name, path)))
+    return session, engines, announced
+
+
+def test_set_live_validates_before_changing_anything(made):
+    session, _, _ = made
+    before = session.view()
+    for bad in ({"kl_coef": -0.1}, {"temperature": 0.0}, {"batch_size": 6}, {"baseline": "median"},
+                {"learning_rate": "fast"}):
+        with pytest.raises(ValueError, match="PPOConfig"):
+            session.set_live(**bad)
+    with pytest.raises(ValueError, match="not live-editable"):
+        session.set_live(lora_r=4)  # shapes the adapter: read once, when the engine is built
+    with pytest.raises(ValueError, match="not live-editable"):
+        session.set_live(kl_coef=0.1, no_such_field=1)  # a bad field refuses the good one with it
+    assert session.config == PPOConfig() and session.view().config == before.config
+    assert session.version == before.version  # nothing changed, so viewers need not redraw
+
+
+def test_a_change_before_the_engine_exists_is_built_in(made):
+    session, engines, _ = made
+    assert session.set_live(kl_coef=0.2).kl_coef == 0.2
+    engine = session.engine()
+    assert engines == [engine] and engine.config.kl_coef == 0.2
+    assert engine.config is not session.config  # the engine has its own copy
+
+
+def test_live_changes_are_queued_and_reach_the_engine_only_between_steps(made):
+    session, _, _ = made
+    engine = session.engine()
+    session.set_live(kl_coef=0.2, temperature=0.9)
+    assert (engine.config.kl_coef, engine.config.temperature) == (0.05, 0.7)  # queued, not applied
+    shown = session.view().config
+    assert (shown["kl_coef"], shown["temperature"]) == (0.2, 0.9)  # but shown: the tab reflects the sliders
+
+    # a second browser moves β in the middle of the next step
+    engine.during_step = lambda: session.set_live(kl_coef=0.4)
+    session.run(Ctx(), 1)
+    start, end = engine.step_configs[0]
+    assert start == end and (start.kl_coef, start.temperature) == (0.2, 0.9)  # one config for the whole step
+    assert session.view().history[0]["config"]["kl_coef"] == 0.2  # and that is the config recorded with it
+    assert engine.config.kl_coef == 0.2 and session.view().config["kl_coef"] == 0.4  # the new one waits
+
+    engine.during_step = None
+    session.run(Ctx(), 1)
+    assert engine.step_configs[1][0].kl_coef == 0.4 and engine.config.temperature == 0.9  # the next step takes it
+    assert [row["config"]["kl_coef"] for row in session.view().history] == [0.2, 0.4]
+
+
+def test_checkpoints_need_a_step_a_valid_name_and_a_new_name(made, tmp_path):
+    session, _, announced = made
+    with pytest.raises(ValueError, match="run at least one PPO step"):
+        session.save_checkpoint()  # no engine yet
+    session.engine()
+    with pytest.raises(ValueError, match="run at least one PPO step"):
+        session.save_checkpoint("early")  # an engine, but still the base policy
+    session.run(Ctx(), 2)
+    for bad in ("../escape", "has space", "-starts-with-dash", "x" * 65):
+        with pytest.raises(ValueError, match="Checkpoint names use"):
+            session.save_checkpoint(bad)
+    assert announced == [] and not (tmp_path / "ckpts").exists()
+
+    info = session.save_checkpoint()  # default name: the step
+    assert info["name"] == "ppo-step2" and info["step"] == 2 and info["score"] == 1.0
+    assert announced == [("ppo-step2", tmp_path / "ckpts" / "ppo-step2")]
+    assert (tmp_path / "ckpts" / "ppo-step2" / "adapter_config.json").is_file()
+    with pytest.raises(ValueError, match="exists already"):
+        session.save_checkpoint("  ppo-step2 ")  # the same name, padded
+    assert len(announced) == 1
+    session.save_checkpoint("after-two")
+    assert [c["name"] for c in session.view().checkpoints] == ["ppo-step2", "after-two"]
+    assert [a[0] for a in announced] == ["ppo-step2", "after-two"]
+
+
+def test_reset_clears_the_run_and_keeps_the_checkpoints(made):
+    session, engines, _ = made
+    session.run(Ctx(), 2)
+    session.save_checkpoint("kept")
+    v = session.view()
+    assert v.step == 2 and len(v.history) == 2 and v.samples and {p.step for p in v.probes} == {0, 2}
+
+    session.reset()
+    v = session.view()
+    assert engines[0].resets == 1 and v.step == 0 and v.built
+    assert (v.history, v.samples, v.probes) == ([], [], [])
+    assert [c["name"] for c in v.checkpoints] == ["kept"]
+    with pytest.raises(ValueError, match="run at least one PPO step"):
+        session.save_checkpoint("from-the-base-policy")
+
+    session.reset(rebuild=True)  # e.g. another reward model became active: the next run builds a new engine
+    assert not session.view().built
+    session.run(Ctx(), 1)
+    assert len(engines) == 2 and session.view().step == 1 and len(session.view().history) == 1
+

@@ -1,0 +1,56 @@
+"""`python -m rlhf_demo reward`: the backbone is resolved once, at argument parsing, and `--backbone policy` means the
+base of the policy given with --policy (not the default policy)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+import rlhf_demo.reward.cli as reward_cli
+from rlhf_demo.paths import BUNDLED_DIR, TINY_POLICY_DIR
+from rlhf_demo.reward.trainer import TrainResult
+
+
+@pytest.fixture
+def captured(monkeypatch):
+    """Replace the training itself: record what it was given, return a result as a finished run would."""
+    calls: list[dict] = []
+
+    def fake_train(cfg, train, evals, out, backbone, on_log=None):
+        calls.append({"cfg": cfg, "backbone": backbone, "n_train": len(train), "n_eval": len(evals)})
+        return TrainResult(out_dir=str(out), eval_accuracy=0.5, eval_accuracy_before=0.5, eval_mean_margin=0.0,
+                           baseline_shorter_wins=0.5, train_seconds=0.0, n_train=len(train), n_eval=len(evals), steps=0,
+                           epochs=1.0, stopped=False, backbone=backbone.name, backbone_weights=backbone.weights,
+                           trainable_params=0, total_params=0)
+
+    def no_probe(*a, **kw):
+        raise AssertionError("the Hub was probed, though every name given is local")
+
+    monkeypatch.setattr(reward_cli, "train_reward_model", fake_train)
+    monkeypatch.setattr("rlhf_demo.data.sources.hub_reachable", no_probe)
+    return calls
+
+
+def test_backbone_policy_is_the_base_of_the_policy_given(captured, tmp_path, capsys):
+    rc = reward_cli.reward_main(["--train", str(BUNDLED_DIR / "train.jsonl"), "--eval", str(BUNDLED_DIR / "test.jsonl"),
+                                 "--out", str(tmp_path / "rm"), "--backbone", "policy", "--policy", "tiny", "--quiet"])
+    assert rc == 0
+    (call,) = captured
+    assert call["backbone"].path == str(TINY_POLICY_DIR) and call["backbone"].name == "policy"
+    assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["backbone"] == "policy"
+
+
+def test_a_folder_backbone_is_used_as_given_without_a_hub_probe(captured, tmp_path):
+    rc = reward_cli.reward_main(["--train", str(BUNDLED_DIR / "train.jsonl"), "--eval", str(BUNDLED_DIR / "test.jsonl"),
+                                 "--out", str(tmp_path / "rm"), "--backbone", str(TINY_POLICY_DIR), "--quiet"])
+    assert rc == 0 and captured[0]["backbone"].path == str(TINY_POLICY_DIR)
+
+
+def test_a_backbone_that_is_nowhere_is_one_error_line(monkeypatch, tmp_path, capsys):
+    monkeypatch.setattr("rlhf_demo.data.sources.hub_reachable", lambda *a, **kw: False)
+    rc = reward_cli.reward_main(["--train", str(BUNDLED_DIR / "train.jsonl"), "--out", str(tmp_path / "rm"),
+                                 "--backbone", "no-such-org/no-such-model", "--quiet"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 2 and len(err) == 1 and err[0].startswith("error:") and "no-such-org/no-such-model" in err[0]
+    assert not (tmp_path / "rm").exists()  # nothing written

@@ -1,0 +1,100 @@
+"""The Workspace, the app's composition root: what start-up resolved (data, policy, reward backbone) and what it hands
+the tabs, without loading a model or asking the Hub again."""
+
+from __future__ import annotations
+
+import pytest
+
+import rlhf_demo.data.sources as sources_module
+import rlhf_demo.models.presets as presets_module
+import rlhf_demo.workspace as workspace_module
+from rlhf_demo.data.sources import BundledSource
+from rlhf_demo.paths import TINY_POLICY_DIR
+from rlhf_demo.settings import Settings
+from rlhf_demo.workspace import Workspace
+
+
+def patch_hub_probe(monkeypatch, probe) -> None:
+    """Replace `hub_reachable` wherever it can be called from: its module, and each module that imported the name."""
+    monkeypatch.setattr(sources_module, "hub_reachable", probe)
+    for module in (workspace_module, presets_module):
+        if hasattr(module, "hub_reachable"):
+            monkeypatch.setattr(module, "hub_reachable", probe)
+
+
+def no_probe(*args, **kwargs):
+    raise AssertionError("the Hub was probed")
+
+
+@pytest.fixture
+def ws(tmp_path, monkeypatch):
+    """The offline app's workspace on the bundled set with the tiny policy; any Hub probe fails the test."""
+    patch_hub_probe(monkeypatch, no_probe)
+    return Workspace(Settings(offline=True, policy="tiny", data_dir=tmp_path / "data"))
+
+
+def test_describe_names_the_bundled_data_and_the_tiny_policy(ws, tmp_path):
+    d = ws.describe()
+    assert d["data_kind"] == "bundled" and "bundled" in d["data"] and "offline" in d["data_note"]
+    assert d["policy"] == ws.policy_choice.label() and d["policy"].startswith("tiny")
+    assert ws.policy_choice.name == "tiny" and ws.policy_choice.path == str(TINY_POLICY_DIR)
+    assert "word salad" in d["policy_weights"]
+    assert d["reward_backbone"] == ws.reward_choice.label() and ws.reward_choice.name == "minilm"
+    assert d["hub_reachable"] is False and d["data_dir"] == str(tmp_path / "data")
+    assert not ws.policy_loaded  # describing the choices loads nothing
+
+
+def test_reward_backbone_policy_is_the_policy_in_use_and_never_probes(ws):
+    backbone = ws.reward_backbone("policy")
+    assert backbone.name == "policy" and backbone.path == ws.policy_choice.path == str(TINY_POLICY_DIR)
+    assert backbone.where == ws.policy_choice.where
+    assert ws.reward_backbone(None) is ws.reward_choice  # the start-up choice, as resolved at start-up
+    assert ws.reward_backbone("minilm") is ws.reward_choice  # its own name: the same object, not a new resolution
+    assert not ws.policy_loaded
+
+
+def test_an_unreachable_hub_is_probed_once_at_start_up_and_never_again(tmp_path, monkeypatch):
+    probes = []
+    patch_hub_probe(monkeypatch, lambda timeout=3.0: probes.append(timeout) or False)
+    ws = Workspace(Settings(policy="tiny", data_dir=tmp_path / "data", hub_timeout=0.5))  # not --offline, no --data
+    assert probes == [0.5]
+    assert ws.hub_ok is False and ws.data.source.kind == "bundled" and "not reachable" in ws.describe()["data_note"]
+    for name in ("policy", None, "minilm"):
+        ws.reward_backbone(name)
+    ws.arena_prompts()
+    ws.prompts_for_training()
+    ws.describe()
+    assert probes == [0.5]  # everything after start-up uses what start-up found
+
+
+def test_prompt_pools_are_hh_prompts_and_training_leaves_the_held_out_split_alone(ws):
+    arena, training = ws.arena_prompts(), ws.prompts_for_training()
+    for pool in (arena, training):
+        assert pool and all(p.startswith("\n\nHuman: ") and p.endswith("\n\nAssistant:") for p in pool)
+        assert all(len(p) <= 1500 for p in pool)
+    bundled = BundledSource()
+    assert set(training) == {p.prompt for p in bundled.load("bundled", "train").pairs if len(p.prompt) <= 1500}
+    assert set(arena) == {p.prompt for p in bundled.load("bundled", "test").pairs if len(p.prompt) <= 1500}
+    assert not set(training) & set(arena)  # PPO never trains on the held-out conversations
+    assert all(len(p) <= 200 for p in ws.arena_prompts(max_chars=200))
+
+
+def test_path_is_under_the_data_dir_and_creates_its_parents(ws, tmp_path):
+    p = ws.path("exports", "2024", "votes.jsonl")
+    assert p == tmp_path / "data" / "exports" / "2024" / "votes.jsonl"
+    assert p.parent.is_dir() and not p.exists()  # the folder is made, the file is the caller's to write
+
+
+def test_ppo_without_an_active_reward_model_is_a_clear_error(ws, monkeypatch):
+    def no_load(*args, **kwargs):
+        raise AssertionError("a policy was loaded for a PPO run that cannot start")
+
+    for module in (workspace_module, presets_module):
+        if hasattr(module, "load_policy"):
+            monkeypatch.setattr(module, "load_policy", no_load)
+    assert ws.reward_models.active is None
+    with pytest.raises(ValueError, match="No active reward model: train one in the Reward model tab"):
+        ws._make_ppo_engine(ws.ppo.config)
+    with pytest.raises(ValueError, match="No active reward model"):  # what the PPO tab's Start runs into
+        ws.ppo.engine()
+    assert not ws.ppo.built  # the next Start tries again (after a reward model is trained)
