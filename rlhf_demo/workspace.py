@@ -42,6 +42,7 @@ class Workspace:
         self._standings: tuple[int, dict] | None = None  # (vote count, standings) cache
         self._reward_models = None
         self._ppo = None
+        self.skipped_contestants: list[str] = []  # saved checkpoints of another policy: not in this arena
         self.startup_seconds = time.perf_counter() - t0
 
     # -- paths ------------------------------------------------------------------------------
@@ -91,8 +92,35 @@ class Workspace:
 
         with self._lazy_lock:
             if self._contestants is None:
-                self._contestants = ContestantRegistry()
+                from rlhf_demo.ppo.session import scan_checkpoints
+
+                registry = ContestantRegistry(policy_id=self.policy_id)
+                # rebuilt from disk: after a restart every complete checkpoint is a contestant again
+                for c in scan_checkpoints(self.checkpoint_dir)[0]:
+                    self._add_checkpoint_contestant(registry, c)
+                self._contestants = registry
             return self._contestants
+
+    @property
+    def policy_id(self) -> str:
+        """A short immutable id of the base policy (which model, which weights): part of every base contestant's id."""
+        import hashlib
+
+        c = self.policy_choice
+        return f"{c.name}-" + hashlib.sha256(f"{c.path}|{c.weights}".encode()).hexdigest()[:8]
+
+    def _add_checkpoint_contestant(self, registry, info: dict) -> None:
+        """A saved checkpoint joins the arena if it was trained on the policy in use (else its adapter cannot load)."""
+        import json
+
+        try:
+            base = json.loads((Path(info["path"]) / "adapter_config.json").read_text()).get("base_model_name_or_path")
+        except (OSError, ValueError):
+            return
+        if base != self.policy_choice.path:
+            self.skipped_contestants.append(f"{info['name']} (trained on {base})")
+            return
+        registry.add_checkpoint(info["name"], info["path"], description="PPO checkpoint", uid=info.get("uid") or None)
 
     def arena_prompts(self, max_chars: int = 1500) -> list[str]:
         """Prompts for arena rounds: the conversations of the default split, short enough to answer quickly."""
@@ -113,13 +141,14 @@ class Workspace:
     def standings(self, n_bootstrap: int = 200) -> dict:
         """Leaderboard, win matrix and agreement, recomputed only when the number of votes changed."""
         from rlhf_demo.arena.ranking import agreement, leaderboard, win_matrix
+        from rlhf_demo.arena.votes import distinct_models
 
         store = self.votes
         n = store.count()
         with self._lazy_lock:
             if self._standings is not None and self._standings[0] == n:
                 return self._standings[1]
-        records = store.votes()
+        records = distinct_models(store.votes())  # one name never stands for two different models
         out = {"votes": len(records), "board": leaderboard(records, n_bootstrap=n_bootstrap),
                "matrix": win_matrix(records) if records else None,
                "agreement": agreement(records) if records else None}
@@ -155,6 +184,10 @@ class Workspace:
 
     # -- PPO -------------------------------------------------------------------------------------------
     @property
+    def checkpoint_dir(self) -> Path:
+        return Path(self.settings.data_dir) / "ppo_checkpoints"
+
+    @property
     def ppo(self):
         """The app's PPO session: built lazily; its engine loads its OWN copy of the policy on first Start."""
         from rlhf_demo.ppo.config import PPOConfig
@@ -163,10 +196,10 @@ class Workspace:
         with self._lazy_lock:
             if self._ppo is None:
                 self._ppo = PPOSession(make_engine=self._make_ppo_engine,
-                                       checkpoint_dir=Path(self.settings.data_dir) / "ppo_checkpoints",
+                                       checkpoint_dir=self.checkpoint_dir,
                                        config=PPOConfig(),
-                                       on_checkpoint=lambda name, path: self.contestants.add_checkpoint(
-                                           name, str(path), description="PPO checkpoint"))
+                                       on_checkpoint=lambda info: self._add_checkpoint_contestant(self.contestants, info),
+                                       name_taken=lambda name: name in self.contestants)
             return self._ppo
 
     def _make_ppo_engine(self, config):

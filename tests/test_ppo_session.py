@@ -3,6 +3,7 @@ the next step, checkpoints are refused when they cannot be right, and Reset star
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict
 from pathlib import Path
 
@@ -45,10 +46,12 @@ class FakeEngine:
         return [{"prompt": p, "response": f"probe {i} at step {self.step_count}", "score": 0.0, "kl": 0.0}
                 for i, p in enumerate(prompts)]
 
-    def save(self, directory):
+    def save(self, directory, info=None, files=None):
         directory = Path(directory)
         directory.mkdir(parents=True)
         (directory / "adapter_config.json").write_text("{}")
+        (directory / "ppo_state.json").write_text(json.dumps({"step": self.step_count, "adapter_sha256": "f00d",
+                                                              **(info or {})}))
         return directory
 
     def reset(self):
@@ -77,7 +80,7 @@ def made(tmp_path):
 
     session = PPOSession(make_engine=make_engine, checkpoint_dir=tmp_path / "ckpts", probe_prompts=PROBES,
                          probe_every=1000, config=PPOConfig(),
-                         on_checkpoint=lambda name, path: announced.append((name, path)))
+                         on_checkpoint=lambda info: announced.append((info["name"], Path(info["path"]))))
     return session, engines, announced
 
 
@@ -135,7 +138,7 @@ def test_checkpoints_need_a_step_a_valid_name_and_a_new_name(made, tmp_path):
         session.save_checkpoint("early")  # an engine, but still the base policy
     session.run(Ctx(), 2)
     for bad in ("../escape", "has space", "-starts-with-dash", "x" * 65):
-        with pytest.raises(ValueError, match="Checkpoint names use"):
+        with pytest.raises(ValueError, match="Checkpoint name .*: use letters, digits"):
             session.save_checkpoint(bad)
     assert announced == [] and not (tmp_path / "ckpts").exists()
 
@@ -143,12 +146,40 @@ def test_checkpoints_need_a_step_a_valid_name_and_a_new_name(made, tmp_path):
     assert info["name"] == "ppo-step2" and info["step"] == 2 and info["score"] == 1.0
     assert announced == [("ppo-step2", tmp_path / "ckpts" / "ppo-step2")]
     assert (tmp_path / "ckpts" / "ppo-step2" / "adapter_config.json").is_file()
-    with pytest.raises(ValueError, match="exists already"):
+    with pytest.raises(ValueError, match="is taken"):
         session.save_checkpoint("  ppo-step2 ")  # the same name, padded
     assert len(announced) == 1
     session.save_checkpoint("after-two")
-    assert [c["name"] for c in session.view().checkpoints] == ["ppo-step2", "after-two"]
-    assert [a[0] for a in announced] == ["ppo-step2", "after-two"]
+    assert session.save_checkpoint()["name"] == "ppo-step2-2"  # the default name is made unique, never reused
+    assert [c["name"] for c in session.view().checkpoints] == ["ppo-step2", "after-two", "ppo-step2-2"]
+    assert [a[0] for a in announced] == ["ppo-step2", "after-two", "ppo-step2-2"]
+
+
+def test_checkpoints_come_back_from_disk_and_names_of_contestants_are_refused(tmp_path):
+    """A restart (a new session on the same folder) lists the complete checkpoints again, leaves out a folder a
+    killed save left behind, sweeps its temporary folder, and never reuses a name, a contestant's included."""
+    engines = []
+
+    def make(config):
+        engines.append(FakeEngine(config))
+        return engines[-1]
+
+    first = PPOSession(make_engine=make, checkpoint_dir=tmp_path / "ckpts", probe_prompts=PROBES, probe_every=1000)
+    first.run(Ctx(), 1)
+    first.save_checkpoint("kept")
+    (tmp_path / "ckpts" / "half-written").mkdir()  # no completion marker: an old-style or interrupted save
+    (tmp_path / "ckpts" / ".tmp-lost-999999999-abcdef12").mkdir()  # a killed writer's temporary folder
+
+    again = PPOSession(make_engine=make, checkpoint_dir=tmp_path / "ckpts", probe_prompts=PROBES, probe_every=1000,
+                       name_taken=lambda name: name == "base-t0.7")
+    assert [c["name"] for c in again.checkpoints()] == ["kept"] and again.checkpoints()[0]["uid"] == "f00d"
+    assert again.skipped_checkpoints == ["half-written"]
+    assert not (tmp_path / "ckpts" / ".tmp-lost-999999999-abcdef12").exists()
+    again.run(Ctx(), 1)
+    for taken in ("kept", "half-written", "base-t0.7"):
+        with pytest.raises(ValueError, match="is taken"):
+            again.save_checkpoint(taken)
+    assert [c["name"] for c in again.checkpoints()] == ["kept"]
 
 
 def test_reset_clears_the_run_and_keeps_the_checkpoints(made):

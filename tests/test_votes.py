@@ -290,3 +290,54 @@ def test_real_hh_prompts_export_to_their_own_format(store, tmp_path, sample_path
     for p, row in zip(pairs, rows):
         assert parse_transcript(row["chosen"]) == list(p.chosen_turns)
         assert parse_transcript(row["rejected"]) == list(p.rejected_turns)
+
+
+SCHEMA_V1 = """
+CREATE TABLE rounds (id TEXT PRIMARY KEY, created_at TEXT NOT NULL, voter_id TEXT NOT NULL, prompt TEXT NOT NULL,
+    model_a TEXT NOT NULL, model_b TEXT NOT NULL, reply_a TEXT NOT NULL, reply_b TEXT NOT NULL, settings TEXT NOT NULL);
+CREATE TABLE votes (id INTEGER PRIMARY KEY AUTOINCREMENT, round_id TEXT NOT NULL UNIQUE REFERENCES rounds(id),
+    voted_at TEXT NOT NULL, voter_id TEXT NOT NULL, voter_name TEXT,
+    outcome TEXT NOT NULL CHECK (outcome IN ('A', 'B', 'tie', 'both_bad')));
+CREATE INDEX votes_voted_at ON votes(voted_at);
+"""
+
+
+def test_a_schema_1_file_is_migrated_forward_and_its_votes_kept(tmp_path):
+    """The vote file of an older app version (no contestant ids) opens, keeps every vote, and records ids from then on."""
+    path = tmp_path / "votes.sqlite"
+    conn = sqlite3.connect(path)
+    conn.executescript(SCHEMA_V1)
+    conn.execute("INSERT INTO rounds VALUES ('r1', '2026-01-01T00:00:00', 'v1', ?, 'base-t0.7', 'ppo-step10', 'a', 'b', '{}')",
+                 (PROMPT,))
+    conn.execute("INSERT INTO votes (round_id, voted_at, voter_id, outcome) VALUES ('r1', '2026-01-01T00:01:00', 'v1', 'B')")
+    conn.execute("PRAGMA user_version=1")
+    conn.commit()
+    conn.close()
+
+    with VoteStore(path) as store:
+        (old,) = store.votes()
+        assert (old.model_a, old.model_b, old.outcome, old.model_a_id, old.model_b_id) == (
+            "base-t0.7", "ppo-step10", "B", None, None)
+        rnd = store.add_round(PROMPT, "base-t0.7", "ppo-step10", "x", "y", "v2", model_a_id="p-t0.7", model_b_id="abc123")
+        store.add_vote(rnd.round_id, "A", "v2")
+        assert [(v.model_a_id, v.model_b_id) for v in store.votes()] == [(None, None), ("p-t0.7", "abc123")]
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+    with VoteStore(path) as store:  # opening again migrates nothing more
+        assert store.count() == 2
+
+
+def test_one_name_over_two_models_is_two_rows_on_the_leaderboard(store):
+    """A checkpoint name that once pointed at other weights (an overwrite by an older version) must not pool the
+    votes of two different models: each id gets its own row. Rounds without ids keep the bare name."""
+    from rlhf_demo.arena.ranking import leaderboard
+    from rlhf_demo.arena.votes import distinct_models
+
+    for uid, outcome in (("aaa111", "A"), ("aaa111", "A"), ("bbb222", "B")):
+        rnd = store.add_round(PROMPT, "ppo-step10", "base-t0.7", "x", "y", "v", model_a_id=uid, model_b_id="base-id")
+        store.add_vote(rnd.round_id, outcome, "v")
+    labelled = distinct_models(store.votes())
+    assert [r.model_a for r in labelled] == ["ppo-step10 [aaa111]", "ppo-step10 [aaa111]", "ppo-step10 [bbb222]"]
+    assert {r.model_b for r in labelled} == {"base-t0.7"}  # one id: the bare name
+    board = leaderboard(labelled, n_bootstrap=20)
+    assert set(board["contestant"]) == {"ppo-step10 [aaa111]", "ppo-step10 [bbb222]", "base-t0.7"}

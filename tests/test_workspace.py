@@ -98,3 +98,41 @@ def test_ppo_without_an_active_reward_model_is_a_clear_error(ws, monkeypatch):
     with pytest.raises(ValueError, match="No active reward model"):  # what the PPO tab's Start runs into
         ws.ppo.engine()
     assert not ws.ppo.built  # the next Start tries again (after a reward model is trained)
+
+
+class LengthReward:
+    def score(self, prompts, responses):
+        import torch
+
+        return torch.tensor([float(len(r)) for r in responses])
+
+
+def test_a_restart_brings_back_every_complete_checkpoint_as_a_contestant_with_its_id(ws, tmp_path):
+    """What PPO saved survives a restart: a new Workspace on the same data dir lists the complete checkpoints as arena
+    contestants again (each with the hash of its adapter as its id), leaves out a half-written folder, and the
+    arena stores those ids with every round."""
+    from rlhf_demo.models.presets import load_policy
+    from rlhf_demo.ppo.config import PPOConfig
+    from rlhf_demo.ppo.engine import PPOEngine
+    from rlhf_demo.storage import file_sha256
+
+    model, tok = load_policy(ws.policy_choice, "cpu")
+    engine = PPOEngine(model, tok, LengthReward(), ws.prompts_for_training()[:8],
+                       PPOConfig(batch_size=4, samples_per_prompt=2, response_length=4, lora_layers=None), device="cpu")
+    engine.step()
+    engine.save(ws.checkpoint_dir / "kept", info={"score": 0.5, "kl": 0.1, "saved": "2026-12-01 10:00:00"})
+    (ws.checkpoint_dir / "half").mkdir()  # a folder without the completion marker
+
+    again = Workspace(Settings(offline=True, policy="tiny", data_dir=tmp_path / "data"))
+    names = [c.name for c in again.contestants.list()]
+    assert names == ["base-t0.7", "base-t1.0", "kept"]
+    kept = again.contestants.get("kept")
+    assert kept.uid == file_sha256(ws.checkpoint_dir / "kept" / "adapter_model.safetensors")
+    assert again.ppo.skipped_checkpoints == ["half"] and [c["name"] for c in again.ppo.checkpoints()] == ["kept"]
+    base = again.contestants.get("base-t0.7")
+    assert base.uid.startswith("tiny-") and base.uid != again.contestants.get("base-t1.0").uid
+
+    rnd = again.arena.new_round("How do I keep basil fresh?", voter_id="v", seed=3)
+    stored = again.votes.get_round(rnd.round_id)
+    ids = {stored.model_a: stored.model_a_id, stored.model_b: stored.model_b_id}
+    assert all(ids[c.name] == c.uid for c in again.contestants.list() if c.name in ids)

@@ -25,7 +25,7 @@ import copy
 import random
 import threading
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -35,6 +35,7 @@ from transformers import LogitsProcessor, LogitsProcessorList, StoppingCriteriaL
 from rlhf_demo.arena.votes import VoteRecord, VoteStore
 from rlhf_demo.data.hh import prompt_from_text, prompt_turns
 from rlhf_demo.models.generation import STOP_STRINGS, StopOnStrings, clean_reply, left_pad, turn_end_ids
+from rlhf_demo.storage import file_sha256
 
 BASE_ADAPTER = "__base__"  # peft's name for "no adapter" in a mixed-adapter batch
 EMPTY_REPLY = "(no reply)"  # shown when the model stopped before saying anything
@@ -56,6 +57,7 @@ class Contestant:
     temperature: float  # > 0; logits are divided by it (lower = safer and blander, higher = wilder)
     adapter_path: str | None = None  # folder of a peft LoRA adapter (PPO checkpoint); None = base policy
     description: str = ""
+    uid: str = ""  # immutable id of what answers (adapter hash, or base policy + temperature): stored with each round
 
     def __post_init__(self):
         if not self.name or not self.name.strip():
@@ -74,11 +76,14 @@ DEFAULT_CONTESTANTS = (
 class ContestantRegistry:
     """The contestants currently in the arena. Thread-safe; `list()` returns a snapshot in insertion order."""
 
-    def __init__(self, contestants: Sequence[Contestant] = DEFAULT_CONTESTANTS):
+    def __init__(self, contestants: Sequence[Contestant] = DEFAULT_CONTESTANTS, policy_id: str = "base"):
+        """policy_id: names the base policy in the ids of the base contestants (votes for "base-t0.7" over two
+        different policies are then told apart)."""
         self._lock = threading.Lock()
         self._by_name: dict[str, Contestant] = {}
+        self.policy_id = policy_id
         for c in contestants:
-            self.add(c)
+            self.add(c if c.uid else replace(c, uid=f"{policy_id}-t{c.temperature:g}"))
 
     def add(self, contestant: Contestant) -> Contestant:
         with self._lock:
@@ -87,12 +92,16 @@ class ContestantRegistry:
             self._by_name[contestant.name] = contestant
         return contestant
 
-    def add_checkpoint(self, name: str, adapter_path: str, temperature: float = 0.7, description: str = "") -> Contestant:
-        """Add a PPO checkpoint (a folder written by peft's ``save_pretrained``) as a contestant."""
-        if not (Path(adapter_path) / "adapter_config.json").is_file():
-            raise ArenaError(f"{adapter_path} is not a LoRA adapter folder (no adapter_config.json in it).")
+    def add_checkpoint(self, name: str, adapter_path: str, temperature: float = 0.7, description: str = "",
+                       uid: str | None = None) -> Contestant:
+        """Add a PPO checkpoint (a folder written by peft's ``save_pretrained``) as a contestant. Its id is the hash
+        of its adapter weights (`uid`, when the caller already has it from the checkpoint's state)."""
+        weights = Path(adapter_path) / "adapter_model.safetensors"
+        if not (Path(adapter_path) / "adapter_config.json").is_file() or not weights.is_file():
+            raise ArenaError(f"{adapter_path} is not a LoRA adapter folder (no adapter_config.json / weights in it).")
         return self.add(Contestant(name, temperature, str(Path(adapter_path).resolve()),
-                                   description or f"PPO checkpoint {Path(adapter_path).name}"))
+                                   description or f"PPO checkpoint {Path(adapter_path).name}",
+                                   uid=uid or file_sha256(weights)))
 
     def remove(self, name: str) -> Contestant:
         with self._lock:
@@ -335,7 +344,8 @@ class Arena:
         settings = {**self.generator.settings(), "seed": gen_seed,
                     "temperature_a": a.temperature, "temperature_b": b.temperature,
                     "adapter_a": a.adapter_path, "adapter_b": b.adapter_path}
-        rec = self.store.add_round(hh_prompt, a.name, b.name, reply_a, reply_b, voter_id, settings)
+        rec = self.store.add_round(hh_prompt, a.name, b.name, reply_a, reply_b, voter_id, settings,
+                                   model_a_id=a.uid or None, model_b_id=b.uid or None)
         return Round(rec.round_id, hh_prompt, reply_a, reply_b)
 
     def vote(self, round_id: str, outcome: str, voter_id: str, voter_name: str | None = None) -> VoteResult:

@@ -32,13 +32,13 @@ import tempfile
 import threading
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
 from rlhf_demo.data.hh import prompt_messages
 
-SCHEMA_VERSION = 1  # bump (and add a migration in `_migrate`) whenever the tables change
+SCHEMA_VERSION = 2  # bump (and add a step to `_MIGRATIONS`) whenever the tables change
 OUTCOMES = ("A", "B", "tie", "both_bad")  # A better, B better, equally good, both unacceptable
 EXPORT_FORMATS = ("hh", "conversational")
 FILE_FORMATS = ("jsonl", "parquet")
@@ -53,7 +53,9 @@ CREATE TABLE rounds (
     model_b     TEXT NOT NULL,
     reply_a     TEXT NOT NULL,
     reply_b     TEXT NOT NULL,
-    settings    TEXT NOT NULL              -- generation settings, JSON
+    settings    TEXT NOT NULL,             -- generation settings, JSON
+    model_a_id  TEXT,                      -- immutable ids of the two contestants: what the names pointed to, e.g.
+    model_b_id  TEXT                       -- a hash of a checkpoint's adapter (NULL in rounds from schema 1)
 );
 CREATE TABLE votes (
     id          INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -65,6 +67,12 @@ CREATE TABLE votes (
 );
 CREATE INDEX votes_voted_at ON votes(voted_at);
 """
+
+
+# version -> the statements that bring a file from that version to the next one
+_MIGRATIONS = {
+    1: ["ALTER TABLE rounds ADD COLUMN model_a_id TEXT", "ALTER TABLE rounds ADD COLUMN model_b_id TEXT"],
+}
 
 
 class VoteError(ValueError):
@@ -92,6 +100,8 @@ class RoundRecord:
     reply_a: str
     reply_b: str
     settings: dict = field(default_factory=dict)
+    model_a_id: str | None = None  # immutable contestant ids (None for rounds stored before schema 2)
+    model_b_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -110,6 +120,8 @@ class VoteRecord:
     reply_b: str
     outcome: str  # "A" | "B" | "tie" | "both_bad"
     settings: dict = field(default_factory=dict)
+    model_a_id: str | None = None
+    model_b_id: str | None = None
 
     @property
     def winner(self) -> str | None:
@@ -190,6 +202,11 @@ class VoteStore:
                         conn.execute(stmt)
                 conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
                 version = SCHEMA_VERSION
+            while version in _MIGRATIONS and tables:  # an older vote file: bring it forward, votes kept
+                for stmt in _MIGRATIONS[version]:
+                    conn.execute(stmt)
+                version += 1
+                conn.execute(f"PRAGMA user_version={version}")
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
@@ -226,14 +243,17 @@ class VoteStore:
         reply_b: str,
         voter_id: str,
         settings: dict | None = None,
+        model_a_id: str | None = None,
+        model_b_id: str | None = None,
     ) -> RoundRecord:
         """Store a new (not yet judged) round and return it with its fresh uuid4-hex id."""
         rec = RoundRecord(uuid.uuid4().hex, _now(), str(voter_id), prompt, model_a, model_b, reply_a, reply_b,
-                          dict(settings or {}))
+                          dict(settings or {}), model_a_id, model_b_id)
         row = (rec.round_id, rec.created_at, rec.voter_id, rec.prompt, rec.model_a, rec.model_b, rec.reply_a,
-               rec.reply_b, json.dumps(rec.settings, sort_keys=True))
+               rec.reply_b, json.dumps(rec.settings, sort_keys=True), model_a_id, model_b_id)
         with self._lock:
-            self._conn.execute("INSERT INTO rounds VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", row)  # autocommit
+            self._conn.execute("INSERT INTO rounds (id, created_at, voter_id, prompt, model_a, model_b, reply_a, reply_b, "
+                               "settings, model_a_id, model_b_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", row)
         return rec
 
     def add_vote(self, round_id: str, outcome: str, voter_id: str, voter_name: str | None = None) -> VoteRecord:
@@ -263,19 +283,20 @@ class VoteStore:
     def get_round(self, round_id: str) -> RoundRecord:
         with self._lock:
             row = self._conn.execute(
-                "SELECT id, created_at, voter_id, prompt, model_a, model_b, reply_a, reply_b, settings "
-                "FROM rounds WHERE id = ?", (round_id,)).fetchone()
+                "SELECT id, created_at, voter_id, prompt, model_a, model_b, reply_a, reply_b, settings, model_a_id, "
+                "model_b_id FROM rounds WHERE id = ?", (round_id,)).fetchone()
         if row is None:
             raise VoteError(f"Unknown round {round_id!r}.")
-        return RoundRecord(*row[:8], settings=json.loads(row[8]))
+        return RoundRecord(*row[:8], settings=json.loads(row[8]), model_a_id=row[9], model_b_id=row[10])
 
     def _votes_where(self, where: str = "1", params: tuple = ()) -> list[VoteRecord]:
         # caller holds the lock
         rows = self._conn.execute(
             "SELECT r.id, r.created_at, v.voted_at, v.voter_id, v.voter_name, r.prompt, r.model_a, r.model_b, "
-            "r.reply_a, r.reply_b, v.outcome, r.settings "
+            "r.reply_a, r.reply_b, v.outcome, r.settings, r.model_a_id, r.model_b_id "
             f"FROM votes v JOIN rounds r ON r.id = v.round_id WHERE {where} ORDER BY v.id", params).fetchall()
-        return [VoteRecord(*row[:11], settings=json.loads(row[11])) for row in rows]
+        return [VoteRecord(*row[:11], settings=json.loads(row[11]), model_a_id=row[12], model_b_id=row[13])
+                for row in rows]
 
     def votes(self) -> list[VoteRecord]:
         """All judged rounds, oldest vote first."""
@@ -326,6 +347,25 @@ def _decisive(votes: list[VoteRecord]) -> list[tuple[str, str, str]]:
 def vote_pairs(store: VoteStore) -> list[tuple[str, str, str]]:
     """(prompt, chosen_reply, rejected_reply) for every decisive vote, oldest first: reward-model training data."""
     return _decisive(store.votes())
+
+
+def distinct_models(records: list[VoteRecord]) -> list[VoteRecord]:
+    """The records with each contestant named so that two different models never share a name on the leaderboard:
+    a name that stood for more than one model id (e.g. a checkpoint folder overwritten by an older version of the
+    app, or the same base name over two policies) becomes "name [id]" for each. Rounds without ids (schema 1) keep
+    the bare name."""
+    ids: dict[str, set] = {}
+    for r in records:
+        for name, uid in ((r.model_a, r.model_a_id), (r.model_b, r.model_b_id)):
+            ids.setdefault(name, set()).add(uid)
+    ambiguous = {name for name, seen in ids.items() if len(seen - {None}) > 1}
+    if not ambiguous:
+        return list(records)
+
+    def label(name: str, uid: str | None) -> str:
+        return f"{name} [{uid}]" if name in ambiguous and uid else name
+
+    return [replace(r, model_a=label(r.model_a, r.model_a_id), model_b=label(r.model_b, r.model_b_id)) for r in records]
 
 
 def _to_examples(pairs: list[tuple[str, str, str]], fmt: str) -> list[dict]:

@@ -16,6 +16,8 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
+from rlhf_demo.storage import check_new_folder
+
 
 def parser() -> argparse.ArgumentParser:
     from rlhf_demo.ppo.config import PPOConfig
@@ -76,8 +78,10 @@ def ppo_main(argv: list[str]) -> int:
                     num_ppo_epochs=args.epochs, normalize_scores=not args.raw_scores,
                     samples_per_prompt=args.samples_per_prompt, baseline=args.baseline,
                     num_mini_batches=args.mini_batches, lora_layers=args.lora_layers)
+    out = Path(args.out)
     try:
         cfg.validate()
+        check_new_folder(out, "--out")
         reward = load_reward_model(args.reward, args.device)
         choice = resolve_policy_probing(args.policy)
         model, tok = load_policy(choice, args.device)
@@ -89,25 +93,22 @@ def ppo_main(argv: list[str]) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 2
     engine = PPOEngine(model, tok, reward, prompts, cfg, device=args.device, format_prompt=lambda p: format_prompt(tok, p))
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
     history = []
     t_run = time.perf_counter()
     engine.fit_score_norm()  # the reward normalisation's extra replies are not part of any step's time
     norm_seconds = time.perf_counter() - t_run
     t0 = time.perf_counter()
-    with open(out / "metrics.jsonl", "w") as f:
-        for _ in range(args.steps):
-            if history and args.max_seconds is not None and time.perf_counter() - t_run >= args.max_seconds:
-                break
-            m = engine.step().metrics
-            history.append(m)
-            f.write(json.dumps(m) + "\n")
-            if not args.quiet:
-                print(f"step {int(m['step'])}: score {m['objective/scores']:+.4f} kl {m['objective/kl']:.4f} "
-                      f"({m['time/step_seconds']:.2f} s)", file=sys.stderr, flush=True)
+    for _ in range(args.steps):
+        if history and args.max_seconds is not None and time.perf_counter() - t_run >= args.max_seconds:
+            break
+        m = engine.step().metrics
+        history.append(m)
+        if not args.quiet:
+            print(f"step {int(m['step'])}: score {m['objective/scores']:+.4f} kl {m['objective/kl']:.4f} "
+                  f"({m['time/step_seconds']:.2f} s)", file=sys.stderr, flush=True)
     seconds = time.perf_counter() - t0
-    engine.save(out)
+    # written whole or not at all (a run killed before this line leaves nothing behind)
+    engine.save(out, files={"metrics.jsonl": "".join(json.dumps(m) + "\n" for m in history)})
     print(json.dumps({
         "score_first": history[0]["objective/scores"], "score_last": history[-1]["objective/scores"],
         "raw_score_first": history[0]["objective/raw_scores"], "raw_score_last": history[-1]["objective/raw_scores"],

@@ -30,6 +30,8 @@ from dataclasses import dataclass
 
 from rlhf_demo.data.hh import STOP_STRINGS
 
+STATE_FILE = "ppo_state.json"  # written last into a saved PPO run (PPOEngine.save): its completion marker
+
 GROUP_SIZE = 4  # replies per prompt with the group baseline (RLOO's k; GRPO uses 8-64 on a GPU)
 
 # The reward-hacking demo (the PPO tab's button, benchmarks/ppo_learning.py): no KL leash, a larger step size.

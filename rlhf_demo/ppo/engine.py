@@ -41,7 +41,7 @@ import torch
 import torch.nn as nn
 
 from rlhf_demo.models.generation import left_pad
-from rlhf_demo.ppo.config import PPOConfig
+from rlhf_demo.ppo.config import STATE_FILE, PPOConfig
 from rlhf_demo.ppo.core import (
     adaptive_kl_coef,
     entropy_from_logits,
@@ -54,6 +54,7 @@ from rlhf_demo.ppo.core import (
 from rlhf_demo.ppo.policy import default_target_modules, forward_reply, top_layers, trunk_split
 from rlhf_demo.ppo.rollout import Rollout, rollout
 from rlhf_demo.reward.model import RewardScorer
+from rlhf_demo.storage import atomic_folder, file_sha256
 
 # ----------------------------------------------------------------------------------------------------------
 # data passed around during a step
@@ -159,20 +160,24 @@ class PPOEngine:
         # eps=1e-5 as in cleanrl / OpenAI's PPO: avoids huge first updates while Adam's second moment is tiny
         return torch.optim.AdamW(self.trainable_parameters, lr=self.config.learning_rate, eps=1e-5, weight_decay=0.0)
 
-    def save(self, directory: str | Path) -> Path:
+    def save(self, directory: str | Path, info: dict | None = None, files: dict[str, str] | None = None) -> Path:
         """Write the LoRA adapter (peft format: adapter_model.safetensors + adapter_config.json), the value head
-        (value_head.safetensors) and ppo_state.json (config + step). Returns the directory."""
+        (value_head.safetensors) and, last, ppo_state.json (config, step, `info`): the completion marker. The folder
+        is written under a temporary name and renamed into place (`storage.atomic_folder`): a crash mid-save leaves
+        no folder that looks whole. `directory` must not exist yet. `files`: more text files to write into it
+        (name -> content, e.g. the run's metrics). Returns the directory."""
         from safetensors.torch import save_file
 
-        directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
-        with self._lock:
-            self.model.save_pretrained(str(directory))
+        with self._lock, atomic_folder(directory, STATE_FILE) as tmp:
+            self.model.save_pretrained(str(tmp))
             save_file({k: v.detach().cpu().contiguous() for k, v in self.value_head.state_dict().items()},
-                      str(directory / "value_head.safetensors"))
-            state = {"step": self.step_count, "config": asdict(self.config), "score_norm": self.score_norm}
-        (directory / "ppo_state.json").write_text(json.dumps(state, indent=2))
-        return directory
+                      str(tmp / "value_head.safetensors"))
+            for name, text in (files or {}).items():
+                (tmp / name).write_text(text)
+            state = {"step": self.step_count, "config": asdict(self.config), "score_norm": self.score_norm,
+                     "adapter_sha256": file_sha256(tmp / "adapter_model.safetensors"), **(info or {})}
+            (tmp / STATE_FILE).write_text(json.dumps(state, indent=2))  # last: the completion marker
+        return Path(directory)
 
     def load(self, directory: str | Path) -> None:
         """Load what `save` wrote (adapter, value head, step count) into this engine. The optimizer starts fresh and
@@ -183,7 +188,7 @@ class PPOEngine:
         directory = Path(directory)
         adapter = load_file(str(directory / "adapter_model.safetensors"), device=str(self.device))
         value_head = load_file(str(directory / "value_head.safetensors"), device=str(self.device))
-        state = json.loads((directory / "ppo_state.json").read_text())
+        state = json.loads((directory / STATE_FILE).read_text())
         step = int(state["step"])
         with self._lock:
             if state.get("score_norm"):

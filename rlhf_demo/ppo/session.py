@@ -14,14 +14,16 @@ Stop always leaves a consistent policy that can be saved. Every method is thread
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
-from rlhf_demo.ppo.config import PPOConfig
+from rlhf_demo.ppo.config import STATE_FILE, PPOConfig
 from rlhf_demo.settings import NAME_RULE, valid_name
+from rlhf_demo.storage import complete_folders, sweep_temporaries
 
 PROBE_PROMPTS = (  # benign, fixed: the class watches these replies change
     "\n\nHuman: How do I make a good cup of tea?\n\nAssistant:",
@@ -63,6 +65,24 @@ class SessionView:
     score_norm: tuple[float, float] | None = None  # (mean, std) of the reward model on the base policy's replies
 
 
+def scan_checkpoints(checkpoint_dir: Path) -> tuple[list[dict], list[str]]:
+    """(the complete checkpoints under `checkpoint_dir`, oldest first; the names of folders left out). Temporary
+    folders of killed saves are swept; a folder without the completion marker (or with an unreadable one) is never
+    listed."""
+    sweep_temporaries(checkpoint_dir)
+    complete, skipped = complete_folders(checkpoint_dir, STATE_FILE)
+    rows = []
+    for d in complete:
+        try:
+            state = json.loads((d / STATE_FILE).read_text())
+        except (OSError, ValueError):
+            skipped.append(d.name)
+            continue
+        rows.append({"name": d.name, "path": str(d), "step": state.get("step"), "score": state.get("score"),
+                     "kl": state.get("kl"), "saved": state.get("saved", ""), "uid": state.get("adapter_sha256", "")})
+    return sorted(rows, key=lambda r: (r["saved"], r["name"])), skipped
+
+
 @dataclass
 class PPOSession:
     """One PPO run's state. `make_engine(config)` builds the engine (loads the models) on first use."""
@@ -72,7 +92,8 @@ class PPOSession:
     probe_prompts: tuple[str, ...] = PROBE_PROMPTS
     probe_every: int = 5  # K: re-generate the probe replies every K steps
     probe_seed: int = 1234  # fixed: the same seed at every probe, so only the policy changes the replies
-    on_checkpoint: Callable[[str, Path], None] | None = None  # e.g. register the checkpoint as an arena contestant
+    on_checkpoint: Callable[[dict], None] | None = None  # e.g. register the checkpoint as an arena contestant
+    name_taken: Callable[[str], bool] | None = None  # e.g. an arena contestant has that name (not reusable)
     config: PPOConfig = field(default_factory=PPOConfig)
     reward_name: str | None = None
 
@@ -82,7 +103,9 @@ class PPOSession:
         self._history: list[dict] = []
         self._samples: list[dict] = []
         self._probes: list[ProbeRow] = []
-        self._checkpoints: list[dict] = []
+        # the checkpoints on disk, complete ones only (a save killed midway left a temporary folder: swept)
+        self.skipped_checkpoints: list[str] = []  # folders that are not complete checkpoints: never listed
+        self._checkpoints: list[dict] = self._scan_checkpoints()
         self._version = 0
         self._pending: dict = {}  # live changes not yet handed to the engine (applied between steps)
 
@@ -174,25 +197,49 @@ class PPOSession:
             self._history, self._samples, self._probes = [], [], []
             self._version += 1
 
+    def _scan_checkpoints(self) -> list[dict]:
+        rows, self.skipped_checkpoints = scan_checkpoints(self.checkpoint_dir)
+        return rows
+
+    def checkpoints(self) -> list[dict]:
+        with self._lock:
+            return [dict(c) for c in self._checkpoints]
+
+    def _taken(self, name: str) -> bool:
+        return ((self.checkpoint_dir / name).exists() or any(c["name"] == name for c in self._checkpoints)
+                or (self.name_taken is not None and self.name_taken(name)))
+
     def save_checkpoint(self, name: str | None = None) -> dict:
-        """Save the current LoRA adapter under checkpoint_dir/<name>; it becomes an arena contestant."""
+        """Save the current LoRA adapter under checkpoint_dir/<name> (atomically); it becomes an arena contestant.
+
+        A name is never reused: a given name that exists (a checkpoint, or an arena contestant such as base-t0.7) is
+        refused before anything is written; the default name ppo-step<K> gets a suffix (-2, -3, ...) when taken."""
         with self._lock:
             if self._engine is None or self._engine.step_count == 0:
                 raise ValueError("Nothing to save yet: run at least one PPO step first.")
             step = self._engine.step_count
-            name = (name or "").strip() or f"ppo-step{step}"
-            if not valid_name(name):
-                raise ValueError(f"Checkpoint names use {NAME_RULE}.")
-            if any(c["name"] == name for c in self._checkpoints):
-                raise ValueError(f"A checkpoint named {name!r} exists already: pick another name.")
-            path = self._engine.save(self.checkpoint_dir / name)
+            name = (name or "").strip()
+            if name:
+                if not valid_name(name):
+                    raise ValueError(f"Checkpoint name {name[:80]!r}: use {NAME_RULE}.")
+                if self._taken(name):
+                    raise ValueError(f"Checkpoint name {name!r} is taken (a saved checkpoint or an arena contestant): "
+                                     "pick another name.")
+            else:
+                base, i = f"ppo-step{step}", 2
+                name = base
+                while self._taken(name):
+                    name, i = f"{base}-{i}", i + 1
             last = self._history[-1] if self._history else {}
-            info = {"name": name, "path": str(path), "step": step, "score": last.get("objective/scores"),
-                    "kl": last.get("objective/kl"), "saved": time.strftime("%H:%M:%S")}
+            meta = {"score": last.get("objective/scores"), "kl": last.get("objective/kl"),
+                    "saved": time.strftime("%Y-%m-%d %H:%M:%S")}
+            path = self._engine.save(self.checkpoint_dir / name, info=meta)
+            uid = json.loads((path / STATE_FILE).read_text()).get("adapter_sha256", "")
+            info = {"name": name, "path": str(path), "step": step, **meta, "uid": uid}
             self._checkpoints.append(info)
             self._version += 1
         if self.on_checkpoint is not None:
-            self.on_checkpoint(name, path)
+            self.on_checkpoint(dict(info))
         return info
 
     # -- reading ---------------------------------------------------------------------------------------------
