@@ -22,7 +22,6 @@ from pathlib import Path
 from _common import pct  # noqa: E402  (offline env)
 
 
-
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--voters", type=int, default=30)
@@ -36,8 +35,8 @@ def main() -> None:
     ws = demo = None
     url = args.url
     if url is None:
-        from rlhf_demo.ui.app import build_app, launch_kwargs
         from rlhf_demo.settings import Settings
+        from rlhf_demo.ui.app import build_app, launch_kwargs
         from rlhf_demo.workspace import Workspace
 
         ws = Workspace(Settings(offline=True, policy=args.policy, data_dir=Path(tempfile.mkdtemp(prefix="arena-load-"))))

@@ -22,7 +22,6 @@ from rlhf_demo.data.sources import LocalSource  # noqa: E402
 from rlhf_demo.ui.browse import render_pair  # noqa: E402
 
 
-
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--data", default=str(REPO.parent / "shared/hh-rlhf/harmless-base-sample.jsonl.gz"))
@@ -50,13 +49,13 @@ def main() -> None:
         search_ms.append(1000 * (time.perf_counter() - t))
 
     # the whole round trip through the running app's API
+    import tempfile
+
     from gradio_client import Client
 
-    from rlhf_demo.ui.app import build_app, launch_kwargs
     from rlhf_demo.settings import Settings
+    from rlhf_demo.ui.app import build_app, launch_kwargs
     from rlhf_demo.workspace import Workspace
-
-    import tempfile
 
     ws = Workspace(Settings(data=args.data, offline=True, policy="tiny", data_dir=Path(tempfile.mkdtemp())))
     demo = build_app(ws)

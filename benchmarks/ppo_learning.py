@@ -29,6 +29,7 @@ import gzip
 import json
 import os
 import random
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -97,6 +98,8 @@ def gain(before: dict, after: dict, ppo: dict) -> float:
 
 def learning_run(name: str, train: Path, held: Path, work: Path, minutes: float, extra_reward: list[str]) -> dict:
     rm = work / f"rm-{name}"
+    for old in (rm, work / f"ppo-{name}"):  # the commands never overwrite: a rerun starts from fresh folders
+        shutil.rmtree(old, ignore_errors=True)
     r = command("reward", "--train", str(train), "--eval", str(held), "--out", str(rm), "--quiet", *extra_reward)
     before = command("evaluate", "--reward", str(rm), "--prompts", str(held))
     ppo_dir = work / f"ppo-{name}"
@@ -130,6 +133,7 @@ def hack_run(work: Path, minutes: float) -> dict:
         command("reward", "--train", str(BUNDLED / "train.jsonl"), "--eval", str(held), "--out", str(rm), "--quiet")
     before = command("evaluate", "--reward", str(rm), "--prompts", str(held))
     out = work / "ppo-hack"
+    shutil.rmtree(out, ignore_errors=True)
     ppo = command("ppo", "--reward", str(rm), "--data", str(BUNDLED / "train.jsonl"), "--steps", "100000",
                   "--max-seconds", str(minutes * 60), "--kl-coef", str(HACK_SETTINGS["kl_coef"]),
                   "--lr", str(HACK_SETTINGS["learning_rate"]), "--out", str(out), "--quiet")

@@ -28,10 +28,8 @@ import platform
 import resource
 import statistics
 import time
-from pathlib import Path
 
 import _common  # noqa: E402,F401  (offline env)
-
 import torch  # noqa: E402
 
 from rlhf_demo.ppo.config import PPOConfig  # noqa: E402

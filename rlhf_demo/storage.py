@@ -91,8 +91,12 @@ def check_new_folder(path: str | os.PathLike, what: str) -> Path:
         parent = parent.parent
     if not parent.is_dir():
         raise ValueError(f"{what} {path}: {parent} is a file, not a folder")
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise ValueError(f"{what} {path}: cannot write in {parent} (permission denied)")
+    probe = temporary_name(parent / "write-probe")
+    try:  # ask the file system itself: permissions say nothing about /proc, a read-only mount or root
+        probe.touch(exist_ok=False)
+        probe.unlink()
+    except OSError as e:
+        raise ValueError(f"{what} {path}: cannot write in {parent} ({e.strerror or e})") from None
     return path
 
 

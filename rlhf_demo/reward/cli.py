@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
 
 from rlhf_demo.models.presets import probe_hub_for, resolve_policy, resolve_reward_backbone
 from rlhf_demo.reward.config import RewardConfig
+from rlhf_demo.reward.model import META_FILE
 from rlhf_demo.reward.pairs import build_training_pairs, pairs_from_set, split_pairs
 from rlhf_demo.reward.trainer import train_reward_model
+from rlhf_demo.storage import atomic_folder, check_new_folder
 
 
 def reward_parser():
@@ -64,6 +67,7 @@ def reward_main(argv: list[str] | None = None) -> int:
         center_rewards_coefficient=args.center_rewards, seed=args.seed, device=args.device)
     try:  # bad input -> one clear line on stderr and exit status 2, not a traceback
         cfg.validate()
+        out = check_new_folder(args.out, "--out")  # a new folder: nothing is ever overwritten or half-written
         # the backbone is resolved here, once (at most one Hub probe), and passed down
         hub_ok = probe_hub_for(*((cfg.backbone, args.policy) if cfg.backbone == "policy" else (cfg.backbone,)))
         policy = resolve_policy(args.policy, hub_ok) if cfg.backbone == "policy" else None
@@ -83,7 +87,12 @@ def reward_main(argv: list[str] | None = None) -> int:
             print("[reward] " + " ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
                                          for k, v in row.items() if v is not None), file=sys.stderr, flush=True)
 
-    res = train_reward_model(cfg, train, evals, args.out, backbone, on_log=show)
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1:  # accelerate launch: every process writes to the same folder
+        res = train_reward_model(cfg, train, evals, out, backbone, on_log=show)
+    else:  # written under a temporary name, renamed into place when complete: a killed run leaves nothing
+        with atomic_folder(out, META_FILE) as tmp:
+            res = train_reward_model(cfg, train, evals, tmp, backbone, on_log=show)
+        res.out_dir = str(out)
     if res.is_main_process:
         out = res.to_dict()
         out = {k: (round(v, 4) if isinstance(v, float) else v) for k, v in out.items()}

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import threading
 import time
 from pathlib import Path
@@ -17,20 +16,27 @@ from rlhf_demo.reward.model import META_FILE, RewardModel, load_reward_model
 from rlhf_demo.reward.pairs import Pair
 from rlhf_demo.reward.trainer import TrainResult, train_reward_model
 from rlhf_demo.settings import NAME_RULE, valid_name
+from rlhf_demo.storage import atomic_folder, complete_folders, sweep_temporaries, write_json_atomic
 
 
 class RewardModelRegistry:
     """Saved reward models under ``root/<name>/`` and which one is active (``root/active.json``).
 
     Thread-safe. A run trains into a hidden temporary folder and is renamed into place only when it
-    finished (or was stopped) cleanly, so a failed run leaves neither a half-written model nor a
-    changed active model behind.
+    finished (or was stopped) cleanly (`storage.atomic_folder`, META_FILE written last), so a failed or killed run
+    leaves neither a half-written model nor a changed active model behind. At start, the temporary folders of
+    killed runs are swept; a visible folder without META_FILE is never listed, and `skipped()` names it.
     """
 
     def __init__(self, root: str | os.PathLike):
         self.root = Path(root)
         self._lock = threading.RLock()
         self._cache: dict[str, RewardModel] = {}
+        self.swept = sweep_temporaries(self.root)
+
+    def skipped(self) -> list[str]:
+        """Folders under root that are not complete reward models (no META_FILE): left out of `list()`."""
+        return complete_folders(self.root, META_FILE)[1]
 
     def path(self, name: str) -> Path:
         if not valid_name(name):
@@ -83,10 +89,7 @@ class RewardModelRegistry:
         with self._lock:
             if not self.exists(name):
                 raise FileNotFoundError(f"No saved reward model named {name!r} in {self.root}")
-            self.root.mkdir(parents=True, exist_ok=True)
-            tmp = self.root / ".active.json.tmp"
-            tmp.write_text(json.dumps({"name": name, "set": time.time()}))
-            os.replace(tmp, self.root / "active.json")  # atomic: readers never see half a file
+            write_json_atomic(self.root / "active.json", {"name": name, "set": time.time()})  # never half a file
 
     def active_model(self, device: str | None = None) -> RewardModel | None:
         name = self.active
@@ -107,15 +110,10 @@ class RewardModelRegistry:
         final = self.path(name)
         if final.exists():
             raise ValueError(f"A reward model named {name!r} already exists.")
-        self.root.mkdir(parents=True, exist_ok=True)
-        tmp = self.root / f".tmp-{name}-{os.getpid()}-{threading.get_ident()}"
-        try:
+        with atomic_folder(final, META_FILE) as tmp:
             result = train_reward_model(cfg, train_pairs, eval_pairs, tmp, backbone, on_log=on_log, should_stop=should_stop)
-            with self._lock:
-                os.replace(tmp, final)
-                if activate:
-                    self.set_active(name)
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)  # only left over when the run failed
+        with self._lock:
+            if activate:
+                self.set_active(name)
         result.out_dir = str(final)
         return result

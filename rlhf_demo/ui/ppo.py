@@ -242,8 +242,10 @@ def build(ws: Workspace) -> PPOTab:
                                    elem_id="ppo-probe-table")
     gr.Markdown("### Latest samples, shaded by per-token KL")
     samples = gr.HTML(elem_id="ppo-samples")
-    checkpoints = gr.Dataframe(pd.DataFrame(columns=["name", "step", "score", "KL", "saved"]), interactive=False,
-                               label="Checkpoints", elem_id="ppo-checkpoints")
+    skipped = ws.ppo.skipped_checkpoints
+    label = "Checkpoints" + (f" (left out, incomplete: {', '.join(skipped)})" if skipped else "")
+    checkpoints = gr.Dataframe(checkpoints_frame(ws.ppo.view()), interactive=False, label=label,
+                               elem_id="ppo-checkpoints")
     timer = gr.Timer(1.5)
     return PPOTab(kl_coef, lr, batch_size, baseline, response_length, temperature, epochs, steps, start, pause, stop, reset, hack, restore,
                   hack_md, ckpt_name, save, status, plots, probe_compare, probe_table, samples, checkpoints, timer,

@@ -212,7 +212,9 @@ def wire(tab: RewardTab, ws: Workspace, demo: gr.Blocks) -> None:
     def models_update():
         items = ws.reward_models.list()
         names = [m["name"] for m in items]
-        return models_frame(items), gr.update(choices=names, value=ws.reward_models.active)
+        skipped = ws.reward_models.skipped()
+        info = (f"Left out (incomplete, e.g. a run that was killed): {', '.join(skipped)}" if skipped else None)
+        return models_frame(items), gr.update(choices=names, value=ws.reward_models.active, info=info)
 
     def refresh(seen):
         snap = ws.jobs.snapshot("reward")
