@@ -31,6 +31,16 @@ def settings_from(args: argparse.Namespace):
     return Settings(**kw)
 
 
+def workspace_or_exit(workspace_class, settings):
+    """The Workspace for these settings, or one `error:` line and exit status 2 for bad start-up input (a --data
+    path that is missing or holds no pairs, a --policy folder that is not a model, ...): never a traceback."""
+    try:
+        return workspace_class(settings)
+    except (ValueError, OSError) as e:  # NoValidPairs is a ValueError; FileNotFoundError an OSError
+        print(f"error: {e}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
 def serve_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="app.py", description="RLHF Playground: learn RLHF by doing it, in the browser.")
     add_common_args(p)
@@ -48,7 +58,7 @@ def serve_main(argv: list[str] | None = None) -> None:
     from rlhf_demo.ui.app import build_app, launch_kwargs
     from rlhf_demo.workspace import Workspace
 
-    ws = Workspace(settings_from(args))
+    ws = workspace_or_exit(Workspace, settings_from(args))
     demo = build_app(ws)
     d = ws.describe()
     print(f"[rlhf-playground] data: {d['data']} ({d['data_note']})", flush=True)
@@ -66,7 +76,7 @@ def info_main(argv: list[str]) -> int:
     args = p.parse_args(argv)
     from rlhf_demo.workspace import Workspace
 
-    ws = Workspace(settings_from(args))
+    ws = workspace_or_exit(Workspace, settings_from(args))
     print(json.dumps({**ws.describe(), "startup_seconds": round(ws.startup_seconds, 3)}))
     return 0
 

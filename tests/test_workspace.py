@@ -132,6 +132,9 @@ def test_a_restart_brings_back_every_complete_checkpoint_as_a_contestant_with_it
     base = again.contestants.get("base-t0.7")
     assert base.uid.startswith("tiny-") and base.uid != again.contestants.get("base-t1.0").uid
 
+    # a checkpoint may not take a contestant's name: the arena would refuse it after it was written
+    assert again.ppo.name_taken("base-t0.7") and not again.ppo.name_taken("fresh-name")
+
     rnd = again.arena.new_round("How do I keep basil fresh?", voter_id="v", seed=3)
     stored = again.votes.get_round(rnd.round_id)
     ids = {stored.model_a: stored.model_a_id, stored.model_b: stored.model_b_id}

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sqlite3
 import tempfile
 import threading
@@ -77,6 +78,18 @@ _MIGRATIONS = {
 
 class VoteError(ValueError):
     """A user-facing problem with the vote store (message is meant to be shown as is)."""
+
+
+_ROUND_ID = re.compile(r"[0-9a-f]{32}")  # uuid4().hex
+
+
+def _check_round_id(round_id) -> str:
+    """A round id as stored (32 hex characters); anything else is refused without echoing more than its start."""
+    if isinstance(round_id, str) and _ROUND_ID.fullmatch(round_id):
+        return round_id
+    text = round_id if isinstance(round_id, str) else repr(round_id)
+    shown = repr(text) if len(text) <= 40 else f"{text[:40]!r}… ({len(text):,} characters)"
+    raise VoteError(f"Unknown round {shown}: a round id is 32 hexadecimal characters, as /arena_round returns it.")
 
 
 def _now() -> str:
@@ -258,8 +271,9 @@ class VoteStore:
 
     def add_vote(self, round_id: str, outcome: str, voter_id: str, voter_name: str | None = None) -> VoteRecord:
         """Record the judgement of a round, in one transaction. Raises VoteError with the reason when refused."""
+        round_id = _check_round_id(round_id)
         if outcome not in OUTCOMES:
-            raise VoteError(f"Unknown vote {outcome!r}: it must be one of {', '.join(OUTCOMES)}.")
+            raise VoteError(f"Unknown vote {str(outcome)[:20]!r}: it must be one of {', '.join(OUTCOMES)}.")
         voter_name = (voter_name or "").strip() or None
         with self._lock:
             self._conn.execute("BEGIN IMMEDIATE")  # take the write lock now: check + insert are atomic
@@ -281,6 +295,7 @@ class VoteStore:
     # --- reading -------------------------------------------------------------------------------------------
 
     def get_round(self, round_id: str) -> RoundRecord:
+        round_id = _check_round_id(round_id)
         with self._lock:
             row = self._conn.execute(
                 "SELECT id, created_at, voter_id, prompt, model_a, model_b, reply_a, reply_b, settings, model_a_id, "

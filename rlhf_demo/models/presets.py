@@ -95,6 +95,9 @@ def in_hub_cache(repo_id: str) -> bool:
 
 def _resolve(name: str, path: str, hub_ok: bool, fallback: ModelChoice | None) -> ModelChoice:
     if Path(path).expanduser().exists():
+        if not (Path(path).expanduser() / "config.json").is_file():
+            raise FileNotFoundError(f"{name}: {path} is not a model folder (it has no config.json): give a folder "
+                                    "written by save_pretrained, a preset name, or a Hub id")
         where = "bundled" if Path(path).resolve().is_relative_to(ASSETS_DIR) else "local"
         return ModelChoice(name, str(Path(path).expanduser()), where, weights="local files" if where == "local" else "")
     if hub_ok:

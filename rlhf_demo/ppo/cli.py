@@ -82,8 +82,8 @@ def ppo_main(argv: list[str]) -> int:
     try:
         cfg.validate()
         check_new_folder(out, "--out")
+        choice = resolve_policy_probing(args.policy)  # cheap checks first, then the loading
         reward = load_reward_model(args.reward, args.device)
-        choice = resolve_policy_probing(args.policy)
         model, tok = load_policy(choice, args.device)
         src = LocalSource(args.data) if args.data else BundledSource()
         subset, split = src.default()

@@ -13,7 +13,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 from rlhf_demo.data.browse import filter_pairs, length_stats, reward_disagreements, word_diff  # noqa: E402
 from rlhf_demo.data.hh import PreferencePair, PreferenceSet  # noqa: E402
-from rlhf_demo.ui.common import error, esc, spans_html, turns_html  # noqa: E402
+from rlhf_demo.ui.common import as_int, as_text, error, esc, short, spans_html, turns_html  # noqa: E402
 from rlhf_demo.workspace import Workspace  # noqa: E402
 
 INTRO = """**Step 1 · Human preferences.** RLHF starts from people comparing two replies to the same
@@ -273,10 +273,8 @@ def wire(tab: BrowseTab, ws: Workspace, demo: gr.Blocks) -> None:
     # -- the stable API (documented in the README) ---------------------------------------------
     def browse_pair(subset: str, split: str, index: int) -> dict:
         """One preference pair: its conversation turns, the chosen and the rejected final reply."""
-        ps = load(subset, split)
-        if not (0 <= int(index) < len(ps)):
-            raise error(f"index must be between 0 and {len(ps) - 1}")
-        p = ps.pairs[int(index)]
+        ps = load(as_text(subset, "subset", 200), as_text(split, "split", 200))
+        p = ps.pairs[as_int(index, "index", 0, len(ps) - 1)]
         return {
             "index": p.index, "total": len(ps), "subset": subset, "split": split, "n_turns": p.n_turns,
             "prefix": [{"role": t.role, "text": t.text} for t in p.prefix], "prompt": p.prompt,
@@ -285,16 +283,18 @@ def wire(tab: BrowseTab, ws: Workspace, demo: gr.Blocks) -> None:
 
     def browse_search(subset: str, split: str, query: str, turns: str = "any", limit: int = 100) -> dict:
         """Rows matching every word of `query` and the turn filter ("any", "1 (single turn)", "2", "3", "4+")."""
-        ps = load(subset, split)
-        if turns not in TURN_FILTERS:
-            raise error(f"turns must be one of {list(TURN_FILTERS)}")
+        ps = load(as_text(subset, "subset", 200), as_text(split, "split", 200))
+        if not isinstance(turns, str) or turns not in TURN_FILTERS:
+            raise error(f"turns must be one of {list(TURN_FILTERS)}, got {short(turns)}")
         lo, hi = TURN_FILTERS[turns]
-        m = filter_pairs(ps, query or "", lo, hi)
-        return {"matches": len(m), "indices": m[: max(0, int(limit))], "total": len(ps)}
+        query = as_text(query, "query", 500, allow_empty=True)
+        limit = as_int(limit, "limit", 0, 100_000)
+        m = filter_pairs(ps, query, lo, hi)
+        return {"matches": len(m), "indices": m[:limit], "total": len(ps)}
 
     def browse_stats(subset: str, split: str) -> dict:
         """Length statistics of a split: how often the longer final reply is the chosen one."""
-        ps = load(subset, split)
+        ps = load(as_text(subset, "subset", 200), as_text(split, "split", 200))
         return {**_stats(ps).as_dict(), "skipped_lines": ps.skipped, "origin": ps.origin}
 
     def data_sources() -> dict:

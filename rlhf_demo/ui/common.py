@@ -57,3 +57,40 @@ def spans_html(spans: list[Span]) -> str:
 def error(message: str) -> gr.Error:
     """A clear message for the user (never a stack trace)."""
     return gr.Error(message, duration=8)
+
+
+def short(value, n: int = 40) -> str:
+    """A value as it may be echoed in a message: at most `n` characters, and how long it really was."""
+    text = value if isinstance(value, str) else repr(value)
+    return repr(text) if len(text) <= n else f"{text[:n]!r}… ({len(text):,} characters)"
+
+
+def as_int(value, field: str, lo: int, hi: int) -> int:
+    """An integer from the UI or the API in [lo, hi], else a gr.Error naming the field (NaN, inf, text, a dict or a
+    bool are refused; 3.0 is 3)."""
+    import math
+
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise error(f"{field} must be a whole number, got {short(value)}")
+    try:
+        number = float(value)
+    except ValueError:
+        raise error(f"{field} must be a whole number, got {short(value)}") from None
+    if not math.isfinite(number) or number != int(number):
+        raise error(f"{field} must be a whole number, got {short(value)}")
+    if not lo <= int(number) <= hi:
+        raise error(f"{field} must be between {lo:,} and {hi:,}, got {int(number):,}")
+    return int(number)
+
+
+def as_text(value, field: str, max_chars: int, allow_empty: bool = False) -> str:
+    """Text from the UI or the API (None = empty), at most `max_chars`, else a gr.Error naming the field."""
+    if value is None:
+        value = ""
+    if not isinstance(value, str):
+        raise error(f"{field} must be text, got {type(value).__name__} {short(value)}")
+    if not allow_empty and not value.strip():
+        raise error(f"{field} is empty")
+    if len(value) > max_chars:
+        raise error(f"{field} is too long ({len(value):,} characters; at most {max_chars:,})")
+    return value

@@ -15,7 +15,7 @@ import pandas as pd  # noqa: E402
 from rlhf_demo.jobs import JobBusy, fmt_seconds  # noqa: E402
 from rlhf_demo.reward.config import RewardConfig  # noqa: E402
 from rlhf_demo.reward.session import training_job  # noqa: E402
-from rlhf_demo.ui.common import error, esc  # noqa: E402
+from rlhf_demo.ui.common import as_text, error, esc  # noqa: E402
 from rlhf_demo.workspace import Workspace  # noqa: E402
 
 INTRO = """**Step 3 · The reward model.** A reward model reads a conversation and a reply and outputs one number. It is
@@ -266,6 +266,8 @@ def wire(tab: RewardTab, ws: Workspace, demo: gr.Blocks) -> None:
 
     def reward_score(prompt: str, reply: str) -> float:
         """Score one reply to a typed prompt with the active reward model."""
+        prompt = as_text(prompt, "prompt", 4000)
+        reply = as_text(reply, "reply", 4000)
         model = ws.reward_models.active_model(ws.settings.device)
         if model is None:
             raise error("No active reward model yet.")

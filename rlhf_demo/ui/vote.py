@@ -18,7 +18,7 @@ import pandas as pd  # noqa: E402
 
 from rlhf_demo.arena.votes import EXPORT_FORMATS, FILE_FORMATS, OUTCOMES, write_export  # noqa: E402
 from rlhf_demo.data.hh import prompt_turns  # noqa: E402
-from rlhf_demo.ui.common import error, esc, turns_html  # noqa: E402
+from rlhf_demo.ui.common import as_text, error, esc, turns_html  # noqa: E402
 from rlhf_demo.workspace import Workspace  # noqa: E402
 
 INTRO = """**Step 2 · Collect preferences.** This is how preference data is made: two anonymous models answer the
@@ -243,13 +243,16 @@ def wire(tab: VoteTab, ws: Workspace, demo: gr.Blocks) -> None:
     # -- the stable API (documented in the README) ---------------------------------------------
     def arena_round(prompt: str = "", request: gr.Request = None) -> dict:
         """A new battle: two anonymous replies to `prompt` (empty = a prompt drawn from the data)."""
-        rnd = start_round(prompt or None, None, request)
+        rnd = start_round(as_text(prompt, "prompt", 20_000, allow_empty=True) or None, None, request)
         return {"round_id": rnd.round_id, "prompt": rnd.prompt, "reply_a": rnd.reply_a, "reply_b": rnd.reply_b}
 
     def arena_vote(round_id: str, outcome: str, voter_name: str = "", request: gr.Request = None) -> dict:
         """Judge a round: outcome is one of A, B, tie, both_bad. Reveals the two contestants."""
+        round_id = as_text(round_id, "round_id", 64)
+        outcome = as_text(outcome, "outcome", 20)
+        voter_name = as_text(voter_name, "voter_name", 200, allow_empty=True)
         try:
-            res = ws.arena.vote(round_id, outcome, voter(request), (voter_name or "").strip()[:60] or None)
+            res = ws.arena.vote(round_id, outcome, voter(request), voter_name.strip()[:60] or None)
         except ValueError as e:
             raise error(str(e)) from e
         return {"round_id": res.round_id, "outcome": res.outcome, "model_a": res.model_a, "model_b": res.model_b,
