@@ -21,12 +21,14 @@ def add_common_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--reward-backbone", help="reward backbone: minilm (default), policy, a folder or a Hub id")
     p.add_argument("--offline", action="store_true", help="never contact the Hugging Face Hub")
     p.add_argument("--device", help="cpu or cuda (default: cuda when available)")
+    p.add_argument("--allow-any-model", action="store_true",
+                   help="let the Reward tab use any backbone folder or Hub id typed in it (default: the presets only)")
 
 
 def settings_from(args: argparse.Namespace):
     from rlhf_demo.settings import Settings
 
-    kw = dict(data=args.data, policy=args.policy, reward_backbone=args.reward_backbone,
+    kw = dict(data=args.data, policy=args.policy, reward_backbone=args.reward_backbone, allow_any_model=args.allow_any_model,
               offline=args.offline or os.environ.get("HF_HUB_OFFLINE", "0") in ("1", "true", "True"), device=args.device)
     return Settings(**kw)
 

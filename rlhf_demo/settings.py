@@ -33,3 +33,7 @@ class Settings:
     data_dir: Path = field(default_factory=default_data_dir)
     hub_timeout: float = 3.0  # seconds we give the Hub before falling back (start-up cost when offline)
     device: str | None = None  # None = cuda if available, else cpu
+    # --allow-any-model: let the UI train on any reward backbone (a folder or a Hub id typed into the Reward tab).
+    # Off: only the presets (minilm, policy) and what was given at start-up, so that no visitor can make the app
+    # download an arbitrary model from the Hub.
+    allow_any_model: bool = False

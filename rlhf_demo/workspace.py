@@ -14,7 +14,14 @@ from pathlib import Path
 from rlhf_demo.data.prompts import short_prompts
 from rlhf_demo.data.sources import SourceChoice, hub_reachable, open_source
 from rlhf_demo.jobs import JobRunner
-from rlhf_demo.models.presets import ModelChoice, format_prompt, load_policy, resolve_policy, resolve_reward_backbone
+from rlhf_demo.models.presets import (
+    REWARD_BACKBONES,
+    ModelChoice,
+    format_prompt,
+    load_policy,
+    resolve_policy,
+    resolve_reward_backbone,
+)
 from rlhf_demo.settings import Settings
 
 
@@ -46,6 +53,22 @@ class Workspace:
         self.startup_seconds = time.perf_counter() - t0
 
     # -- paths ------------------------------------------------------------------------------
+    def export_path(self, filename: str, keep: int = 20, max_age_seconds: float = 3600) -> Path:
+        """Where a download (a votes export) is written: ONE folder per data dir in the system's temp dir (Gradio
+        serves files from there), pruned at every call to the newest `keep` files of the last `max_age_seconds`."""
+        import hashlib
+        import tempfile
+
+        key = hashlib.sha256(str(Path(self.settings.data_dir).resolve()).encode()).hexdigest()[:10]
+        folder = Path(tempfile.gettempdir()) / f"rlhf-playground-exports-{key}"
+        folder.mkdir(parents=True, exist_ok=True)
+        files = sorted((f for f in folder.iterdir() if f.is_file()), key=lambda f: f.stat().st_mtime, reverse=True)
+        now = time.time()
+        for i, f in enumerate(files):
+            if i >= keep - 1 or now - f.stat().st_mtime > max_age_seconds:
+                f.unlink(missing_ok=True)
+        return folder / filename
+
     def path(self, *parts: str) -> Path:
         """A path under the data dir (created on demand)."""
         p = Path(self.settings.data_dir, *parts)
@@ -172,6 +195,9 @@ class Workspace:
         never a new Hub probe. ``None`` or the start-up choice's own name gives the start-up choice."""
         if name is None or name == (self.settings.reward_backbone or "minilm"):
             return self.reward_choice
+        if name not in REWARD_BACKBONES and not self.settings.allow_any_model:
+            raise ValueError(f"Reward backbone {name[:200]!r}: this app offers the presets {', '.join(REWARD_BACKBONES)}. "
+                             "Whoever starts it can allow any folder or Hub id with --allow-any-model.")
         return resolve_reward_backbone(name, self.policy_choice, self.hub_ok)
 
     def prompts_for_training(self, max_chars: int = 1500) -> list[str]:

@@ -114,3 +114,68 @@ def test_a_huge_round_id_over_the_api_is_refused_short(client):
                                                   (None, "a reply", "prompt")])
 def test_reward_score_refuses_an_empty_prompt_or_reply(client, prompt, reply, field):
     assert f"{field} is empty" in refused_by_api(client, prompt, reply, api_name="/reward_score")
+
+
+# ------------------------------------------------------------------------------------------ bounds
+
+
+def test_uploads_over_the_limit_are_refused(bundled_app):
+    import httpx
+
+    url, _ = bundled_app
+    small = httpx.post(f"{url}gradio_api/upload", files={"files": ("a.txt", b"x" * 1000)}, timeout=30)
+    big = httpx.post(f"{url}gradio_api/upload", files={"files": ("b.txt", b"x" * (3 * 1024 * 1024))}, timeout=30)
+    assert small.status_code == 200 and big.status_code == 413, (small.status_code, big.status_code)
+
+
+def test_exports_share_one_folder_that_is_pruned(tmp_path):
+    from rlhf_demo.settings import Settings
+    from rlhf_demo.workspace import Workspace
+
+    ws = Workspace(Settings(offline=True, policy="tiny", data_dir=tmp_path / "data"))
+    paths = []
+    for i in range(30):
+        p = ws.export_path(f"votes-{i}.jsonl")
+        p.write_text("{}\n")
+        paths.append(p)
+    folder = paths[0].parent
+    assert {p.parent for p in paths} == {folder} and len(list(folder.iterdir())) <= 20
+    assert paths[-1].exists() and not paths[0].exists()  # the newest kept, the oldest gone
+
+
+def test_unvoted_rounds_expire_and_voted_ones_stay(tmp_path):
+    with VoteStore(tmp_path / "v.db") as store:
+        voted = store.add_round("\n\nHuman: hi\n\nAssistant:", "a", "b", "x", "y", "v")
+        store.add_vote(voted.round_id, "A", "v")
+        store.add_round("\n\nHuman: hi\n\nAssistant:", "a", "b", "x", "y", "v")  # never voted
+        assert store.expire_unvoted(max_age_seconds=3600) == 0  # too young
+        assert store.expire_unvoted(max_age_seconds=-1) == 1
+        assert store.stats()["rounds"] == 1 and store.count() == 1 and store.get_round(voted.round_id)
+
+
+@pytest.mark.parametrize("flags, message", [(("--batch-size", "100000", "--samples-per-prompt", "1", "--baseline", "value"),
+                                             "batch_size must be <= 512"),
+                                            (("--batch-size", "256", "--response-length", "256"), "batch_size x response_length"),
+                                            (("--response-length", "100000"), "response_length must be <= 1024")])
+def test_ppo_sizes_that_would_exhaust_memory_are_refused_before_loading(tmp_path, flags, message):
+    assert message in refused("ppo", "--reward", str(tmp_path / "rm"), "--steps", "1", "--out", str(tmp_path / "o"), *flags)
+
+
+def test_reward_batch_that_would_exhaust_memory_is_refused(tmp_path):
+    assert "65,536 tokens" in refused("reward", "--train", str(BUNDLED / "train.jsonl"), "--out", str(tmp_path / "o"),
+                                      "--batch-size", "100000")
+
+
+def test_only_preset_backbones_unless_the_operator_allows_any(tmp_path):
+    from rlhf_demo.paths import TINY_POLICY_DIR
+    from rlhf_demo.settings import Settings
+    from rlhf_demo.workspace import Workspace
+
+    ws = Workspace(Settings(offline=True, policy="tiny", data_dir=tmp_path / "data"))
+    with pytest.raises(ValueError, match="--allow-any-model"):
+        ws.reward_backbone("some-org/some-model")
+    with pytest.raises(ValueError, match="--allow-any-model"):
+        ws.reward_backbone(str(TINY_POLICY_DIR))
+    assert ws.reward_backbone("policy").path == str(TINY_POLICY_DIR)
+    open_ws = Workspace(Settings(offline=True, policy="tiny", data_dir=tmp_path / "data", allow_any_model=True))
+    assert open_ws.reward_backbone(str(TINY_POLICY_DIR)).path == str(TINY_POLICY_DIR)

@@ -38,6 +38,8 @@ from rlhf_demo.models.generation import STOP_STRINGS, StopOnStrings, clean_reply
 from rlhf_demo.storage import file_sha256
 
 BASE_ADAPTER = "__base__"  # peft's name for "no adapter" in a mixed-adapter batch
+UNVOTED_ROUND_TTL = 6 * 3600  # seconds an unvoted round is kept (a vote after that is refused as an unknown round)
+EXPIRE_EVERY = 100  # rounds between two sweeps of expired unvoted rounds
 EMPTY_REPLY = "(no reply)"  # shown when the model stopped before saying anything
 
 
@@ -304,6 +306,7 @@ class Arena:
         self.generator = generator
         self.prompt_source = prompt_source
         self.max_prompt_chars = max_prompt_chars  # typed prompts only: keeps a round fast and the page readable
+        self._rounds_made = 0
 
     def make_prompt(self, prompt: str | None, rng: random.Random) -> str:
         """None or "" -> a prompt drawn from `prompt_source`; typed text -> "\\n\\nHuman: {text}\\n\\nAssistant:"."""
@@ -346,6 +349,9 @@ class Arena:
                     "adapter_a": a.adapter_path, "adapter_b": b.adapter_path}
         rec = self.store.add_round(hh_prompt, a.name, b.name, reply_a, reply_b, voter_id, settings,
                                    model_a_id=a.uid or None, model_b_id=b.uid or None)
+        self._rounds_made += 1
+        if self._rounds_made % EXPIRE_EVERY == 1:  # now and then (the first round after a start included)
+            self.store.expire_unvoted(UNVOTED_ROUND_TTL)
         return Round(rec.round_id, hh_prompt, reply_a, reply_b)
 
     def vote(self, round_id: str, outcome: str, voter_id: str, voter_name: str | None = None) -> VoteResult:

@@ -292,6 +292,15 @@ class VoteStore:
                 raise
             return self._votes_where("v.round_id = ?", (round_id,))[0]
 
+    def expire_unvoted(self, max_age_seconds: float = 6 * 3600) -> int:
+        """Delete the rounds nobody voted on that are older than `max_age_seconds` (a page closed mid-round, a bot
+        that only asks): they would otherwise pile up forever. Votes and voted rounds are never touched."""
+        cutoff = datetime.fromtimestamp(time.time() - max_age_seconds, timezone.utc).isoformat(timespec="milliseconds")
+        with self._lock:
+            cur = self._conn.execute("DELETE FROM rounds WHERE created_at < ? AND id NOT IN (SELECT round_id FROM votes)",
+                                     (cutoff,))
+            return cur.rowcount
+
     # --- reading -------------------------------------------------------------------------------------------
 
     def get_round(self, round_id: str) -> RoundRecord:

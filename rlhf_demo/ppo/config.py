@@ -30,6 +30,12 @@ from dataclasses import dataclass
 
 from rlhf_demo.data.hh import STOP_STRINGS
 
+# upper bounds of a step's size (memory, see `validate`): refused with a clear message, never an out-of-memory kill
+MAX_BATCH_SIZE = 512
+MAX_RESPONSE_LENGTH = 1024
+MAX_PROMPT_LENGTH = 4096
+MAX_REPLY_TOKENS = 8192  # batch_size x response_length
+
 STATE_FILE = "ppo_state.json"  # written last into a saved PPO run (PPOEngine.save): its completion marker
 
 GROUP_SIZE = 4  # replies per prompt with the group baseline (RLOO's k; GRPO uses 8-64 on a GPU)
@@ -156,6 +162,18 @@ class PPOConfig:
              f"missing_eos_penalty must be None or >= 0 (it is subtracted), got {self.missing_eos_penalty!r}")
         need(is_int(self.samples_per_prompt) and self.samples_per_prompt >= 1,
              f"samples_per_prompt must be an integer >= 1, got {self.samples_per_prompt!r}")
+        # upper bounds, from memory: a rollout keeps the logits of every generated token (batch x length x vocab
+        # floats; SmolLM2's vocab is 49,152: 8,192 tokens ~ 1.6 GB per copy) and the states of prompt + reply
+        need(self.batch_size <= MAX_BATCH_SIZE, f"batch_size must be <= {MAX_BATCH_SIZE}, got {self.batch_size}")
+        need(self.response_length <= MAX_RESPONSE_LENGTH,
+             f"response_length must be <= {MAX_RESPONSE_LENGTH}, got {self.response_length}")
+        need(self.max_prompt_length <= MAX_PROMPT_LENGTH,
+             f"max_prompt_length must be <= {MAX_PROMPT_LENGTH}, got {self.max_prompt_length}")
+        need(self.batch_size * self.response_length <= MAX_REPLY_TOKENS,
+             f"batch_size x response_length must be <= {MAX_REPLY_TOKENS:,} tokens (memory), got "
+             f"{self.batch_size} x {self.response_length} = {self.batch_size * self.response_length:,}")
+        need(is_int(self.score_norm_samples) and self.score_norm_samples <= 4096,
+             f"score_norm_samples must be <= 4096, got {self.score_norm_samples!r}")
         need(is_int(self.batch_size) and self.batch_size % self.samples_per_prompt == 0,
              f"batch_size ({self.batch_size}) must be divisible by samples_per_prompt ({self.samples_per_prompt})")
         need(self.baseline in ("value", "group"), f"baseline must be 'value' or 'group', got {self.baseline!r}")

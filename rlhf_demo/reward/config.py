@@ -195,6 +195,12 @@ class RewardConfig:
             v = getattr(self, name)
             if not isinstance(v, int) or isinstance(v, bool) or v < 1:
                 bad(name, "must be an integer >= 1")
+        # upper bounds, from memory: a batch holds chosen + rejected sequences of max_length tokens each
+        for name in ("per_device_train_batch_size", "per_device_eval_batch_size"):
+            if getattr(self, name) * self.max_length > 65_536:
+                bad(name, f"x max_length ({self.max_length}) must be <= 65,536 tokens (memory); lower one of them")
+        if self.use_lora and self.lora_r > 256:
+            bad("lora_r", "must be <= 256")
         if self.weight_decay < 0:
             bad("weight_decay", "must be >= 0")
         if self.warmup_steps < 0:

@@ -34,10 +34,14 @@ def header_markdown(ws: Workspace) -> str:
             f"**Reward backbone:** {d['reward_backbone']}{tail}</span>")
 
 
+MAX_UPLOAD = "2mb"  # the app takes no files from visitors: nothing should need more
+
+
 def build_app(ws: Workspace) -> gr.Blocks:
     """The whole app for one Workspace."""
     needs_warning = ws.data.source.kind != "bundled"
-    with gr.Blocks(title=TITLE, analytics_enabled=False) as demo:
+    # delete_cache: every 10 minutes, files Gradio cached for a visitor (uploads, exports) older than an hour go
+    with gr.Blocks(title=TITLE, analytics_enabled=False, delete_cache=(600, 3600)) as demo:
         gr.Markdown(header_markdown(ws), elem_id="rl-header")
         with gr.Column(visible=needs_warning, elem_classes="rl-warning", elem_id="content-warning") as gate:
             gr.Markdown(WARNING)
@@ -66,4 +70,5 @@ def build_app(ws: Workspace) -> gr.Blocks:
 
 def launch_kwargs() -> dict:
     """Arguments for ``demo.launch`` that belong to the look of the app (Gradio 6 takes them there)."""
-    return {"css": CSS, "theme": gr.themes.Soft(), "footer_links": ["api", "gradio"]}
+    return {"css": CSS, "theme": gr.themes.Soft(), "footer_links": ["api", "gradio"],
+            "max_file_size": MAX_UPLOAD}  # /gradio_api/upload refuses anything larger

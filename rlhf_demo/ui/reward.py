@@ -144,8 +144,11 @@ def build(ws: Workspace) -> RewardTab:
             n_pairs = gr.Slider(20, 5000, value=400, step=20, label="hh-rlhf training pairs", elem_id="rm-pairs",
                                 info="400 pairs train in a few minutes on a CPU")
             use_votes = gr.Checkbox(True, label="Add the class's votes (A/B outcomes become chosen/rejected)")
-            backbone = gr.Dropdown(["minilm", "policy"], value=ws.settings.reward_backbone or d.backbone,
-                                   allow_custom_value=True, label="Backbone", info="minilm, policy, or a folder / Hub id")
+            startup = ws.settings.reward_backbone or d.backbone  # the operator's choice at start-up is always offered
+            backbone = gr.Dropdown(list(dict.fromkeys(["minilm", "policy", startup])), value=startup,
+                                   allow_custom_value=ws.settings.allow_any_model, label="Backbone",
+                                   info="minilm, policy, or a folder / Hub id" if ws.settings.allow_any_model
+                                   else "minilm or policy (the app was started without --allow-any-model)")
             max_length = gr.Slider(64, 512, value=d.max_length, step=32, label="Maximum length (tokens)",
                                    info="longer conversations are cut from the LEFT: the final reply and the end of "
                                         "the prompt are kept")

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import math
-import tempfile
 import time
+import uuid
 from dataclasses import dataclass
-from pathlib import Path
 
 import gradio as gr
 import matplotlib
@@ -217,7 +216,7 @@ def wire(tab: VoteTab, ws: Workspace, demo: gr.Blocks) -> None:
 
     def export(fmt, file_fmt):
         try:
-            out = Path(tempfile.mkdtemp(prefix="votes-export-")) / f"votes-{fmt}-{time.strftime('%Y%m%d-%H%M%S')}.{file_fmt}"
+            out = ws.export_path(f"votes-{fmt}-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}.{file_fmt}")
             stats = write_export(ws.votes, out, fmt=fmt, file_format=file_fmt)
         except ValueError as e:
             raise error(str(e)) from e
