@@ -223,6 +223,7 @@ class Workspace:
             if self._ppo is None:
                 self._ppo = PPOSession(make_engine=self._make_ppo_engine,
                                        checkpoint_dir=self.checkpoint_dir,
+                                       autosave_dir=Path(self.settings.data_dir) / "ppo_autosave",
                                        config=PPOConfig(),
                                        on_checkpoint=lambda info: self._add_checkpoint_contestant(self.contestants, info),
                                        name_taken=lambda name: name in self.contestants)

@@ -594,3 +594,45 @@ def test_a_step_runs_on_one_frozen_config_while_another_thread_changes_it(monkey
     assert set(temperatures) == {0.3}
     second = session.view().history[1]
     assert second["kl_coef"] == 0.9 and second["config"]["temperature"] == 0.3
+
+
+def test_a_run_is_autosaved_and_resumed_after_a_restart_with_its_history_and_optimiser(tmp_path):
+    """The app autosaves the live run; a new session on the same folders (a restart) offers it, and resuming brings
+    back the adapter, the value head, Adam's moments, the step count and the curves, then trains on from there."""
+    from rlhf_demo.ppo.session import PPOSession
+
+    class Ctx:
+        def check(self):
+            pass
+
+        def update(self, **kw):
+            pass
+
+    def session(engine_seed):
+        return PPOSession(make_engine=lambda cfg: make_engine(seed=engine_seed), checkpoint_dir=tmp_path / "ckpt",
+                          autosave_dir=tmp_path / "autosave", autosave_seconds=0.0, probe_prompts=(PROMPTS[0],),
+                          probe_every=1000)
+
+    first = session(0)
+    assert first.resumable is None
+    first.run(Ctx(), 2)
+    saved = sorted((tmp_path / "autosave").iterdir())
+    assert len(saved) == 1 and (saved[0] / "optimizer.pt").is_file()  # the older autosave was replaced
+    trained = {n: p.detach().clone() for n, p in first.engine().model.named_parameters() if p.requires_grad}
+    moments = first.engine().optimizer.state_dict()["state"]
+
+    again = session(0)  # a restart: nothing in memory, the same folders on disk
+    assert again.resumable["step"] == 2 and again.view().resumable["step"] == 2
+    again.resume()
+    engine = again.engine()
+    assert engine.step_count == 2 and len(again.view().history) == 2 and again.view().probes
+    for n, p in engine.model.named_parameters():
+        if p.requires_grad:
+            assert torch.equal(p, trained[n]), n
+    restored = engine.optimizer.state_dict()["state"]
+    assert restored.keys() == moments.keys()
+    assert all(torch.equal(restored[k]["exp_avg"], moments[k]["exp_avg"]) for k in moments)
+    again.run(Ctx(), 1)
+    assert engine.step_count == 3 and [h["step"] for h in again.view().history] == [1.0, 2.0, 3.0]
+    with pytest.raises(ValueError, match="no saved run"):
+        again.resume()

@@ -160,12 +160,14 @@ class PPOEngine:
         # eps=1e-5 as in cleanrl / OpenAI's PPO: avoids huge first updates while Adam's second moment is tiny
         return torch.optim.AdamW(self.trainable_parameters, lr=self.config.learning_rate, eps=1e-5, weight_decay=0.0)
 
-    def save(self, directory: str | Path, info: dict | None = None, files: dict[str, str] | None = None) -> Path:
+    def save(self, directory: str | Path, info: dict | None = None, files: dict[str, str] | None = None,
+             optimizer: bool = False) -> Path:
         """Write the LoRA adapter (peft format: adapter_model.safetensors + adapter_config.json), the value head
         (value_head.safetensors) and, last, ppo_state.json (config, step, `info`): the completion marker. The folder
         is written under a temporary name and renamed into place (`storage.atomic_folder`): a crash mid-save leaves
         no folder that looks whole. `directory` must not exist yet. `files`: more text files to write into it
-        (name -> content, e.g. the run's metrics). Returns the directory."""
+        (name -> content, e.g. the run's metrics). `optimizer`: also Adam's moments (optimizer.pt), so that a
+        resumed run continues exactly where it stopped. Returns the directory."""
         from safetensors.torch import save_file
 
         with self._lock, atomic_folder(directory, STATE_FILE) as tmp:
@@ -174,14 +176,17 @@ class PPOEngine:
                       str(tmp / "value_head.safetensors"))
             for name, text in (files or {}).items():
                 (tmp / name).write_text(text)
+            if optimizer:
+                torch.save(self.optimizer.state_dict(), tmp / "optimizer.pt")
             state = {"step": self.step_count, "config": asdict(self.config), "score_norm": self.score_norm,
                      "adapter_sha256": file_sha256(tmp / "adapter_model.safetensors"), **(info or {})}
             (tmp / STATE_FILE).write_text(json.dumps(state, indent=2))  # last: the completion marker
         return Path(directory)
 
-    def load(self, directory: str | Path) -> None:
-        """Load what `save` wrote (adapter, value head, step count) into this engine. The optimizer starts fresh and
-        `self.config` is left as it is (the saved config is in ppo_state.json for reference)."""
+    def load(self, directory: str | Path, optimizer: bool = False) -> None:
+        """Load what `save` wrote (adapter, value head, step count) into this engine. The optimizer starts fresh
+        unless `optimizer` (and the folder has optimizer.pt); `self.config` is left as it is (the saved config is
+        in ppo_state.json for reference)."""
         from peft import set_peft_model_state_dict
         from safetensors.torch import load_file
 
@@ -197,6 +202,8 @@ class PPOEngine:
             self.value_head.load_state_dict(value_head)
             self.step_count = step
             self.optimizer = self._new_optimizer()
+            if optimizer and (directory / "optimizer.pt").is_file():
+                self.optimizer.load_state_dict(torch.load(directory / "optimizer.pt", map_location=self.device))
 
     # ------------------------------------------------------------------------------------------------------
     # rollout: steps 2-5 of the recipe (also used for the fixed probe prompts)

@@ -15,6 +15,7 @@ Stop always leaves a consistent policy that can be saved. Every method is thread
 from __future__ import annotations
 
 import json
+import shutil
 import threading
 import time
 from dataclasses import asdict, dataclass, field, replace
@@ -63,6 +64,7 @@ class SessionView:
     reward_name: str | None
     version: int = 0
     score_norm: tuple[float, float] | None = None  # (mean, std) of the reward model on the base policy's replies
+    resumable: dict | None = None  # an autosaved run this session can resume: step, saved, reward_name, path
 
 
 def scan_checkpoints(checkpoint_dir: Path) -> tuple[list[dict], list[str]]:
@@ -96,6 +98,8 @@ class PPOSession:
     name_taken: Callable[[str], bool] | None = None  # e.g. an arena contestant has that name (not reusable)
     config: PPOConfig = field(default_factory=PPOConfig)
     reward_name: str | None = None
+    autosave_dir: Path | None = None  # where the live run is autosaved (None: never)
+    autosave_seconds: float = 60.0  # autosave after the first step that ends this long after the last save (and on Stop)
 
     def __post_init__(self) -> None:
         self._lock = threading.RLock()
@@ -106,6 +110,9 @@ class PPOSession:
         # the checkpoints on disk, complete ones only (a save killed midway left a temporary folder: swept)
         self.skipped_checkpoints: list[str] = []  # folders that are not complete checkpoints: never listed
         self._checkpoints: list[dict] = self._scan_checkpoints()
+        self._last_autosave = time.perf_counter()
+        self._unsaved_steps = 0
+        self.resumable: dict | None = self._find_autosave()  # a run a restart interrupted: the tab offers it
         self._version = 0
         self._pending: dict = {}  # live changes not yet handed to the engine (applied between steps)
 
@@ -164,24 +171,30 @@ class PPOSession:
             self._record_probes(engine)
         done = 0
         t0 = time.perf_counter()
-        for i in range(n_steps):
-            ctx.check()  # pause / stop between steps: the policy is always consistent here
-            self._apply_pending(engine)
-            res = engine.step()
-            m = {k: float(v) for k, v in res.metrics.items()}
-            m["config"] = res.config  # the frozen settings this step ran with
-            with self._lock:
-                self._history.append(m)
-                self._samples = res.samples
-                self._version += 1
-            done += 1
-            if engine.step_count % self.probe_every == 0:
-                self._record_probes(engine)
-            ctx.update(progress=done / n_steps,
-                       message=f"step {engine.step_count}: score {m['objective/scores']:+.3f}, KL {m['objective/kl']:.3f}",
-                       step=engine.step_count)
-        if engine.step_count % self.probe_every != 0:
-            self._record_probes(engine)  # always end with the policy's current replies
+        try:
+            for i in range(n_steps):
+                ctx.check()  # pause / stop between steps: the policy is always consistent here
+                self._apply_pending(engine)
+                res = engine.step()
+                m = {k: float(v) for k, v in res.metrics.items()}
+                m["config"] = res.config  # the frozen settings this step ran with
+                with self._lock:
+                    self._history.append(m)
+                    self._samples = res.samples
+                    self._version += 1
+                    self._unsaved_steps += 1
+                done += 1
+                if engine.step_count % self.probe_every == 0:
+                    self._record_probes(engine)
+                if time.perf_counter() - self._last_autosave >= self.autosave_seconds:
+                    self.autosave()
+                ctx.update(progress=done / n_steps,
+                           message=f"step {engine.step_count}: score {m['objective/scores']:+.3f}, KL {m['objective/kl']:.3f}",
+                           step=engine.step_count)
+            if engine.step_count % self.probe_every != 0:
+                self._record_probes(engine)  # always end with the policy's current replies
+        finally:  # done, stopped or failed: what was trained is on disk
+            self.autosave()
         return {"steps": done, "seconds_per_step": (time.perf_counter() - t0) / max(done, 1), "step": engine.step_count}
 
     def reset(self, rebuild: bool = False) -> None:
@@ -200,6 +213,62 @@ class PPOSession:
     def _scan_checkpoints(self) -> list[dict]:
         rows, self.skipped_checkpoints = scan_checkpoints(self.checkpoint_dir)
         return rows
+
+    # -- autosave and resume ------------------------------------------------------------------------
+    def autosave(self) -> Path | None:
+        """Save the live run (adapter, value head, optimiser, history, probes, samples) under autosave_dir, as a new
+        complete folder, then delete the older ones: a kill at any moment leaves the last complete save. No-op
+        without an autosave_dir or when no step ran since the last save."""
+        with self._lock:
+            engine = self._engine
+            if self.autosave_dir is None or engine is None or engine.step_count == 0 or self._unsaved_steps == 0:
+                return None
+            run = {"history": self._history, "samples": self._samples, "probes": [asdict(p) for p in self._probes]}
+            info = {"reward_name": self.reward_name, "saved": time.strftime("%Y-%m-%d %H:%M:%S")}
+            path = engine.save(self.autosave_dir / f"run-step{engine.step_count:06d}-{time.time_ns()}", info=info,
+                               files={"session.json": json.dumps(run)}, optimizer=True)
+            self._unsaved_steps = 0
+            self._last_autosave = time.perf_counter()
+            for old in scan_checkpoints(self.autosave_dir)[0]:
+                if old["path"] != str(path):
+                    shutil.rmtree(old["path"], ignore_errors=True)
+            self.resumable = None  # this session holds the run now
+            return path
+
+    def _find_autosave(self) -> dict | None:
+        if self.autosave_dir is None:
+            return None
+        runs = scan_checkpoints(self.autosave_dir)[0]
+        if not runs:
+            return None
+        latest = max(runs, key=lambda r: r["name"])  # run-step<K>-<ns>: the newest save sorts last
+        state = json.loads((Path(latest["path"]) / STATE_FILE).read_text())
+        return {"path": latest["path"], "step": latest["step"], "saved": latest["saved"],
+                "reward_name": state.get("reward_name")}
+
+    def resume(self) -> dict:
+        """Continue the autosaved run: build the engine with its config, load its adapter, value head and
+        optimiser, and bring back its history, probes and samples. Raises ValueError when there is none."""
+        with self._lock:
+            saved = self.resumable
+            if saved is None:
+                raise ValueError("There is no saved run to resume.")
+            folder = Path(saved["path"])
+            state = json.loads((folder / STATE_FILE).read_text())
+            run = json.loads((folder / "session.json").read_text())
+            config = PPOConfig(**{k: (tuple(v) if isinstance(v, list) and k == "stop_strings" else v)
+                                  for k, v in state["config"].items() if k in PPOConfig.__dataclass_fields__})
+            self.config = config
+            self._pending = {}
+            self._engine = self.make_engine(replace(config))
+            self._engine.load(folder, optimizer=True)
+            self._history = run["history"]
+            self._samples = run["samples"]
+            self._probes = [ProbeRow(**p) for p in run["probes"]]
+            self.resumable = None
+            self._unsaved_steps = 0
+            self._version += 1
+            return saved
 
     def checkpoints(self) -> list[dict]:
         with self._lock:
@@ -249,7 +318,7 @@ class PPOSession:
                 step=self._engine.step_count if self._engine is not None else 0,
                 config=self._shown_config(), history=list(self._history), samples=list(self._samples),
                 probes=list(self._probes), checkpoints=list(self._checkpoints), built=self._engine is not None,
-                reward_name=self.reward_name, version=self._version,
+                reward_name=self.reward_name, version=self._version, resumable=self.resumable,
                 score_norm=self._engine.score_norm if self._engine is not None else None)
 
     @property

@@ -85,6 +85,7 @@ class PPOTab:
     checkpoints: gr.Dataframe
     timer: gr.Timer
     seen: gr.State
+    resume: gr.Button  # "Resume the run from step K": shown when a restart interrupted an autosaved run
 
 
 # ----------------------------------------------------------------------------- rendering (pure)
@@ -194,6 +195,12 @@ def checkpoints_frame(view: SessionView) -> pd.DataFrame:
 # ----------------------------------------------------------------------------- building
 
 
+def resume_label(saved: dict | None) -> str:
+    if not saved:
+        return "Resume"
+    return f"Resume the run from step {saved['step']} (saved {saved['saved']}, reward model {saved['reward_name']})"
+
+
 def build(ws: Workspace) -> PPOTab:
     d = PPOConfig()
     gr.Markdown(INTRO + f"  \nPolicy: **{ws.policy_choice.label()}**, with a LoRA adapter in its top {d.lora_layers} "
@@ -213,6 +220,8 @@ def build(ws: Workspace) -> PPOTab:
                                info="passes over each batch; with 1 the ratio stays 1, so nothing is clipped",
                                elem_id="ppo-epochs")
             steps = gr.Number(20, precision=0, minimum=1, maximum=1000, label="Steps to run", elem_id="ppo-steps")
+            resume = gr.Button(resume_label(ws.ppo.resumable), visible=ws.ppo.resumable is not None,
+                               variant="primary", elem_id="ppo-resume")
             with gr.Row():
                 start = gr.Button("Start", variant="primary", elem_id="ppo-start")
                 pause = gr.Button("Pause / Resume", elem_id="ppo-pause")
@@ -249,7 +258,7 @@ def build(ws: Workspace) -> PPOTab:
     timer = gr.Timer(1.5)
     return PPOTab(kl_coef, lr, batch_size, baseline, response_length, temperature, epochs, steps, start, pause, stop, reset, hack, restore,
                   hack_md, ckpt_name, save, status, plots, probe_compare, probe_table, samples, checkpoints, timer,
-                  gr.State((-1, -1)))
+                  gr.State((-1, -1)), resume)
 
 
 def wire(tab: PPOTab, ws: Workspace, demo: gr.Blocks) -> None:
@@ -311,6 +320,24 @@ def wire(tab: PPOTab, ws: Workspace, demo: gr.Blocks) -> None:
         return defaults.kl_coef, defaults.learning_rate, ("β is back to its default. Reset to the base policy and run "
                                                           "again to compare.")
 
+    def resume():
+        if ws.jobs.snapshot("ppo").active:
+            raise error("A run is in progress: stop it first.")
+        s = session()
+        saved = s.resumable
+        if saved is None:
+            raise error("There is no saved run to resume.")
+        if saved["reward_name"] != ws.reward_models.active:
+            if saved["reward_name"] is None or not ws.reward_models.exists(saved["reward_name"]):
+                raise error(f"The saved run was trained against reward model {saved['reward_name']!r}, which is gone.")
+            ws.reward_models.set_active(saved["reward_name"])  # the run continues against the model it was trained on
+        try:
+            s.resume()
+        except (ValueError, OSError) as e:
+            raise error(str(e)) from e
+        gr.Info(f"Resumed the run at step {saved['step']}: press Start to continue it.")
+        return gr.update(visible=False)
+
     def save(name):
         try:
             info = session().save_checkpoint(name)
@@ -324,7 +351,7 @@ def wire(tab: PPOTab, ws: Workspace, demo: gr.Blocks) -> None:
         snap = ws.jobs.snapshot("ppo")
         key = (s.version, snap.version)
         if tuple(seen) == key:
-            return seen, *([gr.skip()] * 7)
+            return seen, *([gr.skip()] * 8)
         view = s.view()
         reward = view.reward_name or ws.reward_models.active or "none (train one in tab 3)"
         run = snap.status_line() if snap.state != "idle" else "Idle: press Start."
@@ -337,7 +364,7 @@ def wire(tab: PPOTab, ws: Workspace, demo: gr.Blocks) -> None:
         return (key, status, gr.skip() if same_plot else metrics_figure(view.history),
                 gr.skip() if same_plot else probe_compare_html(view), gr.skip() if same_plot else probe_frame(view),
                 gr.skip() if same_plot else samples_html(view.samples), gr.skip() if same_plot else checkpoints_frame(view),
-                gr.skip())
+                gr.skip(), gr.update(visible=view.resumable is not None, value=resume_label(view.resumable)))
 
     live = [tab.kl_coef, tab.lr, tab.batch_size, tab.baseline, tab.response_length, tab.temperature, tab.epochs]
     for comp in live:
@@ -349,7 +376,9 @@ def wire(tab: PPOTab, ws: Workspace, demo: gr.Blocks) -> None:
     tab.hack.click(hack, None, [tab.kl_coef, tab.lr, tab.steps, tab.hack_md], **private)
     tab.restore.click(restore, None, [tab.kl_coef, tab.lr, tab.hack_md], **private)
     tab.save.click(save, [tab.ckpt_name], [tab.ckpt_name], **private)
-    out = [tab.seen, tab.status, tab.plots, tab.probe_compare, tab.probe_table, tab.samples, tab.checkpoints, tab.hack_md]
+    tab.resume.click(resume, None, [tab.resume], **private)
+    out = [tab.seen, tab.status, tab.plots, tab.probe_compare, tab.probe_table, tab.samples, tab.checkpoints, tab.hack_md,
+           tab.resume]
     tab.timer.tick(refresh, [tab.seen], out, show_progress="hidden", **private)
     demo.load(refresh, [tab.seen], out, show_progress="hidden", **private)
 
