@@ -83,6 +83,7 @@ def check_new_folder(path: str | os.PathLike, what: str) -> Path:
     """`path` as a folder to be written later: it must not exist, and its parent must be (or become) a writable
     folder. Raises ValueError with a clear message naming `what` (a flag, a field); creates nothing."""
     path = Path(path).expanduser()
+    sweep_temporaries(path.parent, path.name)  # what an earlier, killed writer of this very folder left behind
     if path.exists():
         kind = "a folder" if path.is_dir() else "a file"
         raise ValueError(f"{what} {path}: {kind} with this name exists already; give a new name (nothing is overwritten)")
@@ -133,14 +134,16 @@ def _writer_alive(name: str) -> bool:
     return True
 
 
-def sweep_temporaries(root: str | os.PathLike) -> list[str]:
-    """Delete the temporary entries under `root` (one level) whose writer is gone; return their names."""
+def sweep_temporaries(root: str | os.PathLike, final_name: str | None = None) -> list[str]:
+    """Delete the temporary entries under `root` (one level) whose writer is gone (only those of `final_name` when
+    given); return their names."""
     root = Path(root)
     swept = []
     if not root.is_dir():
         return swept
+    prefix = TMP_PREFIX + (f"{final_name}-" if final_name else "")
     for p in root.iterdir():
-        if p.name.startswith(TMP_PREFIX) and not _writer_alive(p.name):
+        if p.name.startswith(prefix) and not _writer_alive(p.name):
             if p.is_dir():
                 shutil.rmtree(p, ignore_errors=True)
             else:
