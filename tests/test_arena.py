@@ -366,3 +366,39 @@ def test_concurrent_players(arena):
         t.join()
     assert errors == []
     assert arena.store.stats()["votes"] == arena.store.stats()["rounds"] == n_threads * per_thread
+
+
+def test_rounds_asked_for_at_once_share_one_generate_call(model, tokenizer):
+    """A class asking for rounds together is served in few generate calls: the rounds that wait while one call runs
+    all go into the next. Each round still gets its own two replies, and a seeded round runs alone."""
+    import threading
+    import time
+
+    gen = PolicyGenerator(model, tokenizer, max_new_tokens=8)
+    calls: list[int] = []
+    real = model.generate
+
+    def slow_generate(*args, **kwargs):
+        calls.append(kwargs["input_ids"].shape[0])
+        time.sleep(0.3)  # a call long enough for the others to queue up behind it
+        return real(*args, **kwargs)
+
+    a, b = ContestantRegistry().list()
+    prompts = [f"\n\nHuman: question number {i}?\n\nAssistant:" for i in range(9)]
+    results: dict[int, list[str]] = {}
+    model.generate = slow_generate
+    try:
+        threads = [threading.Thread(target=lambda i=i: results.__setitem__(i, gen.generate([prompts[i]] * 2, [a, b])))
+                   for i in range(9)]
+        for t in threads:
+            t.start()
+            time.sleep(0.01)
+        for t in threads:
+            t.join()
+        assert sorted(results) == list(range(9)) and all(len(r) == 2 for r in results.values())
+        assert sum(calls) == 18 and len(calls) < 9 and max(calls) > 2  # 9 rounds in fewer, larger calls
+        calls.clear()
+        gen.generate([prompts[0]] * 2, [a, b], seed=1)
+        assert calls == [2]  # seeded: alone, so reproducible
+    finally:
+        model.generate = real

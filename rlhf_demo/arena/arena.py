@@ -40,6 +40,7 @@ from rlhf_demo.storage import file_sha256
 BASE_ADAPTER = "__base__"  # peft's name for "no adapter" in a mixed-adapter batch
 UNVOTED_ROUND_TTL = 6 * 3600  # seconds an unvoted round is kept (a vote after that is refused as an unknown round)
 EXPIRE_EVERY = 100  # rounds between two sweeps of expired unvoted rounds
+MAX_BATCH_ROWS = 32  # replies generated together at most (16 rounds): bounds a batched call's memory and time
 EMPTY_REPLY = "(no reply)"  # shown when the model stopped before saying anything
 
 
@@ -170,6 +171,8 @@ class PolicyGenerator:
         # the prompt keeps its LAST tokens that fit, leaving room for the reply
         max_pos = getattr(model.config, "max_position_embeddings", None) or 10**9
         self.max_prompt_tokens = max(1, max_pos - max_new_tokens)
+        self._queue: list[dict] = []  # rounds waiting for the next batched generate call (see `generate`)
+        self._queue_lock = threading.Lock()
         self._peft = None  # a peft model around a COPY of `model`, created on the first adapter
         self._adapters: dict[str, tuple[int, str]] = {}  # adapter path -> (weights mtime, adapter name)
 
@@ -217,36 +220,75 @@ class PolicyGenerator:
         return input_ids.to(self.device), mask.to(self.device)
 
     def generate(self, prompts: list[str], contestants: list[Contestant], seed: int | None = None) -> list[str]:
-        """One reply per row: row i answers prompts[i] as contestants[i]. Thread-safe (serialised by `lock`)."""
+        """One reply per row: row i answers prompts[i] as contestants[i]. Thread-safe.
+
+        With a `seed` the rows run alone and the replies are reproducible. Without one, the rows join the calls of
+        other threads that wait meanwhile (a class asking for rounds at once): whoever holds the generation lock
+        next runs every waiting row, up to `MAX_BATCH_ROWS`, in ONE generate call. On a CPU that costs little more
+        than one round (decoding streams every weight once per token, whatever the batch), so 30 voters do not
+        wait 30 rounds long."""
         if len(prompts) != len(contestants) or not prompts:
             raise ValueError("generate needs one contestant per prompt (and at least one prompt)")
+        if seed is not None:
+            with self.lock:
+                return self._generate_locked(prompts, contestants, seed)
+        request = {"prompts": list(prompts), "contestants": list(contestants), "done": threading.Event()}
+        with self._queue_lock:
+            self._queue.append(request)
+        while not request["done"].is_set():
+            with self.lock:  # the thread that gets the lock serves everyone waiting (its own rows included)
+                if request["done"].is_set():
+                    break
+                with self._queue_lock:
+                    batch, rows = [], 0
+                    while self._queue and (not batch or rows + len(self._queue[0]["prompts"]) <= MAX_BATCH_ROWS):
+                        batch.append(self._queue.pop(0))
+                        rows += len(batch[-1]["prompts"])
+                try:
+                    replies = self._generate_locked([p for r in batch for p in r["prompts"]],
+                                                    [c for r in batch for c in r["contestants"]], None)
+                except Exception as e:  # every round of the batch gets the error
+                    for r in batch:
+                        r["error"] = e
+                else:
+                    at = 0
+                    for r in batch:
+                        r["replies"], at = replies[at: at + len(r["prompts"])], at + len(r["prompts"])
+                finally:
+                    for r in batch:
+                        r["done"].set()
+        if "error" in request:
+            raise request["error"]
+        return request["replies"]
+
+    def _generate_locked(self, prompts: list[str], contestants: list[Contestant], seed: int | None) -> list[str]:
+        """One generate call for these rows; the caller holds `lock`."""
         texts = [self.format_prompt(p) if self.format_prompt else p for p in prompts]
-        with self.lock:
-            input_ids, attention_mask = self._left_pad(texts)  # (batch, prompt_len) each
-            model, extra = self.model, {}
-            if any(c.adapter_path for c in contestants):
-                names = [self._adapter_name(c.adapter_path) if c.adapter_path else BASE_ADAPTER for c in contestants]
-                model, extra = self._peft, {"adapter_names": names}
-            prompt_len = input_ids.shape[1]
-            # fork_rng: seeding for this round must not reset the random stream other code relies on
-            devices = [self.device] if self.device.type == "cuda" else []
-            with torch.random.fork_rng(devices=devices, device_type=self.device.type), torch.no_grad():
-                if seed is not None:
-                    torch.manual_seed(seed)
-                out = model.generate(
-                    input_ids=input_ids,
-                    attention_mask=attention_mask,
-                    do_sample=True,
-                    top_k=0,  # no top-k / top-p truncation: the temperature alone shapes the distribution
-                    top_p=1.0,
-                    temperature=1.0,  # HF's own (batch-wide) temperature off; PerRowTemperature does it per row
-                    max_new_tokens=self.max_new_tokens,
-                    pad_token_id=self.pad_id,
-                    eos_token_id=self.end_ids or None,
-                    logits_processor=LogitsProcessorList([PerRowTemperature([c.temperature for c in contestants])]),
-                    stopping_criteria=StoppingCriteriaList([StopOnStrings(self.tokenizer, prompt_len)]),
-                    **extra,
-                )  # (batch, prompt_len + new tokens)
+        input_ids, attention_mask = self._left_pad(texts)  # (batch, prompt_len) each
+        model, extra = self.model, {}
+        if any(c.adapter_path for c in contestants):
+            names = [self._adapter_name(c.adapter_path) if c.adapter_path else BASE_ADAPTER for c in contestants]
+            model, extra = self._peft, {"adapter_names": names}
+        prompt_len = input_ids.shape[1]
+        # fork_rng: seeding for this round must not reset the random stream other code relies on
+        devices = [self.device] if self.device.type == "cuda" else []
+        with torch.random.fork_rng(devices=devices, device_type=self.device.type), torch.no_grad():
+            # a batched call has no seed of its own: a fresh one, or every batch would replay the same random stream
+            torch.manual_seed(seed if seed is not None else random.SystemRandom().randrange(2**31))
+            out = model.generate(
+                input_ids=input_ids,
+                attention_mask=attention_mask,
+                do_sample=True,
+                top_k=0,  # no top-k / top-p truncation: the temperature alone shapes the distribution
+                top_p=1.0,
+                temperature=1.0,  # HF's own (batch-wide) temperature off; PerRowTemperature does it per row
+                max_new_tokens=self.max_new_tokens,
+                pad_token_id=self.pad_id,
+                eos_token_id=self.end_ids or None,
+                logits_processor=LogitsProcessorList([PerRowTemperature([c.temperature for c in contestants])]),
+                stopping_criteria=StoppingCriteriaList([StopOnStrings(self.tokenizer, prompt_len)]),
+                **extra,
+            )  # (batch, prompt_len + new tokens)
         replies = []
         for row in out[:, prompt_len:].tolist():
             ends = [row.index(t) for t in self.end_ids if t in row]
@@ -342,7 +384,7 @@ class Arena:
         if len(contestants) < 2:
             raise ArenaError("The arena needs at least two contestants.")
         a, b = rng.sample(contestants, 2)  # two different ones, in random order: sample() shuffles
-        gen_seed = rng.randrange(2**31)
+        gen_seed = rng.randrange(2**31) if seed is not None else None  # None: batched with other rounds
         reply_a, reply_b = self.generator.generate([hh_prompt, hh_prompt], [a, b], seed=gen_seed)
         settings = {**self.generator.settings(), "seed": gen_seed,
                     "temperature_a": a.temperature, "temperature_b": b.temperature,
