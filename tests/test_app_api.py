@@ -41,7 +41,7 @@ def test_browse_search_and_stats(client):
 
 
 def test_bad_input_is_a_clear_error_not_a_crash(client):
-    with pytest.raises(Exception, match="index must be between 0 and 1811"):
+    with pytest.raises(Exception, match="index must be between 0 and 1,811, got 99,999"):
         client.predict("harmless-base-sample", "all", 99999, api_name="/browse_pair")
     with pytest.raises(Exception, match="Unknown subset"):
         client.predict("nope", "all", 0, api_name="/browse_pair")

@@ -220,8 +220,6 @@ def build(ws: Workspace) -> PPOTab:
                                info="passes over each batch; with 1 the ratio stays 1, so nothing is clipped",
                                elem_id="ppo-epochs")
             steps = gr.Number(20, precision=0, minimum=1, maximum=1000, label="Steps to run", elem_id="ppo-steps")
-            resume = gr.Button(resume_label(ws.ppo.resumable), visible=ws.ppo.resumable is not None,
-                               variant="primary", elem_id="ppo-resume")
             with gr.Row():
                 start = gr.Button("Start", variant="primary", elem_id="ppo-start")
                 pause = gr.Button("Pause / Resume", elem_id="ppo-pause")
@@ -239,6 +237,8 @@ def build(ws: Workspace) -> PPOTab:
                         elem_classes="rl-status")
         with gr.Column(scale=3):
             status = gr.Markdown("Idle.", elem_id="ppo-status")
+            resume = gr.Button(resume_label(ws.ppo.resumable), visible=ws.ppo.resumable is not None,
+                               variant="primary", elem_id="ppo-resume")
             plots = gr.Plot(label="Metrics per PPO step (TRL's names)", show_label=False, elem_id="ppo-plots")
             with gr.Row():
                 for key in ("frozen", "kl", "advantage", "clip"):
@@ -355,6 +355,9 @@ def wire(tab: PPOTab, ws: Workspace, demo: gr.Blocks) -> None:
         view = s.view()
         reward = view.reward_name or ws.reward_models.active or "none (train one in tab 3)"
         run = snap.status_line() if snap.state != "idle" else "Idle: press Start."
+        if view.resumable is not None and snap.state == "idle":
+            run = (f"A run was interrupted at step {view.resumable['step']} (saved {view.resumable['saved']}): "
+                   "press Resume to continue it, with its curves, or Start for a new run from the base policy.")
         status = f"{esc(run)}  \n**Step {view.step}** · reward model: **{esc(reward)}** · β = {view.config['kl_coef']:g}"
         if view.score_norm is not None and view.config.get("normalize_scores"):
             mu, sd = view.score_norm
