@@ -65,6 +65,25 @@ def bundled_app(tmp_path_factory):
     demo.close()
 
 
+@pytest.fixture(scope="session")
+def tiny_bert(tmp_path_factory) -> str:
+    """A 2-layer random BERT with MiniLM's real tokenizer, saved like any backbone folder: a reward backbone that
+    trains in seconds."""
+    import torch
+    from transformers import AutoTokenizer, BertConfig, BertForSequenceClassification
+
+    from rlhf_demo.models.presets import minilm_dir
+
+    d = tmp_path_factory.mktemp("tiny-bert")
+    tok = AutoTokenizer.from_pretrained(minilm_dir())
+    torch.manual_seed(0)
+    cfg = BertConfig(vocab_size=tok.vocab_size, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                     intermediate_size=64, max_position_embeddings=128, num_labels=1)
+    BertForSequenceClassification(cfg).save_pretrained(d)
+    tok.save_pretrained(d)
+    return str(d)
+
+
 @pytest.fixture(scope="module")
 def one_torch_thread():
     """For modules of tiny (32-wide) models: a second OpenMP thread only adds synchronisation, and on a busy shared

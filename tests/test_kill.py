@@ -31,31 +31,13 @@ ENV = dict(os.environ, HF_HUB_OFFLINE="1", TOKENIZERS_PARALLELISM="false", OMP_N
 
 
 @pytest.fixture(scope="module")
-def tiny_backbone(tmp_path_factory) -> str:
-    """A 2-layer random BERT with MiniLM's tokenizer: a reward backbone that trains in seconds."""
-    import torch
-    from transformers import AutoTokenizer, BertConfig, BertForSequenceClassification
-
-    from rlhf_demo.models.presets import minilm_dir
-
-    d = tmp_path_factory.mktemp("tiny-bert")
-    tok = AutoTokenizer.from_pretrained(minilm_dir())
-    torch.manual_seed(0)
-    cfg = BertConfig(vocab_size=tok.vocab_size, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-                     intermediate_size=64, max_position_embeddings=128, num_labels=1)
-    BertForSequenceClassification(cfg).save_pretrained(d)
-    tok.save_pretrained(d)
-    return str(d)
-
-
-@pytest.fixture(scope="module")
-def prepared_once(tmp_path_factory, tiny_backbone):
+def prepared_once(tmp_path_factory, tiny_bert):
     """A data dir with an active reward model and one checkpoint, and the reward model's scores on fixed pairs."""
     data = tmp_path_factory.mktemp("prepared") / "data"
-    p = subprocess.run([sys.executable, str(DRIVER), "prepare", str(data), tiny_backbone], env=ENV, cwd=REPO,
+    p = subprocess.run([sys.executable, str(DRIVER), "prepare", str(data), tiny_bert], env=ENV, cwd=REPO,
                        capture_output=True, text=True, timeout=300)
     assert p.returncode == 0, p.stderr[-3000:]
-    return data, tiny_backbone, json.loads(p.stdout.strip().splitlines()[-1])["scores"]
+    return data, tiny_bert, json.loads(p.stdout.strip().splitlines()[-1])["scores"]
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ import torch
 from safetensors import safe_open
 
 from rlhf_demo.data.hh import load_jsonl
-from rlhf_demo.models.presets import minilm_dir, resolve_reward_backbone
+from rlhf_demo.models.presets import resolve_reward_backbone
 from rlhf_demo.reward.model import META_FILE, ReplyEncoder, evaluate, load_reward_model
 from rlhf_demo.reward.registry import RewardModelRegistry
 from rlhf_demo.reward.trainer import TrainingDiverged, train_reward_model
@@ -60,21 +60,6 @@ def easy_pairs(n: int, seed: int) -> list[tuple[str, str, str]]:
         bad.insert(rng.randint(0, len(bad)), "stupid")
         out.append((prompt, " ".join(good), " ".join(bad)))
     return out
-
-
-@pytest.fixture(scope="module")
-def tiny_bert(tmp_path_factory) -> str:
-    """A 2-layer random BERT with MiniLM's real tokenizer, saved like any backbone folder."""
-    from transformers import AutoTokenizer, BertConfig, BertForSequenceClassification
-
-    d = tmp_path_factory.mktemp("tiny-bert")
-    tok = AutoTokenizer.from_pretrained(minilm_dir())
-    torch.manual_seed(0)
-    cfg = BertConfig(vocab_size=tok.vocab_size, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-                     intermediate_size=64, max_position_embeddings=128, num_labels=1)
-    BertForSequenceClassification(cfg).save_pretrained(d)
-    tok.save_pretrained(d)
-    return str(d)
 
 
 @pytest.fixture(scope="module")
