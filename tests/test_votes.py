@@ -7,16 +7,8 @@ import threading
 
 import pytest
 
-from rlhf_demo.arena.votes import (
-    OUTCOMES,
-    SCHEMA_VERSION,
-    ExportStats,
-    VoteError,
-    VoteStore,
-    export_pairs,
-    vote_pairs,
-    write_export,
-)
+from rlhf_demo.arena.export import ExportStats, export_pairs, vote_pairs, write_export
+from rlhf_demo.arena.votes import OUTCOMES, SCHEMA_VERSION, VoteError, VoteStore
 from rlhf_demo.data.hh import load_jsonl, parse_transcript, prompt_messages
 
 PROMPT = "\n\nHuman: What is the capital of France?\n\nAssistant:"

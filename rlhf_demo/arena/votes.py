@@ -17,10 +17,7 @@ Design notes
   * ``PRAGMA user_version`` holds the schema version; a file written by a newer version of this code is
     refused with a clear message instead of being misread.
 
-Export: the votes are a preference data set just like Anthropic's hh-rlhf. `export_pairs` / `write_export`
-write them as hh-rlhf transcripts or in TRL's conversational format (JSONL or Parquet), and `vote_pairs` hands
-(prompt, chosen, rejected) triples to the reward-model trainer. Ties and "both bad" carry no preference and
-are left out (and counted).
+Export (the votes as a preference data set, for the reward model and for download) is in `export.py`.
 """
 
 from __future__ import annotations
@@ -29,7 +26,6 @@ import json
 import os
 import re
 import sqlite3
-import tempfile
 import threading
 import time
 import uuid
@@ -37,12 +33,8 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
-from rlhf_demo.data.hh import prompt_messages
-
 SCHEMA_VERSION = 2  # bump (and add a step to `_MIGRATIONS`) whenever the tables change
 OUTCOMES = ("A", "B", "tie", "both_bad")  # A better, B better, equally good, both unacceptable
-EXPORT_FORMATS = ("hh", "conversational")
-FILE_FORMATS = ("jsonl", "parquet")
 
 _SCHEMA = """
 CREATE TABLE rounds (
@@ -347,32 +339,6 @@ class VoteStore:
         }
 
 
-# ----------------------------------------------------------------------------------------------------------
-# export as a preference data set
-
-
-@dataclass(frozen=True)
-class ExportStats:
-    n_pairs: int  # preference pairs written (votes "A" or "B")
-    n_ties: int  # "tie" votes left out
-    n_both_bad: int  # "both_bad" votes left out
-
-
-def _decisive(votes: list[VoteRecord]) -> list[tuple[str, str, str]]:
-    out = []
-    for v in votes:
-        if v.outcome == "A":
-            out.append((v.prompt, v.reply_a, v.reply_b))
-        elif v.outcome == "B":
-            out.append((v.prompt, v.reply_b, v.reply_a))
-    return out
-
-
-def vote_pairs(store: VoteStore) -> list[tuple[str, str, str]]:
-    """(prompt, chosen_reply, rejected_reply) for every decisive vote, oldest first: reward-model training data."""
-    return _decisive(store.votes())
-
-
 def distinct_models(records: list[VoteRecord]) -> list[VoteRecord]:
     """The records with each contestant named so that two different models never share a name on the leaderboard:
     a name that stood for more than one model id (e.g. a checkpoint folder overwritten by an older version of the
@@ -390,77 +356,3 @@ def distinct_models(records: list[VoteRecord]) -> list[VoteRecord]:
         return f"{name} [{uid}]" if name in ambiguous and uid else name
 
     return [replace(r, model_a=label(r.model_a, r.model_a_id), model_b=label(r.model_b, r.model_b_id)) for r in records]
-
-
-def _to_examples(pairs: list[tuple[str, str, str]], fmt: str) -> list[dict]:
-    if fmt not in EXPORT_FORMATS:
-        raise VoteError(f"Unknown export format {fmt!r}: choose one of {', '.join(EXPORT_FORMATS)}.")
-    rows = []
-    for prompt, chosen, rejected in pairs:
-        if fmt == "hh":
-            rows.append({"chosen": f"{prompt} {chosen}", "rejected": f"{prompt} {rejected}"})
-        else:
-            messages = prompt_messages(prompt)
-            rows.append({
-                "chosen": messages + [{"role": "assistant", "content": chosen}],
-                "rejected": messages + [{"role": "assistant", "content": rejected}],
-            })
-    return rows
-
-
-def export_pairs(store: VoteStore, fmt: str = "hh") -> list[dict]:
-    """The decisive votes as preference examples, oldest first.
-
-    fmt="hh":              {"chosen": prompt + " " + chosen, "rejected": prompt + " " + rejected}, i.e. full
-                           hh-rlhf transcripts, exactly the format of Anthropic/hh-rlhf.
-    fmt="conversational":  TRL's implicit-prompt conversational format: {"chosen": [messages...,
-                           {"role": "assistant", "content": chosen}], "rejected": [...]} where the shared
-                           prompt is the leading user/assistant messages of both lists.
-    """
-    return _to_examples(vote_pairs(store), fmt)
-
-
-def _arrow_schema(fmt: str):
-    """Explicit column types, so an export with zero rows is still a valid, loadable file."""
-    import pyarrow as pa
-
-    if fmt == "hh":
-        text = pa.string()
-    else:
-        text = pa.list_(pa.struct([("role", pa.string()), ("content", pa.string())]))
-    return pa.schema([("chosen", text), ("rejected", text)])
-
-
-def write_export(store: VoteStore, path: str | os.PathLike, fmt: str = "hh", file_format: str | None = None) -> ExportStats:
-    """Write `export_pairs(store, fmt)` to `path` as JSONL or Parquet (default: from the file suffix).
-
-    The file is written to a temporary name and renamed, so a reader never sees half an export.
-    Load it back with ``datasets.load_dataset("json" | "parquet", data_files=path, split="train")``.
-    """
-    path = Path(path)
-    if file_format is None:
-        file_format = "parquet" if path.suffix == ".parquet" else "jsonl"
-    if file_format not in FILE_FORMATS:
-        raise VoteError(f"Unknown file format {file_format!r}: choose one of {', '.join(FILE_FORMATS)}.")
-    votes = store.votes()  # one snapshot: the rows and the counts agree even while people keep voting
-    rows = _to_examples(_decisive(votes), fmt)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        if file_format == "jsonl":
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                for row in rows:
-                    f.write(json.dumps(row, ensure_ascii=False) + "\n")
-        else:
-            import pyarrow as pa
-            import pyarrow.parquet as pq
-
-            os.close(fd)
-            pq.write_table(pa.Table.from_pylist(rows, schema=_arrow_schema(fmt)), tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return ExportStats(n_pairs=len(rows), n_ties=sum(v.outcome == "tie" for v in votes),
-                       n_both_bad=sum(v.outcome == "both_bad" for v in votes))

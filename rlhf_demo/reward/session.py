@@ -40,7 +40,7 @@ def select_pairs(ws, subset: str, n_pairs: int, use_votes: bool, n_eval: int, se
         where = f"{subset}/{split} minus {len(eval_pairs)} held-out pairs"
     votes = []
     if use_votes:
-        from rlhf_demo.arena.votes import vote_pairs
+        from rlhf_demo.arena.export import vote_pairs
 
         votes = vote_pairs(ws.votes)
     if n_pairs < 0:

@@ -15,7 +15,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from rlhf_demo.arena.votes import EXPORT_FORMATS, FILE_FORMATS, OUTCOMES, write_export  # noqa: E402
+from rlhf_demo.arena.export import EXPORT_FORMATS, FILE_FORMATS, write_export  # noqa: E402
+from rlhf_demo.arena.votes import OUTCOMES  # noqa: E402
 from rlhf_demo.data.hh import prompt_turns  # noqa: E402
 from rlhf_demo.ui.common import as_text, error, esc, turns_html  # noqa: E402
 from rlhf_demo.workspace import Workspace  # noqa: E402
