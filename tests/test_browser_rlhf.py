@@ -39,7 +39,7 @@ def test_reward_then_ppo_in_chromium(bundled_app):
         page.get_by_role("tab", name="3 · Reward model").click()
         set_number(page, "#rm-pairs", 20)
         page.get_by_text("LoRA and optimiser").click()
-        set_number(page, "#rm-epochs", 1)
+        page.locator("#rm-epochs textarea, #rm-epochs input").first.fill("1")  # a text field: empty = auto
         page.click("#rm-train")
         page.wait_for_function("document.querySelector('#rm-status').innerText.includes('Reward model training: done')",
                                timeout=240_000)

@@ -22,7 +22,8 @@ to teach models what *not* to say (harmful requests, insults, dangerous advice).
 Continue only if you are fine seeing such text."""
 
 BUNDLED_NOTE = ("Using the **bundled offline set**: benign conversations written by this project in the hh-rlhf format. "
-                "Start with `--data PATH` or with Hub access to use the real hh-rlhf data.")
+                "A few prompts ask for something harmful (never in graphic detail), and the assistant politely "
+                "refuses. Start with `--data PATH` or with Hub access to use the real hh-rlhf data.")
 
 
 def header_markdown(ws: Workspace) -> str:

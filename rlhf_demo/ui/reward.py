@@ -123,6 +123,22 @@ def evaluation_markdown(snap) -> str:
             f"{r['total_params']:,} parameters trained.")
 
 
+def parse_epochs(text) -> float | None:
+    """The epochs field: empty (or "auto") = None (auto), else a number of passes in (0, 20]; anything else is an
+    error that names the field."""
+    text = "" if text is None else str(text).strip()
+    if text.lower() in ("", "auto"):
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0 < value <= 20:
+        raise ValueError(f"epochs (under 'LoRA and optimiser') must be a number above 0 and at most 20, or empty for "
+                         f"auto; got {text[:40]!r}")
+    return value
+
+
 def models_frame(items: list[dict]) -> pd.DataFrame:
     rows = [{"active": "●" if m["active"] else "", "name": m["name"], "backbone": str(m.get("backbone") or ""),
              "eval accuracy": "" if m.get("eval_accuracy") is None else f"{100 * m['eval_accuracy']:.1f} %",
@@ -159,10 +175,13 @@ def build(ws: Workspace) -> RewardTab:
                 lora_dropout = gr.Slider(0.0, 0.5, value=d.lora_dropout, step=0.05, label="dropout")
                 targets = gr.Textbox(label="target modules (comma-separated; empty = per architecture)")
                 lr = gr.Number(d.learning_rate, label="learning rate")
-                epochs = gr.Number(d.num_train_epochs, label="epochs (empty = auto)", minimum=0.1, maximum=20,
-                                   info=f"auto: 1 epoch, or more for a small set so that training makes at least "
-                                        f"{d.min_steps} optimiser steps (at most {d.max_auto_epochs} epochs)",
-                                   elem_id="rm-epochs")
+                # a Textbox, not a Number: a Number shows 0 for "empty" and Gradio then refuses 0 before we can
+                # say which field is wrong
+                epochs = gr.Textbox("" if d.num_train_epochs is None else str(d.num_train_epochs),
+                                    label="epochs (empty = auto)", placeholder="auto",
+                                    info=f"auto: 1 epoch, or more for a small set so that training makes at least "
+                                         f"{d.min_steps} optimiser steps (at most {d.max_auto_epochs} epochs)",
+                                    elem_id="rm-epochs")
             with gr.Row():
                 train = gr.Button("Train", variant="primary", elem_id="rm-train")
                 stop = gr.Button("Stop", variant="stop", elem_id="rm-stop")
@@ -201,7 +220,7 @@ def wire(tab: RewardTab, ws: Workspace, demo: gr.Blocks) -> None:
             cfg = RewardConfig(backbone=(backbone or "minilm").strip(), max_length=int(max_length), use_lora=bool(use_lora),
                                lora_r=int(r), lora_alpha=int(alpha), lora_dropout=float(dropout), lora_target_modules=tm,
                                learning_rate=float(lr or 0), device=ws.settings.device,
-                               num_train_epochs=None if epochs in (None, "") else float(epochs))
+                               num_train_epochs=parse_epochs(epochs))
             job, data = training_job(ws, cfg, subset, int(n_pairs), bool(use_votes))
             ws.jobs.submit("reward", "Reward model training", job)
         except (ValueError, FileNotFoundError, JobBusy) as e:
