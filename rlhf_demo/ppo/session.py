@@ -81,7 +81,8 @@ def scan_checkpoints(checkpoint_dir: Path) -> tuple[list[dict], list[str]]:
             skipped.append(d.name)
             continue
         rows.append({"name": d.name, "path": str(d), "step": state.get("step"), "score": state.get("score"),
-                     "kl": state.get("kl"), "saved": state.get("saved", ""), "uid": state.get("adapter_sha256", "")})
+                     "kl": state.get("kl"), "saved": state.get("saved", ""), "uid": state.get("adapter_sha256", ""),
+                     "reward_name": state.get("reward_name")})
     return sorted(rows, key=lambda r: (r["saved"], r["name"])), skipped
 
 
@@ -107,9 +108,9 @@ class PPOSession:
         self._history: list[dict] = []
         self._samples: list[dict] = []
         self._probes: list[ProbeRow] = []
-        # the checkpoints on disk, complete ones only (a save killed midway left a temporary folder: swept)
-        self.skipped_checkpoints: list[str] = []  # folders that are not complete checkpoints: never listed
-        self._checkpoints: list[dict] = self._scan_checkpoints()
+        # the checkpoints on disk, complete ones only (a save killed midway left a temporary folder: swept);
+        # skipped_checkpoints names the folders that are not complete checkpoints (never listed)
+        self._checkpoints, self.skipped_checkpoints = scan_checkpoints(self.checkpoint_dir)
         self._last_autosave = time.perf_counter()
         self._unsaved_steps = 0
         self.resumable: dict | None = self._find_autosave()  # a run a restart interrupted: the tab offers it
@@ -210,10 +211,6 @@ class PPOSession:
             self._history, self._samples, self._probes = [], [], []
             self._version += 1
 
-    def _scan_checkpoints(self) -> list[dict]:
-        rows, self.skipped_checkpoints = scan_checkpoints(self.checkpoint_dir)
-        return rows
-
     # -- autosave and resume ------------------------------------------------------------------------
     def autosave(self) -> Path | None:
         """Save the live run (adapter, value head, optimiser, history, probes, samples) under autosave_dir, as a new
@@ -242,9 +239,7 @@ class PPOSession:
         if not runs:
             return None
         latest = max(runs, key=lambda r: r["name"])  # run-step<K>-<ns>: the newest save sorts last
-        state = json.loads((Path(latest["path"]) / STATE_FILE).read_text())
-        return {"path": latest["path"], "step": latest["step"], "saved": latest["saved"],
-                "reward_name": state.get("reward_name")}
+        return {k: latest[k] for k in ("path", "step", "saved", "reward_name")}
 
     def resume(self) -> dict:
         """Continue the autosaved run: build the engine with its config, load its adapter, value head and
