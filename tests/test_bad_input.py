@@ -179,3 +179,14 @@ def test_only_preset_backbones_unless_the_operator_allows_any(tmp_path):
     assert ws.reward_backbone("policy").path == str(TINY_POLICY_DIR)
     open_ws = Workspace(Settings(offline=True, policy="tiny", data_dir=tmp_path / "data", allow_any_model=True))
     assert open_ws.reward_backbone(str(TINY_POLICY_DIR)).path == str(TINY_POLICY_DIR)
+
+
+def test_files_gradio_keeps_for_visitors_are_swept(tmp_path):
+    """Uploads (and the exports Gradio copies into its cache) do not pile up: the app sweeps its cache every
+    10 minutes, deleting files older than an hour."""
+    from rlhf_demo.settings import Settings
+    from rlhf_demo.ui.app import MAX_UPLOAD, build_app
+    from rlhf_demo.workspace import Workspace
+
+    demo = build_app(Workspace(Settings(offline=True, policy="tiny", data_dir=tmp_path / "data")))
+    assert demo.delete_cache == (600, 3600) and MAX_UPLOAD == "2mb"
