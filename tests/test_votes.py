@@ -108,8 +108,31 @@ def test_stats_count_outcomes_and_voters(store):
     for outcome, voter in [("A", "x"), ("A", "y"), ("tie", "x"), ("both_bad", "z")]:
         store.add_vote(new_round(store).round_id, outcome, voter_id=voter)
     new_round(store)
-    assert store.stats() == {"rounds": 5, "votes": 4, "unvoted_rounds": 1, "voters": 3,
+    assert store.stats() == {"rounds": 5, "votes": 4, "archived": 0, "unvoted_rounds": 1, "voters": 3,
                              "outcomes": {"A": 2, "B": 0, "tie": 1, "both_bad": 1}}
+
+
+def test_reset_archives_the_votes_and_loses_nothing(tmp_path):
+    """"Reset votes" stamps the votes archived: they leave every count and the export, stay in the file (also after a
+    reopen), and their rounds cannot be voted on again."""
+    path = tmp_path / "votes.db"
+    with VoteStore(path) as store:
+        old = [new_round(store) for _ in range(3)]
+        for r in old:
+            store.add_vote(r.round_id, "A", voter_id="v")
+        assert store.archive_votes() == 3
+        assert store.archive_votes() == 0  # nothing active left
+        fresh = new_round(store)
+        store.add_vote(fresh.round_id, "B", voter_id="w")
+        with pytest.raises(VoteError, match="already"):
+            store.add_vote(old[0].round_id, "B", voter_id="v")
+    with VoteStore(path) as store:
+        assert [v.round_id for v in store.votes()] == [fresh.round_id]
+        assert store.count() == 1 and store.count(include_archived=True) == 4
+        everything = store.votes(include_archived=True)
+        assert [v.archived_at is not None for v in everything] == [True, True, True, False]
+        assert store.stats()["votes"] == 1 and store.stats()["archived"] == 3
+        assert vote_pairs(store) == [(PROMPT, "reply of m2", "reply of m1")]
 
 
 # ------------------------------------------------------------------------------------------ errors
@@ -314,9 +337,41 @@ def test_a_schema_1_file_is_migrated_forward_and_its_votes_kept(tmp_path):
         store.add_vote(rnd.round_id, "A", "v2")
         assert [(v.model_a_id, v.model_b_id) for v in store.votes()] == [(None, None), ("p-t0.7", "abc123")]
     with sqlite3.connect(path) as conn:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
     with VoteStore(path) as store:  # opening again migrates nothing more
         assert store.count() == 2
+
+
+SCHEMA_V2_EXTRA = ["ALTER TABLE rounds ADD COLUMN model_a_id TEXT", "ALTER TABLE rounds ADD COLUMN model_b_id TEXT"]
+
+
+def test_a_schema_2_file_is_migrated_to_3_with_archive_and_calibration_tables(tmp_path):
+    """Schema 3 adds votes.archived_at and the calibration tables; a schema-2 file keeps its votes, all active."""
+    from rlhf_demo.arena.calibration import CalibrationItem, CalibrationStore
+
+    path = tmp_path / "votes.sqlite"
+    conn = sqlite3.connect(path)
+    conn.executescript(SCHEMA_V1)
+    for stmt in SCHEMA_V2_EXTRA:
+        conn.execute(stmt)
+    conn.execute("INSERT INTO rounds VALUES ('r1', '2026-01-01T00:00:00', 'v1', ?, 'a', 'b', 'x', 'y', '{}', 'ia', 'ib')",
+                 (PROMPT,))
+    conn.execute("INSERT INTO votes (round_id, voted_at, voter_id, outcome) VALUES ('r1', '2026-01-01T00:01:00', 'v1', 'A')")
+    conn.execute("PRAGMA user_version=2")
+    conn.commit()
+    conn.close()
+    with VoteStore(path) as store:
+        (old,) = store.votes()
+        assert (old.round_id, old.outcome, old.archived_at, old.model_a_id) == ("r1", "A", None, "ia")
+        cal = CalibrationStore(store)
+        s = cal.start([CalibrationItem(0, PROMPT, "x", "y", "A")], seed=0, source="test")
+        cal.judge(s.set_id, 0, "v1", "", "B")
+        assert store.archive_votes() == 1
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
+    with VoteStore(path) as store:
+        assert store.count() == 0 and store.count(include_archived=True) == 1
+        assert [j.outcome for j in CalibrationStore(store).judgements(s.set_id)] == ["B"]
 
 
 def test_one_name_over_two_models_is_two_rows_on_the_leaderboard(store):

@@ -3,6 +3,10 @@
 `export_pairs` / `write_export` write them as hh-rlhf transcripts or in TRL's conversational format (JSONL or
 Parquet), and `vote_pairs` hands (prompt, chosen, rejected) triples to the reward-model trainer. Ties and "both bad"
 carry no preference and are left out (and counted).
+
+Only COUNTED votes become data: archived votes (a reset) never, and with `filters` (`hygiene.VoteFilters`, e.g. the
+workspace's saved `ws.vote_filters`) only the votes that pass them, exactly what the leaderboard ranks.
+`filters=None` keeps every active vote.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from rlhf_demo.arena.hygiene import VoteFilters, apply_filters
 from rlhf_demo.arena.votes import VoteError, VoteRecord, VoteStore
 from rlhf_demo.data.hh import prompt_messages
 
@@ -25,6 +30,7 @@ class ExportStats:
     n_pairs: int  # preference pairs written (votes "A" or "B")
     n_ties: int  # "tie" votes left out
     n_both_bad: int  # "both_bad" votes left out
+    n_filtered: int = 0  # votes that did not pass the filters (not counted at all)
 
 
 def _decisive(votes: list[VoteRecord]) -> list[tuple[str, str, str]]:
@@ -37,9 +43,15 @@ def _decisive(votes: list[VoteRecord]) -> list[tuple[str, str, str]]:
     return out
 
 
-def vote_pairs(store: VoteStore) -> list[tuple[str, str, str]]:
-    """(prompt, chosen_reply, rejected_reply) for every decisive vote, oldest first: reward-model training data."""
-    return _decisive(store.votes())
+def counted_votes(store: VoteStore, filters: VoteFilters | None = None) -> list[VoteRecord]:
+    """The active votes that pass `filters` (all active votes when None), oldest first."""
+    return apply_filters(store.votes(), filters)[0]
+
+
+def vote_pairs(store: VoteStore, filters: VoteFilters | None = None) -> list[tuple[str, str, str]]:
+    """(prompt, chosen_reply, rejected_reply) for every counted decisive vote, oldest first: reward-model training
+    data. The reward session should pass the workspace's saved filters: ``vote_pairs(ws.votes, ws.vote_filters)``."""
+    return _decisive(counted_votes(store, filters))
 
 
 def _to_examples(pairs: list[tuple[str, str, str]], fmt: str) -> list[dict]:
@@ -58,8 +70,8 @@ def _to_examples(pairs: list[tuple[str, str, str]], fmt: str) -> list[dict]:
     return rows
 
 
-def export_pairs(store: VoteStore, fmt: str = "hh") -> list[dict]:
-    """The decisive votes as preference examples, oldest first.
+def export_pairs(store: VoteStore, fmt: str = "hh", filters: VoteFilters | None = None) -> list[dict]:
+    """The counted decisive votes as preference examples, oldest first.
 
     fmt="hh":              {"chosen": prompt + " " + chosen, "rejected": prompt + " " + rejected}, i.e. full
                            hh-rlhf transcripts, exactly the format of Anthropic/hh-rlhf.
@@ -67,7 +79,7 @@ def export_pairs(store: VoteStore, fmt: str = "hh") -> list[dict]:
                            {"role": "assistant", "content": chosen}], "rejected": [...]} where the shared
                            prompt is the leading user/assistant messages of both lists.
     """
-    return _to_examples(vote_pairs(store), fmt)
+    return _to_examples(vote_pairs(store, filters), fmt)
 
 
 def _arrow_schema(fmt: str):
@@ -81,8 +93,9 @@ def _arrow_schema(fmt: str):
     return pa.schema([("chosen", text), ("rejected", text)])
 
 
-def write_export(store: VoteStore, path: str | os.PathLike, fmt: str = "hh", file_format: str | None = None) -> ExportStats:
-    """Write `export_pairs(store, fmt)` to `path` as JSONL or Parquet (default: from the file suffix).
+def write_export(store: VoteStore, path: str | os.PathLike, fmt: str = "hh", file_format: str | None = None,
+                 filters: VoteFilters | None = None) -> ExportStats:
+    """Write `export_pairs(store, fmt, filters)` to `path` as JSONL or Parquet (default: from the file suffix).
 
     The file is written to a temporary name and renamed, so a reader never sees half an export.
     Load it back with ``datasets.load_dataset("json" | "parquet", data_files=path, split="train")``.
@@ -92,7 +105,8 @@ def write_export(store: VoteStore, path: str | os.PathLike, fmt: str = "hh", fil
         file_format = "parquet" if path.suffix == ".parquet" else "jsonl"
     if file_format not in FILE_FORMATS:
         raise VoteError(f"Unknown file format {file_format!r}: choose one of {', '.join(FILE_FORMATS)}.")
-    votes = store.votes()  # one snapshot: the rows and the counts agree even while people keep voting
+    # one snapshot: the rows and the counts agree even while people keep voting
+    votes, report = apply_filters(store.votes(), filters)
     rows = _to_examples(_decisive(votes), fmt)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
@@ -113,4 +127,4 @@ def write_export(store: VoteStore, path: str | os.PathLike, fmt: str = "hh", fil
             os.unlink(tmp)
         raise
     return ExportStats(n_pairs=len(rows), n_ties=sum(v.outcome == "tie" for v in votes),
-                       n_both_bad=sum(v.outcome == "both_bad" for v in votes))
+                       n_both_bad=sum(v.outcome == "both_bad" for v in votes), n_filtered=report.filtered)

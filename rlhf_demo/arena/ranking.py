@@ -22,11 +22,12 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from itertools import combinations
 from typing import Any, Iterable, NamedTuple
 
 import numpy as np
 import pandas as pd
+
+from rlhf_demo.arena.agreement import Agreement, percent_agreement  # noqa: F401  (Agreement: re-exported)
 
 OUTCOMES = ("A", "B", "tie", "both_bad")
 COLUMNS = ("model_a", "model_b", "outcome", "prompt", "reply_a", "reply_b", "voter_id")
@@ -249,12 +250,6 @@ def win_matrix(records) -> WinMatrix:
 # do voters agree?
 
 
-class Agreement(NamedTuple):
-    rate: float  # fraction of voter pairs that gave the same verdict (NaN when no item has two voters)
-    n_items: int  # (prompt, reply pair) items judged by at least two different voters
-    n_pairs: int  # voter pairs compared
-
-
 _FLIP = {"A": "B", "B": "A", "tie": "tie", "both_bad": "both_bad"}
 
 
@@ -263,7 +258,9 @@ def agreement(records) -> Agreement:
 
     The same two replies may have been shown in either order, so items are keyed by (prompt, {reply_a, reply_b})
     and outcomes are flipped A<->B to a common orientation. Each voter counts once per item (their latest
-    verdict). Verdicts must match exactly ("tie" and "both_bad" are different verdicts).
+    verdict). Verdicts must match exactly ("tie" and "both_bad" are different verdicts). The arena re-samples
+    replies every round, so this rarely finds an item two voters shared: `calibration.py` shows everyone the same
+    items. Both use `agreement.percent_agreement`.
     """
     df = to_frame(records)
     missing = {"prompt", "reply_a", "reply_b", "voter_id"} - set(df.columns)
@@ -275,15 +272,7 @@ def agreement(records) -> Agreement:
             verdicts[(prompt, ra, rb)][voter] = outcome
         else:
             verdicts[(prompt, rb, ra)][voter] = _FLIP[outcome]
-    n_items = n_pairs = n_agree = 0
-    for by_voter in verdicts.values():
-        if len(by_voter) < 2:
-            continue
-        n_items += 1
-        for x, y in combinations(by_voter.values(), 2):
-            n_pairs += 1
-            n_agree += x == y
-    return Agreement(n_agree / n_pairs if n_pairs else float("nan"), n_items, n_pairs)
+    return percent_agreement(verdicts)
 
 
 # ----------------------------------------------------------------------------------------------------------

@@ -7,7 +7,14 @@ training data:
     rounds  one row per battle, written when it is CREATED (before anyone votes):
             id (uuid4 hex), time, who asked, prompt, contestant A/B names, reply A/B, generation settings (JSON)
     votes   at most one row per round (round_id UNIQUE): time, voter id (the Gradio session hash), an
-            optional display name, and the outcome: "A", "B", "tie" or "both_bad"
+            optional display name, and the outcome: "A", "B", "tie" or "both_bad"; `archived_at` is set when the
+            instructor resets the votes: an archived vote no longer counts anywhere, but it is never deleted
+    calibration_sets, calibration_judgements
+            fixed items every student judges (see `calibration.py`, which keeps its queries); here only so that
+            the file has ONE schema version and one list of migrations
+
+A round's `created_at` is stamped AFTER its two replies were generated, i.e. when they are shown: the time a
+voter had to read them is `voted_at - created_at` (`hygiene.py` filters votes cast faster than anyone reads).
 
 Design notes
   * stdlib `sqlite3` only; WAL journal so readers (another process, a notebook) never block the app.
@@ -29,12 +36,34 @@ import sqlite3
 import threading
 import time
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
-SCHEMA_VERSION = 2  # bump (and add a step to `_MIGRATIONS`) whenever the tables change
+SCHEMA_VERSION = 3  # bump (and add a step to `_MIGRATIONS`) whenever the tables change
 OUTCOMES = ("A", "B", "tie", "both_bad")  # A better, B better, equally good, both unacceptable
+
+_CALIBRATION_SCHEMA = [  # (schema 3) the tables of calibration.py
+    """CREATE TABLE calibration_sets (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    created_at  TEXT NOT NULL,
+    ended_at    TEXT,                      -- NULL = the active set (at most one)
+    seed        INTEGER NOT NULL,
+    source      TEXT NOT NULL,             -- where the items came from (data description)
+    items       TEXT NOT NULL              -- JSON list of {pair_index, prompt, reply_a, reply_b, chosen}
+)""",
+    """CREATE TABLE calibration_judgements (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    set_id      INTEGER NOT NULL REFERENCES calibration_sets(id),
+    item        INTEGER NOT NULL,          -- 0-based index into the set's items
+    voter_id    TEXT NOT NULL,
+    voter_name  TEXT NOT NULL,             -- '' when none (NOT NULL: NULLs would slip past the UNIQUE below)
+    outcome     TEXT NOT NULL CHECK (outcome IN ('A', 'B', 'tie')),
+    judged_at   TEXT NOT NULL,
+    UNIQUE (set_id, item, voter_id, voter_name)
+)""",
+]
 
 _SCHEMA = """
 CREATE TABLE rounds (
@@ -56,15 +85,17 @@ CREATE TABLE votes (
     voted_at    TEXT NOT NULL,
     voter_id    TEXT NOT NULL,
     voter_name  TEXT,
-    outcome     TEXT NOT NULL CHECK (outcome IN ('A', 'B', 'tie', 'both_bad'))
+    outcome     TEXT NOT NULL CHECK (outcome IN ('A', 'B', 'tie', 'both_bad')),
+    archived_at TEXT                       -- set by "Reset votes": the vote stops counting (NULL = active)
 );
 CREATE INDEX votes_voted_at ON votes(voted_at);
-"""
+""" + "".join(f"{stmt};\n" for stmt in _CALIBRATION_SCHEMA)
 
 
 # version -> the statements that bring a file from that version to the next one
 _MIGRATIONS = {
     1: ["ALTER TABLE rounds ADD COLUMN model_a_id TEXT", "ALTER TABLE rounds ADD COLUMN model_b_id TEXT"],
+    2: ["ALTER TABLE votes ADD COLUMN archived_at TEXT", *_CALIBRATION_SCHEMA],
 }
 
 
@@ -127,6 +158,7 @@ class VoteRecord:
     settings: dict = field(default_factory=dict)
     model_a_id: str | None = None
     model_b_id: str | None = None
+    archived_at: str | None = None  # set when the instructor reset the votes: stored, but no longer counted
 
     @property
     def winner(self) -> str | None:
@@ -231,6 +263,13 @@ class VoteStore:
         with self._lock:
             self._conn.close()
 
+    @contextmanager
+    def connection(self):
+        """The store's one connection, held under its one lock: for the other tables of this file
+        (`calibration.py`). Autocommit; issue BEGIN IMMEDIATE / COMMIT for several statements that belong together."""
+        with self._lock:
+            yield self._conn
+
     def __enter__(self) -> "VoteStore":
         return self
 
@@ -309,31 +348,42 @@ class VoteStore:
         # caller holds the lock
         rows = self._conn.execute(
             "SELECT r.id, r.created_at, v.voted_at, v.voter_id, v.voter_name, r.prompt, r.model_a, r.model_b, "
-            "r.reply_a, r.reply_b, v.outcome, r.settings, r.model_a_id, r.model_b_id "
+            "r.reply_a, r.reply_b, v.outcome, r.settings, r.model_a_id, r.model_b_id, v.archived_at "
             f"FROM votes v JOIN rounds r ON r.id = v.round_id WHERE {where} ORDER BY v.id", params).fetchall()
-        return [VoteRecord(*row[:11], settings=json.loads(row[11]), model_a_id=row[12], model_b_id=row[13])
-                for row in rows]
+        return [VoteRecord(*row[:11], settings=json.loads(row[11]), model_a_id=row[12], model_b_id=row[13],
+                           archived_at=row[14]) for row in rows]
 
-    def votes(self) -> list[VoteRecord]:
-        """All judged rounds, oldest vote first."""
+    def votes(self, include_archived: bool = False) -> list[VoteRecord]:
+        """The judged rounds, oldest vote first: the active ones, or (include_archived) every vote ever cast."""
         with self._lock:
-            return self._votes_where()
+            return self._votes_where("1" if include_archived else "v.archived_at IS NULL")
 
-    def count(self) -> int:
-        """Number of votes."""
+    def count(self, include_archived: bool = False) -> int:
+        """Number of active votes (or of all votes, archived included)."""
+        where = "" if include_archived else " WHERE archived_at IS NULL"
         with self._lock:
-            return self._conn.execute("SELECT COUNT(*) FROM votes").fetchone()[0]
+            return self._conn.execute("SELECT COUNT(*) FROM votes" + where).fetchone()[0]
+
+    def archive_votes(self) -> int:
+        """"Reset votes": stamp every active vote as archived (now). They stop counting (leaderboard, export, reward
+        data) but stay in the file, so a reset can never lose the class's work. Returns how many were archived."""
+        with self._lock:
+            return self._conn.execute("UPDATE votes SET archived_at = ? WHERE archived_at IS NULL", (_now(),)).rowcount
 
     def stats(self) -> dict:
-        """Totals for the UI: rounds, votes, unjudged rounds, distinct voters, and votes per outcome."""
+        """Totals for the UI: rounds, active and archived votes, unjudged rounds, distinct voters, votes per outcome."""
         with self._lock:
             n_rounds = self._conn.execute("SELECT COUNT(*) FROM rounds").fetchone()[0]
-            n_votes, n_voters = self._conn.execute("SELECT COUNT(*), COUNT(DISTINCT voter_id) FROM votes").fetchone()
-            by_outcome = dict(self._conn.execute("SELECT outcome, COUNT(*) FROM votes GROUP BY outcome").fetchall())
+            n_all = self._conn.execute("SELECT COUNT(*) FROM votes").fetchone()[0]
+            n_votes, n_voters = self._conn.execute("SELECT COUNT(*), COUNT(DISTINCT voter_id) FROM votes "
+                                                   "WHERE archived_at IS NULL").fetchone()
+            by_outcome = dict(self._conn.execute("SELECT outcome, COUNT(*) FROM votes WHERE archived_at IS NULL "
+                                                 "GROUP BY outcome").fetchall())
         return {
             "rounds": n_rounds,
-            "votes": n_votes,
-            "unvoted_rounds": n_rounds - n_votes,
+            "votes": n_votes,  # active votes (archived ones left out, as everywhere)
+            "archived": n_all - n_votes,
+            "unvoted_rounds": n_rounds - n_all,
             "voters": n_voters,
             "outcomes": {o: by_outcome.get(o, 0) for o in OUTCOMES},
         }
