@@ -30,6 +30,8 @@ def settings_from(args: argparse.Namespace):
 
     kw = dict(data=args.data, policy=args.policy, reward_backbone=args.reward_backbone, allow_any_model=args.allow_any_model,
               offline=args.offline or os.environ.get("HF_HUB_OFFLINE", "0") in ("1", "true", "True"), device=args.device)
+    if getattr(args, "instructor_key", None):
+        kw["instructor_key"] = args.instructor_key
     return Settings(**kw)
 
 
@@ -50,6 +52,9 @@ def serve_parser() -> argparse.ArgumentParser:
                    help="address to listen on (0.0.0.0 to let a class connect)")
     p.add_argument("--port", type=int, default=int(os.environ.get("GRADIO_SERVER_PORT", "7860")))
     p.add_argument("--share", action="store_true", help="also open a public gradio.live link")
+    p.add_argument("--instructor-key", default=os.environ.get("RLHF_INSTRUCTOR_KEY"),
+                   help="lock jobs, settings and models behind this key (default: $RLHF_INSTRUCTOR_KEY; prefer the "
+                        "variable: a command line is visible to other users of the machine)")
     return p
 
 

@@ -37,3 +37,6 @@ class Settings:
     # Off: only the presets (minilm, policy) and what was given at start-up, so that no visitor can make the app
     # download an arbitrary model from the Hub.
     allow_any_model: bool = False
+    # --instructor-key / $RLHF_INSTRUCTOR_KEY: when set, only a session that entered it may change jobs, settings
+    # and models (see lock.py). repr=False: the key never shows in a log line or a traceback's locals.
+    instructor_key: str | None = field(default=None, repr=False)

@@ -1,0 +1,87 @@
+"""The instructor lock in the UI: an unlock field remembered for the browser session, and the guard every locked
+handler calls first. The backend rule (which key opens it) is `rlhf_demo.lock`.
+
+A session's key lives in a ``gr.State``: on the server, never sent to the page. API clients pass ``key`` to each
+locked endpoint instead (`/ppo_start`, `/reward_train`, ...).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import gradio as gr
+
+from rlhf_demo.lock import LOCKED_MESSAGE
+from rlhf_demo.ui.common import error
+from rlhf_demo.workspace import Workspace
+
+
+def require(ws: Workspace, key) -> None:
+    """Raise the "instructor only" message unless `key` opens the lock (always open without a key)."""
+    if not ws.lock.allows(key):
+        raise error(LOCKED_MESSAGE)
+
+
+def locked(ws: Workspace, fn):
+    """`fn` as a UI handler whose FIRST input is the session's key state: refused unless it opens the lock."""
+    def handler(key, *args):
+        require(ws, key)
+        return fn(*args)
+
+    handler.__name__ = getattr(fn, "__name__", "locked")  # no functools.wraps: Gradio must see (key, *args)
+    return handler
+
+
+@dataclass
+class UnlockPanel:
+    key: gr.State  # the session's key once it was accepted ("" = locked); server-side only
+    key_box: gr.Textbox | None = None
+    unlock: gr.Button | None = None
+    relock: gr.Button | None = None
+    status: gr.Markdown | None = None
+    controls: list = field(default_factory=list)  # every instructor-only control, greyed out while locked
+
+
+def status_text(ws: Workspace, unlocked: bool) -> str:
+    if not ws.lock.enabled:
+        return "No instructor key is set: everyone can control everything (a local, single-user app)."
+    if unlocked:
+        return "**Instructor mode** (unlocked) for this browser session: you can start jobs, change settings and models."
+    return ("**Locked:** browsing, voting, the live views and the scoring playground are open to everyone; jobs, "
+            "settings and models are for the instructor.")
+
+
+def build(ws: Workspace) -> UnlockPanel:
+    """The unlock field (only when a key is set)."""
+    state = gr.State("")
+    if not ws.lock.enabled:
+        return UnlockPanel(state)
+    with gr.Accordion("Instructor", open=False, elem_id="instructor-panel"):
+        status = gr.Markdown(status_text(ws, False), elem_id="instructor-status")
+        with gr.Row(equal_height=True):
+            box = gr.Textbox(label="Instructor key", type="password", max_lines=1, scale=3, elem_id="instructor-key")
+            unlock = gr.Button("Unlock", variant="primary", scale=1, elem_id="instructor-unlock")
+            relock = gr.Button("Lock", scale=1, elem_id="instructor-lock")
+    return UnlockPanel(state, box, unlock, relock, status)
+
+
+def wire(panel: UnlockPanel, ws: Workspace, demo: gr.Blocks) -> None:
+    """Unlock / lock buttons, and the controls' look on page load. Call after every tab added its controls."""
+    if not ws.lock.enabled:
+        return
+    private = dict(api_visibility="private", show_progress="hidden")
+    n = len(panel.controls)
+
+    def unlock(typed):
+        if not ws.lock.allows(typed):
+            raise error("That is not the instructor key.")
+        return typed, "", status_text(ws, True), *[gr.update(interactive=True)] * n
+
+    def relock():
+        return "", "", status_text(ws, False), *[gr.update(interactive=False)] * n
+
+    out = [panel.key, panel.key_box, panel.status, *panel.controls]
+    panel.unlock.click(unlock, [panel.key_box], out, **private)
+    panel.key_box.submit(unlock, [panel.key_box], out, **private)
+    panel.relock.click(relock, None, out, **private)
+    demo.load(lambda: [gr.update(interactive=False)] * n, None, panel.controls, **private)
