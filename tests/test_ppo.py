@@ -309,6 +309,10 @@ def test_toy_reward_rises_with_small_beta_and_large_beta_keeps_kl_small():
     after = free.generate_probes(probes, seed=1)
     assert mean_of(after, "score") > mean_of(before, "score") + 0.2
     assert mean_of(after, "kl") > 2.0  # getting there took the policy far from the reference
+    # what the tab shows: k3 per token, never negative, summing to the reply's kl_k3; k3 = expm1(-k1) + k1 per token
+    for s in after:
+        assert min(s["token_kl_k3"]) >= 0 and s["kl_k3"] == pytest.approx(sum(s["token_kl_k3"]), abs=1e-4)
+        assert s["token_kl_k3"] == pytest.approx([math.expm1(-k) + k for k in s["token_kl"]], abs=1e-4)
 
     tied = make_engine(kl_coef=3.0)  # scores are normalised (std 1 on the base policy): beta 3 is a tight leash
     for _ in range(30):

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from rlhf_demo.ui.ppo import PLOTS, SMOOTH_FROM, kl_shaded, metrics_figure, smooth
+from rlhf_demo.ui.ppo import MAIN_PLOTS, MORE_PLOTS, SMOOTH_FROM, kl_shaded, metrics_figure, samples_html, smooth
 
 
 def test_smooth_is_a_bias_corrected_moving_average():
@@ -25,14 +25,43 @@ def test_smooth_is_a_bias_corrected_moving_average():
     assert smooth([4.0], 0.9) == [4.0]  # the first point is not pulled towards 0
 
 
-def test_long_runs_get_a_trend_line_on_every_metric():
-    history = [{"step": i + 1, **{key: float(i % 3) for key, _ in PLOTS}} for i in range(SMOOTH_FROM)]
-    fig = metrics_figure(history)
-    metric_axes = fig.axes[: len(PLOTS)]
+@pytest.mark.parametrize("more", [False, True])
+def test_long_runs_get_a_trend_line_on_every_metric(more):
+    plots = MORE_PLOTS if more else MAIN_PLOTS
+    history = [{"step": i + 1, **{key: float(i % 3) for key, _ in MAIN_PLOTS + MORE_PLOTS}} for i in range(SMOOTH_FROM)]
+    fig = metrics_figure(history, more)
+    metric_axes = fig.axes[: len(plots)]
     assert all(len(ax.lines) == 2 for ax in metric_axes)  # raw + smoothed
-    short = metrics_figure(history[:3])
-    assert all(len(ax.lines) == 1 for ax in short.axes[: len(PLOTS)])
-    assert metric_axes[0].get_title().startswith("objective/scores")  # TRL's names as titles
+    short = metrics_figure(history[:3], more)
+    assert all(len(ax.lines) == 1 for ax in short.axes[: len(plots)])
+    assert metric_axes[0].get_title().startswith(plots[0][0])  # TRL's names as titles
+
+
+def test_main_view_is_four_plots_and_every_metric_is_somewhere():
+    fig = metrics_figure([{"step": 1, "objective/kl": 0.04, "objective/scores": 0.3}])
+    titles = [ax.get_title() for ax in fig.axes if ax.get_title()]
+    assert len(titles) == 4 and titles[-1].startswith("score vs √KL")
+    shown = {k for k, _ in MAIN_PLOTS + MORE_PLOTS}
+    assert {"objective/scores", "objective/kl", "objective/entropy", "policy/clipfrac_avg", "loss/value_avg"} <= shown
+
+
+@pytest.mark.parametrize("more", [False, True])
+def test_plot_text_is_readable_on_a_projector(more):
+    """Every title, label and tick of the PNG is at least 14 px tall (points × dpi / 72): readable at 3 m."""
+    fig = metrics_figure([{"step": i, "objective/scores": i / 3, "objective/kl": i / 10} for i in range(1, 5)], more)
+    fig.canvas.draw()
+    texts = [t for t in fig.findobj(lambda a: hasattr(a, "get_fontsize") and hasattr(a, "get_text"))
+             if t.get_text().strip() and t.get_visible()]
+    assert len(texts) > 20
+    smallest = min(t.get_fontsize() * fig.dpi / 72 for t in texts)
+    assert smallest >= 14, smallest
+
+
+def test_samples_show_a_kl_that_is_never_negative():
+    sample = {"prompt": "\n\nHuman: hi\n\nAssistant:", "tokens": ["a", "b"], "token_kl": [-0.3, 0.1],
+              "token_kl_k3": [0.04, 0.005], "score": 0.5, "kl": -0.2, "kl_k3": 0.045}
+    out = samples_html([sample])
+    assert "KL 0.045" in out and "KL -0.2" not in out and "never negative" in out
 
 
 def test_kl_shading_escapes_text_and_scales_by_kl():

@@ -47,6 +47,7 @@ from rlhf_demo.ppo.core import (
     entropy_from_logits,
     gae,
     group_advantages,
+    kl_per_token,
     masked_mean,
     masked_whiten,
     selective_logprobs,
@@ -405,6 +406,9 @@ class PPOEngine:
     def _samples(self, r: Rollout) -> list[dict]:
         """Per-reply dicts for the UI: text, score, total KL and the per-token KL of every real reply token."""
         samples = []
+        # for display: k3 per token (>= 0, unbiased like k1). A single reply's k1 sum can be negative, which reads as a
+        # bug on a projector; the objective keeps config.kl_estimator
+        k3 = kl_per_token(r.logprobs, r.ref_logprobs, "k3").masked_fill(r.padding_mask, 0.0)  # (B, L)
         for i in range(len(r.prompts)):
             n = int(r.last_index[i]) + 1  # real tokens, the stop token included
             ids = r.responses[i, :n].tolist()
@@ -414,8 +418,10 @@ class PPOEngine:
                 "score": float(r.scores[i]),
                 "raw_score": float(r.raw_scores[i]),
                 "kl": float(r.kl[i].sum()),
+                "kl_k3": float(k3[i].sum()),
                 "tokens": [self.tokenizer.decode([t]) for t in ids],
                 "token_kl": [float(x) for x in r.kl[i, :n].tolist()],
+                "token_kl_k3": [float(x) for x in k3[i, :n].tolist()],
             })
         return samples
 

@@ -47,7 +47,7 @@ class ProbeRow:
     prompt: str
     reply: str
     score: float
-    kl: float
+    kl: float  # this reply's KL from the reference, k3 estimate (>= 0; a single reply's k1 sum can be negative)
 
 
 @dataclass
@@ -158,7 +158,7 @@ class PPOSession:
         rows = engine.generate_probes(list(self.probe_prompts), seed=self.probe_seed)
         with self._lock:
             for i, s in enumerate(rows):
-                self._probes.append(ProbeRow(engine.step_count, i, s["prompt"], s["response"], s["score"], s["kl"]))
+                self._probes.append(ProbeRow(engine.step_count, i, s["prompt"], s["response"], s["score"], s["kl_k3"]))
             self._version += 1
 
     def run(self, ctx, n_steps: int) -> dict:

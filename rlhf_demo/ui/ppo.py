@@ -17,7 +17,8 @@ from rlhf_demo.data.hh import last_question
 from rlhf_demo.jobs import JobBusy  # noqa: E402
 from rlhf_demo.ppo.config import GROUP_SIZE, HACK_SETTINGS, PPOConfig  # noqa: E402
 from rlhf_demo.ppo.session import PPOSession, SessionView  # noqa: E402
-from rlhf_demo.ui.common import error, esc  # noqa: E402
+from rlhf_demo.ui.common import as_text, error, esc, short  # noqa: E402
+from rlhf_demo.ui.lock import UnlockPanel, locked, require
 from rlhf_demo.workspace import Workspace  # noqa: E402
 
 INTRO = """**Step 4 · Reinforcement learning with PPO.** The policy writes replies, the reward model (tab 3) scores
@@ -43,10 +44,14 @@ text the reward model happens to like: the reward model is only an imperfect pro
 **Reset to base policy**, put β back (*Restore β*) and run again: the KL penalty holds the policy close to the
 reference, so KL stays small and the replies stay like the base model's, while the score moves far less."""
 
-PLOTS = [("objective/scores", "score (base policy = 0 ± 1)"), ("objective/kl", "KL(policy ‖ reference)"),
-         ("objective/rlhf_reward", "score − β·KL"), ("objective/entropy", "entropy (nats/reply)"),
-         ("policy/approxkl_avg", "approx KL per update"), ("policy/clipfrac_avg", "clip fraction"),
-         ("loss/policy_avg", "policy loss"), ("loss/value_avg", "value loss"), ("val/ratio", "ratio new/old")]
+# the four plots a class watches (big, readable at 3 m on a projector); the rest of TRL's metrics behind "More metrics"
+MAIN_PLOTS = [("objective/scores", "score (0 = base policy's mean)"), ("objective/kl", "KL from the reference"),
+              ("objective/rlhf_reward", "score − β·KL")]
+MORE_PLOTS = [("objective/entropy", "entropy (nats/reply)"), ("policy/approxkl_avg", "approx KL per update"),
+              ("policy/clipfrac_avg", "clip fraction"), ("loss/policy_avg", "policy loss"),
+              ("loss/value_avg", "value loss"), ("val/ratio", "ratio new/old")]
+PLOT_DPI = 100
+PLOT_PT = 12  # 12 pt at 100 dpi = 16.7 px in the PNG: readable from the back of a classroom (>= 14 px)
 PROBE_COLUMNS = ["step", "probe", "score", "KL", "reply"]  # the long reply last, so the numbers never scroll away
 LR_CHOICES = [1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 2e-3, 3e-3, 1e-2]
 BASELINES = [(f"group: {GROUP_SIZE} replies per prompt, each against the others' mean (RLOO)", "group"),
@@ -56,6 +61,11 @@ BASELINES = [(f"group: {GROUP_SIZE} replies per prompt, each against the others'
 def hack_steps(ws: Workspace) -> int:
     """Steps of the reward-hacking demo: about 10 minutes on 2 CPU cores (the tiny policy steps far faster)."""
     return 150 if ws.policy_choice.name == "tiny" else 30
+
+
+# control -> the PPOConfig field it edits. The baseline radio also sets samples_per_prompt (group = GROUP_SIZE).
+LIVE_CONTROLS = {"kl_coef": "kl_coef", "lr": "learning_rate", "batch_size": "batch_size", "baseline": "baseline",
+                 "response_length": "response_length", "temperature": "temperature", "epochs": "num_ppo_epochs"}
 
 
 @dataclass
@@ -86,6 +96,13 @@ class PPOTab:
     timer: gr.Timer
     seen: gr.State
     resume: gr.Button  # "Resume the run from step K": shown when a restart interrupted an autosaved run
+    more_plots: gr.Plot  # the six diagnostics, behind "More metrics"
+    instructor_controls: list  # greyed out for students when the instructor lock is on
+
+    @property
+    def live(self) -> list:
+        """The controls of the shared run's live settings, in LIVE_CONTROLS order."""
+        return [getattr(self, name) for name in LIVE_CONTROLS]
 
 
 # ----------------------------------------------------------------------------- rendering (pure)
@@ -107,31 +124,46 @@ def smooth(values: list[float], weight: float = 0.85) -> list[float]:
     return out
 
 
-def metrics_figure(history: list[dict]):
-    """3×3 small multiples of TRL's metrics, plus reward against √KL. Long runs get a smoothed trend line."""
-    fig, axes = plt.subplots(2, 5, figsize=(13, 4.6), dpi=90)
-    steps = [h.get("step", i + 1) for i, h in enumerate(history)]
-    long_run = len(steps) >= SMOOTH_FROM
-    for ax, (key, title) in zip(axes.flat, PLOTS):
-        ys = [h.get(key, math.nan) for h in history]
-        ax.plot(steps, ys, marker="o" if len(steps) < 30 else None, ms=3, lw=1.0 if long_run else 1.4,
-                color="#4f46e5", alpha=0.3 if long_run else 1.0)
-        if long_run:
-            ax.plot(steps, smooth(ys), lw=1.8, color="#4f46e5")
-        ax.set_title(f"{key}\n{title}", fontsize=8)
-        ax.tick_params(labelsize=7)
-        ax.spines[["top", "right"]].set_visible(False)
-    ax = axes.flat[-1]
-    kl = [max(h.get("objective/kl", 0.0), 0.0) ** 0.5 for h in history]
-    sc = [h.get("objective/scores", math.nan) for h in history]
-    ax.scatter(kl, sc, c=steps, cmap="viridis", s=12)
-    ax.set_title("score vs √KL\n(colour = step)", fontsize=8)
-    ax.set_xlabel("√KL", fontsize=7)
-    ax.tick_params(labelsize=7)
+def _style(ax) -> None:
+    ax.tick_params(labelsize=PLOT_PT)
     ax.spines[["top", "right"]].set_visible(False)
+
+
+def _series(ax, steps: list[int], history: list[dict], key: str, title: str) -> None:
+    ys = [h.get(key, math.nan) for h in history]
+    long_run = len(steps) >= SMOOTH_FROM
+    ax.plot(steps, ys, marker="o" if len(steps) < 30 else None, ms=4, lw=1.2 if long_run else 2.0,
+            color="#4f46e5", alpha=0.3 if long_run else 1.0)
+    if long_run:
+        ax.plot(steps, smooth(ys), lw=2.4, color="#4f46e5")
+    ax.set_title(f"{key}\n{title}", fontsize=PLOT_PT)
+    ax.set_xlabel("PPO step", fontsize=PLOT_PT)
+    _style(ax)
+
+
+def metrics_figure(history: list[dict], more: bool = False):
+    """The PPO metrics per step under TRL's names. Main view: score, KL, score − β·KL and score against √KL (the
+    over-optimisation picture); `more=True`: the six diagnostics (entropy, approx KL, clipping, losses, ratio).
+    Long runs get a smoothed trend line over the faded raw one."""
+    keys = MORE_PLOTS if more else MAIN_PLOTS
+    rows, cols = (2, 3) if more else (2, 2)
+    fig, axes = plt.subplots(rows, cols, figsize=(12, 6.6) if more else (10, 7), dpi=PLOT_DPI)
+    steps = [h.get("step", i + 1) for i, h in enumerate(history)]
+    for ax, (key, title) in zip(axes.flat, keys):
+        _series(ax, steps, history, key, title)
+    if not more:
+        ax = axes.flat[-1]
+        kl = [max(h.get("objective/kl", 0.0), 0.0) ** 0.5 for h in history]
+        sc = [h.get("objective/scores", math.nan) for h in history]
+        points = ax.scatter(kl, sc, c=steps, cmap="viridis", s=30)
+        if history:
+            fig.colorbar(points, ax=ax).ax.tick_params(labelsize=PLOT_PT)
+        ax.set_title("score vs √KL (colour = step)", fontsize=PLOT_PT)
+        ax.set_xlabel("√KL", fontsize=PLOT_PT)
+        _style(ax)
     if not history:
         for ax in axes.flat:
-            ax.text(0.5, 0.5, "no steps yet", ha="center", va="center", fontsize=8, transform=ax.transAxes)
+            ax.text(0.5, 0.5, "no steps yet", ha="center", va="center", fontsize=PLOT_PT, transform=ax.transAxes)
     fig.tight_layout()
     plt.close(fig)
     return fig
@@ -148,17 +180,21 @@ def kl_shaded(tokens: list[str], token_kl: list[float], scale: float) -> str:
 
 
 def samples_html(samples: list[dict], limit: int = 4) -> str:
+    """The latest replies, each token shaded by its KL. Shown with the k3 estimate ((q/p − 1) − log(q/p), never
+    negative) so no token or reply reads "−0.2 KL"; PPO's objective uses the estimator of the config (k1 by default,
+    whose sum over one reply can be below zero although the true KL never is)."""
     if not samples:
         return '<div class="rl-empty">The latest replies appear here once PPO runs.</div>'
-    scale = max((max(s["token_kl"], default=0.0) for s in samples[:limit]), default=0.0) or 1.0
+    token_kl = [s.get("token_kl_k3", s["token_kl"]) for s in samples[:limit]]
+    scale = max((max(t, default=0.0) for t in token_kl), default=0.0) or 1.0
     rows = []
-    for s in samples[:limit]:
+    for s, tk in zip(samples[:limit], token_kl):
         q = last_question(s["prompt"])
         rows.append(f'<div class="rl-final" style="margin-bottom:8px"><div class="rl-meta">Human: {esc(q[-200:])}</div>'
-                    f'{kl_shaded(s["tokens"], s["token_kl"], scale)}'
-                    f'<div class="rl-meta">score {s["score"]:+.3f} · KL {s["kl"]:.3f}</div></div>')
+                    f'{kl_shaded(s["tokens"], tk, scale)}'
+                    f'<div class="rl-meta">score {s["score"]:+.3f} · KL {s.get("kl_k3", s["kl"]):.3f}</div></div>')
     return ('<div class="rl-meta">Darker red = larger per-token KL: where the policy now differs most from the frozen '
-            f'reference (scale: max {scale:.3f}).</div>' + "".join(rows))
+            f'reference (scale: max {scale:.3f}). KL here is the k3 estimate, never negative.</div>' + "".join(rows))
 
 
 def probe_compare_html(view: SessionView) -> str:
@@ -215,7 +251,7 @@ def build(ws: Workspace) -> PPOTab:
             baseline = gr.Radio(BASELINES, value=d.baseline, label="Advantage baseline", elem_id="ppo-baseline",
                                 info="what a reply's score is compared with to decide whether to reinforce it")
             response_length = gr.Slider(8, 96, value=d.response_length, step=4, label="Response length (max new tokens)")
-            temperature = gr.Slider(0.3, 1.5, value=d.temperature, step=0.05, label="Temperature")
+            temperature = gr.Slider(0.3, 1.5, value=d.temperature, step=0.05, label="Temperature", elem_id="ppo-temperature")
             epochs = gr.Slider(1, 4, value=ws.ppo.config.num_ppo_epochs, step=1, label="PPO epochs per batch",
                                info="passes over each batch; with 1 the ratio stays 1, so nothing is clipped",
                                elem_id="ppo-epochs")
@@ -240,9 +276,12 @@ def build(ws: Workspace) -> PPOTab:
             resume = gr.Button(resume_label(ws.ppo.resumable), visible=ws.ppo.resumable is not None,
                                variant="primary", elem_id="ppo-resume")
             plots = gr.Plot(label="Metrics per PPO step (TRL's names)", show_label=False, elem_id="ppo-plots")
+            with gr.Accordion("More metrics: entropy, approx KL, clipping, losses, ratio", open=False):
+                more_plots = gr.Plot(show_label=False, elem_id="ppo-more-plots")
             with gr.Row():
                 for key in ("frozen", "kl", "advantage", "clip"):
-                    gr.Markdown(CONCEPTS[key], elem_classes="rl-status")
+                    with gr.Column(min_width=240):  # on a phone: stacked, not four narrow slivers
+                        gr.Markdown(CONCEPTS[key], elem_classes="rl-status")
     gr.Markdown("### Probe prompts: step 0 vs now")
     probe_compare = gr.HTML(elem_id="ppo-probes")
     with gr.Accordion("Evolution table (every probe, every K steps)", open=False):
@@ -256,71 +295,117 @@ def build(ws: Workspace) -> PPOTab:
     checkpoints = gr.Dataframe(checkpoints_frame(ws.ppo.view()), interactive=False, label=label,
                                elem_id="ppo-checkpoints")
     timer = gr.Timer(1.5)
-    return PPOTab(kl_coef, lr, batch_size, baseline, response_length, temperature, epochs, steps, start, pause, stop, reset, hack, restore,
-                  hack_md, ckpt_name, save, status, plots, probe_compare, probe_table, samples, checkpoints, timer,
-                  gr.State((-1, -1)), resume)
+    controls = [kl_coef, lr, batch_size, baseline, response_length, temperature, epochs, steps, start, pause, stop,
+                reset, hack, restore, ckpt_name, save, resume]
+    return PPOTab(kl_coef, lr, batch_size, baseline, response_length, temperature, epochs, steps, start, pause, stop,
+                  reset, hack, restore, hack_md, ckpt_name, save, status, plots, probe_compare, probe_table, samples,
+                  checkpoints, timer, gr.State((-1, -1, None)), resume, more_plots, controls)
 
 
-def wire(tab: PPOTab, ws: Workspace, demo: gr.Blocks) -> None:
+def settings_values(config: dict) -> list:
+    """The live controls' values (LIVE_CONTROLS order) for a config: what the shared run actually uses."""
+    lr = min(LR_CHOICES, key=lambda x: abs(x - config["learning_rate"]))  # the dropdown's nearest choice
+    return [lr if field == "learning_rate" else config[field] for field in LIVE_CONTROLS.values()]
+
+
+def settings_line(config: dict) -> str:
+    return (f"**Settings in use** (every page shows these; changes apply from the next step): β = {config['kl_coef']:g} · "
+            f"learning rate {config['learning_rate']:g} · {config['batch_size']} replies per step · baseline "
+            f"{config['baseline']} · up to {config['response_length']} tokens · temperature {config['temperature']:g} · "
+            f"{config['num_ppo_epochs']} PPO epoch{'s' if config['num_ppo_epochs'] != 1 else ''} per batch")
+
+
+def _number(value, field: str, kind=float):
+    """A setting from the UI or the API as `kind`, else a clear error naming the field (NaN and inf refused)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise error(f"{field} must be a number, got {short(value)}")
+    try:
+        number = float(value)
+    except ValueError:
+        raise error(f"{field} must be a number, got {short(value)}") from None
+    if not math.isfinite(number) or (kind is int and number != int(number)):
+        raise error(f"{field} must be a {'whole ' if kind is int else ''}number, got {short(value)}")
+    return kind(number)
+
+
+def wire(tab: PPOTab, ws: Workspace, demo: gr.Blocks, panel: UnlockPanel) -> None:
+    """Every action that changes the shared run is an instructor action (locked when a key is set): in the UI it takes
+    the session's key state first, over the API the key itself. Nothing changes a setting as a side effect: each
+    control sends only its own field, on the user's own input, and every page polls the settings in use."""
     private = dict(api_visibility="private")
     defaults = PPOConfig()
 
     def session() -> PPOSession:
         return ws.ppo
 
-    def apply(beta, lr, bs, baseline, length, temp, epochs):
-        k = GROUP_SIZE if baseline == "group" else 1
+    # -- the actions (shared by the UI and the API) ---------------------------------------------------
+    def change_settings(**values) -> dict:
+        """Validate and queue live settings (applied between steps); returns the settings in use."""
+        kinds = {"kl_coef": float, "learning_rate": float, "batch_size": int, "response_length": int,
+                 "temperature": float, "num_ppo_epochs": int}
+        clean = {}
+        for name, value in values.items():
+            if value is None:
+                continue
+            if name == "baseline":
+                if value not in ("group", "value"):
+                    raise error(f"baseline must be 'group' or 'value', got {short(value)}")
+                clean["baseline"], clean["samples_per_prompt"] = value, GROUP_SIZE if value == "group" else 1
+            else:
+                clean[name] = _number(value, name, kinds[name])
         try:
-            session().set_live(kl_coef=float(beta), learning_rate=float(lr), batch_size=int(bs), baseline=baseline,
-                               samples_per_prompt=k, response_length=int(length), temperature=float(temp),
-                               num_ppo_epochs=int(epochs))
+            session().set_live(**clean)
         except ValueError as e:
             raise error(str(e)) from e
+        return session().view().config
 
-    def start(beta, lr, bs, baseline, length, temp, epochs, n):
-        apply(beta, lr, bs, baseline, length, temp, epochs)
-        if n is None or int(n) < 1 or int(n) > 1000:
+    def start_run(n) -> str:
+        n = _number(n, "Steps to run", int)
+        if not 1 <= n <= 1000:
             raise error("Steps to run must be between 1 and 1000.")
         if ws.reward_models.active is None:
             raise error("No active reward model yet: train one in the Reward model tab first.")
         s = session()
+        if ws.jobs.snapshot("ppo").active:
+            raise error("PPO is already running.")
         if s.built and s.reward_name != ws.reward_models.active:
             s.reset(rebuild=True)  # another reward model became active: start over with it
         try:
-            ws.jobs.submit("ppo", "PPO", lambda ctx: s.run(ctx, int(n)))
+            ws.jobs.submit("ppo", "PPO", lambda ctx: s.run(ctx, n))
         except JobBusy as e:
             raise error(str(e)) from e
         return "Starting…"
 
-    def pause():
+    def pause_run() -> str:
         snap = ws.jobs.snapshot()
         if snap.kind != "ppo" or not snap.active:
             raise error("PPO is not running.")
-        if not ws.jobs.pause():
-            ws.jobs.resume()
+        if ws.jobs.pause():
+            return "paused"
+        ws.jobs.resume()
+        return "running"
 
-    def stop():
+    def stop_run() -> str:
         snap = ws.jobs.snapshot()
-        if snap.kind == "ppo":
-            ws.jobs.stop()
+        if snap.kind != "ppo" or not snap.active:
+            return "not running"
+        ws.jobs.stop()
+        return "stopping"
 
-    def reset():
+    def reset_run() -> str:
         if ws.jobs.snapshot("ppo").active:
             raise error("Stop the run before resetting.")
         session().reset(rebuild=session().reward_name not in (None, ws.reward_models.active))
-        return gr.update(value=defaults.kl_coef)
+        return "reset to the base policy"
 
-    def hack():
+    def hack_demo() -> int:
         session().set_live(**HACK_SETTINGS)
-        n = hack_steps(ws)
-        return HACK_SETTINGS["kl_coef"], HACK_SETTINGS["learning_rate"], n, HACK_TEXT.format(steps=n)
+        return hack_steps(ws)
 
-    def restore():
+    def restore_beta() -> None:
         session().set_live(kl_coef=defaults.kl_coef, learning_rate=defaults.learning_rate)
-        return defaults.kl_coef, defaults.learning_rate, ("β is back to its default. Reset to the base policy and run "
-                                                          "again to compare.")
 
-    def resume():
+    def resume_run() -> dict:
         if ws.jobs.snapshot("ppo").active:
             raise error("A run is in progress: stop it first.")
         s = session()
@@ -335,60 +420,132 @@ def wire(tab: PPOTab, ws: Workspace, demo: gr.Blocks) -> None:
             s.resume()
         except (ValueError, OSError) as e:
             raise error(str(e)) from e
+        return saved
+
+    def save_checkpoint(name) -> dict:
+        try:
+            return session().save_checkpoint(as_text(name, "checkpoint name", 200, allow_empty=True).strip() or None)
+        except (ValueError, OSError) as e:
+            raise error(str(e)) from e
+
+    # -- the UI -------------------------------------------------------------------------------------------
+    def on_hack():
+        n = hack_demo()
+        return HACK_SETTINGS["kl_coef"], HACK_SETTINGS["learning_rate"], n, HACK_TEXT.format(steps=n)
+
+    def on_restore():
+        restore_beta()
+        return defaults.kl_coef, defaults.learning_rate, ("β is back to its default. Reset to the base policy and run "
+                                                          "again to compare.")
+
+    def on_resume():
+        saved = resume_run()
         gr.Info(f"Resumed the run at step {saved['step']}: press Start to continue it.")
         return gr.update(visible=False)
 
-    def save(name):
-        try:
-            info = session().save_checkpoint(name)
-        except (ValueError, OSError) as e:
-            raise error(str(e)) from e
+    def on_save(name):
+        info = save_checkpoint(name)
         gr.Info(f"Saved {info['name']} (step {info['step']}): it is now a contestant in the Vote tab.")
         return ""
 
     def refresh(seen):
         s = session()
         snap = ws.jobs.snapshot("ppo")
-        key = (s.version, snap.version)
-        if tuple(seen) == key:
-            return seen, *([gr.skip()] * 8)
         view = s.view()
+        settings = tuple(settings_values(view.config))
+        key = (s.version, snap.version, list(settings))
+        if list(seen) == key:
+            return seen, *([gr.skip()] * (10 + len(settings)))
         reward = view.reward_name or ws.reward_models.active or "none (train one in tab 3)"
         run = snap.status_line() if snap.state != "idle" else "Idle: press Start."
         if view.resumable is not None and snap.state == "idle":
             run = (f"A run was interrupted at step {view.resumable['step']} (saved {view.resumable['saved']}): "
                    "press Resume to continue it, with its curves, or Start for a new run from the base policy.")
-        status = f"{esc(run)}  \n**Step {view.step}** · reward model: **{esc(reward)}** · β = {view.config['kl_coef']:g}"
+        status = f"{esc(run)}  \n**Step {view.step}** · reward model: **{esc(reward)}**"
         if view.score_norm is not None and view.config.get("normalize_scores"):
             mu, sd = view.score_norm
             status += (f" · scores normalised: 0 = the base policy's average ({mu:+.3g} raw), "
                        f"1 = one standard deviation ({sd:.3g} raw)")
+        status += "  \n" + settings_line(view.config)
         same_plot = seen[0] == s.version and seen[0] != -1
-        return (key, status, gr.skip() if same_plot else metrics_figure(view.history),
-                gr.skip() if same_plot else probe_compare_html(view), gr.skip() if same_plot else probe_frame(view),
-                gr.skip() if same_plot else samples_html(view.samples), gr.skip() if same_plot else checkpoints_frame(view),
-                gr.skip(), gr.update(visible=view.resumable is not None, value=resume_label(view.resumable)))
+        same_settings = seen[2] is not None and tuple(seen[2]) == settings
+        plot = (lambda fn, *a: gr.skip() if same_plot else fn(*a))  # noqa: E731
+        return (key, status, plot(metrics_figure, view.history), plot(metrics_figure, view.history, True),
+                plot(probe_compare_html, view), plot(probe_frame, view), plot(samples_html, view.samples),
+                plot(checkpoints_frame, view), gr.skip(),
+                gr.update(visible=view.resumable is not None, value=resume_label(view.resumable)),
+                *([gr.skip()] * len(settings) if same_settings else settings))
 
-    live = [tab.kl_coef, tab.lr, tab.batch_size, tab.baseline, tab.response_length, tab.temperature, tab.epochs]
-    for comp in live:
-        comp.change(apply, live, None, show_progress="hidden", **private)
-    tab.start.click(start, [*live, tab.steps], [tab.status], **private)
-    tab.pause.click(pause, None, None, **private)
-    tab.stop.click(stop, None, None, **private)
-    tab.reset.click(reset, None, [tab.kl_coef], **private)
-    tab.hack.click(hack, None, [tab.kl_coef, tab.lr, tab.steps, tab.hack_md], **private)
-    tab.restore.click(restore, None, [tab.kl_coef, tab.lr, tab.hack_md], **private)
-    tab.save.click(save, [tab.ckpt_name], [tab.ckpt_name], **private)
-    tab.resume.click(resume, None, [tab.resume], **private)
-    out = [tab.seen, tab.status, tab.plots, tab.probe_compare, tab.probe_table, tab.samples, tab.checkpoints, tab.hack_md,
-           tab.resume]
+    def one_setting(field: str):
+        return lambda value: change_settings(**{field: value}) and None
+
+    key = [panel.key]
+    for name, field in LIVE_CONTROLS.items():
+        # .input fires on the user's own edit only (never when a poll or another handler sets the value), and it
+        # sends just this control's field: no page can reset another setting by accident
+        getattr(tab, name).input(locked(ws, one_setting(field)), [*key, getattr(tab, name)], None,
+                                 trigger_mode="always_last", show_progress="hidden", **private)
+    tab.start.click(locked(ws, start_run), [*key, tab.steps], [tab.status], **private)
+    tab.pause.click(locked(ws, pause_run), key, None, **private)
+    tab.stop.click(locked(ws, stop_run), key, None, **private)
+    tab.reset.click(locked(ws, reset_run), key, None, **private)
+    tab.hack.click(locked(ws, on_hack), key, [tab.kl_coef, tab.lr, tab.steps, tab.hack_md], **private)
+    tab.restore.click(locked(ws, on_restore), key, [tab.kl_coef, tab.lr, tab.hack_md], **private)
+    tab.save.click(locked(ws, on_save), [*key, tab.ckpt_name], [tab.ckpt_name], **private)
+    tab.resume.click(locked(ws, on_resume), key, [tab.resume], **private)
+    out = [tab.seen, tab.status, tab.plots, tab.more_plots, tab.probe_compare, tab.probe_table, tab.samples,
+           tab.checkpoints, tab.hack_md, tab.resume, *tab.live]
     tab.timer.tick(refresh, [tab.seen], out, show_progress="hidden", **private)
     demo.load(refresh, [tab.seen], out, show_progress="hidden", **private)
 
-    def current_settings():
-        """A page opened mid-run shows the run's settings, not the defaults."""
-        c = session().config
-        lr = c.learning_rate if c.learning_rate in LR_CHOICES else min(LR_CHOICES, key=lambda x: abs(x - c.learning_rate))
-        return c.kl_coef, lr, c.batch_size, c.baseline, c.response_length, c.temperature, c.num_ppo_epochs
+    # -- the API: each instructor action by name, with the key first (a lesson can be scripted) -----------------
+    def ppo_start(key: str, steps: int = 20) -> dict:
+        """Start (or continue) PPO for `steps` steps against the active reward model. Instructor only."""
+        require(ws, key)
+        return {"status": start_run(steps)}
 
-    demo.load(current_settings, None, live, show_progress="hidden", **private)
+    def ppo_pause(key: str) -> dict:
+        """Pause the running PPO job, or resume it when paused. Instructor only."""
+        require(ws, key)
+        return {"state": pause_run()}
+
+    def ppo_stop(key: str) -> dict:
+        """Stop PPO after the current step (the run is autosaved). Instructor only."""
+        require(ws, key)
+        return {"state": stop_run()}
+
+    def ppo_reset(key: str) -> dict:
+        """Back to the base policy (history cleared, checkpoints kept). Instructor only."""
+        require(ws, key)
+        return {"state": reset_run()}
+
+    def ppo_settings(key: str, kl_coef: float | None = None, learning_rate: float | None = None,
+                     batch_size: int | None = None, baseline: str | None = None, response_length: int | None = None,
+                     temperature: float | None = None, num_ppo_epochs: int | None = None) -> dict:
+        """Change live PPO settings (only those given); returns the settings in use. Instructor only."""
+        require(ws, key)
+        return {k: v for k, v in change_settings(
+            kl_coef=kl_coef, learning_rate=learning_rate, batch_size=batch_size, baseline=baseline,
+            response_length=response_length, temperature=temperature, num_ppo_epochs=num_ppo_epochs).items()
+            if k in (*LIVE_CONTROLS.values(), "samples_per_prompt")}
+
+    def ppo_hack(key: str) -> dict:
+        """The reward-hacking demo's settings (β = 0, a high learning rate). Instructor only."""
+        require(ws, key)
+        return {"steps": hack_demo(), **HACK_SETTINGS}
+
+    def checkpoint_save(key: str, name: str = "") -> dict:
+        """Save the current policy as a checkpoint (it joins the arena). Instructor only."""
+        require(ws, key)
+        info = save_checkpoint(name)
+        return {"name": info["name"], "step": info["step"]}
+
+    def ppo_status() -> dict:
+        """The shared run as every page sees it: job state, step and the live settings in use."""
+        view = session().view()
+        snap = ws.jobs.snapshot("ppo")
+        return {"state": snap.state, "step": view.step, "reward_model": view.reward_name,
+                "settings": {k: view.config[k] for k in LIVE_CONTROLS.values()}}
+
+    for fn in (ppo_start, ppo_pause, ppo_stop, ppo_reset, ppo_settings, ppo_hack, checkpoint_save, ppo_status):
+        gr.api(fn, api_name=fn.__name__)
