@@ -30,3 +30,26 @@ def chromium_page(width: int = 1300, height: int = 1000):
             yield page
         finally:
             browser.close()
+
+
+@contextmanager
+def chromium_pages(n: int, width: int = 1300, height: int = 1000):
+    """`n` pages, each in its own browser context (its own cookies and Gradio session: n different visitors), in one
+    Chromium (Playwright's sync API allows one at a time)."""
+    if not shutil.which(CHROMIUM):
+        if os.environ.get("CI"):
+            pytest.fail(f"{CHROMIUM} is missing: .ci/run must `apt-get install -y chromium`")
+        pytest.skip("Debian chromium is not installed (apt-get install -y chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        try:
+            pages = []
+            for _ in range(n):
+                page = browser.new_context(viewport={"width": width, "height": height}).new_page()
+                page.set_default_timeout(20_000)
+                pages.append(page)
+            yield pages
+        finally:
+            browser.close()

@@ -36,7 +36,7 @@ def test_reward_then_ppo_in_chromium(bundled_app):
         assert page.locator("#ack-warning").count() == 0 or not page.locator("#ack-warning").is_visible()  # benign set
 
         # -- reward model: a short run --
-        page.get_by_role("tab", name="3 · Reward model").click()
+        page.get_by_role("tab", name="3 · Reward").click()
         set_number(page, "#rm-pairs", 20)
         page.get_by_text("LoRA and optimiser").click()
         page.locator("#rm-epochs textarea, #rm-epochs input").first.fill("1")  # a text field: empty = auto

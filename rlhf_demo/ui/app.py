@@ -10,7 +10,7 @@ import sys
 
 import gradio as gr
 
-from rlhf_demo.ui import browse, ppo, reward, vote
+from rlhf_demo.ui import browse, classroom, lock, ppo, reward, vote
 from rlhf_demo.ui.common import CSS
 from rlhf_demo.workspace import Workspace
 
@@ -49,28 +49,34 @@ def build_app(ws: Workspace) -> gr.Blocks:
     # delete_cache: every 10 minutes, files Gradio cached for a visitor (uploads, exports) older than an hour go
     with gr.Blocks(title=TITLE, analytics_enabled=False, delete_cache=(600, 3600)) as demo:
         gr.Markdown(header_markdown(ws), elem_id="rl-header")
+        panel = lock.build(ws)  # the instructor's unlock field (only when a key is set)
+        lesson = classroom.build(ws)  # what happens next, and the join QR code
         with gr.Column(visible=needs_warning, elem_classes="rl-warning", elem_id="content-warning") as gate:
             gr.Markdown(WARNING)
             ack = gr.Button("I understand, show the data", variant="primary", elem_id="ack-warning")
         with gr.Column(visible=not needs_warning, elem_id="rl-main") as main:
             if not needs_warning:
                 gr.Markdown(BUNDLED_NOTE, elem_classes="rl-status")
-            with gr.Tabs():
+            with gr.Tabs(elem_id="rl-tabs") as tabs:
                 with gr.Tab("1 · Browse", id="browse"):
                     browse_tab = browse.build(ws)
                 with gr.Tab("2 · Vote", id="vote"):
                     vote_tab = vote.build(ws)
-                with gr.Tab("3 · Reward model", id="reward"):
+                with gr.Tab("3 · Reward", id="reward"):
                     reward_tab = reward.build(ws)
                 with gr.Tab("4 · PPO", id="ppo"):
                     ppo_tab = ppo.build(ws)
         # -- wiring (after everything is built) --
         ack.click(lambda: (gr.update(visible=False), gr.update(visible=True)), None, [gate, main],
                   api_visibility="private", show_progress="hidden")
-        browse.wire(browse_tab, ws, demo)
-        vote.wire(vote_tab, ws, demo)
-        reward.wire(reward_tab, ws, demo)
-        ppo.wire(ppo_tab, ws, demo)
+        for tab in (browse_tab, vote_tab, reward_tab, ppo_tab):
+            panel.controls.extend(getattr(tab, "instructor_controls", []))
+        browse.wire(browse_tab, ws, demo, panel)
+        vote.wire(vote_tab, ws, demo, panel)
+        reward.wire(reward_tab, ws, demo, panel)
+        ppo.wire(ppo_tab, ws, demo, panel)
+        lock.wire(panel, ws, demo)
+        classroom.wire(lesson, ws, demo, tabs)
     return demo
 
 

@@ -31,6 +31,21 @@ CSS = """
 .rl-meta {font-size: 0.8rem; opacity: 0.75; margin-top: 6px}
 .rl-warning {border: 2px solid #d0563b; border-radius: 12px; padding: 14px 18px}
 .rl-empty {padding: 24px; text-align: center; opacity: 0.7}
+/* classroom: the next step in large type, the join QR code, the student view (?view=student) */
+.rl-lesson-next {font-size: 1.15rem}
+.rl-join {display: flex; flex-wrap: wrap; gap: 18px; align-items: center}
+.rl-join-qr svg {width: min(300px, 80vw); height: auto}
+.rl-join-title {font-size: 1.6rem; font-weight: 700}
+.rl-join-url {font-size: 1.3rem; word-break: break-all}
+body.rl-student #vote-a, body.rl-student #vote-b, body.rl-student #vote-tie, body.rl-student #vote-both-bad
+  {min-height: 72px; font-size: 1.3rem}
+body.rl-student #vote-new {min-height: 60px; font-size: 1.2rem}
+/* phones: all four tabs fit in 390 px (Gradio moves tabs that do not fit under "...", where nobody finds them);
+   the rule applies to the hidden copy Gradio measures too */
+@media (max-width: 720px) {
+  #rl-tabs .tab-container button {padding-left: 5px; padding-right: 5px; font-size: 0.88rem}
+  .rl-turn, .rl-final {font-size: 1rem}
+}
 """
 
 
