@@ -14,6 +14,7 @@ from pathlib import Path
 from rlhf_demo.data.prompts import short_prompts
 from rlhf_demo.data.sources import SourceChoice, hub_reachable, open_source
 from rlhf_demo.jobs import JobRunner
+from rlhf_demo.lock import InstructorLock
 from rlhf_demo.models.presets import (
     REWARD_BACKBONES,
     ModelChoice,
@@ -40,13 +41,16 @@ class Workspace:
         self.policy_choice: ModelChoice = resolve_policy(s.policy, self.hub_ok)
         self.reward_choice: ModelChoice = resolve_reward_backbone(s.reward_backbone, self.policy_choice, self.hub_ok)
         self.jobs = JobRunner()
+        self.lock = InstructorLock(s.instructor_key)
         self._policy = None
         self._policy_lock = threading.Lock()
         self._lazy_lock = threading.RLock()  # guards the lazily built stores below
         self._votes = None
         self._arena = None
         self._contestants = None
-        self._standings: tuple[int, dict] | None = None  # (vote count, standings) cache
+        self._standings: tuple[tuple, dict] | None = None  # (standings_key(), standings) cache
+        self._vote_filters = None  # hygiene.VoteFilters, loaded on first use
+        self._calibration = None
         self._reward_models = None
         self._ppo = None
         self.skipped_contestants: list[str] = []  # saved checkpoints of another policy: not in this arena
@@ -161,23 +165,60 @@ class Workspace:
                 self._arena = Arena(self.votes, self.contestants, gen, prompt_picker(self.arena_prompts()))
             return self._arena
 
+    def standings_key(self) -> tuple:
+        """What the standings depend on: (active votes, all votes, filters). Cheap: polls compare it."""
+        store = self.votes
+        return store.count(), store.count(include_archived=True), self.vote_filters
+
     def standings(self, n_bootstrap: int = 200) -> dict:
-        """Leaderboard, win matrix and agreement, recomputed only when the number of votes changed."""
+        """Leaderboard, win matrix and agreement of the COUNTED votes (the saved `vote_filters` applied), with the
+        filter report ("report": `hygiene.FilterReport`); recomputed only when `standings_key()` changed."""
+        from rlhf_demo.arena.hygiene import apply_filters
         from rlhf_demo.arena.ranking import agreement, leaderboard, win_matrix
         from rlhf_demo.arena.votes import distinct_models
 
-        store = self.votes
-        n = store.count()
+        key = self.standings_key()
         with self._lazy_lock:
-            if self._standings is not None and self._standings[0] == n:
+            if self._standings is not None and self._standings[0] == key:
                 return self._standings[1]
-        records = distinct_models(store.votes())  # one name never stands for two different models
-        out = {"votes": len(records), "board": leaderboard(records, n_bootstrap=n_bootstrap),
+        stored = self.votes.votes()
+        counted, report = apply_filters(stored, key[2])
+        records = distinct_models(counted)  # one name never stands for two different models
+        out = {"votes": len(stored), "counted": len(records), "archived": key[1] - len(stored), "report": report,
+               "board": leaderboard(records, n_bootstrap=n_bootstrap),
                "matrix": win_matrix(records) if records else None,
                "agreement": agreement(records) if records else None}
         with self._lazy_lock:
-            self._standings = (len(records), out)
+            self._standings = ((len(stored), key[1], key[2]), out)
         return out
+
+    @property
+    def vote_filters(self):
+        """Which votes count (`hygiene.VoteFilters`), saved in <data dir>/vote_filters.json; defaults until set."""
+        from rlhf_demo.arena.hygiene import load_filters
+
+        with self._lazy_lock:
+            if self._vote_filters is None:
+                self._vote_filters = load_filters(Path(self.settings.data_dir) / "vote_filters.json")
+            return self._vote_filters
+
+    def set_vote_filters(self, filters) -> None:
+        """Save new filters (an instructor action: the caller checks the lock); the standings follow at once."""
+        from rlhf_demo.arena.hygiene import save_filters
+
+        with self._lazy_lock:
+            save_filters(self.path("vote_filters.json"), filters)
+            self._vote_filters = filters
+
+    @property
+    def calibration(self):
+        """Calibration sets and judgements (`arena.calibration.CalibrationStore`), in the vote file."""
+        from rlhf_demo.arena.calibration import CalibrationStore
+
+        with self._lazy_lock:
+            if self._calibration is None:
+                self._calibration = CalibrationStore(self.votes)
+            return self._calibration
 
     # -- reward models ------------------------------------------------------------------------------
     @property
@@ -255,4 +296,5 @@ class Workspace:
             "reward_backbone": self.reward_choice.label(),
             "hub_reachable": self.hub_ok,
             "data_dir": str(self.settings.data_dir),
+            "instructor_lock": self.lock.enabled,
         }

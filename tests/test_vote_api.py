@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import threading
+import time
 
 import pytest
 from gradio_client import Client
@@ -30,6 +32,7 @@ def test_round_vote_and_leaderboard(client, app_server):
     stored = ws.votes.get_round(r["round_id"])  # what the voter reads is what is stored for the round
     assert (stored.prompt, stored.reply_a, stored.reply_b) == (r["prompt"], r["reply_a"], r["reply_b"])
     assert "model_a" not in r and "base-t" not in str(r)  # names stay hidden until the vote
+    time.sleep(2.1)  # a voter reads both replies first: faster votes do not count (the default vote filters)
     v = client.predict(r["round_id"], "A", "Ada", api_name="/arena_vote")
     assert v["winner"] == v["model_a"] and v["model_a"] != v["model_b"]
     assert ws.votes.count() == before + 1
@@ -37,6 +40,7 @@ def test_round_vote_and_leaderboard(client, app_server):
     assert (rec.voter_name, rec.outcome, rec.reply_a) == ("Ada", "A", r["reply_a"])
     board = client.predict(api_name="/leaderboard")
     assert board["votes"] == before + 1
+    assert board["counted"] == before + 1 - board["filtered"]["filtered"]
     names = {row["contestant"] for row in board["rows"]}
     assert {v["model_a"], v["model_b"]} <= names
 
@@ -81,3 +85,104 @@ def test_concurrent_voters_lose_nothing(app_server):
     [t.join() for t in threads]
     assert not errors
     assert ws.votes.count() == before + 18
+
+
+# ------------------------------------------------------------------------------------------ instructor actions, calibration
+
+KEY = "sesame-42"
+
+
+@pytest.fixture(scope="module")
+def keyed_app(tmp_path_factory, sample_path):
+    """The real app with an instructor key (tiny policy, the real sample): yields (url, workspace)."""
+    from rlhf_demo.settings import Settings
+
+    from .conftest import serve
+
+    url, ws, demo = serve(Settings(data=str(sample_path), offline=True, policy="tiny", instructor_key=KEY,
+                                   data_dir=tmp_path_factory.mktemp("rlhf_data_keyed")))
+    yield url, ws
+    demo.close()
+
+
+def keyed_client(url):
+    return Client(url, verbose=False, analytics_enabled=False, download_files=False)
+
+
+def test_instructor_actions_need_the_key_and_change_nothing_without_it(keyed_app):
+    url, ws = keyed_app
+    c = keyed_client(url)
+    sets, filters = ws.calibration.count_sets(), ws.vote_filters
+    r = ws.votes.add_round("\n\nHuman: hi\n\nAssistant:", "m1", "m2", "x", "y", "v")
+    ws.votes.add_vote(r.round_id, "A", "v")
+    for args, api in [(("", 4), "/calibration_start"), (("wrong", 4), "/calibration_start"),
+                      (("nope",), "/calibration_end"), (("nope",), "/votes_reset"),
+                      (("nope", 5, 0.0, False), "/vote_filters")]:
+        with pytest.raises(Exception, match="Instructor only"):
+            c.predict(*args, api_name=api)
+    assert ws.calibration.count_sets() == sets and ws.calibration.active() is None
+    assert ws.vote_filters == filters and ws.votes.count() == 1
+    assert not (ws.path("vote_filters.json")).exists()
+
+
+def test_vote_filters_and_reset_with_the_key(keyed_app):
+    url, ws = keyed_app
+    c = keyed_client(url)
+    before = ws.votes.count()
+    for i in range(3):  # cast at once after the round is stored: faster than anyone reads
+        r = ws.votes.add_round("\n\nHuman: hi\n\nAssistant:", "m1", "m2", "x", "y", "v")
+        ws.votes.add_vote(r.round_id, "B", f"fast{i}")
+    board = c.predict(api_name="/leaderboard")
+    assert board["votes"] == before + 3 and board["filtered"]["too_fast"] >= 3
+    assert board["counted"] == board["votes"] - board["filtered"]["filtered"]
+    out = c.predict(KEY, 60, 0, False, api_name="/vote_filters")
+    assert out["filters"]["min_seconds"] == 0 and out["report"]["counted"] == before + 3
+    assert json.loads(ws.path("vote_filters.json").read_text())["min_seconds"] == 0  # saved for the next start
+    assert c.predict(api_name="/leaderboard")["counted"] == before + 3
+    for bad, match in [((KEY, -1, 0, False), "cap_per_hour"), ((KEY, 5, "soon", False), "min_seconds"),
+                       ((KEY, 5, "nan", False), "min_seconds"),
+                       ((KEY, 5, 1e9, False), "min_seconds"), ((KEY, 5, 0, "yes"), "outliers")]:
+        with pytest.raises(Exception, match=match):
+            c.predict(*bad, api_name="/vote_filters")
+    res = c.predict(KEY, api_name="/votes_reset")
+    assert res["archived"] == before + 3 and "nothing is deleted" in res["message"]
+    assert ws.votes.count() == 0 and ws.votes.count(include_archived=True) == before + 3
+    assert c.predict(api_name="/leaderboard") == {"votes": 0, "counted": 0, "rows": [],
+                                                   "filtered": c.predict(api_name="/leaderboard")["filtered"]}
+
+
+def test_calibration_over_the_api(keyed_app):
+    from rlhf_demo.arena.calibration import calibration_stats
+
+    url, ws = keyed_app
+    assert keyed_client(url).predict(api_name="/calibration_status") == {"active": False}
+    started = keyed_client(url).predict(KEY, 4, api_name="/calibration_start")
+    assert started["k"] == 4 and all(set(it) == {"prompt", "reply_a", "reply_b"} for it in started["items"])
+    verdicts = {"ann": "ABAB", "ben": "ABBB", "cid": "AAAB"}
+    for name, vs in verdicts.items():
+        c = keyed_client(url)  # one browser session each
+        for i, v in enumerate(vs):
+            out = c.predict(i, v, name, api_name="/calibration_vote")
+            assert (out["item"], out["judged"], out["k"]) == (i, i + 1, 4)
+    with pytest.raises(Exception, match="already judged item 1"):
+        c.predict(0, "B", "cid", api_name="/calibration_vote")
+    with pytest.raises(Exception, match="must be one of A, B, tie"):
+        c.predict(1, "both_bad", "dan", api_name="/calibration_vote")
+    with pytest.raises(Exception, match="item"):
+        c.predict(4, "A", "dan", api_name="/calibration_vote")
+    st = keyed_client(url).predict(api_name="/calibration_status")
+    cal = ws.calibration.active()
+    want = calibration_stats(cal, ws.calibration.judgements(cal.set_id))
+    assert (st["voters"], st["finished_voters"], st["judgements"]) == (3, 3, 12)
+    for k in ("percent_agreement", "cohen_kappa_mean", "fleiss_kappa", "label_agreement"):
+        assert st[k] == pytest.approx(want[k])
+    assert "chosen" not in str(st["items"])  # the hh-rlhf label stays hidden
+    # a new set ends the old one; its judgements stay
+    second = keyed_client(url).predict(KEY, 3, api_name="/calibration_start")
+    assert second["set_id"] == started["set_id"] + 1
+    assert len(ws.calibration.judgements(started["set_id"])) == 12
+    assert keyed_client(url).predict(KEY, api_name="/calibration_end") == {"ended": 1}
+    with pytest.raises(Exception, match="No calibration set is active"):
+        keyed_client(url).predict(0, "A", "", api_name="/calibration_vote")
+    with pytest.raises(Exception, match="between 3 and 30"):
+        keyed_client(url).predict(KEY, 31, api_name="/calibration_start")

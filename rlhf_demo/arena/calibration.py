@@ -134,6 +134,11 @@ class CalibrationStore:
                 raise
         return CalibrationSet(cur.lastrowid, now, None, int(seed), source, tuple(items))
 
+    def count_sets(self) -> int:
+        """How many sets were ever started (the next set's seed is this + 1: a new set brings new items)."""
+        with self.votes.connection() as conn:
+            return conn.execute("SELECT COUNT(*) FROM calibration_sets").fetchone()[0]
+
     def end(self) -> int:
         """End the active set; returns how many were ended (0 or 1)."""
         with self.votes.connection() as conn:

@@ -31,6 +31,11 @@ CSS = """
 .rl-meta {font-size: 0.8rem; opacity: 0.75; margin-top: 6px}
 .rl-warning {border: 2px solid #d0563b; border-radius: 12px; padding: 14px 18px}
 .rl-empty {padding: 24px; text-align: center; opacity: 0.7}
+/* Vote tab: the calibration panel (every student judges the same items) and the vote filters */
+.rl-cal {border: 2px solid var(--color-accent); border-radius: 12px; padding: 10px 12px}
+.rl-cal-btn {min-height: 56px; font-size: 1.15rem}
+.rl-cal-lesson {font-size: 0.95rem}
+#cal-chart img {object-fit: contain}
 /* classroom: the next step in large type, the join QR code, the student view (?view=student) */
 .rl-lesson-next {font-size: 1.15rem}
 .rl-join {display: flex; flex-wrap: wrap; gap: 18px; align-items: center}
