@@ -34,11 +34,12 @@ def lesson_state(ws: Workspace) -> LessonState:
         votes = 0
     models = ws.reward_models.list()
     view = ws.ppo.view()
-    calibration = getattr(ws, "calibration_voters", None)
+    active = ws.calibration.active()
+    voters = {(j.voter_id, j.voter_name) for j in ws.calibration.judgements(active.set_id)} if active else set()
     return LessonState(votes=votes, reward_models=len(models), active_reward_model=ws.reward_models.active,
                        ppo_steps=view.step, checkpoints=len(view.checkpoints),
                        job=snap.title if snap.active else "", job_line=snap.status_line() if snap.active else "",
-                       calibration_voters=int(calibration() if callable(calibration) else 0))
+                       calibration_voters=len(voters))
 
 
 def plan_markdown(state: LessonState) -> str:
