@@ -224,3 +224,18 @@ def test_statistics_of_a_set(tmp_path):
     # A is always the short reply; the label is A on items 0 and 2 only: shorter wins half the items
     assert (st["shorter_wins"], st["longer_wins"]) == (0.5, 0.5) == length_baselines(items(4))
     assert length_baselines(items(4)[::2]) == (1.0, 0.0)
+
+
+def test_the_chart_is_a_png_with_text_of_at_least_14_px(tmp_path):
+    from PIL import Image
+
+    from rlhf_demo.ui.calibration import CHART_DPI, CHART_PT, chart, chart_bars
+
+    assert CHART_PT * CHART_DPI / 72 >= 14  # every text of the chart uses CHART_PT (rc_context) at CHART_DPI
+    st = {"label_agreement": 0.6, "percent_agreement": float("nan"), "shorter_wins": 0.4, "longer_wins": 0.6}
+    rm = {"name": None, "accuracy": None, "shorter": None, "longer": None}
+    bars = chart_bars(st, rm)
+    assert [round(v, 2) if v == v and v is not None else v for _, v in bars][3:] == [0.4, 0.6]
+    path = chart(bars, tmp_path / "c.png")
+    with Image.open(path) as im:
+        assert im.format == "PNG" and im.size == (500, 480)

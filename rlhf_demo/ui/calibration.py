@@ -108,7 +108,9 @@ def _pct(x) -> str:
 
 
 def _kappa(x) -> str:
-    return "–" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.2f}"
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "–"
+    return "0.00" if abs(x) < 0.005 else f"{x:.2f}"  # never "-0.00"
 
 
 def stats_markdown(st: dict) -> str:
@@ -135,35 +137,37 @@ def reward_reference(ws: Workspace) -> dict:
 def chart_bars(st: dict, rm: dict) -> list[tuple[str, float | None]]:
     """(label, value in [0, 1] or None) per bar, top to bottom."""
     held_out = rm["shorter"] is not None and rm["longer"] is not None
-    where = "reward model's held-out pairs" if held_out else "these items"
-    rm_label = f"Reward model ({rm['name']})\nvs hh-rlhf, held out" if rm["name"] else "Reward model\n(none trained yet)"
-    return [("Class majority\nvs hh-rlhf label", st["label_agreement"]),
-            ("Student vs student\n(same verdict)", st["percent_agreement"]),
+    where = "held-out pairs" if held_out else "these items"
+    rm_label = f"Reward model {rm['name'][:24]} (held-out pairs)" if rm["name"] else "Reward model (none trained yet)"
+    return [("Class majority vs hh-rlhf label", st["label_agreement"]),
+            ("Student vs student (same verdict)", st["percent_agreement"]),
             (rm_label, rm["accuracy"]),
-            (f"Shorter reply wins\n({where})", rm["shorter"] if held_out else st["shorter_wins"]),
-            (f"Longer reply wins\n({where})", rm["longer"] if held_out else st["longer_wins"])]
+            (f"Shorter reply wins ({where})", rm["shorter"] if held_out else st["shorter_wins"]),
+            (f"Longer reply wins ({where})", rm["longer"] if held_out else st["longer_wins"])]
 
 
 def chart(bars: list[tuple[str, float | None]], path) -> str:
-    """One horizontal bar chart (percent) with the published human-human agreement as a line; saved as PNG."""
+    """Bars (percent) with their labels ABOVE them, so the bars use the full width of a phone; the published
+    human-human agreement is a dashed line. Saved as a PNG at CHART_DPI (every text >= CHART_PT)."""
     colors = ["#4c72b0", "#55a868", "#c44e52", "#8c8c8c", "#b0b0b0"]
     with plt.rc_context({"font.size": CHART_PT}):
-        fig, ax = plt.subplots(figsize=(7.6, 4.6), dpi=CHART_DPI)
-        y = list(range(len(bars)))[::-1]
-        for yi, (label, v), c in zip(y, bars, colors):
+        fig, ax = plt.subplots(figsize=(5.0, 4.8), dpi=CHART_DPI)
+        for i, ((label, v), c) in enumerate(zip(bars, colors)):
+            ax.text(0.5, i - 0.3, label, va="bottom", ha="left", zorder=3,  # over the dashed line
+                    bbox=dict(facecolor="white", edgecolor="none", pad=0.5))
             if v is None or (isinstance(v, float) and math.isnan(v)):
-                ax.text(2, yi, "not yet", va="center", color="#666")
+                ax.text(1, i + 0.05, "not yet", va="center", color="#666")
                 continue
-            ax.barh(yi, 100 * v, color=c, height=0.62)
-            ax.text(min(100 * v + 1.5, 88), yi, f"{100 * v:.0f} %", va="center", fontweight="bold")
-        ax.axvline(100 * HUMAN_AGREEMENT, color="black", linestyle="--", linewidth=1.6)
-        ax.text(100 * HUMAN_AGREEMENT, len(bars) - 0.45, f"humans agree ≈ {100 * HUMAN_AGREEMENT:.0f} %\n{HUMAN_SOURCE}",
-                ha="center", va="bottom")
-        ax.set_yticks(y, [label for label, _ in bars])
+            ax.barh(i + 0.05, 100 * v, color=c, height=0.36)
+            ax.text(min(100 * v + 1.5, 84), i + 0.05, f"{100 * v:.0f} %", va="center", fontweight="bold")
+        ax.axvline(100 * HUMAN_AGREEMENT, color="black", linestyle="--", linewidth=1.6, ymax=0.86)
+        ax.text(100 * HUMAN_AGREEMENT, -0.72, f"humans agree ≈ {100 * HUMAN_AGREEMENT:.0f} %\n{HUMAN_SOURCE}",
+                ha="center", va="bottom", bbox=dict(facecolor="white", edgecolor="none", pad=1))
         ax.set_xlim(0, 100)
-        ax.set_ylim(-0.6, len(bars) + 0.5)
-        ax.set_xlabel("agreement / accuracy (%)")
-        ax.spines[["top", "right"]].set_visible(False)
+        ax.set_ylim(len(bars) - 0.5, -1.45)  # top to bottom; room above for the reference's label
+        ax.set_yticks([])
+        ax.set_xticks([0, 25, 50, 75, 100], ["0", "25", "50", "75", "100 %"])
+        ax.spines[["top", "right", "left"]].set_visible(False)
         fig.tight_layout()
         fig.savefig(path, dpi=CHART_DPI, format="png")
         plt.close(fig)
@@ -205,7 +209,7 @@ def wire(view: CalibrationView, ws: Workspace, demo: gr.Blocks, panel: UnlockPan
         new_st = {"set_id": cal.set_id, "item": todo[0] if todo else None, "name": who if done else None}
         if not todo:
             return (new_st, gr.update(visible=True),
-                    f"### Calibration: done, thanks! ✅\nYou judged all {cal.k} items. The agreement below updates as "
+                    f"### Calibration: done, thanks!\nYou judged all {cal.k} items. The agreement below updates as "
                     "the rest of the class finishes.", hide, "", "", "", *[gr.update(interactive=False)] * 3)
         it = cal.items[todo[0]]
         head = (f"### Calibration · item {todo[0] + 1} of {cal.k}\nEveryone judges these same {cal.k} pairs, in this "

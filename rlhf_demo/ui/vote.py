@@ -16,12 +16,11 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from rlhf_demo.arena.export import EXPORT_FORMATS, FILE_FORMATS, write_export  # noqa: E402
-from rlhf_demo.arena.hygiene import VoteFilters  # noqa: E402
 from rlhf_demo.arena.votes import OUTCOMES  # noqa: E402
 from rlhf_demo.data.hh import prompt_turns  # noqa: E402
-from rlhf_demo.ui import calibration  # noqa: E402
-from rlhf_demo.ui.common import as_int, as_text, error, esc, turns_html  # noqa: E402
-from rlhf_demo.ui.lock import UnlockPanel, locked, require  # noqa: E402
+from rlhf_demo.ui import calibration, vote_filters  # noqa: E402
+from rlhf_demo.ui.common import as_text, error, esc, turns_html  # noqa: E402
+from rlhf_demo.ui.lock import UnlockPanel  # noqa: E402
 from rlhf_demo.workspace import Workspace  # noqa: E402
 
 INTRO = """**Step 2 · Collect preferences.** This is how preference data is made: two anonymous models answer the
@@ -64,21 +63,8 @@ class VoteTab:
     state: gr.State  # per browser: {"round_id", "prompt", "voted"}
     seen: gr.State  # per browser: the standings key last drawn (skip unchanged redraws)
     cal: calibration.CalibrationView
-    filters: "FilterControls"
+    filters: vote_filters.FilterControls
     instructor_controls: list  # greyed out for students (ui/app.py hands them to the lock)
-
-
-@dataclass
-class FilterControls:
-    cap: gr.Number
-    min_seconds: gr.Number
-    outliers: gr.Checkbox
-    save: gr.Button
-    reset: gr.Button
-    confirm_row: gr.Row
-    confirm: gr.Button
-    cancel: gr.Button
-    message: gr.Markdown
 
 
 # ----------------------------------------------------------------------------- rendering
@@ -143,12 +129,9 @@ def summary_markdown(st: dict) -> str:
     ag = st["agreement"]
     agree = ("no arena prompt has been judged by two voters yet (calibration sets show everyone the same items)"
              if ag is None or ag.n_items == 0
-             else f"voters agree on **{100 * ag.rate:.0f} %** of {ag.n_pairs} voter pairs ({ag.n_items} items judged by 2+ voters)")
+             else f"voters agree on **{100 * ag.rate:.0f} %** of {ag.n_pairs} voter pairs "
+                  f"({ag.n_items} items judged by 2+ voters)")
     return f"{counted_text(st)}.  \nThe ranking uses the counted votes; {agree}.\n\n{ELO_TEXT}"
-
-
-FILTERS_TEXT = """Every vote is stored; these rules decide which ones **count** (leaderboard, export, reward-model data), as
-Chatbot Arena does. A voter is a browser session plus the name typed in it. Changes apply at once and can be undone."""
 
 
 # ----------------------------------------------------------------------------- building
@@ -194,27 +177,10 @@ def build(ws: Workspace) -> VoteTab:
             export = gr.Button("Export", elem_id="vote-export")
         export_file = gr.File(label="Download", interactive=False)
         export_msg = gr.Markdown()
-    with gr.Accordion("Vote filters (instructor)", open=False, elem_id="vote-filters"):
-        gr.Markdown(FILTERS_TEXT)
-        d = VoteFilters()
-        with gr.Row(equal_height=True):
-            cap = gr.Number(d.cap_per_hour, label="Votes per voter per hour (0 = no cap)", precision=0, minimum=0,
-                            elem_id="vote-filter-cap", min_width=160)
-            min_seconds = gr.Number(d.min_seconds, label="Min. seconds from round shown to vote", minimum=0,
-                                    elem_id="vote-filter-seconds", min_width=160)
-            outliers = gr.Checkbox(d.outliers, label=f"Drop voters who pick the same side ≥ {100 * d.outlier_side_share:.0f} "
-                                   f"% of ≥ {d.outlier_min_votes} votes", elem_id="vote-filter-outliers")
-        with gr.Row():
-            save = gr.Button("Apply filters", variant="primary", elem_id="vote-filter-save")
-            reset = gr.Button("Reset votes…", variant="stop", elem_id="vote-reset")
-        with gr.Row(visible=False) as confirm_row:
-            confirm = gr.Button("Yes, archive all votes", variant="stop", elem_id="vote-reset-confirm")
-            cancel = gr.Button("Cancel", elem_id="vote-reset-cancel")
-        message = gr.Markdown(elem_id="vote-filter-message")
+    filters = vote_filters.build()
     calibration.build_instructor(cal)
     timer = gr.Timer(3.0)
-    filters = FilterControls(cap, min_seconds, outliers, save, reset, confirm_row, confirm, cancel, message)
-    controls = [cap, min_seconds, outliers, save, reset, confirm, *cal.instructor_controls]
+    controls = [*filters.instructor_controls, *cal.instructor_controls]
     return VoteTab(name, prompt, new_round, regenerate, prompt_view, reply_a, reply_b, buttons, reveal, board,
                    summary, matrix, timer, export_fmt, export_file_fmt, export, export_file, export_msg,
                    gr.State(None), gr.State(None), cal, filters, controls)
@@ -334,82 +300,5 @@ def wire(tab: VoteTab, ws: Workspace, demo: gr.Blocks, panel: UnlockPanel) -> No
     gr.api(arena_round, api_name="arena_round", **rounds)
     gr.api(arena_vote, api_name="arena_vote", queue=False)  # a vote is a quick write: no queue round trips
     gr.api(leaderboard, api_name="leaderboard")
-    wire_filters(tab.filters, ws, demo, panel)
+    vote_filters.wire(tab.filters, ws, demo, panel)
     calibration.wire(tab.cal, ws, demo, panel, tab.name, tab.timer, voter)
-
-
-# ----------------------------------------------------------------------------- vote filters and reset (instructor)
-
-
-def as_seconds(value) -> float:
-    """Seconds from the UI or the API: a finite number in [0, 3600], else a message naming the field."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-        raise error(f"min_seconds must be a number, got {value!r:.40}")
-    try:
-        number = float(value)
-    except ValueError:
-        raise error(f"min_seconds must be a number, got {value!r:.40}") from None
-    if not math.isfinite(number) or not 0 <= number <= 3600:
-        raise error(f"min_seconds must be between 0 and 3,600 seconds, got {value!r:.40}")
-    return number
-
-
-def wire_filters(fc: FilterControls, ws: Workspace, demo: gr.Blocks, panel: UnlockPanel) -> None:
-    def set_filters(cap, min_seconds, outliers) -> dict:
-        cap = as_int(cap, "cap_per_hour", 0, 100_000)
-        min_seconds = as_seconds(min_seconds)
-        if not isinstance(outliers, bool):
-            raise error(f"outliers must be true or false, got {outliers!r:.40}")
-        old = ws.vote_filters
-        try:
-            new = VoteFilters(cap, min_seconds, outliers, old.outlier_min_votes, old.outlier_side_share)
-            ws.set_vote_filters(new)
-        except (ValueError, OSError) as e:
-            raise error(f"Could not save the vote filters: {e}") from e
-        st = ws.standings()
-        return {"filters": new.as_dict(), "report": st["report"].as_dict()}
-
-    def reset() -> dict:
-        n = ws.votes.archive_votes()
-        return {"archived": n, "message": f"{n:,} votes archived: they no longer count (leaderboard, export, reward "
-                                          "data) but nothing is deleted: they stay in the vote file, stamped archived_at."}
-
-    def save_ui(cap, min_seconds, outliers):
-        out = set_filters(cap, min_seconds, outliers)
-        rep = out["report"]
-        return (f"Filters applied: {rep['counted']:,} of {rep['stored']:,} stored votes count. "
-                "The leaderboard updates within a few seconds.")
-
-    def ask_reset():
-        n = ws.votes.count()
-        return (gr.update(visible=True), f"**Archive all {n:,} current votes?** They stop counting (the leaderboard "
-                "starts from zero) but nothing is deleted: every vote stays in the vote file, marked archived.")
-
-    def do_reset():
-        return gr.update(visible=False), reset()["message"]
-
-    def load_values():
-        f = ws.vote_filters
-        return f.cap_per_hour, f.min_seconds, f.outliers
-
-    private = dict(api_visibility="private", show_progress="hidden")
-    fc.save.click(locked(ws, save_ui), [panel.key, fc.cap, fc.min_seconds, fc.outliers], [fc.message], **private)
-    fc.reset.click(locked(ws, ask_reset), [panel.key], [fc.confirm_row, fc.message], **private)
-    fc.confirm.click(locked(ws, do_reset), [panel.key], [fc.confirm_row, fc.message], **private)
-    fc.cancel.click(lambda: (gr.update(visible=False), "Nothing was changed."), None, [fc.confirm_row, fc.message],
-                    **private)
-    demo.load(load_values, None, [fc.cap, fc.min_seconds, fc.outliers], **private)
-
-    def vote_filters(key: str, cap_per_hour: int, min_seconds: float, outliers: bool) -> dict:
-        """Instructor: which votes count. cap_per_hour (0 = none), min_seconds from a round shown to its vote (0 =
-        off), outliers: drop voters who always pick the same side. Returns the filters and what they filter."""
-        require(ws, key)
-        return set_filters(cap_per_hour, min_seconds, outliers)
-
-    def votes_reset(key: str) -> dict:
-        """Instructor: archive every current vote (they stop counting; nothing is deleted)."""
-        require(ws, key)
-        return reset()
-
-    gr.api(vote_filters, api_name="vote_filters")
-    gr.api(votes_reset, api_name="votes_reset")

@@ -1,0 +1,133 @@
+"""Vote tab, hygiene part: the instructor's vote filters and "Reset votes" (locked), and their API endpoints.
+
+The rules themselves are `arena/hygiene.py` (pure); the settings persist as JSON under the data dir
+(`Workspace.vote_filters`). A reset archives the votes (`VoteStore.archive_votes`): they stop counting, nothing is
+deleted.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import gradio as gr
+
+from rlhf_demo.arena.hygiene import VoteFilters
+from rlhf_demo.ui.common import as_int, error, short
+from rlhf_demo.ui.lock import UnlockPanel, locked, require
+from rlhf_demo.workspace import Workspace
+
+FILTERS_TEXT = """Every vote is stored; these rules decide which ones **count** (leaderboard, export, reward-model data), as
+Chatbot Arena does. A voter is a browser session plus the name typed in it. Changes apply at once and can be undone."""
+
+
+@dataclass
+class FilterControls:
+    cap: gr.Number
+    min_seconds: gr.Number
+    outliers: gr.Checkbox
+    save: gr.Button
+    reset: gr.Button
+    confirm_row: gr.Row
+    confirm: gr.Button
+    cancel: gr.Button
+    message: gr.Markdown
+
+    @property
+    def instructor_controls(self) -> list:
+        return [self.cap, self.min_seconds, self.outliers, self.save, self.reset, self.confirm]
+
+
+def build() -> FilterControls:
+    with gr.Accordion("Vote filters (instructor)", open=False, elem_id="vote-filters"):
+        gr.Markdown(FILTERS_TEXT)
+        d = VoteFilters()
+        with gr.Row(equal_height=True):
+            cap = gr.Number(d.cap_per_hour, label="Votes per voter per hour (0 = no cap)", precision=0, minimum=0,
+                            elem_id="vote-filter-cap", min_width=160)
+            min_seconds = gr.Number(d.min_seconds, label="Min. seconds from round shown to vote", minimum=0,
+                                    elem_id="vote-filter-seconds", min_width=160)
+            outliers = gr.Checkbox(d.outliers, label=f"Drop voters who pick the same side ≥ {100 * d.outlier_side_share:.0f} "
+                                   f"% of ≥ {d.outlier_min_votes} votes", elem_id="vote-filter-outliers")
+        with gr.Row():
+            save = gr.Button("Apply filters", variant="primary", elem_id="vote-filter-save")
+            reset = gr.Button("Reset votes…", variant="stop", elem_id="vote-reset")
+        with gr.Row(visible=False) as confirm_row:
+            confirm = gr.Button("Yes, archive all votes", variant="stop", elem_id="vote-reset-confirm")
+            cancel = gr.Button("Cancel", elem_id="vote-reset-cancel")
+        message = gr.Markdown(elem_id="vote-filter-message")
+    return FilterControls(cap, min_seconds, outliers, save, reset, confirm_row, confirm, cancel, message)
+
+
+def as_seconds(value) -> float:
+    """Seconds from the UI or the API: a finite number in [0, 3600], else a message naming the field."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise error(f"min_seconds must be a number, got {short(value)}")
+    try:
+        number = float(value)
+    except ValueError:
+        raise error(f"min_seconds must be a number, got {short(value)}") from None
+    if not math.isfinite(number) or not 0 <= number <= 3600:
+        raise error(f"min_seconds must be between 0 and 3,600 seconds, got {short(value)}")
+    return number
+
+
+def wire(fc: FilterControls, ws: Workspace, demo: gr.Blocks, panel: UnlockPanel) -> None:
+    def set_filters(cap, min_seconds, outliers) -> dict:
+        cap = as_int(cap, "cap_per_hour", 0, 100_000)
+        min_seconds = as_seconds(min_seconds)
+        if not isinstance(outliers, bool):
+            raise error(f"outliers must be true or false, got {short(outliers)}")
+        old = ws.vote_filters
+        try:
+            new = VoteFilters(cap, min_seconds, outliers, old.outlier_min_votes, old.outlier_side_share)
+            ws.set_vote_filters(new)
+        except (ValueError, OSError) as e:
+            raise error(f"Could not save the vote filters: {e}") from e
+        st = ws.standings()
+        return {"filters": new.as_dict(), "report": st["report"].as_dict()}
+
+    def reset() -> dict:
+        n = ws.votes.archive_votes()
+        return {"archived": n, "message": f"{n:,} votes archived: they no longer count (leaderboard, export, reward "
+                                          "data) but nothing is deleted: they stay in the vote file, stamped archived_at."}
+
+    def save_ui(cap, min_seconds, outliers):
+        out = set_filters(cap, min_seconds, outliers)
+        rep = out["report"]
+        return (f"Filters applied: {rep['counted']:,} of {rep['stored']:,} stored votes count. "
+                "The leaderboard updates within a few seconds.")
+
+    def ask_reset():
+        n = ws.votes.count()
+        return (gr.update(visible=True), f"**Archive all {n:,} current votes?** They stop counting (the leaderboard "
+                "starts from zero) but nothing is deleted: every vote stays in the vote file, marked archived.")
+
+    def do_reset():
+        return gr.update(visible=False), reset()["message"]
+
+    def load_values():
+        f = ws.vote_filters
+        return f.cap_per_hour, f.min_seconds, f.outliers
+
+    private = dict(api_visibility="private", show_progress="hidden")
+    fc.save.click(locked(ws, save_ui), [panel.key, fc.cap, fc.min_seconds, fc.outliers], [fc.message], **private)
+    fc.reset.click(locked(ws, ask_reset), [panel.key], [fc.confirm_row, fc.message], **private)
+    fc.confirm.click(locked(ws, do_reset), [panel.key], [fc.confirm_row, fc.message], **private)
+    fc.cancel.click(lambda: (gr.update(visible=False), "Nothing was changed."), None, [fc.confirm_row, fc.message],
+                    **private)
+    demo.load(load_values, None, [fc.cap, fc.min_seconds, fc.outliers], **private)
+
+    def vote_filters(key: str, cap_per_hour: int, min_seconds: float, outliers: bool) -> dict:
+        """Instructor: which votes count. cap_per_hour (0 = none), min_seconds from a round shown to its vote (0 =
+        off), outliers: drop voters who always pick the same side. Returns the filters and what they filter."""
+        require(ws, key)
+        return set_filters(cap_per_hour, min_seconds, outliers)
+
+    def votes_reset(key: str) -> dict:
+        """Instructor: archive every current vote (they stop counting; nothing is deleted)."""
+        require(ws, key)
+        return reset()
+
+    gr.api(vote_filters, api_name="vote_filters")
+    gr.api(votes_reset, api_name="votes_reset")
