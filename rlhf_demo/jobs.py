@@ -14,7 +14,7 @@ import time
 import traceback
 import uuid
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 IDLE, RUNNING, PAUSED, STOPPING, DONE, STOPPED, FAILED = "idle", "running", "paused", "stopping", "done", "stopped", "failed"
 ACTIVE_STATES = (RUNNING, PAUSED, STOPPING)
@@ -58,8 +58,15 @@ class JobSnapshot:
 
     @property
     def eta(self) -> float | None:
-        """Seconds left, from the progress so far (None until there is some)."""
-        if self.state != RUNNING or self.progress <= 0.0 or self.progress >= 1.0:
+        """Seconds left. A job that measures its own work reports ``eta_s`` (None while it is still estimating) and
+        ``eta_at`` (when) in `data`; the time since that report is taken off. Other jobs: from the progress so far
+        (None until there is some)."""
+        if self.state != RUNNING:
+            return None
+        if "eta_s" in self.data:
+            eta, at = self.data.get("eta_s"), self.data.get("eta_at") or time.time()
+            return None if eta is None else max(0.0, float(eta) - max(0.0, time.time() - at))
+        if self.progress <= 0.0 or self.progress >= 1.0:
             return None
         return self.elapsed * (1.0 - self.progress) / self.progress
 
@@ -67,9 +74,29 @@ class JobSnapshot:
         if self.state == IDLE:
             return "No job has run yet."
         pct = f"{100 * self.progress:.0f}%"
-        eta = f", about {fmt_seconds(self.eta)} left" if self.eta is not None else ""
+        if self.eta is not None:
+            eta = f", about {fmt_seconds(self.eta)} left"
+        else:
+            eta = ", estimating time left…" if self.state == RUNNING and "eta_s" in self.data else ""
         tail = f": {self.error}" if self.error else (f": {self.message}" if self.message else "")
         return f"{self.title}: {self.state} ({pct}, {fmt_seconds(self.elapsed)}{eta}){tail}"
+
+
+def eta_seconds(step_seconds: Sequence[float], step_work: Sequence[float], work_left: float, warmup: int = 1,
+                evals_left: int = 0, eval_seconds: float = 0.0, final_seconds: float = 0.0) -> float | None:
+    """Seconds left in a run of optimiser steps, from the steps measured so far; None while estimating.
+
+    ``step_seconds[i]`` is how long step i took (evaluation passes not included) and ``step_work[i]`` how much work
+    it was (e.g. padded tokens: batches of long conversations take longer); the first ``warmup`` steps are left out
+    (first-call overheads). Time left = ``work_left`` x (seconds per unit of work, over the measured steps)
+    + ``evals_left`` x ``eval_seconds`` (the evaluation passes still to come) + ``final_seconds`` (what follows the
+    last step: a final evaluation, saving). Pure: the reward trainer feeds it, tests check it against a loop.
+    """
+    seconds, work = list(step_seconds)[warmup:], list(step_work)[warmup:]
+    if not seconds or sum(work) <= 0:
+        return None
+    rate = sum(seconds) / sum(work)
+    return max(0.0, work_left) * rate + max(0, evals_left) * eval_seconds + final_seconds
 
 
 def fmt_seconds(s: float | None) -> str:

@@ -110,8 +110,10 @@ def trained(tiny_bert, tmp_path_factory):
     """One LoRA run on the easy preference, shared by the tests that inspect its result."""
     out = tmp_path_factory.mktemp("rm") / "model"
     rows: list[dict] = []
-    res = train(tiny_cfg(tiny_bert, num_train_epochs=4), easy_pairs(192, seed=1), easy_pairs(64, seed=2),
-                             out, on_log=rows.append)
+    progress: list[dict] = []
+    res = train(tiny_cfg(tiny_bert, num_train_epochs=4, eval_curve_pairs=32), easy_pairs(192, seed=1),
+                easy_pairs(64, seed=2), out, on_log=rows.append, on_progress=progress.append)
+    res.progress_rows = progress  # every optimiser step's {"step", "progress", "eta_s"}
     return res, out, rows
 
 
@@ -218,6 +220,49 @@ def test_learns_an_easy_preference_well_above_chance(trained):
     progress = [r["progress"] for r in train_rows]
     assert progress == sorted(progress) and progress[-1] == pytest.approx(1.0)
     assert train_rows[-1]["step"] == res.steps == 4 * 192 // 16
+
+
+def test_a_real_evaluation_curve_every_k_steps_on_a_subset(trained):
+    """Issue 12: the "curve" was two points joined by a line. Now TRL evaluates every K steps (on
+    `eval_curve_pairs` held-out pairs), with the full evaluations before and after at its two ends."""
+    res, _, rows = trained
+    evals = [r for r in rows if r["kind"] == "eval"]
+    during = [r for r in evals if r["phase"] == "during"]
+    assert 5 <= len(evals) <= 8 and [r["phase"] for r in (evals[0], evals[-1])] == ["before", "after"]
+    assert res.eval_steps == 8 and [r["step"] for r in during] == [8, 16, 24, 32, 40]  # 48 steps, none at the last
+    assert all(r["n"] == 32 and 0 <= r["eval_accuracy"] <= 1 and "eval_loss" in r for r in during)
+    # before training: the curve's pairs; after: all of them, and the curve's pairs among them (its last point)
+    assert evals[0]["n"] == res.n_eval_before == res.n_eval_curve == evals[-1]["n_subset"] == 32
+    assert evals[-1]["n"] == 64
+    margins = res.margins[:32]  # an independent count of the last point: ties half
+    assert evals[-1]["subset_accuracy"] == pytest.approx(sum((m > 0) + 0.5 * (m == 0) for m in margins) / 32)
+    assert during[-1]["eval_accuracy"] > evals[0]["eval_accuracy"]  # the curve shows the learning
+
+
+def test_progress_after_every_step_and_no_eta_before_a_measured_step(trained):
+    res, _, _ = trained
+    prog = res.progress_rows
+    assert [p["step"] for p in prog] == list(range(1, res.steps + 1))
+    assert prog[0]["eta_s"] is None  # the first (warm-up) step alone is no estimate: "estimating…"
+    assert all(p["eta_s"] is not None and p["eta_s"] >= 0 for p in prog[1:])
+    assert prog[-1]["progress"] == pytest.approx(1.0)
+
+
+def test_metadata_has_both_length_baselines_and_the_score_reference(trained):
+    res, out, _ = trained
+    meta = json.loads((out / META_FILE).read_text())
+    pairs = easy_pairs(64, seed=2)
+    shorter = shorter_reply_wins((c, r) for _, c, r in pairs)
+    assert meta["baseline_shorter_wins"] == pytest.approx(shorter) == res.baseline_shorter_wins
+    assert meta["baseline_longer_wins"] == pytest.approx(1 - shorter) == res.baseline_longer_wins
+    # mean / std of the model's scores over every held-out reply, chosen and rejected: an independent loop
+    rm = load_reward_model(out, device="cpu")
+    scores = rm.score([p for p, _, _ in pairs] * 2, [c for _, c, _ in pairs] + [r for _, _, r in pairs]).tolist()
+    mean = sum(scores) / len(scores)
+    std = (sum((x - mean) ** 2 for x in scores) / len(scores)) ** 0.5
+    ref = meta["score_reference"]
+    assert ref["n"] == 128 and ref["mean"] == pytest.approx(mean, abs=1e-4) and ref["std"] == pytest.approx(std, abs=1e-4)
+    assert rm.meta["score_reference"] == ref
 
 
 def test_lora_trains_adapters_and_head_and_saves_only_those(trained, tiny_bert):

@@ -94,6 +94,12 @@ def shorter_reply_wins(chosen_rejected) -> float:
     return sum(wins) / len(wins) if wins else float("nan")
 
 
+def longer_reply_wins(chosen_rejected) -> float:
+    """Accuracy of the rule "the reply with more words is the preferred one" (ties count half): 1 - shorter."""
+    shorter = shorter_reply_wins(chosen_rejected)
+    return float("nan") if shorter != shorter else 1.0 - shorter
+
+
 @dataclass
 class LengthStats:
     chosen_words: np.ndarray  # (N,) words in each chosen final reply
@@ -125,21 +131,3 @@ def length_stats(pairs: list[PreferencePair]) -> LengthStats:
     c = np.array([n_words(p.chosen) for p in pairs], dtype=np.int64)
     r = np.array([n_words(p.rejected) for p in pairs], dtype=np.int64)
     return LengthStats(c, r, shorter_reply_wins((p.chosen, p.rejected) for p in pairs), int((c == r).sum()))
-
-
-# ----------------------------------------------------------------------------- reward model vs humans
-
-
-def reward_disagreements(model, ps: PreferenceSet, batch: int = 64, progress=None) -> list[int]:
-    """Positions of the pairs where `model` scores the rejected reply at least as high as the chosen one.
-
-    `model.score_pairs([(prompt, chosen, rejected), ...]) -> (r_chosen, r_rejected)` (a `reward.RewardModel`).
-    """
-    out: list[int] = []
-    for start in range(0, len(ps.pairs), batch):
-        chunk = ps.pairs[start:start + batch]
-        rc, rr = model.score_pairs([(p.prompt, p.chosen, p.rejected) for p in chunk])
-        out.extend(start + i for i, (c, r) in enumerate(zip(rc.tolist(), rr.tolist())) if c <= r)
-        if progress is not None:
-            progress(min(1.0, (start + batch) / len(ps.pairs)))
-    return out

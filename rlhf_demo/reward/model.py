@@ -128,24 +128,31 @@ class RewardModel:
     def device(self) -> torch.device:
         return next(self.model.parameters()).device
 
-    @torch.no_grad()
     def score(self, prompts: list[str], responses: list[str]) -> torch.Tensor:
         """Reward per (prompt, response): ``(B,)`` float32. Batched, sorted by length to pad little."""
         seqs = self.encoder(prompts, responses)
         out = torch.empty(len(seqs), dtype=torch.float32)
         order = sorted(range(len(seqs)), key=lambda i: len(seqs[i]))
+        for start in range(0, len(order), self.batch_size):
+            idx = order[start:start + self.batch_size]
+            out[idx] = self.score_ids([seqs[i] for i in idx])
+        return out
+
+    @torch.inference_mode()
+    def score_ids(self, seqs: list[list[int]]) -> torch.Tensor:
+        """One forward pass over already encoded sequences (`encoder`), padded on the right: ``(b,)`` float32.
+
+        The model's lock is held for this one batch only: a long scoring job (a whole split) lets PPO, the playground
+        and other pages take their turn between its batches."""
+        ids, mask = _pad_right(seqs, self.tokenizer.pad_token_id)
         with self._lock:
             was_training = self.model.training
             self.model.eval()
             try:
-                for start in range(0, len(order), self.batch_size):
-                    idx = order[start:start + self.batch_size]
-                    ids, mask = _pad_right([seqs[i] for i in idx], self.tokenizer.pad_token_id)
-                    logits = self.model(input_ids=ids.to(self.device), attention_mask=mask.to(self.device)).logits
-                    out[idx] = logits[:, 0].float().cpu()  # (b, 1) -> (b,)
+                logits = self.model(input_ids=ids.to(self.device), attention_mask=mask.to(self.device)).logits
             finally:
                 self.model.train(was_training)
-        return out
+        return logits[:, 0].float().cpu()  # (b, 1) -> (b,)
 
     def score_pairs(self, pairs: Sequence[Pair]) -> tuple[torch.Tensor, torch.Tensor]:
         """``(chosen_rewards, rejected_rewards)``, each ``(N,)``: one batched pass over both sides."""
@@ -155,14 +162,15 @@ class RewardModel:
 
 
 def evaluate(model: RewardModel, pairs: Sequence[Pair]) -> dict:
-    """Pairwise accuracy (chosen scores higher; an exact tie counts half) and the reward margins."""
+    """Pairwise accuracy (chosen scores higher; an exact tie counts half), the reward margins, and every score
+    (``scores``: the N chosen replies' then the N rejected replies')."""
     if not pairs:
-        return {"accuracy": float("nan"), "margins": [], "mean_margin": float("nan"), "n": 0}
+        return {"accuracy": float("nan"), "margins": [], "mean_margin": float("nan"), "n": 0, "scores": []}
     rc, rr = model.score_pairs(pairs)
     margins = rc - rr  # (N,)
     acc = ((margins > 0).float() + 0.5 * (margins == 0).float()).mean().item()
     return {"accuracy": acc, "margins": [round(m, 5) for m in margins.tolist()],
-            "mean_margin": margins.mean().item(), "n": len(pairs)}
+            "mean_margin": margins.mean().item(), "n": len(pairs), "scores": rc.tolist() + rr.tolist()}
 
 
 def load_reward_model(path: str | os.PathLike, device: str | None = None) -> RewardModel:

@@ -104,14 +104,16 @@ class RewardModelRegistry:
             return name
 
     def train(self, cfg: RewardConfig, train_pairs: Sequence[Pair], eval_pairs: Sequence[Pair], backbone: ModelChoice,
-              name: str | None = None, on_log=None, should_stop=None, activate: bool = True) -> TrainResult:
+              name: str | None = None, on_log=None, should_stop=None, activate: bool = True,
+              on_progress=None) -> TrainResult:
         """Train, save as ``name`` (default: a timestamp) and, on success, make it the active model."""
         name = name or self.new_name()
         final = self.path(name)
         if final.exists():
             raise ValueError(f"A reward model named {name!r} already exists.")
         with atomic_folder(final, META_FILE) as tmp:
-            result = train_reward_model(cfg, train_pairs, eval_pairs, tmp, backbone, on_log=on_log, should_stop=should_stop)
+            result = train_reward_model(cfg, train_pairs, eval_pairs, tmp, backbone, on_log=on_log,
+                                        should_stop=should_stop, on_progress=on_progress)
         with self._lock:
             if activate:
                 self.set_active(name)

@@ -7,12 +7,12 @@ pairs on request.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from rlhf_demo.data.browse import shorter_reply_wins
+from rlhf_demo.data.browse import longer_reply_wins, shorter_reply_wins
 from rlhf_demo.reward.config import RewardConfig
-from rlhf_demo.reward.model import evaluate
 from rlhf_demo.reward.pairs import build_training_pairs, pairs_from_set, split_pairs
 
 
@@ -61,22 +61,24 @@ def training_job(ws, cfg: RewardConfig, subset: str, n_pairs: int, use_votes: bo
     data = select_pairs(ws, subset, n_pairs, use_votes, cfg.eval_pairs, cfg.seed)
 
     def job(ctx):
+        # eta_s None = "estimating…" until an optimiser step after the first one was timed (`jobs.eta_seconds`)
         ctx.update(progress=0.0, message=f"{len(data.train)} pairs ({data.n_votes} from votes), {data.description}",
-                   n_train=len(data.train), n_eval=len(data.eval),
-                   baseline_shorter_wins=shorter_reply_wins((c, r) for _, c, r in data.eval))
+                   n_train=len(data.train), n_eval=len(data.eval), eta_s=None, eta_at=time.time(),
+                   baseline_shorter_wins=shorter_reply_wins((c, r) for _, c, r in data.eval),
+                   baseline_longer_wins=longer_reply_wins((c, r) for _, c, r in data.eval))
 
         def on_log(row: dict) -> None:
             ctx.append("log", row)
-            if row.get("progress") is not None:
-                eta = row.get("eta_s")
-                ctx.update(progress=row["progress"], eta_s=eta,
-                           message=f"step {row.get('step')}: loss {row.get('loss', float('nan')):.3f}" if "loss" in row else None)
+            if "loss" in row:
+                ctx.update(message=f"step {row.get('step')}: loss {row['loss']:.3f}")
+
+        def on_progress(p: dict) -> None:
+            ctx.update(progress=p["progress"], eta_s=p["eta_s"], eta_at=time.time())
 
         result = ws.reward_models.train(cfg, data.train, data.eval, backbone, name=name, on_log=on_log,
-                                        should_stop=ctx.should_stop)
+                                        should_stop=ctx.should_stop, on_progress=on_progress)
         model_name = Path(result.out_dir).name
-        ev = evaluate(ws.reward_models.load(model_name, ws.settings.device), data.eval)
-        ctx.update(margins=[float(m) for m in ev["margins"]], model=model_name)
+        ctx.update(margins=[float(m) for m in result.margins], model=model_name, eta_s=0.0, eta_at=time.time())
         return {**result.to_dict(), "name": model_name}
 
     return job, data
