@@ -22,3 +22,101 @@ def test_epochs_take_a_number(text, value):
 def test_bad_epochs_name_the_field(text):
     with pytest.raises(ValueError, match="epochs .*LoRA and optimiser"):
         parse_epochs(text)
+
+
+# ---------------------------------------------------------------------------------------------- every field named
+from rlhf_demo.reward.form import default_use_votes, parse_settings  # noqa: E402
+
+GOOD = dict(n_pairs=400, use_votes=True, backbone="minilm", max_length=256, use_lora=True, lora_r=32, lora_alpha=64,
+            lora_dropout=0.0, targets="", learning_rate=5e-4, epochs="")
+
+
+def test_good_settings_make_the_config():
+    cfg, n, votes = parse_settings(**GOOD)
+    assert (n, votes, cfg.max_length, cfg.lora_r, cfg.learning_rate, cfg.num_train_epochs) == (400, True, 256, 32, 5e-4, None)
+    cfg, _, _ = parse_settings(**{**GOOD, "targets": "query, value", "epochs": "2", "n_pairs": 0.0})
+    assert cfg.lora_target_modules == ["query", "value"] and cfg.num_train_epochs == 2.0
+
+
+@pytest.mark.parametrize("field, value, message", [
+    ("learning_rate", 0, "learning rate must be"), ("learning_rate", None, "learning rate must be a number"),
+    ("learning_rate", float("nan"), "learning rate must be a finite"), ("learning_rate", 0.5, "learning rate must be"),
+    ("learning_rate", "fast", "learning rate must be a number"),
+    ("lora_r", 0, "LoRA rank r must be a whole number from 1 to 64"), ("lora_r", 2.5, "LoRA rank r"),
+    ("lora_alpha", 500, "LoRA alpha must be"), ("lora_dropout", 0.9, "LoRA dropout must be"),
+    ("max_length", 8, "maximum length .tokens. must be"), ("max_length", 100000, "maximum length"),
+    ("n_pairs", -20, "hh-rlhf training pairs must be"), ("n_pairs", 10**9, "hh-rlhf training pairs"),
+    ("use_votes", "yes", "use the class's votes must be true or false"), ("use_lora", None, "LoRA must be"),
+    ("targets", "query;drop table", "target modules"), ("epochs", "0", "epochs .under 'LoRA and optimiser'"),
+    ("backbone", {"a": 1}, "backbone must be"),
+])
+def test_every_bad_value_names_its_field(field, value, message):
+    """Before: learning rate 0 failed in RewardConfig ("RewardConfig.learning_rate = 0.0") and a slider typed out of
+    range with Gradio's "Value 0 is less than minimum value 1", naming no field."""
+    with pytest.raises(ValueError, match=message):
+        parse_settings(**{**GOOD, field: value})
+
+
+def test_class_votes_default_off_on_a_space(monkeypatch):
+    monkeypatch.delenv("SPACE_ID", raising=False)
+    assert default_use_votes() is True
+    monkeypatch.setenv("SPACE_ID", "someone/rlhf-playground")
+    assert default_use_votes() is False
+
+
+# ---------------------------------------------------------------------------------------------- what the tab shows
+from types import SimpleNamespace  # noqa: E402
+
+from rlhf_demo.ui.reward import curves_figure, evaluation_markdown, margins_figure, playground_markdown  # noqa: E402
+
+LOG = ([{"step": 0, "kind": "eval", "phase": "before", "n": 100, "eval_accuracy": 0.44}]
+       + [{"step": s, "kind": "train", "loss": 0.69 - s / 200, "accuracy": 0.5 + s / 200} for s in range(1, 50, 5)]
+       + [{"step": s, "kind": "eval", "phase": "during", "n": 100, "eval_accuracy": 0.5 + s / 300, "eval_loss": 0.6}
+          for s in (9, 18, 27, 36, 45)]
+       + [{"step": 50, "kind": "eval", "phase": "after", "n": 400, "eval_accuracy": 0.63, "n_subset": 100,
+           "subset_accuracy": 0.66}])
+
+
+def _texts(fig):
+    return [t for t in fig.findobj(lambda o: hasattr(o, "get_fontsize") and hasattr(o, "get_text"))
+            if t.get_text().strip()]
+
+
+@pytest.mark.parametrize("make", [lambda: curves_figure(LOG), lambda: curves_figure([]),
+                                  lambda: margins_figure([0.3, -0.1, 0.5]), lambda: margins_figure([])])
+def test_plot_text_is_at_least_14_px_for_a_projector(make):
+    fig = make()
+    fig.canvas.draw()
+    texts = _texts(fig)
+    assert texts
+    small = [(t.get_text(), t.get_fontsize() * fig.dpi / 72) for t in texts if t.get_fontsize() * fig.dpi / 72 < 14]
+    assert not small, small
+
+
+def test_the_curve_has_every_evaluation_and_says_on_how_many_pairs():
+    fig = curves_figure(LOG)
+    acc = fig.axes[1]
+    curve = next(line for line in acc.get_lines() if line.get_label().startswith("held-out (100"))
+    assert list(curve.get_xdata()) == [0, 9, 18, 27, 36, 45, 50]  # 7 points, not two joined by a line
+    assert list(curve.get_ydata())[-1] == 0.66  # its last point: the same 100 pairs
+    assert "every 9 steps, 100 pairs" in acc.get_title()
+    assert any(line.get_label() == "held-out (all 400)" for line in acc.get_lines())
+
+
+def test_the_table_labels_the_untrained_head_and_shows_both_length_baselines():
+    result = {"n_eval": 400, "n_eval_before": 100, "eval_accuracy_before": 0.438, "eval_accuracy": 0.63,
+              "baseline_shorter_wins": 0.44, "baseline_longer_wins": 0.56, "name": "rm-1", "n_train": 400, "epochs": 2.0,
+              "steps": 50, "train_seconds": 100.0, "trainable_params": 1, "total_params": 2, "stopped": False}
+    md = evaluation_markdown(SimpleNamespace(result=result, data={}))
+    assert "≈ chance" not in md and "untrained (random) score head on the frozen backbone (100 of the pairs)" in md
+    assert "shorter reply wins | 44.0 %" in md and "longer reply wins | 56.0 %" in md
+    waiting = evaluation_markdown(SimpleNamespace(result=None, data={"baseline_shorter_wins": 0.44,
+                                                                        "baseline_longer_wins": 0.56}))
+    assert "shorter reply wins **44.0 %**" in waiting and "longer reply wins **56.0 %**" in waiting
+
+
+def test_playground_scores_come_with_sigma_units():
+    md = playground_markdown([-1.6, -2.5], [0.8, -1.0], "rm-1")
+    assert "**-1.600** · +0.8 σ above an average held-out reply" in md
+    assert "-1.0 σ below an average held-out reply" in md and "prefers **reply 1**" in md
+    assert "no reference" in playground_markdown([-1.0], [None], "old-model")

@@ -14,8 +14,11 @@ import pandas as pd  # noqa: E402
 
 from rlhf_demo.jobs import JobBusy, fmt_seconds  # noqa: E402
 from rlhf_demo.reward.config import RewardConfig  # noqa: E402
+from rlhf_demo.reward.form import default_use_votes, parse_epochs, parse_settings  # noqa: E402,F401
+from rlhf_demo.reward.reference import describe, relative  # noqa: E402
 from rlhf_demo.reward.session import training_job  # noqa: E402
 from rlhf_demo.ui.common import as_text, error, esc  # noqa: E402
+from rlhf_demo.ui.lock import UnlockPanel, locked, require  # noqa: F401
 from rlhf_demo.workspace import Workspace  # noqa: E402
 
 INTRO = """**Step 3 · The reward model.** A reward model reads a conversation and a reply and outputs one number. It is
@@ -24,6 +27,8 @@ trained on preference pairs so that the **chosen** reply scores higher than the 
 trained on top of a frozen pretrained encoder. PPO (tab 4) then optimises the policy against the active model."""
 
 MODEL_COLUMNS = ["active", "name", "backbone", "eval accuracy", "pairs", "LoRA", "created"]
+DEFAULT_PAIRS = 400
+PAIRS_INFO = "400 pairs train in about 2 minutes on 2 CPU cores"
 
 
 @dataclass
@@ -56,51 +61,75 @@ class RewardTab:
     pg_out: gr.Markdown
     timer: gr.Timer
     seen: gr.State
+    instructor_controls: list  # Train, Stop, Make active and every setting: greyed out for students when locked
 
 
 # ----------------------------------------------------------------------------- rendering
 
 
+# Projector-readable plots: every text at least 14 px in the PNG (points x DPI / 72).
+DPI = 100
+FONT = {"title": 12.5, "label": 11.5, "tick": 10.5, "legend": 10.5}  # points; x 100 / 72 = 14.6 px and up
+
+
+def _style(ax) -> None:
+    ax.tick_params(labelsize=FONT["tick"])
+    ax.spines[["top", "right"]].set_visible(False)
+
+
 def curves_figure(log: list[dict]):
-    fig, (a1, a2) = plt.subplots(1, 2, figsize=(9, 3), dpi=90)
+    """Training loss/accuracy (every logged step) and the held-out evaluation curve: every K steps on a subset of the
+    held-out pairs (also before training and at the end), and all of them at the end (the title says how many)."""
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 3.8), dpi=DPI)
     tr = [r for r in log if r.get("kind") == "train"]
     ev = [r for r in log if r.get("kind") == "eval"]
+    # the curve: one set of pairs throughout (the "after" row carries that subset's accuracy too)
+    curve = [(r["step"], r.get("subset_accuracy", r.get("eval_accuracy")), r.get("n_subset", r.get("n"))) for r in ev]
+    full = [r for r in ev if r.get("phase") == "after"]
+    during = [r for r in ev if r.get("phase") == "during"]
     if tr:
-        a1.plot([r["step"] for r in tr], [r.get("loss", math.nan) for r in tr], label="train", color="#4f46e5")
-        a2.plot([r["step"] for r in tr], [r.get("accuracy", math.nan) for r in tr], label="train", color="#4f46e5")
-    if ev:
-        a1.plot([r["step"] for r in ev], [r.get("eval_loss", math.nan) for r in ev], "o-", label="eval", color="#ea580c")
-        a2.plot([r["step"] for r in ev], [r.get("eval_accuracy", math.nan) for r in ev], "o-", label="eval", color="#ea580c")
-    a1.set_title("loss  −log σ(r_chosen − r_rejected)", fontsize=9)
-    a2.set_title("pairwise accuracy", fontsize=9)
+        a1.plot([r["step"] for r in tr], [r.get("loss", math.nan) for r in tr], label="train batch", color="#4f46e5")
+        a2.plot([r["step"] for r in tr], [r.get("accuracy", math.nan) for r in tr], label="train batch",
+                color="#4f46e5", alpha=0.45)
+    if during:
+        a1.plot([r["step"] for r in during], [r.get("eval_loss", math.nan) for r in during], "o-", label="held-out",
+                color="#ea580c")
+    n_sub = curve[0][2] if curve else None
+    if curve:
+        a2.plot([c[0] for c in curve], [c[1] for c in curve], "o-", color="#ea580c", label=f"held-out ({n_sub} pairs)")
+    if full:
+        a2.plot([r["step"] for r in full], [r["eval_accuracy"] for r in full], "s", ms=9, color="#9a3412",
+                label=f"held-out (all {full[0].get('n')})")
+    a1.set_title("loss  −log σ(r_chosen − r_rejected)", fontsize=FONT["title"])
+    every = f"every {during[1]['step'] - during[0]['step']} steps, " if len(during) > 1 else ""
+    a2.set_title(f"held-out accuracy: {every}{n_sub} pairs" if curve else "held-out accuracy", fontsize=FONT["title"])
     a2.axhline(0.5, ls=":", color="grey", lw=1)
     for a in (a1, a2):
-        a.set_xlabel("step", fontsize=8)
-        a.tick_params(labelsize=7)
-        a.spines[["top", "right"]].set_visible(False)
-        if tr or ev:
-            a.legend(fontsize=7, frameon=False)
+        a.set_xlabel("optimiser step", fontsize=FONT["label"])
+        _style(a)
+        if tr or curve:
+            a.legend(fontsize=FONT["legend"], frameon=False)
         else:
-            a.text(0.5, 0.5, "no training yet", ha="center", va="center", transform=a.transAxes, fontsize=8)
+            a.text(0.5, 0.5, "no training yet", ha="center", va="center", transform=a.transAxes, fontsize=FONT["label"])
     fig.tight_layout()
     plt.close(fig)
     return fig
 
 
 def margins_figure(margins: list[float]):
-    fig, ax = plt.subplots(figsize=(4.5, 3), dpi=90)
+    fig, ax = plt.subplots(figsize=(5.5, 3.8), dpi=DPI)
     if margins:
         ax.hist(margins, bins=30, color="#2e9d5b")
         ax.axvline(0, color="#d0563b", lw=1.5)
-        ax.set_xlabel("reward margin  r(chosen) − r(rejected)", fontsize=8)
-        ax.set_ylabel("held-out pairs", fontsize=8)
+        ax.set_xlabel("margin  r(chosen) − r(rejected)", fontsize=FONT["label"])
+        ax.set_ylabel("held-out pairs", fontsize=FONT["label"])
         right = sum(m > 0 for m in margins) / len(margins)
-        ax.set_title(f"{100 * right:.0f} % of pairs right of 0 (correct)", fontsize=9)
+        ax.set_title(f"{100 * right:.0f} % of pairs right of 0 (correct)", fontsize=FONT["title"])
     else:
-        ax.text(0.5, 0.5, "margins appear after training", ha="center", va="center", transform=ax.transAxes, fontsize=8)
+        ax.text(0.5, 0.5, "margins appear after training", ha="center", va="center", transform=ax.transAxes,
+                fontsize=FONT["label"])
         ax.axis("off")
-    ax.tick_params(labelsize=7)
-    ax.spines[["top", "right"]].set_visible(False)
+    _style(ax)
     fig.tight_layout()
     plt.close(fig)
     return fig
@@ -108,35 +137,25 @@ def margins_figure(margins: list[float]):
 
 def evaluation_markdown(snap) -> str:
     r = snap.result if isinstance(snap.result, dict) else None
-    base = snap.data.get("baseline_shorter_wins")
+    shorter, longer = snap.data.get("baseline_shorter_wins"), snap.data.get("baseline_longer_wins")
     if r is None:
-        extra = f" · 'shorter reply wins' on the held-out set: **{100 * base:.1f} %**" if base is not None else ""
+        extra = (f" · length baselines on the held-out set: shorter reply wins **{100 * shorter:.1f} %**, longer reply "
+                 f"wins **{100 * longer:.1f} %**" if shorter is not None and longer is not None else "")
         return f"Held-out accuracy appears when training ends{extra}."
     stop = " (stopped early: the adapter trained so far was saved)" if r.get("stopped") else ""
     epochs = f"{r['epochs']:g} epoch{'s' if r['epochs'] != 1 else ''} = " if r.get("epochs") else ""
+    longer = r.get("baseline_longer_wins", 1 - r["baseline_shorter_wins"])
+    n_before = r.get("n_eval_before") or r["n_eval"]
+    before_n = f" ({n_before} of the pairs)" if n_before != r["n_eval"] else ""
     return (f"| held-out pairs ({r['n_eval']}) | accuracy |\n|---|---|\n"
-            f"| before training (≈ chance) | {100 * r['eval_accuracy_before']:.1f} % |\n"
+            f"| before training: the untrained (random) score head on the frozen backbone{before_n}; not exactly 50 % "
+            f"| {100 * r['eval_accuracy_before']:.1f} % |\n"
             f"| **after training** | **{100 * r['eval_accuracy']:.1f} %** |\n"
-            f"| baseline: shorter reply wins | {100 * r['baseline_shorter_wins']:.1f} % |\n\n"
+            f"| baseline: shorter reply wins | {100 * r['baseline_shorter_wins']:.1f} % |\n"
+            f"| baseline: longer reply wins | {100 * longer:.1f} % |\n\n"
             f"Saved as **{esc(r['name'])}** and made active{stop}; {r['n_train']} training pairs, {epochs}"
             f"{r['steps']} optimiser steps, {fmt_seconds(r['train_seconds'])}, {r['trainable_params']:,} of "
             f"{r['total_params']:,} parameters trained.")
-
-
-def parse_epochs(text) -> float | None:
-    """The epochs field: empty (or "auto") = None (auto), else a number of passes in (0, 20]; anything else is an
-    error that names the field."""
-    text = "" if text is None else str(text).strip()
-    if text.lower() in ("", "auto"):
-        return None
-    try:
-        value = float(text)
-    except ValueError:
-        value = float("nan")
-    if not 0 < value <= 20:
-        raise ValueError(f"epochs (under 'LoRA and optimiser') must be a number above 0 and at most 20, or empty for "
-                         f"auto; got {text[:40]!r}")
-    return value
 
 
 def models_frame(items: list[dict]) -> pd.DataFrame:
@@ -157,9 +176,10 @@ def build(ws: Workspace) -> RewardTab:
     with gr.Row():
         with gr.Column(scale=1, min_width=300):
             subset = gr.Dropdown(src.subsets(), value=src.default()[0], label="hh-rlhf subset")
-            n_pairs = gr.Slider(20, 5000, value=400, step=20, label="hh-rlhf training pairs", elem_id="rm-pairs",
-                                info="400 pairs train in a few minutes on a CPU")
-            use_votes = gr.Checkbox(True, label="Add the class's votes (A/B outcomes become chosen/rejected)")
+            n_pairs = gr.Slider(0, 5000, value=DEFAULT_PAIRS, step=20, label="hh-rlhf training pairs",
+                                elem_id="rm-pairs", info=PAIRS_INFO)
+            use_votes = gr.Checkbox(default_use_votes(), label="Use the class's votes", elem_id="rm-votes",
+                                    info="each decisive vote (A or B better) becomes a chosen / rejected pair")
             startup = ws.settings.reward_backbone or d.backbone  # the operator's choice at start-up is always offered
             backbone = gr.Dropdown(list(dict.fromkeys(["minilm", "policy", startup])), value=startup,
                                    allow_custom_value=ws.settings.allow_any_model, label="Backbone",
@@ -170,11 +190,14 @@ def build(ws: Workspace) -> RewardTab:
                                         "the prompt are kept")
             with gr.Accordion("LoRA and optimiser", open=False):
                 use_lora = gr.Checkbox(d.use_lora, label="LoRA (else full fine-tuning)")
-                lora_r = gr.Slider(1, 64, value=d.lora_r, step=1, label="rank r")
-                lora_alpha = gr.Slider(1, 128, value=d.lora_alpha, step=1, label="alpha")
-                lora_dropout = gr.Slider(0.0, 0.5, value=d.lora_dropout, step=0.05, label="dropout")
+                # the Train click sends the raw values (preprocess=False): a value typed out of range gets our message,
+                # which names the field, not Gradio's "Value 0 is less than minimum value 1"
+                lora_r = gr.Slider(1, 64, value=d.lora_r, step=1, label="LoRA rank r", elem_id="rm-lora-r")
+                lora_alpha = gr.Slider(1, 128, value=d.lora_alpha, step=1, label="LoRA alpha", elem_id="rm-lora-alpha")
+                lora_dropout = gr.Slider(0.0, 0.5, value=d.lora_dropout, step=0.05, label="LoRA dropout")
                 targets = gr.Textbox(label="target modules (comma-separated; empty = per architecture)")
-                lr = gr.Number(d.learning_rate, label="learning rate")
+                lr = gr.Number(d.learning_rate, label="learning rate", elem_id="rm-lr",
+                               info="1e-6 to 1e-2; typical with LoRA: 1e-4 to 1e-3")
                 # a Textbox, not a Number: a Number shows 0 for "empty" and Gradio then refuses 0 before we can
                 # say which field is wrong
                 epochs = gr.Textbox("" if d.num_train_epochs is None else str(d.num_train_epochs),
@@ -206,30 +229,37 @@ def build(ws: Workspace) -> RewardTab:
         pg_score = gr.Button("Score", elem_id="rm-pg-score", scale=1)
         pg_out = gr.Markdown(elem_id="rm-pg-out")
     timer = gr.Timer(2.0)
+    controls = [subset, n_pairs, use_votes, backbone, max_length, use_lora, lora_r, lora_alpha, lora_dropout, targets,
+                lr, epochs, train, stop, activate]
     return RewardTab(subset, n_pairs, use_votes, backbone, max_length, use_lora, lora_r, lora_alpha, lora_dropout,
                      targets, lr, epochs, train, stop, status, curves, evaluation, margins, models, pick, activate,
-                     pg_prompt, pg_reply1, pg_reply2, pg_score, pg_out, timer, gr.State((-1, -1)))
+                     pg_prompt, pg_reply1, pg_reply2, pg_score, pg_out, timer, gr.State((-1, -1)), controls)
 
 
-def wire(tab: RewardTab, ws: Workspace, demo: gr.Blocks) -> None:
+def wire(tab: RewardTab, ws: Workspace, demo: gr.Blocks, panel: UnlockPanel) -> None:
     private = dict(api_visibility="private")
 
     def train(subset, n_pairs, use_votes, backbone, max_length, use_lora, r, alpha, dropout, targets, lr, epochs):
+        """Validate every setting (a bad one is named), pick the pairs, start the job. Instructor only (`locked`)."""
         try:
-            tm = [t.strip() for t in (targets or "").split(",") if t.strip()] or None
-            cfg = RewardConfig(backbone=(backbone or "minilm").strip(), max_length=int(max_length), use_lora=bool(use_lora),
-                               lora_r=int(r), lora_alpha=int(alpha), lora_dropout=float(dropout), lora_target_modules=tm,
-                               learning_rate=float(lr or 0), device=ws.settings.device,
-                               num_train_epochs=parse_epochs(epochs))
-            job, data = training_job(ws, cfg, subset, int(n_pairs), bool(use_votes))
+            if subset is None or subset == "":
+                subset = ws.data.source.default()[0]
+            if not isinstance(subset, str):
+                raise ValueError(f"subset must be one of {ws.data.source.subsets()}")
+            cfg, n, votes = parse_settings(n_pairs, use_votes, backbone, max_length, use_lora, r, alpha, dropout,
+                                           targets, lr, epochs, device=ws.settings.device)
+            job, data = training_job(ws, cfg, subset, n, votes)
             ws.jobs.submit("reward", "Reward model training", job)
         except (ValueError, FileNotFoundError, JobBusy) as e:
             raise error(str(e)) from e
+        return data
+
+    def train_ui(*values) -> str:
+        data = train(*values)
         return f"Starting: {len(data.train)} training pairs ({data.n_votes} from votes), {len(data.eval)} held out."
 
-    def stop():
-        if ws.jobs.snapshot().kind == "reward":
-            ws.jobs.stop()
+    def stop() -> bool:
+        return ws.jobs.snapshot().kind == "reward" and ws.jobs.stop()
 
     def models_update():
         items = ws.reward_models.list()
@@ -250,51 +280,109 @@ def wire(tab: RewardTab, ws: Workspace, demo: gr.Blocks) -> None:
                 margins_figure(snap.data.get("margins", [])), table, pick)
 
     def activate(name):
-        if not name:
+        if not name or not isinstance(name, str):
             raise error("Pick a saved model first.")
         try:
             ws.reward_models.set_active(name)
         except (ValueError, FileNotFoundError) as e:
-            raise error(str(e)) from e
+            raise error(str(e)[:300]) from e
+
+    def activate_ui(name):
+        activate(name)
         gr.Info(f"{name} is now the active reward model.")
         return models_update()
 
-    def score(prompt, r1, r2):
+    def scored(prompt, replies: list[str]) -> tuple[list[float], list[float | None], str]:
+        """The active model's scores of `replies` to a typed prompt, the same in σ of its held-out replies' scores."""
+        name = ws.reward_models.active
         model = ws.reward_models.active_model(ws.settings.device)
         if model is None:
-            raise error("No active reward model yet: train one first.")
+            raise error("No active reward model yet: train one in the Reward model tab first.")
+        from rlhf_demo.data.hh import prompt_from_text
+
+        scores = model.score([prompt_from_text(prompt)] * len(replies), replies).tolist()
+        ref = model.meta.get("score_reference")
+        return scores, [relative(x, ref) for x in scores], name or ""
+
+    def score(prompt, r1, r2):
         prompt = (prompt or "").strip()
         replies = [r for r in ((r1 or "").strip(), (r2 or "").strip()) if r]
         if not prompt or not replies:
             raise error("Type a prompt and at least one reply.")
-        from rlhf_demo.data.hh import prompt_from_text
+        scores, zs, name = scored(prompt, replies)
+        return playground_markdown(scores, zs, name)
 
-        scores = model.score([prompt_from_text(prompt)] * len(replies), replies).tolist()
-        lines = [f"Reply {i + 1}: **{s:+.3f}**" for i, s in enumerate(scores)]
-        if len(scores) == 2:
-            better = 1 if scores[0] > scores[1] else 2
-            lines.append(f"The reward model prefers **reply {better}** (margin {abs(scores[0] - scores[1]):.3f}).")
-        return "  \n".join(lines) + f"  \n<span class='rl-meta'>model: {esc(ws.reward_models.active or '')}</span>"
-
+    key = [panel.key]
     inputs = [tab.subset, tab.n_pairs, tab.use_votes, tab.backbone, tab.max_length, tab.use_lora, tab.lora_r,
               tab.lora_alpha, tab.lora_dropout, tab.targets, tab.lr, tab.epochs]
-    tab.train.click(train, inputs, [tab.status], **private)
-    tab.stop.click(stop, None, None, **private)
+    # preprocess=False: raw values reach `parse_settings`, whose messages name the field (State inputs still arrive)
+    tab.train.click(locked(ws, train_ui), [*key, *inputs], [tab.status], preprocess=False, **private)
+    tab.stop.click(locked(ws, stop), key, None, **private)
     out = [tab.seen, tab.status, tab.curves, tab.evaluation, tab.margins, tab.models, tab.pick]
     tab.timer.tick(refresh, [tab.seen], out, show_progress="hidden", **private)
     demo.load(refresh, [tab.seen], out, show_progress="hidden", **private)
-    tab.activate.click(activate, [tab.pick], [tab.models, tab.pick], **private)
+    tab.activate.click(locked(ws, activate_ui), [*key, tab.pick], [tab.models, tab.pick], **private)
     tab.pg_score.click(score, [tab.pg_prompt, tab.pg_reply1, tab.pg_reply2], [tab.pg_out], **private)
 
+    # -- the API ---------------------------------------------------------------------------------------------
     def reward_score(prompt: str, reply: str) -> float:
         """Score one reply to a typed prompt with the active reward model."""
         prompt = as_text(prompt, "prompt", 4000)
         reply = as_text(reply, "reply", 4000)
-        model = ws.reward_models.active_model(ws.settings.device)
-        if model is None:
-            raise error("No active reward model yet.")
-        from rlhf_demo.data.hh import prompt_from_text
+        return float(scored(prompt, [reply])[0][0])
 
-        return float(model.score([prompt_from_text(prompt)], [reply])[0])
+    def reward_score_detail(prompt: str, reply: str) -> dict:
+        """Score one reply with the active reward model: the raw score, and the same in standard deviations of the
+        model's scores of its held-out replies (`sigma`, None for a model saved without that reference)."""
+        prompt = as_text(prompt, "prompt", 4000)
+        reply = as_text(reply, "reply", 4000)
+        scores, zs, name = scored(prompt, [reply])
+        return {"score": scores[0], "sigma": zs[0], "text": describe(zs[0]), "model": name,
+                "reference": ws.reward_models.active_model(ws.settings.device).meta.get("score_reference")}
+
+    d = RewardConfig()
+
+    def reward_train(key: str, subset: str = "", n_pairs: int = DEFAULT_PAIRS, use_votes: bool = default_use_votes(),
+                     epochs: str = "", backbone: str = "", max_length: int = d.max_length, use_lora: bool = d.use_lora,
+                     lora_r: int = d.lora_r, lora_alpha: int = d.lora_alpha, lora_dropout: float = d.lora_dropout,
+                     target_modules: str = "", learning_rate: float = d.learning_rate) -> dict:
+        """Train a reward model with the Reward tab's settings (same checks, same messages); it becomes the active
+        model when done. Watch it with the tab or `/reward_status`. Instructor only."""
+        require(ws, key)
+        backbone = backbone or (ws.settings.reward_backbone or d.backbone)
+        data = train(subset, n_pairs, use_votes, backbone, max_length, use_lora, lora_r, lora_alpha, lora_dropout,
+                     target_modules, learning_rate, epochs)
+        return {"started": True, "n_train": len(data.train), "n_votes": data.n_votes, "n_eval": len(data.eval),
+                "data": data.description}
+
+    def reward_stop(key: str) -> dict:
+        """Stop reward-model training after the current step (the model trained so far is saved). Instructor only."""
+        require(ws, key)
+        return {"stopping": bool(stop())}
+
+    def model_activate(key: str, name: str) -> dict:
+        """Make a saved reward model the active one (what PPO optimises). Instructor only."""
+        require(ws, key)
+        activate(as_text(name, "name", 200))
+        return {"active": ws.reward_models.active}
+
+    def reward_status() -> dict:
+        """The reward-model job as every page sees it: state, progress, seconds left (None while estimating)."""
+        snap = ws.jobs.snapshot("reward")
+        return {"state": snap.state, "progress": round(snap.progress, 4), "eta_s": snap.eta,
+                "elapsed_s": round(snap.elapsed, 1), "message": snap.message, "error": snap.error,
+                "result": snap.result if isinstance(snap.result, dict) else None}
 
     gr.api(reward_score, api_name="reward_score")
+    for fn in (reward_score_detail, reward_train, reward_stop, model_activate, reward_status):
+        gr.api(fn, api_name=fn.__name__)
+
+
+def playground_markdown(scores: list[float], zs: list[float | None], name: str) -> str:
+    """Each reply's score, also in σ relative to an average held-out reply, and which one the model prefers."""
+    lines = [f"Reply {i + 1}: **{s:+.3f}** · {describe(z)}" for i, (s, z) in enumerate(zip(scores, zs))]
+    if len(scores) == 2:
+        better = 1 if scores[0] > scores[1] else 2
+        lines.append(f"The reward model prefers **reply {better}** (margin {abs(scores[0] - scores[1]):.3f}).")
+    return "  \n".join(lines) + (f"  \n<span class='rl-meta'>model: {esc(name)} · raw scores are on the model's own "
+                                  f"scale; σ = the spread of its scores of the held-out replies</span>")
