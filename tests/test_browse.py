@@ -58,3 +58,106 @@ def test_length_stats_against_a_plain_count(sample_path):
     assert abs(st.shorter_wins + st.longer_wins - 1.0) < 1e-12
     # the sample's README: "shorter reply wins" is right about 55 % of the time
     assert 0.52 < st.shorter_wins < 0.60
+
+
+# ------------------------------------------------------------------- the "reward model disagrees" filter's scores
+import threading  # noqa: E402
+import time  # noqa: E402
+
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
+from rlhf_demo.jobs import JobRunner  # noqa: E402
+from rlhf_demo.reward.scoring import (  # noqa: E402
+    BackgroundScorer,
+    ScoreCache,
+    cache_key,
+    model_fingerprint,
+    score_split,
+    split_fingerprint,
+)
+
+
+@pytest.fixture(scope="module")
+def tiny_rm(tiny_bert):
+    from rlhf_demo.reward.model import RewardModel, load_backbone
+
+    torch.manual_seed(0)
+    model, tok = load_backbone(tiny_bert)
+    return RewardModel(model, tok, max_length=64)
+
+
+@pytest.fixture(scope="module")
+def real_pairs(sample_path):
+    ps = load_jsonl(sample_path)
+    return [(p.prompt, p.chosen, p.rejected) for p in ps.pairs[:150]]
+
+
+def test_split_scores_match_one_pair_at_a_time(tiny_rm, real_pairs):
+    seen = []
+    res = score_split(tiny_rm, real_pairs, batch_size=16, on_progress=lambda f, eta: seen.append((f, eta)))
+    for i in (0, 7, 75, 149):  # an independent loop: each pair alone, unpadded
+        p, c, r = real_pairs[i]
+        alone = tiny_rm.score([p, p], [c, r])
+        assert res.chosen[i] == pytest.approx(alone[0].item(), abs=1e-4)
+        assert res.rejected[i] == pytest.approx(alone[1].item(), abs=1e-4)
+    assert res.disagreements() == [i for i in range(len(real_pairs)) if res.chosen[i] <= res.rejected[i]]
+    fractions = [f for f, _ in seen]
+    assert len(seen) == -(-300 // 16) and fractions == sorted(fractions) and fractions[-1] == pytest.approx(1.0)
+    assert seen[0][1] is None and all(eta is not None for _, eta in seen[1:])  # estimating until a 2nd batch
+
+
+def test_scoring_stops_between_batches(tiny_rm, real_pairs):
+    calls = []
+    assert score_split(tiny_rm, real_pairs, 16, should_stop=lambda: calls.append(1) or len(calls) > 2) is None
+
+
+def test_the_cache_key_follows_the_model_and_the_data(tmp_path, real_pairs):
+    model = tmp_path / "rm-1"
+    model.mkdir()
+    (model / "reward_meta.json").write_text('{"created": 1}')
+    fp = model_fingerprint(model)
+    key = cache_key("rm-1", fp, "local: x", "s", "all", split_fingerprint(real_pairs))
+    assert key == cache_key("rm-1", model_fingerprint(model), "local: x", "s", "all", split_fingerprint(list(real_pairs)))
+    (model / "reward_meta.json").write_text('{"created": 2}')  # retrained under the same name
+    assert model_fingerprint(model) != fp
+    changed = [*real_pairs[:-1], (real_pairs[-1][0], real_pairs[-1][1] + "!", real_pairs[-1][2])]
+    assert split_fingerprint(changed) != split_fingerprint(real_pairs)
+    others = {cache_key("rm-1", fp, "local: y", "s", "all", "f"), cache_key("rm-1", fp, "local: x", "s", "test", "f"),
+              cache_key("rm-2", fp, "local: x", "s", "all", "f"), cache_key("rm-1", fp, "local: x", "s", "all", "f")}
+    assert len(others) == 4
+
+
+def test_background_scores_survive_a_restart_and_never_block_the_heavy_job(tmp_path, tiny_rm, real_pairs):
+    scorer = BackgroundScorer(ScoreCache(tmp_path / "reward_scores"))
+    gate = threading.Event()
+
+    def slow_load():
+        gate.wait(10)  # the scoring job is busy...
+        return tiny_rm
+
+    assert scorer.get("k") is None
+    assert scorer.start("k", "Scoring", slow_load, real_pairs, {"model": "rm"})
+    assert not scorer.start("k", "Scoring", slow_load, real_pairs)  # one job, shared by every page
+    heavy = JobRunner()  # ...while the app's runner starts reward training at once
+    heavy.submit("reward", "Reward model training", lambda ctx: 1)
+    assert heavy.join(5) and heavy.snapshot().state == "done"
+    gate.set()
+    assert scorer.runner.join(60) and scorer.runner.snapshot().state == "done"
+    first = scorer.get("k")
+    assert first is not None and len(first.chosen) == len(real_pairs)
+    t = time.perf_counter()
+    again = BackgroundScorer(ScoreCache(tmp_path / "reward_scores")).get("k")  # after a restart: from disk
+    assert again == first and time.perf_counter() - t < 1.0
+
+
+def test_the_cache_keeps_the_newest_files(tmp_path):
+    from rlhf_demo.reward.scoring import SplitScores
+
+    cache = ScoreCache(tmp_path, keep=3)
+    for i in range(5):
+        cache.save(f"k{i}", SplitScores([1.0], [0.0]))
+        time.sleep(0.01)
+    assert sorted(f.stem for f in tmp_path.glob("*.json")) == ["k2", "k3", "k4"]
+    (tmp_path / "k4.json").write_text("{broken")
+    assert cache.load("k4") is None and cache.load("k3").chosen == [1.0]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
+from pathlib import Path
 
 import gradio as gr
 import matplotlib
@@ -11,9 +12,12 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from rlhf_demo.data.browse import filter_pairs, length_stats, reward_disagreements, word_diff  # noqa: E402
+from rlhf_demo.data.browse import filter_pairs, length_stats, word_diff  # noqa: E402
 from rlhf_demo.data.hh import PreferencePair, PreferenceSet  # noqa: E402
+from rlhf_demo.jobs import fmt_seconds  # noqa: E402
+from rlhf_demo.reward.scoring import BackgroundScorer, ScoreCache, cache_key, model_fingerprint, split_fingerprint  # noqa: E402
 from rlhf_demo.ui.common import as_int, as_text, error, esc, short, spans_html, turns_html  # noqa: E402
+from rlhf_demo.ui.lock import UnlockPanel, locked, require  # noqa: F401
 from rlhf_demo.workspace import Workspace  # noqa: E402
 
 INTRO = """**Step 1 · Human preferences.** RLHF starts from people comparing two replies to the same
@@ -25,6 +29,8 @@ LENGTH_LESSON = """**Length bias.** A reward model can get part of the way by a 
 (or shorter) reply". The rates above are that shortcut's accuracy on this split. A useful reward model must beat
 it; one that learned mostly length will push PPO towards long rambling replies (*reward hacking*)."""
 
+PLOT_DPI, PLOT_PT = 100, 11  # every plot text >= 14 px in the PNG (11 pt x 100 / 72 = 15.3 px): a projector
+
 TURN_FILTERS = {"any": (1, None), "1 (single turn)": (1, 1), "2": (2, 2), "3": (3, 3), "4+": (4, None)}
 
 
@@ -35,6 +41,8 @@ class BrowseTab:
     query: gr.Textbox
     turns: gr.Dropdown
     disagree: gr.Checkbox
+    disagree_status: gr.Markdown  # the background scoring job's progress and ETA
+    poll: gr.Timer  # active only while this page waits for that job
     search: gr.Button
     clear: gr.Button
     prev: gr.Button
@@ -67,9 +75,20 @@ def render_pair(p: PreferencePair, extra: str = "") -> str:
 <div class="rl-meta">Highlighted: words that differ between the two replies.</div>{extra}"""
 
 
+def verdict_html(name: str, chosen: float, rejected: float) -> str:
+    """The reward model's verdict on a pair in large text (a projector), its scores under it."""
+    agrees = chosen > rejected
+    head = ("✓ The reward model <b>agrees</b> with the human label" if agrees
+            else "✗ The reward model <b>disagrees</b> with the human label")
+    return (f'<div class="rl-browse-verdict {"rl-browse-yes" if agrees else "rl-browse-no"}" id="browse-reward">'
+            f'<div class="rl-browse-verdict-head">{head}</div>'
+            f'<div class="rl-browse-verdict-scores">chosen {chosen:+.3f} · rejected {rejected:+.3f} · margin '
+            f'{chosen - rejected:+.3f} · model <b>{esc(name)}</b></div></div>')
+
+
 def length_plot(ps: PreferenceSet):
     st = _stats(ps)
-    fig, ax = plt.subplots(figsize=(6, 2.8), dpi=100)
+    fig, ax = plt.subplots(figsize=(6.5, 3.2), dpi=PLOT_DPI)
     hi = max(10, int(max(st.chosen_words.max(initial=0), st.rejected_words.max(initial=0)) if st.n else 10))
     import numpy as np
 
@@ -77,9 +96,10 @@ def length_plot(ps: PreferenceSet):
     bins = np.linspace(0, max(cap, 10), 30)
     ax.hist(np.minimum(st.chosen_words, bins[-1]), bins=bins, alpha=0.6, label="chosen", color="#2e9d5b")
     ax.hist(np.minimum(st.rejected_words, bins[-1]), bins=bins, alpha=0.6, label="rejected", color="#d0563b")
-    ax.set_xlabel("words in the final reply (last bin: longer)")
-    ax.set_ylabel("pairs")
-    ax.legend(frameon=False)
+    ax.set_xlabel("words in the final reply (last bin: longer)", fontsize=PLOT_PT)
+    ax.set_ylabel("pairs", fontsize=PLOT_PT)
+    ax.tick_params(labelsize=PLOT_PT)
+    ax.legend(frameon=False, fontsize=PLOT_PT)
     ax.spines[["top", "right"]].set_visible(False)
     fig.tight_layout()
     plt.close(fig)
@@ -119,11 +139,15 @@ def build(ws: Workspace) -> BrowseTab:
         split_dd = gr.Dropdown(src.splits(subset), value=split, label="Split", scale=1)
         turns = gr.Dropdown(list(TURN_FILTERS), value="any", label="Human turns", scale=1)
         query = gr.Textbox(label="Search (all words must appear)", placeholder="e.g. recipe", scale=3, elem_id="browse-query")
-        disagree = gr.Checkbox(False, label="Only pairs where the active reward model disagrees with the human label",
-                               scale=2, min_width=260, elem_id="browse-disagree")
         with gr.Column(scale=1, min_width=120):
             search = gr.Button("Search", variant="primary", elem_id="browse-search", size="sm")
             clear = gr.Button("Clear", size="sm", elem_id="browse-clear")
+    with gr.Row(equal_height=True, elem_classes="rl-browse-filter-row"):
+        disagree = gr.Checkbox(False, label="Reward model disagrees", scale=1, min_width=300, elem_id="browse-disagree",
+                               elem_classes="rl-browse-disagree",
+                               info="only pairs where the active reward model scores the rejected reply at least as "
+                                    "high as the chosen one")
+        disagree_status = gr.Markdown(elem_id="browse-disagree-status", elem_classes="rl-browse-job")
     with gr.Row(equal_height=True):
         prev = gr.Button("◀ Previous", elem_id="browse-prev", scale=1)
         index = gr.Number(label="Pair # (row in the split)", precision=0, minimum=0, value=0, scale=1, elem_id="browse-index")
@@ -136,10 +160,12 @@ def build(ws: Workspace) -> BrowseTab:
             stats = gr.Markdown(elem_id="browse-stats")
             plot = gr.Plot(label="Final-reply length, chosen vs rejected", show_label=False)
     state = gr.State(None)
-    return BrowseTab(subset_dd, split_dd, query, turns, disagree, search, clear, prev, nxt, rnd, index, position, view, stats, plot, state)
+    poll = gr.Timer(1.5, active=False)
+    return BrowseTab(subset_dd, split_dd, query, turns, disagree, disagree_status, poll, search, clear, prev, nxt, rnd,
+                     index, position, view, stats, plot, state)
 
 
-def wire(tab: BrowseTab, ws: Workspace, demo: gr.Blocks) -> None:
+def wire(tab: BrowseTab, ws: Workspace, demo: gr.Blocks, panel: UnlockPanel) -> None:
     src = ws.data.source
 
     def load(subset: str, split: str) -> PreferenceSet:
@@ -164,21 +190,24 @@ def wire(tab: BrowseTab, ws: Workspace, demo: gr.Blocks) -> None:
             what = f" for “{esc(st['query'])}”" if st["query"] else ""
             filt = f" · match {st['pos'] + 1:,} of {n:,}{what}"
         pos = f"Pair **#{i:,}** of {len(ps):,} · {p.n_turns} human turn(s){filt}"
-        return st, i, pos, render_pair(p, reward_note(p))
+        return st, i, pos, render_pair(p, reward_note(p, st))
 
-    def reward_note(p) -> str:
-        """The active reward model's scores for this pair (a few ms; nothing when no model is trained yet)."""
+    def reward_note(p, st) -> str:
+        """The active reward model's verdict on this pair, in large text: from the split's cached scores when they
+        exist, else one quick forward pass (nothing when no model is trained yet)."""
         name = ws.reward_models.active
         if name is None:
             return ""
         try:
-            rc, rr = ws.reward_models.load(name, ws.settings.device).score_pairs([(p.prompt, p.chosen, p.rejected)])
+            found = cached(split_key(st["subset"], st["split"], name))
+            if found is not None:
+                c, r = found.chosen[p.index], found.rejected[p.index]
+            else:
+                rc, rr = ws.reward_models.load(name, ws.settings.device).score_pairs([(p.prompt, p.chosen, p.rejected)])
+                c, r = float(rc[0]), float(rr[0])
         except Exception as e:  # noqa: BLE001 - a broken model must not break browsing
             return f'<div class="rl-meta">Reward model {esc(name)} could not score this pair: {esc(str(e))}</div>'
-        c, r = float(rc[0]), float(rr[0])
-        verdict = "agrees with" if c > r else "<b>disagrees</b> with"
-        return (f'<div class="rl-meta" id="browse-reward">Reward model <b>{esc(name)}</b>: chosen {c:+.3f} · rejected {r:+.3f} '
-                f'· margin {c - r:+.3f}: it {verdict} the human label.</div>')
+        return verdict_html(name, c, r)
 
     def set_changed(subset: str, split: str | None):
         splits = src.splits(subset) if subset in src.subsets() else []
@@ -188,44 +217,93 @@ def wire(tab: BrowseTab, ws: Workspace, demo: gr.Blocks) -> None:
             raise error(f"Unknown subset {subset!r}.")
         ps = load(subset, split)
         st = {"subset": subset, "split": split, "matches": None, "pos": 0, "query": ""}
-        return (gr.update(choices=splits, value=split), *show(st), stats_markdown(ps), length_plot(ps), "")
+        return (gr.update(choices=splits, value=split), *show(st), stats_markdown(ps), length_plot(ps), "", False, "",
+                gr.update(active=False))
 
     def ensure(st, subset, split):
         return st or {"subset": subset, "split": split, "matches": None, "pos": 0, "query": ""}
 
-    disagreement_cache: dict[tuple, list[int]] = {}
+    # -- the disagreement filter: every pair scored once per (model, split), in the background, cached on disk ----
+    scorer = BackgroundScorer(ScoreCache(Path(ws.settings.data_dir) / "reward_scores"))
+    scoring = scorer.runner
 
-    def disagreeing(ps, key, progress) -> set[int]:
-        name = ws.reward_models.active
-        if name is None:
-            raise error("No active reward model yet: train one in the Reward model tab first.")
-        if (name, *key) not in disagreement_cache:
-            model = ws.reward_models.load(name, ws.settings.device)
-            disagreement_cache[(name, *key)] = reward_disagreements(
-                model, ps, progress=lambda f: progress(f, desc="scoring every pair with the reward model"))
-        return set(disagreement_cache[(name, *key)])
+    def split_key(subset: str, split: str, name: str) -> str:
+        ps = load(subset, split)
+        fp = getattr(ps, "_pairs_fingerprint", None)
+        if fp is None:
+            fp = ps._pairs_fingerprint = split_fingerprint([(p.prompt, p.chosen, p.rejected) for p in ps.pairs])
+        return cache_key(name, model_fingerprint(ws.reward_models.path(name)), src.description, subset, split, fp)
 
-    def search(query: str, turns: str, disagree: bool, st, subset, split, progress=gr.Progress()):
-        st = ensure(st, subset, split)
+    cached = scorer.get
+
+    def start_scoring(key: str, name: str, subset: str, split: str) -> None:
+        ps = load(subset, split)
+        scorer.start(key, f"Scoring {len(ps):,} pairs of {subset}/{split} with {name}",
+                     lambda: ws.reward_models.load(name, ws.settings.device),
+                     [(p.prompt, p.chosen, p.rejected) for p in ps.pairs],
+                     {"model": name, "subset": subset, "split": split})
+
+    def scoring_line(key: str) -> str:
+        snap = scoring.snapshot()
+        if snap.data.get("key") == key and snap.state == "failed":
+            return f"⚠️ Scoring failed: {esc(snap.error)}"
+        if snap.data.get("key") != key or not snap.active:
+            return "Waiting for another scoring job to finish…" if snap.active else "Starting the scoring job…"
+        eta = snap.eta
+        left = f", about {fmt_seconds(eta)} left" if eta is not None else ", estimating time left…"
+        return (f"⏳ **{100 * snap.progress:.0f} %**{left} · {esc(snap.title)} (once; cached after that). "
+                "Keep browsing: the filter turns on when it is done.")
+
+    def apply_filters(st, query: str, turns: str, disagree: bool):
+        """(outputs of `show`, status text, timer update): filter now, or start scoring and poll until it is done."""
         ps = load(st["subset"], st["split"])
         lo, hi = TURN_FILTERS.get(turns, (1, None))
         query = (query or "").strip()
         if len(query) > 200:
             raise error("The search text is too long (200 characters at most).")
+        status, poll = "", gr.update(active=False)
         if not query and turns == "any" and not disagree:
             st.update(matches=None, pos=0, query="")
-        else:
-            matches = filter_pairs(ps, query, lo, hi)
-            if disagree:
-                bad = disagreeing(ps, (st["subset"], st["split"]), progress)
+            return (*show(st), status, poll)
+        matches = filter_pairs(ps, query, lo, hi)
+        if disagree:
+            name = ws.reward_models.active
+            if name is None:
+                raise error("No active reward model yet: train one in the Reward model tab first.")
+            key = split_key(st["subset"], st["split"], name)
+            found = cached(key)
+            if found is None:
+                start_scoring(key, name, st["subset"], st["split"])
+                status, poll = scoring_line(key), gr.update(active=True)
+            else:
+                bad = set(found.disagreements())
                 matches = [i for i in matches if i in bad]
-            st.update(matches=matches, pos=0, query=query)
-        return show(st)
+                status = (f"**{len(bad):,}** of {len(ps):,} pairs: the reward model **{esc(name)}** disagrees with the "
+                          f"human label")
+        st.update(matches=matches, pos=0, query=query)
+        return (*show(st), status, poll)
+
+    def search(query: str, turns: str, disagree: bool, st, subset, split):
+        return apply_filters(ensure(st, subset, split), query, turns, disagree)
+
+    def poll(query: str, turns: str, disagree: bool, st, subset, split):
+        """While this page waits for the scores: the job's progress, then the filter once they are there."""
+        st = ensure(st, subset, split)
+        name = ws.reward_models.active
+        if not disagree or name is None:
+            return (*[gr.skip()] * 4, "", gr.update(active=False))
+        key = split_key(st["subset"], st["split"], name)
+        if cached(key) is not None:
+            return apply_filters(st, query, turns, disagree)
+        if not scoring.snapshot().active:
+            start_scoring(key, name, st["subset"], st["split"])  # the job before was another split's, or failed
+        line = scoring_line(key)
+        return (*[gr.skip()] * 4, line, gr.update(active="failed" not in line))
 
     def clear(st, subset, split):
         st = ensure(st, subset, split)
         st.update(matches=None, pos=0, query="")
-        return (*show(st), "", "any", False)
+        return (*show(st), "", "any", False, "", gr.update(active=False))
 
     def step(delta: int):
         def fn(st, subset, split):
@@ -256,19 +334,22 @@ def wire(tab: BrowseTab, ws: Workspace, demo: gr.Blocks) -> None:
     nav_out = [tab.state, tab.index, tab.position, tab.view]
     ctx = [tab.state, tab.subset, tab.split]
     common = dict(show_progress="hidden", api_visibility="private")
+    changed = [tab.split, *nav_out, tab.stats, tab.plot, tab.query, tab.disagree, tab.disagree_status, tab.poll]
     for trigger in (tab.subset.change, tab.split.change):
-        trigger(set_changed, [tab.subset, tab.split], [tab.split, *nav_out, tab.stats, tab.plot, tab.query], **common)
+        trigger(set_changed, [tab.subset, tab.split], changed, **common)
     filters = [tab.query, tab.turns, tab.disagree, *ctx]
-    tab.search.click(search, filters, nav_out, **common)
-    tab.query.submit(search, filters, nav_out, **common)
-    tab.turns.change(search, filters, nav_out, **common)
-    tab.disagree.change(search, filters, nav_out, api_visibility="private")
-    tab.clear.click(clear, ctx, [*nav_out, tab.query, tab.turns, tab.disagree], **common)
+    filtered = [*nav_out, tab.disagree_status, tab.poll]
+    tab.search.click(search, filters, filtered, **common)
+    tab.query.submit(search, filters, filtered, **common)
+    tab.turns.change(search, filters, filtered, **common)
+    tab.disagree.input(search, filters, filtered, **common)
+    tab.poll.tick(poll, filters, filtered, **common)
+    tab.clear.click(clear, ctx, [*nav_out, tab.query, tab.turns, tab.disagree, tab.disagree_status, tab.poll], **common)
     tab.prev.click(step(-1), ctx, nav_out, **common)
     tab.next.click(step(+1), ctx, nav_out, **common)
     tab.random.click(rand, ctx, nav_out, **common)
     tab.index.submit(goto, [tab.index, *ctx], nav_out, **common)
-    demo.load(set_changed, [tab.subset, tab.split], [tab.split, *nav_out, tab.stats, tab.plot, tab.query], **common)
+    demo.load(set_changed, [tab.subset, tab.split], changed, **common)
 
     # -- the stable API (documented in the README) ---------------------------------------------
     def browse_pair(subset: str, split: str, index: int) -> dict:
