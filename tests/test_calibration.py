@@ -239,3 +239,24 @@ def test_the_chart_is_a_png_with_text_of_at_least_14_px(tmp_path):
     path = chart(bars, tmp_path / "c.png")
     with Image.open(path) as im:
         assert im.format == "PNG" and im.size == (500, 480)
+
+
+def test_the_chart_reads_the_active_reward_models_accuracy_and_baselines(tmp_path):
+    import json
+
+    from rlhf_demo.reward.model import META_FILE
+    from rlhf_demo.settings import Settings
+    from rlhf_demo.ui.calibration import chart_bars, reward_reference
+    from rlhf_demo.workspace import Workspace
+
+    ws = Workspace(Settings(offline=True, policy="tiny", data_dir=tmp_path))
+    assert reward_reference(ws) == {"name": None, "accuracy": None, "shorter": None, "longer": None}
+    folder = tmp_path / "reward_models" / "rm-x"
+    folder.mkdir(parents=True)
+    (folder / META_FILE).write_text(json.dumps({"eval": {"accuracy": 0.7}, "baseline_shorter_wins": 0.4,
+                                                "baseline_longer_wins": 0.6}))
+    ws.reward_models.set_active("rm-x")
+    rm = reward_reference(ws)
+    assert rm == {"name": "rm-x", "accuracy": 0.7, "shorter": 0.4, "longer": 0.6}
+    st = {"label_agreement": 0.5, "percent_agreement": 0.6, "shorter_wins": 0.0, "longer_wins": 1.0}
+    assert [v for _, v in chart_bars(st, rm)] == [0.5, 0.6, 0.7, 0.4, 0.6]  # the held-out baselines, not the items'

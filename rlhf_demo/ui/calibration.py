@@ -130,8 +130,18 @@ def reward_reference(ws: Workspace) -> dict:
         active = None
     if active is None:
         return {"name": None, "accuracy": None, "shorter": None, "longer": None}
+    meta = dict(active)
+    if "baseline_shorter_wins" not in meta:  # the listing may not carry them: the saved metadata does (top level)
+        import json
+
+        from rlhf_demo.reward.model import META_FILE
+
+        try:
+            meta.update(json.loads((ws.reward_models.path(active["name"]) / META_FILE).read_text()))
+        except (OSError, ValueError):
+            pass
     return {"name": active["name"], "accuracy": active.get("eval_accuracy"),
-            "shorter": active.get("baseline_shorter_wins"), "longer": active.get("baseline_longer_wins")}
+            "shorter": meta.get("baseline_shorter_wins"), "longer": meta.get("baseline_longer_wins")}
 
 
 def chart_bars(st: dict, rm: dict) -> list[tuple[str, float | None]]:
