@@ -26,6 +26,7 @@ def test_vote_round_in_chromium(app_server):
         reply_a = page.locator("#vote-reply-a").inner_text()
         assert "Press New round" not in reply_a and "base-t" not in reply_a  # anonymous
         page.fill("#vote-name textarea, #vote-name input", "Grace")
+        page.wait_for_timeout(2100)  # a student reads both replies first: faster votes are stored but not counted
         page.click("#vote-b")
         page.wait_for_function("document.querySelector('#vote-reveal').innerText.includes('Model A was')")
         assert page.locator("#vote-b").is_disabled()  # one vote per round

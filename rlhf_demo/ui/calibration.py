@@ -29,8 +29,9 @@ from rlhf_demo.workspace import Workspace  # noqa: E402
 
 HUMAN_AGREEMENT = 0.65
 # Rafailov et al. 2023 (DPO, Table 2) measured ~65 % agreement between two human annotators judging the same pair of
-# model outputs; comparable figures (60-75 %) are reported for hh-rlhf-style preference data (Bai et al. 2022).
-HUMAN_SOURCE = "Rafailov et al. 2023 (DPO)"
+# model outputs (on TL;DR summaries); for the hh-rlhf comparisons themselves Bai et al. 2022 report that the authors
+# agreed with the crowdworkers' labels about 63 % of the time. Either way: about two thirds.
+HUMAN_SOURCE = "Rafailov et al. 2023 (DPO, Table 2)"
 LESSON = ("**The lesson:** a reward model learns from labels like these. When people agree on only about two "
           "thirds of the pairs, no reward model can match \"the\" human preference much more often than that: "
           "the noise in the labels is a ceiling on its accuracy.")
