@@ -92,23 +92,27 @@ def board_frame(board: pd.DataFrame) -> pd.DataFrame:
     })
 
 
+MATRIX_PT = 11  # 11 pt at 100 dpi = 15.3 px in the PNG: readable on a projector (>= 14 px)
+
+
 def matrix_plot(matrix):
-    fig, ax = plt.subplots(figsize=(5.2, 3.6), dpi=100)
+    fig, ax = plt.subplots(figsize=(6.4, 4.8), dpi=100)
     if matrix is None or matrix.win_rate.empty:
-        ax.text(0.5, 0.5, "No decisive votes yet", ha="center", va="center")
+        ax.text(0.5, 0.5, "No decisive votes yet", ha="center", va="center", fontsize=MATRIX_PT + 2)
         ax.axis("off")
     else:
         wr = matrix.win_rate
         vals = wr.to_numpy(dtype=float)
         ax.imshow(np.nan_to_num(vals, nan=0.5), cmap="RdYlGn", vmin=0, vmax=1)
-        ax.set_xticks(range(len(wr.columns)), wr.columns, rotation=30, ha="right", fontsize=8)
-        ax.set_yticks(range(len(wr.index)), wr.index, fontsize=8)
+        ax.set_xticks(range(len(wr.columns)), wr.columns, rotation=30, ha="right", fontsize=MATRIX_PT)
+        ax.set_yticks(range(len(wr.index)), wr.index, fontsize=MATRIX_PT)
         for i in range(vals.shape[0]):
             for j in range(vals.shape[1]):
                 n = int(matrix.games.iloc[i, j])
-                ax.text(j, i, "" if n == 0 else f"{100 * vals[i, j]:.0f}%\n({n})", ha="center", va="center", fontsize=8)
-        ax.set_xlabel("opponent")
-        ax.set_title("row's win rate against column (decisive votes)", fontsize=9)
+                ax.text(j, i, "" if n == 0 else f"{100 * vals[i, j]:.0f}%\n({n})", ha="center", va="center",
+                        fontsize=MATRIX_PT)
+        ax.set_xlabel("opponent", fontsize=MATRIX_PT)
+        ax.set_title("row's win rate against column\n(decisive votes)", fontsize=MATRIX_PT)
     fig.tight_layout()
     plt.close(fig)
     return fig
