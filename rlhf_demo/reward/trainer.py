@@ -105,7 +105,8 @@ def _live_callback(on_log, should_stop, rows: list, on_progress=None):
             self.t0 = self.t_mark = time.perf_counter()
             self.stopped = False
             self.trainer = None
-            self.plan = {"total_work": 0.0, "eval_steps": None, "eval_seconds_guess": 0.0, "final_seconds": 0.0}
+            self.plan = {"total_work": 0.0, "eval_steps": None, "eval_seconds_guess": 0.0, "final_seconds": 0.0,
+                         "final_per_eval": 1.0}
             self.step_seconds: list[float] = []
             self.step_work: list[float] = []
             self.eval_seconds: list[float] = []
@@ -119,10 +120,12 @@ def _live_callback(on_log, should_stop, rows: list, on_progress=None):
         def eta(self, state) -> float | None:
             k, done = self.plan["eval_steps"], state.global_step
             evals_left = 0 if not k else max(0, (state.max_steps - 1) // k - (done - 1) // k)  # this step's eval is next
-            per_eval = (sum(self.eval_seconds) / len(self.eval_seconds) if self.eval_seconds
-                        else self.plan["eval_seconds_guess"])
+            per_eval, final = self.plan["eval_seconds_guess"], self.plan["final_seconds"]
+            if self.eval_seconds:  # a measured evaluation beats the one before training (cold caches, first calls)
+                per_eval = sum(self.eval_seconds) / len(self.eval_seconds)
+                final = per_eval * self.plan["final_per_eval"] + 1.0
             return eta_seconds(self.step_seconds, self.step_work, self.plan["total_work"] - self.work_seen,
-                               evals_left=evals_left, eval_seconds=per_eval, final_seconds=self.plan["final_seconds"])
+                               evals_left=evals_left, eval_seconds=per_eval, final_seconds=final)
 
         def on_step_end(self, args, state, control, **kw):
             now = time.perf_counter()
@@ -269,7 +272,10 @@ def train_reward_model(cfg: RewardConfig, train_pairs: Sequence[Pair], eval_pair
         # optimisation
         learning_rate=cfg.learning_rate, num_train_epochs=epochs,
         per_device_train_batch_size=cfg.per_device_train_batch_size,
-        per_device_eval_batch_size=cfg.per_device_eval_batch_size,
+        # equal evaluation batches: TRL averages the per-batch accuracies, so a small last batch would weigh as much
+        # as a full one (100 pairs in batches of 32: the 4 longest pairs made a quarter of the curve's accuracy)
+        per_device_eval_batch_size=math.ceil(len(curve_pairs) / math.ceil(len(curve_pairs) / cfg.per_device_eval_batch_size))
+        if curve_pairs else cfg.per_device_eval_batch_size,
         gradient_accumulation_steps=cfg.gradient_accumulation_steps, weight_decay=cfg.weight_decay,
         warmup_steps=cfg.warmup_steps, lr_scheduler_type=cfg.lr_scheduler_type, max_grad_norm=cfg.max_grad_norm,
         center_rewards_coefficient=cfg.center_rewards_coefficient, disable_dropout=cfg.disable_dropout,
@@ -316,7 +322,9 @@ def train_reward_model(cfg: RewardConfig, train_pairs: Sequence[Pair], eval_pair
     hidden = _hidden_size(model)
     eval_tokens = lambda ps: sum(len(x) for x in encoder([p for p, _, _ in ps] * 2, [c for _, c, _ in ps] + [r for _, _, r in ps]))  # noqa: E731
     per_token = before_seconds / max(1, eval_tokens(before_pairs))
+    curve_tokens = max(1, eval_tokens(curve_pairs)) if eval_ds is not None else 1
     callback.plan = {
+        "final_per_eval": eval_tokens(eval_pairs) / curve_tokens,  # the full evaluation, in curve evaluations
         "total_work": planned_work(train_ds["length"], per_step, epochs, cfg.group_by_length, hidden),
         "eval_steps": eval_steps if eval_ds is not None else None,
         "eval_seconds_guess": per_token * eval_tokens(curve_pairs) if eval_ds is not None else 0.0,
