@@ -109,6 +109,7 @@ def test_the_table_labels_the_untrained_head_and_shows_both_length_baselines():
               "steps": 50, "train_seconds": 100.0, "trainable_params": 1, "total_params": 2, "stopped": False}
     md = evaluation_markdown(SimpleNamespace(result=result, data={}))
     assert "≈ chance" not in md and "untrained (random) score head on the frozen backbone (100 of the pairs)" in md
+    assert "| before training¹ | 43.8 % |" in md
     assert "shorter reply wins | 44.0 %" in md and "longer reply wins | 56.0 %" in md
     waiting = evaluation_markdown(SimpleNamespace(result=None, data={"baseline_shorter_wins": 0.44,
                                                                         "baseline_longer_wins": 0.56}))

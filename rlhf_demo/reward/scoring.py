@@ -25,7 +25,7 @@ from rlhf_demo.jobs import eta_seconds
 from rlhf_demo.reward.progress import batch_work
 from rlhf_demo.storage import write_json_atomic
 
-BATCH_SIZE = 64  # sequences per forward pass (benchmarks/disagreement_speed.py: 32..128 are within a few %)
+BATCH_SIZE = 64  # sequences per forward pass (compare others with benchmarks/disagreement_speed.py --batch-sizes)
 
 
 @dataclass

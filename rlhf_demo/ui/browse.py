@@ -157,7 +157,7 @@ def build(ws: Workspace) -> BrowseTab:
     view = gr.HTML(elem_id="browse-view")
     with gr.Accordion("Statistics: reply lengths and the length shortcut", open=True):
         with gr.Row():
-            stats = gr.Markdown(elem_id="browse-stats")
+            stats = gr.Markdown(elem_id="browse-stats", min_width=320)  # the plot goes under it on a phone
             plot = gr.Plot(label="Final-reply length, chosen vs rejected", show_label=False)
     state = gr.State(None)
     poll = gr.Timer(1.5, active=False)
@@ -251,7 +251,7 @@ def wire(tab: BrowseTab, ws: Workspace, demo: gr.Blocks, panel: UnlockPanel) -> 
             return "Waiting for another scoring job to finish…" if snap.active else "Starting the scoring job…"
         eta = snap.eta
         left = f", about {fmt_seconds(eta)} left" if eta is not None else ", estimating time left…"
-        return (f"⏳ **{100 * snap.progress:.0f} %**{left} · {esc(snap.title)} (once; cached after that). "
+        return (f"Scoring: **{100 * snap.progress:.0f} %**{left} · {esc(snap.title)} (once; cached after that). "
                 "Keep browsing: the filter turns on when it is done.")
 
     def apply_filters(st, query: str, turns: str, disagree: bool):

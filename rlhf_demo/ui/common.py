@@ -31,6 +31,12 @@ CSS = """
 .rl-meta {font-size: 0.8rem; opacity: 0.75; margin-top: 6px}
 .rl-warning {border: 2px solid #d0563b; border-radius: 12px; padding: 14px 18px}
 .rl-empty {padding: 24px; text-align: center; opacity: 0.7}
+.rl-browse-verdict {margin-top: 12px; padding: 12px 16px; border-radius: 10px; border: 2px solid; font-size: 1.3rem; line-height: 1.4}
+.rl-browse-yes {border-color: #2e9d5b; background: rgba(46, 157, 91, 0.08)}
+.rl-browse-no {border-color: #d0563b; background: rgba(208, 86, 59, 0.10)}
+.rl-browse-verdict-scores {font-size: 1.05rem; margin-top: 4px}
+.rl-browse-disagree {min-width: 300px}
+.rl-browse-job {font-size: 1rem; align-self: center}
 /* Vote tab: the calibration panel (every student judges the same items) and the vote filters */
 .rl-cal {border: 2px solid var(--color-accent); border-radius: 12px; padding: 10px 12px}
 .rl-cal-btn {min-height: 56px; font-size: 1.15rem}

@@ -28,7 +28,7 @@ trained on top of a frozen pretrained encoder. PPO (tab 4) then optimises the po
 
 MODEL_COLUMNS = ["active", "name", "backbone", "eval accuracy", "pairs", "LoRA", "created"]
 DEFAULT_PAIRS = 400
-PAIRS_INFO = "400 pairs train in about 2 minutes on 2 CPU cores"
+PAIRS_INFO = "400 pairs: about 3-4 minutes on 2 idle CPU cores (longer on a busy machine: see the ETA)"
 
 
 @dataclass
@@ -148,11 +148,11 @@ def evaluation_markdown(snap) -> str:
     n_before = r.get("n_eval_before") or r["n_eval"]
     before_n = f" ({n_before} of the pairs)" if n_before != r["n_eval"] else ""
     return (f"| held-out pairs ({r['n_eval']}) | accuracy |\n|---|---|\n"
-            f"| before training: the untrained (random) score head on the frozen backbone{before_n}; not exactly 50 % "
-            f"| {100 * r['eval_accuracy_before']:.1f} % |\n"
+            f"| before training¹ | {100 * r['eval_accuracy_before']:.1f} % |\n"
             f"| **after training** | **{100 * r['eval_accuracy']:.1f} %** |\n"
             f"| baseline: shorter reply wins | {100 * r['baseline_shorter_wins']:.1f} % |\n"
             f"| baseline: longer reply wins | {100 * longer:.1f} % |\n\n"
+            f"¹ the untrained (random) score head on the frozen backbone{before_n}: not exactly 50 %.  \n"
             f"Saved as **{esc(r['name'])}** and made active{stop}; {r['n_train']} training pairs, {epochs}"
             f"{r['steps']} optimiser steps, {fmt_seconds(r['train_seconds'])}, {r['trainable_params']:,} of "
             f"{r['total_params']:,} parameters trained.")
@@ -212,8 +212,10 @@ def build(ws: Workspace) -> RewardTab:
             status = gr.Markdown("No training yet.", elem_id="rm-status")
             curves = gr.Plot(label="Live training curves", show_label=False, elem_id="rm-curves")
             with gr.Row():
-                evaluation = gr.Markdown(elem_id="rm-eval")
-                margins = gr.Plot(label="Reward margins on the held-out set", show_label=False, elem_id="rm-margins")
+                evaluation = gr.Markdown(elem_id="rm-eval", min_width=320)
+                with gr.Column(min_width=320):  # beside the table on a wide screen, under it on a phone
+                    margins = gr.Plot(label="Reward margins on the held-out set", show_label=False,
+                                      elem_id="rm-margins")
     gr.Markdown("### Saved reward models")
     models = gr.Dataframe(pd.DataFrame(columns=MODEL_COLUMNS), interactive=False, elem_id="rm-models")
     with gr.Row(equal_height=True):
