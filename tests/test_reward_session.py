@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from rlhf_demo.arena.hygiene import VoteFilters
 from rlhf_demo.data.sources import BundledSource
 from rlhf_demo.reward.pairs import pairs_from_set
 from rlhf_demo.reward.session import select_pairs
@@ -44,7 +45,15 @@ def test_the_pair_budget_is_honoured(ws):
         select_pairs(ws, "bundled", n_pairs=0, use_votes=False, n_eval=8)
 
 
+def test_votes_the_vote_filters_do_not_count_stay_out_of_training(ws):
+    vote(ws, "A", "Pasta with tomatoes.", "Nothing, skip dinner.")  # cast at once: under the 2 s minimum
+    assert select_pairs(ws, "bundled", n_pairs=10, use_votes=True, n_eval=8).n_votes == 0
+    ws.set_vote_filters(VoteFilters(min_seconds=0))  # the instructor turns that filter off: it counts
+    assert select_pairs(ws, "bundled", n_pairs=10, use_votes=True, n_eval=8).n_votes == 1
+
+
 def test_decisive_votes_join_the_training_pairs_when_asked(ws):
+    ws.set_vote_filters(VoteFilters(min_seconds=0))  # test votes are cast the moment their round exists
     vote(ws, "A", "Pasta with tomatoes.", "Nothing, skip dinner.")
     vote(ws, "B", "Whatever.", "A vegetable curry.")
     vote(ws, "tie", "Soup.", "Salad.")  # no preference: not a pair

@@ -42,7 +42,7 @@ def select_pairs(ws, subset: str, n_pairs: int, use_votes: bool, n_eval: int, se
     if use_votes:
         from rlhf_demo.arena.export import vote_pairs
 
-        votes = vote_pairs(ws.votes)
+        votes = vote_pairs(ws.votes, ws.vote_filters)  # the counted votes (filters of the Vote tab)
     if n_pairs < 0:
         raise ValueError("The number of pairs cannot be negative.")
     train = build_training_pairs(train_all, votes, max_pairs=n_pairs + len(votes), seed=seed)
