@@ -50,10 +50,12 @@ def main() -> None:
     p.add_argument("--pairs", type=int, default=400, help="hh-rlhf training pairs (the tab's default: 400)")
     p.add_argument("--max-length", type=int, help="override the default max_length")
     p.add_argument("--min-steps", type=int, help="override the default min_steps")
+    p.add_argument("--data-dir", help="keep the trained model under this data dir (default: a temporary one)")
     args = p.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
-        ws = Workspace(Settings(data=args.data, offline=True, policy="tiny", data_dir=Path(tmp) / "data"))
+        ws = Workspace(Settings(data=args.data, offline=True, policy="tiny",
+                                data_dir=Path(args.data_dir) if args.data_dir else Path(tmp) / "data"))
         cfg = RewardConfig(device="cpu")
         if args.max_length:
             cfg.max_length = args.max_length

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from rlhf_demo.ui.ppo import MAIN_PLOTS, MORE_PLOTS, SMOOTH_FROM, kl_shaded, metrics_figure, samples_html, smooth
+from rlhf_demo.ui.ppo_view import MAIN_PLOTS, MORE_PLOTS, SMOOTH_FROM, kl_shaded, metrics_figure, samples_html, smooth
 
 
 def test_smooth_is_a_bias_corrected_moving_average():

@@ -1,0 +1,163 @@
+"""What the PPO tab draws from a run's state: pure functions of a SessionView / metrics history (figures, HTML,
+tables, the settings line), tested without a server. The tab itself (layout, events, API) is `ppo.py`."""
+
+from __future__ import annotations
+
+import html
+import math
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from rlhf_demo.data.hh import last_question  # noqa: E402
+from rlhf_demo.ppo.session import SessionView  # noqa: E402
+from rlhf_demo.ui.common import esc  # noqa: E402
+
+MAIN_PLOTS = [("objective/scores", "score (0 = base policy's mean)"), ("objective/kl", "KL from the reference"),
+              ("objective/rlhf_reward", "score − β·KL")]
+MORE_PLOTS = [("objective/entropy", "entropy (nats/reply)"), ("policy/approxkl_avg", "approx KL per update"),
+              ("policy/clipfrac_avg", "clip fraction"), ("loss/policy_avg", "policy loss"),
+              ("loss/value_avg", "value loss"), ("val/ratio", "ratio new/old")]
+PLOT_DPI = 100
+PLOT_PT = 12  # 12 pt at 100 dpi = 16.7 px in the PNG: readable from the back of a classroom (>= 14 px)
+# control -> the PPOConfig field it edits. The baseline radio also sets samples_per_prompt (group = GROUP_SIZE).
+LIVE_CONTROLS = {"kl_coef": "kl_coef", "lr": "learning_rate", "batch_size": "batch_size", "baseline": "baseline",
+                 "response_length": "response_length", "temperature": "temperature", "epochs": "num_ppo_epochs"}
+PROBE_COLUMNS = ["step", "probe", "score", "KL", "reply"]  # the long reply last, so the numbers never scroll away
+LR_CHOICES = [1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 2e-3, 3e-3, 1e-2]
+
+
+SMOOTH_FROM = 10  # with at least this many steps, each plot also shows a smoothed line (the raw one is faded)
+
+
+def smooth(values: list[float], weight: float = 0.85) -> list[float]:
+    """TensorBoard's smoothing: a bias-corrected exponential moving average. NaNs are skipped (and stay NaN)."""
+    out, avg, norm = [], 0.0, 0.0
+    for v in values:
+        if v != v:  # NaN: no information at this step
+            out.append(math.nan)
+            continue
+        avg = weight * avg + (1 - weight) * v
+        norm = weight * norm + (1 - weight)
+        out.append(avg / norm)
+    return out
+
+
+def _style(ax) -> None:
+    ax.tick_params(labelsize=PLOT_PT)
+    ax.spines[["top", "right"]].set_visible(False)
+
+
+def _series(ax, steps: list[int], history: list[dict], key: str, title: str) -> None:
+    ys = [h.get(key, math.nan) for h in history]
+    long_run = len(steps) >= SMOOTH_FROM
+    ax.plot(steps, ys, marker="o" if len(steps) < 30 else None, ms=4, lw=1.2 if long_run else 2.0,
+            color="#4f46e5", alpha=0.3 if long_run else 1.0)
+    if long_run:
+        ax.plot(steps, smooth(ys), lw=2.4, color="#4f46e5")
+    ax.set_title(f"{key}\n{title}", fontsize=PLOT_PT)
+    ax.set_xlabel("PPO step", fontsize=PLOT_PT)
+    _style(ax)
+
+
+def metrics_figure(history: list[dict], more: bool = False):
+    """The PPO metrics per step under TRL's names. Main view: score, KL, score − β·KL and score against √KL (the
+    over-optimisation picture); `more=True`: the six diagnostics (entropy, approx KL, clipping, losses, ratio).
+    Long runs get a smoothed trend line over the faded raw one."""
+    keys = MORE_PLOTS if more else MAIN_PLOTS
+    rows, cols = (2, 3) if more else (2, 2)
+    fig, axes = plt.subplots(rows, cols, figsize=(12, 6.6) if more else (10, 7), dpi=PLOT_DPI)
+    steps = [h.get("step", i + 1) for i, h in enumerate(history)]
+    for ax, (key, title) in zip(axes.flat, keys):
+        _series(ax, steps, history, key, title)
+    if not more:
+        ax = axes.flat[-1]
+        kl = [max(h.get("objective/kl", 0.0), 0.0) ** 0.5 for h in history]
+        sc = [h.get("objective/scores", math.nan) for h in history]
+        points = ax.scatter(kl, sc, c=steps, cmap="viridis", s=30)
+        if history:
+            fig.colorbar(points, ax=ax).ax.tick_params(labelsize=PLOT_PT)
+        ax.set_title("score vs √KL (colour = step)", fontsize=PLOT_PT)
+        ax.set_xlabel("√KL", fontsize=PLOT_PT)
+        _style(ax)
+    if not history:
+        for ax in axes.flat:
+            ax.text(0.5, 0.5, "no steps yet", ha="center", va="center", fontsize=PLOT_PT, transform=ax.transAxes)
+    fig.tight_layout()
+    plt.close(fig)
+    return fig
+
+
+def kl_shaded(tokens: list[str], token_kl: list[float], scale: float) -> str:
+    """Each token on a red background whose strength is its KL (where the policy moved away from the reference)."""
+    out = []
+    for t, k in zip(tokens, token_kl):
+        a = 0.0 if scale <= 0 else min(max(k, 0.0) / scale, 1.0) * 0.75
+        out.append(f'<span title="KL {k:+.3f}" style="background: rgba(220,38,38,{a:.2f}); border-radius: 2px">'
+                   f"{html.escape(t).replace(chr(10), '↵<br>')}</span>")
+    return "".join(out)
+
+
+def samples_html(samples: list[dict], limit: int = 4) -> str:
+    """The latest replies, each token shaded by its KL. Shown with the k3 estimate ((q/p − 1) − log(q/p), never
+    negative) so no token or reply reads "−0.2 KL"; PPO's objective uses the estimator of the config (k1 by default,
+    whose sum over one reply can be below zero although the true KL never is)."""
+    if not samples:
+        return '<div class="rl-empty">The latest replies appear here once PPO runs.</div>'
+    token_kl = [s.get("token_kl_k3", s["token_kl"]) for s in samples[:limit]]
+    scale = max((max(t, default=0.0) for t in token_kl), default=0.0) or 1.0
+    rows = []
+    for s, tk in zip(samples[:limit], token_kl):
+        q = last_question(s["prompt"])
+        rows.append(f'<div class="rl-final" style="margin-bottom:8px"><div class="rl-meta">Human: {esc(q[-200:])}</div>'
+                    f'{kl_shaded(s["tokens"], tk, scale)}'
+                    f'<div class="rl-meta">score {s["score"]:+.3f} · KL {s.get("kl_k3", s["kl"]):.3f}</div></div>')
+    return ('<div class="rl-meta">Darker red = larger per-token KL: where the policy now differs most from the frozen '
+            f'reference (scale: max {scale:.3f}). KL here is the k3 estimate, never negative.</div>' + "".join(rows))
+
+
+def probe_compare_html(view: SessionView) -> str:
+    if not view.probes:
+        return '<div class="rl-empty">Probe replies appear at step 0, when PPO starts.</div>'
+    first = min(p.step for p in view.probes)
+    last = max(p.step for p in view.probes)
+    by = {(p.step, p.probe): p for p in view.probes}
+    rows = []
+    for i, prompt in enumerate(sorted({p.probe for p in view.probes})):
+        p0, pn = by.get((first, prompt)), by.get((last, prompt))
+        if p0 is None or pn is None:
+            continue
+        q = last_question(p0.prompt)
+        rows.append(f'<div class="rl-meta" style="margin-top:8px"><b>Human:</b> {esc(q)}</div><div class="rl-finals">'
+                    f'<div class="rl-final"><h4>step {p0.step} <span class="rl-meta">score {p0.score:+.3f}</span></h4>{esc(p0.reply) or "<i>(empty)</i>"}</div>'
+                    f'<div class="rl-final rl-chosen"><h4>step {pn.step} (now) <span class="rl-meta">score {pn.score:+.3f} · KL {pn.kl:.3f}</span></h4>'
+                    f'{esc(pn.reply) or "<i>(empty)</i>"}</div></div>')
+    return "".join(rows)
+
+
+def probe_frame(view: SessionView) -> pd.DataFrame:
+    rows = [{"step": p.step, "probe": p.probe + 1, "reply": p.reply, "score": round(p.score, 3), "KL": round(p.kl, 3)}
+            for p in sorted(view.probes, key=lambda p: (-p.step, p.probe))]
+    return pd.DataFrame(rows, columns=PROBE_COLUMNS)
+
+
+def checkpoints_frame(view: SessionView) -> pd.DataFrame:
+    rows = [{"name": c["name"], "step": c["step"], "score": None if c["score"] is None else round(c["score"], 3),
+             "KL": None if c["kl"] is None else round(c["kl"], 3), "saved": c["saved"]} for c in view.checkpoints]
+    return pd.DataFrame(rows, columns=["name", "step", "score", "KL", "saved"])
+
+
+def settings_values(config: dict) -> list:
+    """The live controls' values (LIVE_CONTROLS order) for a config: what the shared run actually uses."""
+    lr = min(LR_CHOICES, key=lambda x: abs(x - config["learning_rate"]))  # the dropdown's nearest choice
+    return [lr if field == "learning_rate" else config[field] for field in LIVE_CONTROLS.values()]
+
+
+def settings_line(config: dict) -> str:
+    return (f"**Settings in use** (every page shows these; changes apply from the next step): β = {config['kl_coef']:g} · "
+            f"learning rate {config['learning_rate']:g} · {config['batch_size']} replies per step · baseline "
+            f"{config['baseline']} · up to {config['response_length']} tokens · temperature {config['temperature']:g} · "
+            f"{config['num_ppo_epochs']} PPO epoch{'s' if config['num_ppo_epochs'] != 1 else ''} per batch")
