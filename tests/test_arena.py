@@ -402,3 +402,38 @@ def test_rounds_asked_for_at_once_share_one_generate_call(model, tokenizer):
         assert calls == [2]  # seeded: alone, so reproducible
     finally:
         model.generate = real
+
+
+class _NoisyDecoder:
+    """The arena's tokenizer, except that every decoded reply carries control characters (as byte-level tokens of a
+    real model sometimes do: U+0014 and U+001E were found in an export)."""
+
+    def __init__(self, tokenizer):
+        self._tok = tokenizer
+
+    def __getattr__(self, name):
+        return getattr(self._tok, name)
+
+    def __call__(self, *a, **kw):
+        return self._tok(*a, **kw)
+
+    def decode(self, *a, **kw):
+        return "\u0014" + self._tok.decode(*a, **kw) + " ok\u001e\u200b"
+
+
+def test_replies_are_cleaned_where_they_are_made_and_prompts_stay_as_typed(arena, monkeypatch):
+    from rlhf_demo.arena.export import export_pairs
+
+    monkeypatch.setattr(arena.generator, "tokenizer", _NoisyDecoder(arena.generator.tokenizer))
+    typed = "Why is the sky blue?\tAnswer  in two sentences."
+    rnd = arena.new_round(typed, voter_id="s", seed=0)
+    control = [chr(c) for c in range(32) if chr(c) not in "\n\t"] + ["\u007f", "\u200b"]
+    stored = arena.store.get_round(rnd.round_id)
+    for text in (rnd.reply_a, rnd.reply_b, stored.reply_a, stored.reply_b):
+        assert text.endswith("ok") and not any(c in text for c in control), repr(text)
+    assert typed in rnd.prompt and typed in stored.prompt  # the prompt is not "cleaned"
+    arena.store.add_vote(rnd.round_id, "A", voter_id="s")
+    exported = export_pairs(arena.store, "hh")
+    assert len(exported) == 1
+    assert not any(c in exported[0]["chosen"].split("Assistant:")[-1] for c in control)
+    assert typed in exported[0]["chosen"]
