@@ -18,9 +18,10 @@ def captured(monkeypatch):
     """Replace the training itself: record what it was given, return a result as a finished run would."""
     calls: list[dict] = []
 
-    def fake_train(cfg, train, evals, out, backbone, on_log=None):
+    def fake_train(cfg, train, evals, out, backbone, on_log=None, trained_on=None):
         (Path(out) / "reward_meta.json").write_text("{}")  # the real trainer writes its marker last
-        calls.append({"cfg": cfg, "backbone": backbone, "n_train": len(train), "n_eval": len(evals)})
+        calls.append({"cfg": cfg, "backbone": backbone, "n_train": len(train), "n_eval": len(evals),
+                      "trained_on": trained_on})
         return TrainResult(out_dir=str(out), eval_accuracy=0.5, eval_accuracy_before=0.5, eval_mean_margin=0.0,
                            baseline_shorter_wins=0.5, train_seconds=0.0, n_train=len(train), n_eval=len(evals), steps=0,
                            epochs=1.0, stopped=False, backbone=backbone.name, backbone_weights=backbone.weights,
@@ -82,7 +83,7 @@ def test_out_must_be_a_new_writable_folder(captured, tmp_path, capsys, out):
 def test_a_failed_run_leaves_no_folder(monkeypatch, tmp_path, capsys):
     """The model folder appears whole or not at all: a run that dies midway leaves neither --out nor a temporary."""
 
-    def dies(cfg, train, evals, out, backbone, on_log=None):
+    def dies(cfg, train, evals, out, backbone, on_log=None, trained_on=None):
         (Path(out) / "adapter_model.safetensors").write_bytes(b"half")
         raise RuntimeError("killed")
 
@@ -91,3 +92,34 @@ def test_a_failed_run_leaves_no_folder(monkeypatch, tmp_path, capsys):
         reward_cli.reward_main(["--train", str(BUNDLED_DIR / "train.jsonl"), "--out", str(tmp_path / "rm"), "--quiet",
                                 "--backbone", str(TINY_POLICY_DIR)])
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_small_file_without_eval_holds_out_a_fifth_and_says_so(captured, tmp_path, capsys):
+    """The bundled train file has 192 pairs: the default 400 held-out pairs used to take them all and crash with a
+    traceback; now 20 % (at most --eval-pairs) are held out and the rest train."""
+    rc = reward_cli.reward_main(["--train", str(BUNDLED_DIR / "train.jsonl"), "--out", str(tmp_path / "rm")])
+    err = capsys.readouterr().err
+    assert rc == 0, err
+    n_file = sum(1 for line in (BUNDLED_DIR / "train.jsonl").open() if line.strip())
+    call = captured[-1]
+    assert call["n_eval"] == round(0.2 * n_file) and call["n_train"] + call["n_eval"] <= n_file
+    assert f"held out {call['n_eval']} of the" in err and "for evaluation" in err
+    from rlhf_demo.data.sources import LocalSource
+
+    assert call["trained_on"]["source"] == LocalSource(BUNDLED_DIR / "train.jsonl").identity
+    assert call["trained_on"]["n_pairs"] == call["n_train"]
+
+
+def test_held_out_pairs_never_exceed_eval_pairs(captured, tmp_path):
+    rc = reward_cli.reward_main(["--train", str(BUNDLED_DIR / "train.jsonl"), "--out", str(tmp_path / "rm"),
+                                 "--eval-pairs", "10", "--quiet"])
+    assert rc == 0 and captured[-1]["n_eval"] == 10
+
+
+def test_too_few_pairs_left_is_one_error_line(captured, tmp_path, capsys):
+    small = tmp_path / "small.jsonl"
+    small.write_text("".join(line for line in list((BUNDLED_DIR / "train.jsonl").open())[:9]))
+    rc = reward_cli.reward_main(["--train", str(small), "--out", str(tmp_path / "rm"), "--quiet"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 2 and len(err) == 1 and err[0].startswith("error: Only 9 usable pairs") and not captured
+    assert not (tmp_path / "rm").exists()

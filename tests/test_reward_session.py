@@ -74,3 +74,16 @@ def test_bad_requests_are_clear_errors(ws):
         select_pairs(ws, "bundled", n_pairs=-1, use_votes=False, n_eval=8)
     with pytest.raises(ValueError, match="Unknown subset 'harmless-base'"):
         select_pairs(ws, "harmless-base", n_pairs=10, use_votes=False, n_eval=8)
+
+
+def test_the_app_holds_out_a_fifth_of_a_single_split_file(tmp_path):
+    """The same rule in the app: a data file with one split keeps 20 % (at most the tab's held-out budget) apart."""
+    from rlhf_demo.paths import BUNDLED_DIR
+
+    ws = Workspace(Settings(data=str(BUNDLED_DIR / "train.jsonl"), offline=True, policy="tiny",
+                            data_dir=tmp_path / "data"))
+    subset = ws.data.source.default()[0]
+    data = select_pairs(ws, subset, n_pairs=1000, use_votes=False, n_eval=400)
+    total = len(data.train) + len(data.eval)
+    assert len(data.eval) == round(0.2 * total) and len(data.train) > 0
+    assert f"minus {len(data.eval)} held-out pairs" in data.description

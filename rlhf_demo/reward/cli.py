@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 import os
 
+from rlhf_demo.data.sources import LocalSource
 from rlhf_demo.models.presets import probe_hub_for, resolve_policy, resolve_reward_backbone
 from rlhf_demo.reward.config import RewardConfig
 from rlhf_demo.reward.model import META_FILE
-from rlhf_demo.reward.pairs import build_training_pairs, pairs_from_set, split_pairs
+from rlhf_demo.reward.pairs import build_training_pairs, hold_out, pairs_from_set
 from rlhf_demo.reward.trainer import train_reward_model
 from rlhf_demo.storage import atomic_folder, check_new_folder
 
@@ -76,8 +77,14 @@ def reward_main(argv: list[str] | None = None) -> int:
         if args.eval:
             evals = pairs_from_set(load_jsonl(args.eval))
         else:
-            train, evals = split_pairs(train, cfg.eval_pairs, seed=cfg.seed)
+            n_file = len(train)
+            train, evals = hold_out(train, cfg.eval_pairs, seed=cfg.seed)
+            print(f"[reward] held out {len(evals)} of the {n_file} pairs of --train for evaluation (20 %, at most "
+                  f"--eval-pairs {cfg.eval_pairs}); {len(train)} left to train on", file=sys.stderr, flush=True)
         train = build_training_pairs(train, max_pairs=cfg.max_pairs, seed=cfg.seed)
+        source = LocalSource(args.train)  # the identity the app compares with the data it has loaded
+        trained_on = {"source": source.identity, "description": source.description, "subset": source.subsets()[0],
+                      "split": args.train, "n_pairs": len(train), "n_votes": 0}
     except (ValueError, OSError) as e:  # FileNotFoundError: a backbone that is neither a folder nor on the Hub
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -88,10 +95,10 @@ def reward_main(argv: list[str] | None = None) -> int:
                                          for k, v in row.items() if v is not None), file=sys.stderr, flush=True)
 
     if int(os.environ.get("WORLD_SIZE", "1")) > 1:  # accelerate launch: every process writes to the same folder
-        res = train_reward_model(cfg, train, evals, out, backbone, on_log=show)
+        res = train_reward_model(cfg, train, evals, out, backbone, on_log=show, trained_on=trained_on)
     else:  # written under a temporary name, renamed into place when complete: a killed run leaves nothing
         with atomic_folder(out, META_FILE) as tmp:
-            res = train_reward_model(cfg, train, evals, tmp, backbone, on_log=show)
+            res = train_reward_model(cfg, train, evals, tmp, backbone, on_log=show, trained_on=trained_on)
         res.out_dir = str(out)
     if res.is_main_process:
         out = res.to_dict()

@@ -30,6 +30,23 @@ def split_pairs(pairs: Sequence[Pair], n_eval: int, seed: int = 0) -> tuple[list
     return [pairs[i] for i in idx[n_eval:]], [pairs[i] for i in idx[:n_eval]]
 
 
+HOLD_OUT_FRACTION = 0.2  # a file without a separate held-out set gives 20 % of its pairs to evaluation ...
+MIN_TRAIN_PAIRS = 8  # ... and is refused only when fewer than this many would be left to train on
+
+
+def hold_out(pairs: Sequence[Pair], max_eval: int, seed: int = 0) -> tuple[list[Pair], list[Pair]]:
+    """One file, no held-out set: keep 20 % of its pairs for evaluation (at most `max_eval`, at least 1), seeded.
+    Raises ValueError naming the numbers when fewer than MIN_TRAIN_PAIRS would be left to train on (a fixed
+    400 held-out pairs used to take all 192 pairs of a small file and then fail with "No training pairs")."""
+    n = len(pairs)
+    n_eval = min(max_eval, max(1, round(HOLD_OUT_FRACTION * n)))
+    if n - n_eval < MIN_TRAIN_PAIRS:
+        raise ValueError(f"Only {n} usable pairs: holding out {n_eval} for evaluation would leave {n - n_eval} to "
+                         f"train on (at least {MIN_TRAIN_PAIRS} are needed). Use a larger file, or give a held-out "
+                         "file of its own.")
+    return split_pairs(pairs, n_eval, seed)
+
+
 def build_training_pairs(hh_pairs: Sequence[Pair], vote_pairs: Sequence[Pair] = (), max_pairs: int | None = None,
                          seed: int = 0) -> list[Pair]:
     """The training set: every vote from the arena first, then hh-rlhf pairs up to ``max_pairs``, shuffled.

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from rlhf_demo.data.browse import longer_reply_wins, shorter_reply_wins
 from rlhf_demo.reward.config import RewardConfig
-from rlhf_demo.reward.pairs import build_training_pairs, pairs_from_set, split_pairs
+from rlhf_demo.reward.pairs import build_training_pairs, hold_out, pairs_from_set, split_pairs
 
 
 @dataclass
@@ -36,7 +36,7 @@ def select_pairs(ws, subset: str, n_pairs: int, use_votes: bool, n_eval: int, se
         where = f"{subset}/train, evaluated on {subset}/test"
     else:
         split = splits[0]
-        train_all, eval_pairs = split_pairs(pairs_from_set(src.load(subset, split)), n_eval, seed)
+        train_all, eval_pairs = hold_out(pairs_from_set(src.load(subset, split)), n_eval, seed)
         where = f"{subset}/{split} minus {len(eval_pairs)} held-out pairs"
     votes = []
     if use_votes:
@@ -75,8 +75,11 @@ def training_job(ws, cfg: RewardConfig, subset: str, n_pairs: int, use_votes: bo
         def on_progress(p: dict) -> None:
             ctx.update(progress=p["progress"], eta_s=p["eta_s"], eta_at=time.time())
 
+        trained_on = {"source": ws.data.source.identity, "description": ws.data.source.description,
+                      "subset": subset, "split": data.description, "n_pairs": len(data.train) - data.n_votes,
+                      "n_votes": data.n_votes}
         result = ws.reward_models.train(cfg, data.train, data.eval, backbone, name=name, on_log=on_log,
-                                        should_stop=ctx.should_stop, on_progress=on_progress)
+                                        should_stop=ctx.should_stop, on_progress=on_progress, trained_on=trained_on)
         model_name = Path(result.out_dir).name
         ctx.update(margins=[float(m) for m in result.margins], model=model_name, eta_s=0.0, eta_at=time.time())
         return {**result.to_dict(), "name": model_name}
