@@ -231,6 +231,22 @@ class Workspace:
                 self._reward_models = RewardModelRegistry(Path(self.settings.data_dir) / "reward_models")
             return self._reward_models
 
+    def reward_data_warning(self) -> str | None:
+        """A warning when the active reward model was trained on other data than what is loaded now (its scores and
+        its "disagrees with humans" verdicts would mislead), else None."""
+        from rlhf_demo.reward.registry import trained_on_text
+
+        active = self.reward_models.active
+        if active is None:
+            return None
+        meta = next((m for m in self.reward_models.list() if m["name"] == active), None)
+        trained_on = (meta or {}).get("trained_on") or {}
+        if trained_on.get("source") == self.data.source.identity:
+            return None
+        return (f"The active reward model {active} was trained on {trained_on_text(trained_on)}, not on the data "
+                f"loaded now ({self.data.source.description}): its scores here may mislead. Train one on this data "
+                "in tab 3, or make another model active.")
+
     def reward_backbone(self, name: str | None = None) -> ModelChoice:
         """A reward backbone name resolved with what start-up found (the policy in use, the Hub's reachability):
         never a new Hub probe. ``None`` or the start-up choice's own name gives the start-up choice."""

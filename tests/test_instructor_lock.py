@@ -86,7 +86,10 @@ def test_the_instructor_scripts_a_lesson(locked):
     assert out
     wait_idle(ws, "reward")
     assert ws.jobs.snapshot("reward").state == "done", ws.jobs.snapshot("reward").error
-    name = ws.reward_models.list()[-1]["name"]
+    saved = ws.reward_models.list()[-1]
+    name = saved["name"]
+    # it records what it learned from (the Reward tab and Browse show it; the header compares it with the data)
+    assert saved["trained_on"]["source"] == ws.data.source.identity and saved["trained_on"]["n_pairs"] == 20
     assert client.predict(KEY, name, api_name="/model_activate")
     assert ws.reward_models.active == name
     settings = client.predict(KEY, api_name="/ppo_settings", kl_coef=0.3, response_length=16)

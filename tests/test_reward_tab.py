@@ -121,3 +121,17 @@ def test_playground_scores_come_with_sigma_units():
     assert "**-1.600** · +0.8 σ above an average held-out reply" in md
     assert "-1.0 σ below an average held-out reply" in md and "prefers **reply 1**" in md
     assert "no reference" in playground_markdown([-1.0], [None], "old-model")
+
+
+def test_each_model_says_what_it_was_trained_on():
+    """The Reward tab's list and Browse's verdict name the data a reward model learned from."""
+    from rlhf_demo.ui.browse import verdict_html
+    from rlhf_demo.ui.reward import models_frame
+
+    real = {"source": "local:/x/harmless-base-sample.jsonl.gz", "description": "local files: harmless-base-sample",
+            "subset": "harmless-base", "n_pairs": 400, "n_votes": 3}
+    frame = models_frame([{"active": True, "name": "rm-1", "trained_on": real}, {"active": False, "name": "rm-0"}])
+    assert frame["trained on"].tolist() == ["local files: harmless-base-sample (harmless-base), 400 pairs + 3 votes",
+                                            "data not recorded"]
+    html = verdict_html("rm-1", 0.4, -0.2, "local files: harmless-base-sample (harmless-base), 400 pairs + 3 votes")
+    assert "trained on local files: harmless-base-sample (harmless-base), 400 pairs + 3 votes" in html

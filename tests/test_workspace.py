@@ -139,3 +139,45 @@ def test_a_restart_brings_back_every_complete_checkpoint_as_a_contestant_with_it
     stored = again.votes.get_round(rnd.round_id)
     ids = {stored.model_a: stored.model_a_id, stored.model_b: stored.model_b_id}
     assert all(ids[c.name] == c.uid for c in again.contestants.list() if c.name in ids)
+
+
+def _saved_model(data_dir, name: str, trained_on: dict | None) -> None:
+    """A reward model folder as the registry lists it (only its metadata matters here)."""
+    import json
+
+    folder = data_dir / "reward_models" / name
+    folder.mkdir(parents=True)
+    meta = {"created": 1.0, "n_train": 10, **({"trained_on": trained_on} if trained_on is not None else {})}
+    (folder / "reward_meta.json").write_text(json.dumps(meta))
+
+
+def test_a_reward_model_from_other_data_is_flagged_after_a_restart(tmp_path, sample_path):
+    """A model trained on the bundled set stays active after a restart on the real sample: the app says so (it once
+    'disagreed with humans' on 1,066 of 1,812 pairs without a word)."""
+    data_dir = tmp_path / "data"
+    bundled = Workspace(Settings(offline=True, policy="tiny", data_dir=data_dir))
+    _saved_model(data_dir, "rm-bundled", {"source": bundled.data.source.identity, "description": "bundled set",
+                                          "subset": "bundled", "n_pairs": 150, "n_votes": 2})
+    bundled.reward_models.set_active("rm-bundled")
+    assert bundled.reward_data_warning() is None  # trained on what is loaded: nothing to say
+
+    real = Workspace(Settings(data=str(sample_path), offline=True, policy="tiny", data_dir=data_dir))
+    warning = real.reward_data_warning()
+    assert warning and "rm-bundled" in warning and "bundled set (bundled), 150 pairs + 2 votes" in warning
+    assert real.data.source.description in warning
+
+    # the same file named another way is the same data
+    import os
+
+    relative = os.path.relpath(sample_path)
+    _saved_model(data_dir, "rm-real", {"source": real.data.source.identity, "n_pairs": 400, "n_votes": 0})
+    real.reward_models.set_active("rm-real")
+    assert Workspace(Settings(data=relative, offline=True, policy="tiny", data_dir=data_dir)).reward_data_warning() is None
+
+
+def test_a_model_saved_before_data_was_recorded_says_so(tmp_path):
+    data_dir = tmp_path / "data"
+    ws = Workspace(Settings(offline=True, policy="tiny", data_dir=data_dir))
+    _saved_model(data_dir, "rm-old", None)
+    ws.reward_models.set_active("rm-old")
+    assert "data not recorded" in ws.reward_data_warning()

@@ -40,6 +40,11 @@ class DataSource:
         self._cache: dict[tuple[str, str], PreferenceSet] = {}
         self._lock = threading.Lock()
 
+    @property
+    def identity(self) -> str:
+        """Which data this is, as a reward model records it ("local:/path/file.jsonl.gz", "bundled", "hub:...")."""
+        return f"{self.kind}:{self.description}"
+
     def subsets(self) -> list[str]:
         raise NotImplementedError
 
@@ -97,6 +102,10 @@ class LocalSource(DataSource):
             )
         super().__init__(description or f"local files: {self.path}")
 
+    @property
+    def identity(self) -> str:
+        return f"local:{Path(self.path).resolve()}"  # the same file, however it was named on the command line
+
     def subsets(self) -> list[str]:
         return list(self.files)
 
@@ -114,6 +123,10 @@ class BundledSource(LocalSource):
 
     def __init__(self, path: Path = BUNDLED_DIR):
         super().__init__(path, description="bundled offline set (assets/bundled, written by this project)")
+
+    @property
+    def identity(self) -> str:
+        return "bundled"
 
 
 class HubSource(DataSource):

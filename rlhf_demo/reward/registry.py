@@ -19,6 +19,18 @@ from rlhf_demo.settings import NAME_RULE, valid_name
 from rlhf_demo.storage import atomic_folder, complete_folders, sweep_temporaries, write_json_atomic
 
 
+def trained_on_text(trained_on: dict | None) -> str:
+    """What a reward model learned from, in a few words: "local files: …/harmless-base-sample.jsonl.gz
+    (harmless-base), 400 pairs + 3 votes"; models saved before this was recorded say so."""
+    if not trained_on or not trained_on.get("source"):
+        return "data not recorded"
+    where = trained_on.get("description") or trained_on["source"]
+    subset = f" ({trained_on['subset']})" if trained_on.get("subset") else ""
+    votes = trained_on.get("n_votes") or 0
+    return (f"{where}{subset}, {trained_on.get('n_pairs', 0):,} pairs"
+            + (f" + {votes} vote{'s' if votes != 1 else ''}" if votes else ""))
+
+
 class RewardModelRegistry:
     """Saved reward models under ``root/<name>/`` and which one is active (``root/active.json``).
 
@@ -63,6 +75,7 @@ class RewardModelRegistry:
             out.append({"name": d.name, "created": meta.get("created", 0.0), "created_iso": meta.get("created_iso", ""),
                         "eval_accuracy": meta.get("eval", {}).get("accuracy"), "backbone": meta.get("backbone"),
                         "n_train": meta.get("n_train"), "lora": meta.get("lora"), "stopped": meta.get("stopped", False),
+                        "trained_on": meta.get("trained_on"),
                         "active": d.name == active})
         return sorted(out, key=lambda m: m["created"], reverse=True)
 
@@ -105,7 +118,7 @@ class RewardModelRegistry:
 
     def train(self, cfg: RewardConfig, train_pairs: Sequence[Pair], eval_pairs: Sequence[Pair], backbone: ModelChoice,
               name: str | None = None, on_log=None, should_stop=None, activate: bool = True,
-              on_progress=None) -> TrainResult:
+              on_progress=None, trained_on: dict | None = None) -> TrainResult:
         """Train, save as ``name`` (default: a timestamp) and, on success, make it the active model."""
         name = name or self.new_name()
         final = self.path(name)
@@ -113,7 +126,7 @@ class RewardModelRegistry:
             raise ValueError(f"A reward model named {name!r} already exists.")
         with atomic_folder(final, META_FILE) as tmp:
             result = train_reward_model(cfg, train_pairs, eval_pairs, tmp, backbone, on_log=on_log,
-                                        should_stop=should_stop, on_progress=on_progress)
+                                        should_stop=should_stop, on_progress=on_progress, trained_on=trained_on)
         with self._lock:
             if activate:
                 self.set_active(name)

@@ -105,8 +105,7 @@ def _live_callback(on_log, should_stop, rows: list, on_progress=None):
             self.t0 = self.t_mark = time.perf_counter()
             self.stopped = False
             self.trainer = None
-            self.plan = {"total_work": 0.0, "eval_steps": None, "eval_seconds_guess": 0.0, "final_seconds": 0.0,
-                         "final_per_eval": 1.0}
+            self.plan = {"total_work": 0.0, "eval_steps": None, "eval_seconds_guess": 0.0, "final_seconds": 0.0}
             self.step_seconds: list[float] = []
             self.step_work: list[float] = []
             self.eval_seconds: list[float] = []
@@ -123,7 +122,9 @@ def _live_callback(on_log, should_stop, rows: list, on_progress=None):
             per_eval, final = self.plan["eval_seconds_guess"], self.plan["final_seconds"]
             if self.eval_seconds:  # a measured evaluation beats the one before training (cold caches, first calls)
                 per_eval = sum(self.eval_seconds) / len(self.eval_seconds)
-                final = per_eval * self.plan["final_per_eval"] + 1.0
+            # the final evaluation runs on OUR scorer (sorted, dynamically padded batches), like the timed one before
+            # training, not on the Trainer's evaluation loop: priced from that one (pricing it from the Trainer's
+            # evaluations read 89 s for a final pass that took 25 s)
             return eta_seconds(self.step_seconds, self.step_work, self.plan["total_work"] - self.work_seen,
                                evals_left=evals_left, eval_seconds=per_eval, final_seconds=final)
 
@@ -225,7 +226,8 @@ def _dataset(encoder: ReplyEncoder, pairs: Sequence[Pair], sort: bool = False):
 def train_reward_model(cfg: RewardConfig, train_pairs: Sequence[Pair], eval_pairs: Sequence[Pair],
                        out_dir: str | os.PathLike, backbone: ModelChoice, on_log: Callable[[dict], None] | None = None,
                        should_stop: Callable[[], bool] | None = None,
-                       on_progress: Callable[[dict], None] | None = None) -> TrainResult:
+                       on_progress: Callable[[dict], None] | None = None,
+                       trained_on: dict | None = None) -> TrainResult:
     """Train a reward model on ``train_pairs``, evaluate on ``eval_pairs`` before and after, save to ``out_dir``.
 
     ``backbone`` is the resolved ``cfg.backbone`` (`resolve_reward_backbone`, done once by the caller: the app's
@@ -322,9 +324,7 @@ def train_reward_model(cfg: RewardConfig, train_pairs: Sequence[Pair], eval_pair
     hidden = _hidden_size(model)
     eval_tokens = lambda ps: sum(len(x) for x in encoder([p for p, _, _ in ps] * 2, [c for _, c, _ in ps] + [r for _, _, r in ps]))  # noqa: E731
     per_token = before_seconds / max(1, eval_tokens(before_pairs))
-    curve_tokens = max(1, eval_tokens(curve_pairs)) if eval_ds is not None else 1
     callback.plan = {
-        "final_per_eval": eval_tokens(eval_pairs) / curve_tokens,  # the full evaluation, in curve evaluations
         "total_work": planned_work(train_ds["length"], per_step, epochs, cfg.group_by_length, hidden),
         "eval_steps": eval_steps if eval_ds is not None else None,
         "eval_seconds_guess": per_token * eval_tokens(curve_pairs) if eval_ds is not None else 0.0,
@@ -375,7 +375,9 @@ def train_reward_model(cfg: RewardConfig, train_pairs: Sequence[Pair], eval_pair
                 "n_train": len(train_pairs), "steps": steps, "stopped": callback.stopped,
                 "train_seconds": result.train_seconds, "created": time.time(),
                 "created_iso": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "device": device,
-                "lora": cfg.use_lora, "trainable_params": trainable, "total_params": total}
+                "lora": cfg.use_lora, "trainable_params": trainable, "total_params": total,
+                # what it learned from: data source (`DataSource.identity`), subset/split, hh-rlhf pairs, votes
+                "trained_on": trained_on or {"source": None, "n_pairs": len(train_pairs), "n_votes": 0}}
         (out_dir / META_FILE).write_text(json.dumps(meta, indent=2))
     return result
 

@@ -15,6 +15,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 from rlhf_demo.data.browse import filter_pairs, length_stats, word_diff  # noqa: E402
 from rlhf_demo.data.hh import PreferencePair, PreferenceSet  # noqa: E402
 from rlhf_demo.jobs import fmt_seconds  # noqa: E402
+from rlhf_demo.reward.registry import trained_on_text  # noqa: E402
 from rlhf_demo.reward.scoring import BackgroundScorer, ScoreCache, cache_key, model_fingerprint, split_fingerprint  # noqa: E402
 from rlhf_demo.ui.common import as_int, as_text, error, esc, short, spans_html, turns_html  # noqa: E402
 from rlhf_demo.ui.lock import UnlockPanel, locked, require  # noqa: F401
@@ -75,15 +76,17 @@ def render_pair(p: PreferencePair, extra: str = "") -> str:
 <div class="rl-meta">Highlighted: words that differ between the two replies.</div>{extra}"""
 
 
-def verdict_html(name: str, chosen: float, rejected: float) -> str:
-    """The reward model's verdict on a pair in large text (a projector), its scores under it."""
+def verdict_html(name: str, chosen: float, rejected: float, trained_on: str = "") -> str:
+    """The reward model's verdict on a pair in large text (a projector), its scores and what the model was trained
+    on under it."""
     agrees = chosen > rejected
     head = ("✓ The reward model <b>agrees</b> with the human label" if agrees
             else "✗ The reward model <b>disagrees</b> with the human label")
     return (f'<div class="rl-browse-verdict {"rl-browse-yes" if agrees else "rl-browse-no"}" id="browse-reward">'
             f'<div class="rl-browse-verdict-head">{head}</div>'
             f'<div class="rl-browse-verdict-scores">chosen {chosen:+.3f} · rejected {rejected:+.3f} · margin '
-            f'{chosen - rejected:+.3f} · model <b>{esc(name)}</b></div></div>')
+            f'{chosen - rejected:+.3f} · model <b>{esc(name)}</b>'
+            + (f" (trained on {esc(trained_on)})" if trained_on else "") + '</div></div>')
 
 
 def length_plot(ps: PreferenceSet):
@@ -207,7 +210,8 @@ def wire(tab: BrowseTab, ws: Workspace, demo: gr.Blocks, panel: UnlockPanel) -> 
                 c, r = float(rc[0]), float(rr[0])
         except Exception as e:  # noqa: BLE001 - a broken model must not break browsing
             return f'<div class="rl-meta">Reward model {esc(name)} could not score this pair: {esc(str(e))}</div>'
-        return verdict_html(name, c, r)
+        meta = next((m for m in ws.reward_models.list() if m["name"] == name), {})
+        return verdict_html(name, c, r, trained_on_text(meta.get("trained_on")))
 
     def set_changed(subset: str, split: str | None):
         splits = src.splits(subset) if subset in src.subsets() else []

@@ -19,6 +19,7 @@ STUDENT_JS = """() => {
 
 @dataclass
 class ClassroomPanel:
+    data_warning: gr.Markdown  # the active reward model was trained on other data than what is loaded
     next_md: gr.Markdown
     plan_md: gr.Markdown
     join_html: gr.HTML
@@ -76,13 +77,14 @@ def join_html(url: str) -> str:
 
 
 def build(ws: Workspace) -> ClassroomPanel:
+    warning = gr.Markdown(visible=False, elem_id="data-warning", elem_classes="rl-warning")
     next_md = gr.Markdown(elem_id="lesson-next", elem_classes="rl-lesson-next")
     with gr.Row(elem_classes="rl-classroom"):
         with gr.Accordion("Lesson plan", open=False, elem_id="lesson-plan"):
             plan_md = gr.Markdown()
         with gr.Accordion("Join: QR code for phones", open=False, elem_id="join-panel"):
             join = gr.HTML(elem_id="join-qr")
-    return ClassroomPanel(next_md, plan_md, join, gr.Timer(5.0))
+    return ClassroomPanel(warning, next_md, plan_md, join, gr.Timer(5.0))
 
 
 def wire(panel: ClassroomPanel, ws: Workspace, demo: gr.Blocks, tabs: gr.Tabs) -> None:
@@ -90,11 +92,14 @@ def wire(panel: ClassroomPanel, ws: Workspace, demo: gr.Blocks, tabs: gr.Tabs) -
 
     def refresh():
         state = lesson_state(ws)
-        return f"**{html.escape(next_step(state))}**", plan_markdown(state)
+        warning = ws.reward_data_warning()
+        return (gr.update(visible=warning is not None, value=f"**⚠ Reward model and data differ.** {warning or ''}"),
+                f"**{html.escape(next_step(state))}**", plan_markdown(state))
 
     def on_load(request: gr.Request):
         student = (getattr(request, "query_params", None) or {}).get("view") == "student"
         return (*refresh(), join_html(app_url(request)), gr.Tabs(selected="vote") if student else gr.skip())
 
-    demo.load(on_load, None, [panel.next_md, panel.plan_md, panel.join_html, tabs], js=STUDENT_JS, **private)
-    panel.timer.tick(refresh, None, [panel.next_md, panel.plan_md], **private)
+    out = [panel.data_warning, panel.next_md, panel.plan_md]
+    demo.load(on_load, None, [*out, panel.join_html, tabs], js=STUDENT_JS, **private)
+    panel.timer.tick(refresh, None, out, **private)

@@ -16,6 +16,7 @@ from rlhf_demo.jobs import JobBusy, fmt_seconds  # noqa: E402
 from rlhf_demo.reward.config import RewardConfig  # noqa: E402
 from rlhf_demo.reward.form import default_use_votes, parse_epochs, parse_settings  # noqa: E402,F401
 from rlhf_demo.reward.reference import describe, relative  # noqa: E402
+from rlhf_demo.reward.registry import trained_on_text  # noqa: E402
 from rlhf_demo.reward.session import training_job  # noqa: E402
 from rlhf_demo.ui.common import as_text, error, esc  # noqa: E402
 from rlhf_demo.ui.lock import UnlockPanel, locked, require  # noqa: F401
@@ -26,7 +27,7 @@ trained on preference pairs so that the **chosen** reply scores higher than the 
 −log σ(r_chosen − r_rejected), as in TRL's `RewardTrainer`). Here only a small LoRA adapter and the score head are
 trained on top of a frozen pretrained encoder. PPO (tab 4) then optimises the policy against the active model."""
 
-MODEL_COLUMNS = ["active", "name", "backbone", "eval accuracy", "pairs", "LoRA", "created"]
+MODEL_COLUMNS = ["active", "name", "trained on", "backbone", "eval accuracy", "pairs", "LoRA", "created"]
 DEFAULT_PAIRS = 400
 PAIRS_INFO = "400 pairs: about 3-4 minutes on 2 idle CPU cores (longer on a busy machine: see the ETA)"
 
@@ -159,7 +160,8 @@ def evaluation_markdown(snap) -> str:
 
 
 def models_frame(items: list[dict]) -> pd.DataFrame:
-    rows = [{"active": "●" if m["active"] else "", "name": m["name"], "backbone": str(m.get("backbone") or ""),
+    rows = [{"active": "●" if m["active"] else "", "name": m["name"], "trained on": trained_on_text(m.get("trained_on")),
+             "backbone": str(m.get("backbone") or ""),
              "eval accuracy": "" if m.get("eval_accuracy") is None else f"{100 * m['eval_accuracy']:.1f} %",
              "pairs": m.get("n_train"), "LoRA": "yes" if m.get("lora") else "no", "created": m.get("created_iso", "")}
             for m in items]
