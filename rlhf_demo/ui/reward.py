@@ -29,7 +29,7 @@ trained on top of a frozen pretrained encoder. PPO (tab 4) then optimises the po
 
 MODEL_COLUMNS = ["active", "name", "trained on", "backbone", "eval accuracy", "pairs", "LoRA", "created"]
 DEFAULT_PAIRS = 400
-PAIRS_INFO = "400 pairs: about 3-4 minutes on 2 idle CPU cores (longer on a busy machine: see the ETA)"
+PAIRS_INFO = "400 pairs: about 6 minutes on 2 idle CPU cores (longer on a busy machine: see the ETA)"
 
 
 @dataclass
