@@ -243,9 +243,11 @@ class Workspace:
         trained_on = (meta or {}).get("trained_on") or {}
         if trained_on.get("source") == self.data.source.identity:
             return None
-        return (f"The active reward model {active} was trained on {trained_on_text(trained_on)}, not on the data "
-                f"loaded now ({self.data.source.description}): its scores here may mislead. Train one on this data "
-                "in tab 3, or make another model active.")
+        what = (f"was trained on {trained_on_text(trained_on)}, not on the data loaded now" if trained_on.get("source")
+                else "does not record what it was trained on (saved by an older version): maybe not on the data "
+                     "loaded now")
+        return (f"The active reward model {active} {what} ({self.data.source.description}): its scores here may "
+                "mislead. Train one on this data in tab 3, or make another model active.")
 
     def reward_backbone(self, name: str | None = None) -> ModelChoice:
         """A reward backbone name resolved with what start-up found (the policy in use, the Hub's reachability):

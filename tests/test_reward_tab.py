@@ -132,6 +132,6 @@ def test_each_model_says_what_it_was_trained_on():
             "subset": "harmless-base", "n_pairs": 400, "n_votes": 3}
     frame = models_frame([{"active": True, "name": "rm-1", "trained_on": real}, {"active": False, "name": "rm-0"}])
     assert frame["trained on"].tolist() == ["local files: harmless-base-sample (harmless-base), 400 pairs + 3 votes",
-                                            "data not recorded"]
+                                            "not recorded"]
     html = verdict_html("rm-1", 0.4, -0.2, "local files: harmless-base-sample (harmless-base), 400 pairs + 3 votes")
     assert "trained on local files: harmless-base-sample (harmless-base), 400 pairs + 3 votes" in html

@@ -180,4 +180,4 @@ def test_a_model_saved_before_data_was_recorded_says_so(tmp_path):
     ws = Workspace(Settings(offline=True, policy="tiny", data_dir=data_dir))
     _saved_model(data_dir, "rm-old", None)
     ws.reward_models.set_active("rm-old")
-    assert "data not recorded" in ws.reward_data_warning()
+    assert "does not record what it was trained on" in ws.reward_data_warning()

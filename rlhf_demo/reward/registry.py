@@ -23,7 +23,7 @@ def trained_on_text(trained_on: dict | None) -> str:
     """What a reward model learned from, in a few words: "local files: …/harmless-base-sample.jsonl.gz
     (harmless-base), 400 pairs + 3 votes"; models saved before this was recorded say so."""
     if not trained_on or not trained_on.get("source"):
-        return "data not recorded"
+        return "not recorded"
     where = trained_on.get("description") or trained_on["source"]
     subset = f" ({trained_on['subset']})" if trained_on.get("subset") else ""
     votes = trained_on.get("n_votes") or 0

@@ -44,7 +44,8 @@ def lesson_state(ws: Workspace) -> LessonState:
 
 
 def plan_markdown(state: LessonState) -> str:
-    rows = [f"{'✅' if s.done else '⬜'} **{html.escape(s.title)}**: {html.escape(s.detail)}" for s in lesson_steps(state)]
+    # plain marks, not emoji: a projector's browser may lack an emoji font (they showed as empty boxes)
+    rows = [f"{'✓' if s.done else '○'} **{html.escape(s.title)}**: {html.escape(s.detail)}" for s in lesson_steps(state)]
     return "  \n".join(rows)
 
 
@@ -77,7 +78,7 @@ def join_html(url: str) -> str:
 
 
 def build(ws: Workspace) -> ClassroomPanel:
-    warning = gr.Markdown(visible=False, elem_id="data-warning", elem_classes="rl-warning")
+    warning = gr.Markdown(visible=False, elem_id="data-warning", elem_classes="rl-data-warning")
     next_md = gr.Markdown(elem_id="lesson-next", elem_classes="rl-lesson-next")
     with gr.Row(elem_classes="rl-classroom"):
         with gr.Accordion("Lesson plan", open=False, elem_id="lesson-plan"):
@@ -93,7 +94,7 @@ def wire(panel: ClassroomPanel, ws: Workspace, demo: gr.Blocks, tabs: gr.Tabs) -
     def refresh():
         state = lesson_state(ws)
         warning = ws.reward_data_warning()
-        return (gr.update(visible=warning is not None, value=f"**⚠ Reward model and data differ.** {warning or ''}"),
+        return (gr.update(visible=warning is not None, value=f"**Reward model and data differ.** {warning or ''}"),
                 f"**{html.escape(next_step(state))}**", plan_markdown(state))
 
     def on_load(request: gr.Request):

@@ -45,7 +45,7 @@ CSS = """
 /* classroom: the next step in large type, the join QR code, the student view (?view=student) */
 .rl-lesson-next {font-size: 1.15rem}
 .rl-join {display: flex; flex-wrap: wrap; gap: 18px; align-items: center}
-.rl-join-qr svg {width: min(300px, 80vw); height: auto}
+.rl-data-warning {border-left: 5px solid #d0563b; padding-left: 12px}
 .rl-join-title {font-size: 1.6rem; font-weight: 700}
 .rl-join-url {font-size: 1.3rem; word-break: break-all}
 body.rl-student #vote-a, body.rl-student #vote-b, body.rl-student #vote-tie, body.rl-student #vote-both-bad
