@@ -86,3 +86,10 @@ def test_students_cannot_change_the_lesson_and_two_pages_never_fight(locked_app)
         student.click("#ppo-reset")
         student.wait_for_selector("text=Instructor only", timeout=20_000)
         assert ws.ppo.config.kl_coef == 0.2
+        # an error is a message that goes away, never a red "Error" pill left over an output (it read as a crash)
+        pills = ("() => [...document.querySelectorAll('[data-testid=status-tracker]')]"
+                 ".filter(e => e.innerText.includes('Error') && !e.classList.contains('hide')"
+                 " && e.checkVisibility({opacityProperty: true, visibilityProperty: true})).length")
+        student.evaluate("window.scrollTo(0, 0)")
+        student.screenshot(path=str(ARTIFACTS / "lock-student-after-error.png"))
+        assert student.evaluate(pills) == 0
