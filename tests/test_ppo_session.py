@@ -43,7 +43,7 @@ class FakeEngine:
         return FakeStep(metrics, [{"prompt": PROBES[0], "response": f"reply at step {self.step_count}"}], asdict(start))
 
     def generate_probes(self, prompts, seed=0):
-        return [{"prompt": p, "response": f"probe {i} at step {self.step_count}", "score": 0.0, "kl": 0.0}
+        return [{"prompt": p, "response": f"probe {i} at step {self.step_count}", "score": 0.0, "kl": 0.0, "kl_k3": 0.0}
                 for i, p in enumerate(prompts)]
 
     def save(self, directory, info=None, files=None):
