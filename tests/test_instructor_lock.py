@@ -97,6 +97,10 @@ def test_the_instructor_scripts_a_lesson(locked):
     assert client.predict(api_name="/ppo_status")["settings"]["kl_coef"] == 0.3  # what every page polls
     with pytest.raises(Exception, match="kl_coef"):  # a bad value is named, and nothing changes
         client.predict(KEY, api_name="/ppo_settings", kl_coef=-1)
+    with pytest.raises(Exception, match="kl_coef must be a number"):
+        client.predict(KEY, api_name="/ppo_settings", kl_coef="lots")
+    with pytest.raises(Exception, match="Steps to run must be between 1 and 1,000"):
+        client.predict(KEY, api_name="/ppo_start", steps=0)
     assert ws.ppo.config.kl_coef == 0.3
     client.predict(KEY, api_name="/ppo_start", steps=1)
     wait_idle(ws, "ppo")

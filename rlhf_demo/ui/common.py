@@ -91,22 +91,28 @@ def short(value, n: int = 40) -> str:
     return repr(text) if len(text) <= n else f"{text[:n]!r}… ({len(text):,} characters)"
 
 
-def as_int(value, field: str, lo: int, hi: int) -> int:
-    """An integer from the UI or the API in [lo, hi], else a gr.Error naming the field (NaN, inf, text, a dict or a
-    bool are refused; 3.0 is 3)."""
+def as_number(value, field: str, lo: float | None = None, hi: float | None = None, whole: bool = False) -> float:
+    """A finite number from the UI or the API, in [lo, hi] when given, else a gr.Error naming the field (NaN, inf,
+    text, a dict or a bool are refused). `whole`: it must be a whole number (3.0 is fine)."""
     import math
 
+    kind = "a whole number" if whole else "a number"
     if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-        raise error(f"{field} must be a whole number, got {short(value)}")
+        raise error(f"{field} must be {kind}, got {short(value)}")
     try:
         number = float(value)
     except ValueError:
-        raise error(f"{field} must be a whole number, got {short(value)}") from None
-    if not math.isfinite(number) or number != int(number):
-        raise error(f"{field} must be a whole number, got {short(value)}")
-    if not lo <= int(number) <= hi:
-        raise error(f"{field} must be between {lo:,} and {hi:,}, got {int(number):,}")
-    return int(number)
+        raise error(f"{field} must be {kind}, got {short(value)}") from None
+    if not math.isfinite(number) or (whole and number != int(number)):
+        raise error(f"{field} must be {kind}, got {short(value)}")
+    if (lo is not None and number < lo) or (hi is not None and number > hi):
+        raise error(f"{field} must be between {lo:,g} and {hi:,g}, got {number:,g}")
+    return number
+
+
+def as_int(value, field: str, lo: int, hi: int) -> int:
+    """An integer from the UI or the API in [lo, hi], else a gr.Error naming the field (3.0 is 3)."""
+    return int(as_number(value, field, lo, hi, whole=True))
 
 
 def as_text(value, field: str, max_chars: int, allow_empty: bool = False) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import gradio as gr
@@ -11,7 +10,7 @@ import pandas as pd
 from rlhf_demo.jobs import JobBusy
 from rlhf_demo.ppo.config import GROUP_SIZE, HACK_SETTINGS, PPOConfig
 from rlhf_demo.ppo.session import PPOSession
-from rlhf_demo.ui.common import as_text, error, esc, short
+from rlhf_demo.ui.common import as_number, as_text, error, esc, short
 from rlhf_demo.ui.lock import UnlockPanel, locked, require
 from rlhf_demo.ui.ppo_view import (
     LIVE_CONTROLS,
@@ -171,19 +170,6 @@ def build(ws: Workspace) -> PPOTab:
                   checkpoints, timer, gr.State((-1, -1, None)), resume, more_plots, controls)
 
 
-def _number(value, field: str, kind=float):
-    """A setting from the UI or the API as `kind`, else a clear error naming the field (NaN and inf refused)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-        raise error(f"{field} must be a number, got {short(value)}")
-    try:
-        number = float(value)
-    except ValueError:
-        raise error(f"{field} must be a number, got {short(value)}") from None
-    if not math.isfinite(number) or (kind is int and number != int(number)):
-        raise error(f"{field} must be a {'whole ' if kind is int else ''}number, got {short(value)}")
-    return kind(number)
-
-
 def wire(tab: PPOTab, ws: Workspace, demo: gr.Blocks, panel: UnlockPanel) -> None:
     """Every action that changes the shared run is an instructor action (locked when a key is set): in the UI it takes
     the session's key state first, over the API the key itself. Nothing changes a setting as a side effect: each
@@ -208,7 +194,7 @@ def wire(tab: PPOTab, ws: Workspace, demo: gr.Blocks, panel: UnlockPanel) -> Non
                     raise error(f"baseline must be 'group' or 'value', got {short(value)}")
                 clean["baseline"], clean["samples_per_prompt"] = value, GROUP_SIZE if value == "group" else 1
             else:
-                clean[name] = _number(value, name, kinds[name])
+                clean[name] = kinds[name](as_number(value, name, whole=kinds[name] is int))
         try:
             session().set_live(**clean)
         except ValueError as e:
@@ -216,9 +202,7 @@ def wire(tab: PPOTab, ws: Workspace, demo: gr.Blocks, panel: UnlockPanel) -> Non
         return session().view().config
 
     def start_run(n) -> str:
-        n = _number(n, "Steps to run", int)
-        if not 1 <= n <= 1000:
-            raise error("Steps to run must be between 1 and 1000.")
+        n = int(as_number(n, "Steps to run", 1, 1000, whole=True))
         if ws.reward_models.active is None:
             raise error("No active reward model yet: train one in the Reward model tab first.")
         s = session()

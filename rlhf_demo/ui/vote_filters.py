@@ -7,13 +7,12 @@ deleted.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import gradio as gr
 
 from rlhf_demo.arena.hygiene import VoteFilters
-from rlhf_demo.ui.common import as_int, error, short
+from rlhf_demo.ui.common import as_int, as_number, error, short
 from rlhf_demo.ui.lock import UnlockPanel, locked, require
 from rlhf_demo.workspace import Workspace
 
@@ -59,23 +58,10 @@ def build() -> FilterControls:
     return FilterControls(cap, min_seconds, outliers, save, reset, confirm_row, confirm, cancel, message)
 
 
-def as_seconds(value) -> float:
-    """Seconds from the UI or the API: a finite number in [0, 3600], else a message naming the field."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-        raise error(f"min_seconds must be a number, got {short(value)}")
-    try:
-        number = float(value)
-    except ValueError:
-        raise error(f"min_seconds must be a number, got {short(value)}") from None
-    if not math.isfinite(number) or not 0 <= number <= 3600:
-        raise error(f"min_seconds must be between 0 and 3,600 seconds, got {short(value)}")
-    return number
-
-
 def wire(fc: FilterControls, ws: Workspace, demo: gr.Blocks, panel: UnlockPanel) -> None:
     def set_filters(cap, min_seconds, outliers) -> dict:
         cap = as_int(cap, "cap_per_hour", 0, 100_000)
-        min_seconds = as_seconds(min_seconds)
+        min_seconds = as_number(min_seconds, "min_seconds", 0, 3600)
         if not isinstance(outliers, bool):
             raise error(f"outliers must be true or false, got {short(outliers)}")
         old = ws.vote_filters
