@@ -16,20 +16,8 @@ FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-ne
 @contextmanager
 def chromium_page(width: int = 1300, height: int = 1000):
     """A fresh page. Skips locally without Chromium; in CI (CI=true) a missing browser is a failure."""
-    if not shutil.which(CHROMIUM):
-        if os.environ.get("CI"):
-            pytest.fail(f"{CHROMIUM} is missing: .ci/run must `apt-get install -y chromium`")
-        pytest.skip("Debian chromium is not installed (apt-get install -y chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        try:
-            page = browser.new_page(viewport={"width": width, "height": height})
-            page.set_default_timeout(20_000)
-            yield page
-        finally:
-            browser.close()
+    with chromium_pages(1, width, height) as (page,):
+        yield page
 
 
 @contextmanager
