@@ -54,7 +54,7 @@ def vote_pairs(store: VoteStore, filters: VoteFilters | None = None) -> list[tup
     return _decisive(counted_votes(store, filters))
 
 
-def _to_examples(pairs: list[tuple[str, str, str]], fmt: str) -> list[dict]:
+def preference_examples(pairs: list[tuple[str, str, str]], fmt: str) -> list[dict]:
     if fmt not in EXPORT_FORMATS:
         raise VoteError(f"Unknown export format {fmt!r}: choose one of {', '.join(EXPORT_FORMATS)}.")
     rows = []
@@ -79,7 +79,7 @@ def export_pairs(store: VoteStore, fmt: str = "hh", filters: VoteFilters | None 
                            {"role": "assistant", "content": chosen}], "rejected": [...]} where the shared
                            prompt is the leading user/assistant messages of both lists.
     """
-    return _to_examples(vote_pairs(store, filters), fmt)
+    return preference_examples(vote_pairs(store, filters), fmt)
 
 
 def _arrow_schema(fmt: str):
@@ -107,7 +107,7 @@ def write_export(store: VoteStore, path: str | os.PathLike, fmt: str = "hh", fil
         raise VoteError(f"Unknown file format {file_format!r}: choose one of {', '.join(FILE_FORMATS)}.")
     # one snapshot: the rows and the counts agree even while people keep voting
     votes, report = apply_filters(store.votes(), filters)
-    rows = _to_examples(_decisive(votes), fmt)
+    rows = preference_examples(_decisive(votes), fmt)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:

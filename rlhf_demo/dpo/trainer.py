@@ -2,8 +2,8 @@
 
 The reference policy is the same model with the adapter disabled (TRL does this when it is given a `peft_config`),
 so only one copy of the weights is in memory. The pairs go to TRL in its conversational format (the same conversion
-as the arena's export, `arena.export._to_examples`) when the policy has a chat template, else as hh-rlhf text (the
-way `models.presets.format_prompt` prompts such a model). The saved folder is a plain peft adapter
+as the arena's export, `arena.export.preference_examples`) when the policy has a chat template, else as hh-rlhf
+text (the way `models.presets.format_prompt` prompts such a model). The saved folder is a plain peft adapter
 (``adapter_config.json`` + ``adapter_model.safetensors``) plus ``dpo_meta.json``, written last, the whole folder
 renamed into place when complete (`storage.atomic_folder`): the Vote tab loads it like a PPO checkpoint,
 ``Contestant(name, temperature, adapter_path=folder)``.
@@ -21,7 +21,7 @@ from typing import Callable, Sequence
 
 import torch
 
-from rlhf_demo.arena.export import _to_examples
+from rlhf_demo.arena.export import preference_examples
 from rlhf_demo.dpo.config import DPOConfig
 from rlhf_demo.models.presets import ModelChoice, ensure_weights, load_tokenizer, pick_device
 from rlhf_demo.reward.config import default_lora_targets
@@ -67,9 +67,9 @@ def to_trl_examples(pairs: Sequence[Pair], chat: bool) -> list[dict]:
     """The pairs as TRL preference examples. chat=True: the conversational format of the arena's export
     (prompt = the shared leading messages, TRL extracts it); chat=False: hh-rlhf text, with an explicit prompt."""
     if chat:
-        return _to_examples(list(pairs), "conversational")
+        return preference_examples(list(pairs), "conversational")
     rows = []
-    for (prompt, _, _), row in zip(pairs, _to_examples(list(pairs), "hh")):
+    for (prompt, _, _), row in zip(pairs, preference_examples(list(pairs), "hh")):
         rows.append({"prompt": prompt, "chosen": row["chosen"][len(prompt):], "rejected": row["rejected"][len(prompt):]})
     return rows
 
