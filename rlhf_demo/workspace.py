@@ -239,8 +239,7 @@ class Workspace:
         active = self.reward_models.active
         if active is None:
             return None
-        meta = next((m for m in self.reward_models.list() if m["name"] == active), None)
-        trained_on = (meta or {}).get("trained_on") or {}
+        trained_on = (self.reward_models.info(active) or {}).get("trained_on") or {}
         if trained_on.get("source") == self.data.source.identity:
             return None
         what = (f"was trained on {trained_on_text(trained_on)}, not on the data loaded now" if trained_on.get("source")

@@ -24,7 +24,7 @@ def reward_parser():
                     "The last line printed is one JSON object with the results.")
     p.add_argument("--train", required=True, help="hh-rlhf .jsonl/.jsonl.gz with the training pairs")
     p.add_argument("--eval", help="hh-rlhf .jsonl/.jsonl.gz with held-out pairs "
-                                  "(default: hold out --eval-pairs pairs of --train, seeded)")
+                                  "(default: hold out 20 %% of --train, at most --eval-pairs, seeded)")
     p.add_argument("--out", required=True, help="folder to save the reward model to")
     p.add_argument("--backbone", default=d.backbone, help="minilm (default), policy (the base of --policy), a local folder "
                                                           "or a Hub id")

@@ -58,26 +58,35 @@ class RewardModelRegistry:
     def exists(self, name: str) -> bool:
         return (self.path(name) / META_FILE).is_file()
 
+    def _entry(self, folder: Path, active: str | None) -> dict | None:
+        """One saved model as listed (None when it has no readable metadata). The length baselines and the score
+        reference ride along for the views that compare with them."""
+        meta_file = folder / META_FILE
+        if folder.name.startswith(".") or not meta_file.is_file():
+            return None
+        try:
+            meta = json.loads(meta_file.read_text())
+        except (OSError, json.JSONDecodeError):
+            return None
+        return {"name": folder.name, "created": meta.get("created", 0.0), "created_iso": meta.get("created_iso", ""),
+                "eval_accuracy": meta.get("eval", {}).get("accuracy"), "backbone": meta.get("backbone"),
+                "n_train": meta.get("n_train"), "lora": meta.get("lora"), "stopped": meta.get("stopped", False),
+                "trained_on": meta.get("trained_on"), "baseline_shorter_wins": meta.get("baseline_shorter_wins"),
+                "baseline_longer_wins": meta.get("baseline_longer_wins"), "active": folder.name == active}
+
     def list(self) -> list[dict]:
-        """Saved models, newest first: name, created, eval accuracy, backbone, n_train, active."""
+        """Saved models, newest first: name, created, eval accuracy, backbone, n_train, trained_on, active."""
         active = self.active
-        out = []
         if not self.root.is_dir():
-            return out
-        for d in self.root.iterdir():
-            meta_file = d / META_FILE
-            if d.name.startswith(".") or not meta_file.is_file():
-                continue
-            try:
-                meta = json.loads(meta_file.read_text())
-            except (OSError, json.JSONDecodeError):
-                continue
-            out.append({"name": d.name, "created": meta.get("created", 0.0), "created_iso": meta.get("created_iso", ""),
-                        "eval_accuracy": meta.get("eval", {}).get("accuracy"), "backbone": meta.get("backbone"),
-                        "n_train": meta.get("n_train"), "lora": meta.get("lora"), "stopped": meta.get("stopped", False),
-                        "trained_on": meta.get("trained_on"),
-                        "active": d.name == active})
+            return []
+        out = [e for d in self.root.iterdir() if (e := self._entry(d, active)) is not None]
         return sorted(out, key=lambda m: m["created"], reverse=True)
+
+    def info(self, name: str | None) -> dict | None:
+        """One model's entry, as `list()` gives it, reading only its own metadata (None: no such model)."""
+        if not name or not valid_name(name):
+            return None
+        return self._entry(self.root / name, self.active)
 
     def load(self, name: str, device: str | None = None) -> RewardModel:
         """The loaded model (cached: loading twice returns the same object)."""

@@ -210,8 +210,7 @@ def wire(tab: BrowseTab, ws: Workspace, demo: gr.Blocks, panel: UnlockPanel) -> 
                 c, r = float(rc[0]), float(rr[0])
         except Exception as e:  # noqa: BLE001 - a broken model must not break browsing
             return f'<div class="rl-meta">Reward model {esc(name)} could not score this pair: {esc(str(e))}</div>'
-        meta = next((m for m in ws.reward_models.list() if m["name"] == name), {})
-        return verdict_html(name, c, r, trained_on_text(meta.get("trained_on")))
+        return verdict_html(name, c, r, trained_on_text((ws.reward_models.info(name) or {}).get("trained_on")))
 
     def set_changed(subset: str, split: str | None):
         splits = src.splits(subset) if subset in src.subsets() else []

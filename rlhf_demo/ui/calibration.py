@@ -126,23 +126,13 @@ def stats_markdown(st: dict) -> str:
 def reward_reference(ws: Workspace) -> dict:
     """The active reward model's held-out accuracy and its length baselines (None where unknown)."""
     try:
-        active = next((m for m in ws.reward_models.list() if m.get("active")), None)
+        active = ws.reward_models.info(ws.reward_models.active)
     except (OSError, ValueError):
         active = None
     if active is None:
         return {"name": None, "accuracy": None, "shorter": None, "longer": None}
-    meta = dict(active)
-    if "baseline_shorter_wins" not in meta:  # the listing may not carry them: the saved metadata does (top level)
-        import json
-
-        from rlhf_demo.reward.model import META_FILE
-
-        try:
-            meta.update(json.loads((ws.reward_models.path(active["name"]) / META_FILE).read_text()))
-        except (OSError, ValueError):
-            pass
     return {"name": active["name"], "accuracy": active.get("eval_accuracy"),
-            "shorter": meta.get("baseline_shorter_wins"), "longer": meta.get("baseline_longer_wins")}
+            "shorter": active.get("baseline_shorter_wins"), "longer": active.get("baseline_longer_wins")}
 
 
 def chart_bars(st: dict, rm: dict) -> list[tuple[str, float | None]]:
