@@ -53,6 +53,7 @@ class Workspace:
         self._calibration = None
         self._reward_models = None
         self._ppo = None
+        self._lab = None
         self.skipped_contestants: list[str] = []  # saved checkpoints of another policy: not in this arena
         self.startup_seconds = time.perf_counter() - t0
 
@@ -125,6 +126,8 @@ class Workspace:
                 # rebuilt from disk: after a restart every complete checkpoint is a contestant again
                 for c in scan_checkpoints(self.checkpoint_dir)[0]:
                     self._add_checkpoint_contestant(registry, c)
+                for a in self.lab.dpo_adapters():  # and every DPO adapter (Compare tab)
+                    self._add_checkpoint_contestant(registry, a, "DPO adapter")
                 self._contestants = registry
             return self._contestants
 
@@ -136,8 +139,9 @@ class Workspace:
         c = self.policy_choice
         return f"{c.name}-" + hashlib.sha256(f"{c.path}|{c.weights}".encode()).hexdigest()[:8]
 
-    def _add_checkpoint_contestant(self, registry, info: dict) -> None:
-        """A saved checkpoint joins the arena if it was trained on the policy in use (else its adapter cannot load)."""
+    def _add_checkpoint_contestant(self, registry, info: dict, description: str = "PPO checkpoint") -> None:
+        """A saved adapter (PPO checkpoint or DPO adapter) joins the arena if it was trained on the policy in use
+        (else its adapter cannot load)."""
         import json
 
         try:
@@ -147,7 +151,7 @@ class Workspace:
         if base != self.policy_choice.path:
             self.skipped_contestants.append(f"{info['name']} (trained on {base})")
             return
-        registry.add_checkpoint(info["name"], info["path"], description="PPO checkpoint", uid=info.get("uid") or None)
+        registry.add_checkpoint(info["name"], info["path"], description=description, uid=info.get("uid") or None)
 
     def arena_prompts(self, max_chars: int = 1500) -> list[str]:
         """Prompts for arena rounds: the conversations of the default split, short enough to answer quickly."""
@@ -266,6 +270,33 @@ class Workspace:
             split = "train"
         return short_prompts(src.load(subset, split), max_chars)
 
+    def heldout_prompts(self, n: int, max_chars: int = 1500, seed: int = 0) -> list[str]:
+        """`n` distinct prompts of the held-out split (`test` when the default subset has one), a seeded sample:
+        what PPO's gold evaluation and the frontier measure on, never trained on (PPO draws from `train`)."""
+        import random
+
+        src = self.data.source
+        subset, split = src.default()
+        if "test" in src.splits(subset):
+            split = "test"
+        prompts = list(dict.fromkeys(short_prompts(src.load(subset, split), max_chars)))
+        return random.Random(seed).sample(prompts, min(n, len(prompts)))
+
+    @property
+    def lab(self):
+        """The optimisation lab (`compare.lab.CompareLab`): gold model, DPO adapters, the last frontier."""
+        from rlhf_demo.compare.lab import CompareLab
+
+        with self._lazy_lock:
+            if self._lab is None:
+                self._lab = CompareLab(self.settings.data_dir, self.reward_models)
+            return self._lab
+
+    def _make_gold(self):
+        """(name, loaded model) of the gold reward model for a PPO run, or None when there is no other model."""
+        name = self.lab.gold_name()
+        return None if name is None else (name, self.reward_models.load(name, self.settings.device))
+
     # -- PPO -------------------------------------------------------------------------------------------
     @property
     def checkpoint_dir(self) -> Path:
@@ -275,6 +306,7 @@ class Workspace:
     def ppo(self):
         """The app's PPO session: built lazily; its engine loads its OWN copy of the policy on first Start."""
         from rlhf_demo.ppo.config import PPOConfig
+        from rlhf_demo.ppo.overopt import EVAL_PROMPTS
         from rlhf_demo.ppo.session import PPOSession
 
         with self._lazy_lock:
@@ -284,7 +316,8 @@ class Workspace:
                                        autosave_dir=Path(self.settings.data_dir) / "ppo_autosave",
                                        config=PPOConfig(),
                                        on_checkpoint=lambda info: self._add_checkpoint_contestant(self.contestants, info),
-                                       name_taken=lambda name: name in self.contestants)
+                                       name_taken=lambda name: name in self.contestants,
+                                       make_gold=self._make_gold, eval_prompts=tuple(self.heldout_prompts(EVAL_PROMPTS)))
             return self._ppo
 
     def _make_ppo_engine(self, config):

@@ -6,6 +6,8 @@ model), and keeps, across Start / Pause / Stop and until Reset:
     history   one metrics row per PPO step (TRL's names), for the live plots
     samples   the latest step's replies, with the per-token KL of each generated token
     probes    replies to a fixed set of probe prompts, re-generated with a fixed seed at step 0 and every K steps
+    evals     with a gold reward model: held-out prompts scored by the proxy AND the gold model, and their KL, at
+              step 0 and every K steps (`overopt.py`: the over-optimisation curves)
     checkpoints  LoRA adapters saved on request (each becomes an arena contestant)
 
 `run(ctx, n_steps)` is the background job (see `jobs.py`): it checks the stop/pause flags between steps, so a
@@ -65,6 +67,8 @@ class SessionView:
     version: int = 0
     score_norm: tuple[float, float] | None = None  # (mean, std) of the reward model on the base policy's replies
     resumable: dict | None = None  # an autosaved run this session can resume: step, saved, reward_name, path
+    evals: list[dict] = field(default_factory=list)  # `overopt.evaluate_gold` rows of the current gold model
+    gold_name: str | None = None  # the gold reward model of those rows (None: no gold model evaluated)
 
 
 def scan_checkpoints(checkpoint_dir: Path) -> tuple[list[dict], list[str]]:
@@ -101,6 +105,11 @@ class PPOSession:
     reward_name: str | None = None
     autosave_dir: Path | None = None  # where the live run is autosaved (None: never)
     autosave_seconds: float = 60.0  # autosave after the first step that ends this long after the last save (and on Stop)
+    # over-optimisation: make_gold() -> (name, RewardScorer) or None, asked at the start of each run (the user may
+    # have picked another gold model meanwhile); eval_prompts: held-out prompts, scored every eval_every steps
+    make_gold: Callable[[], tuple[str, object] | None] | None = None
+    eval_prompts: tuple[str, ...] = ()
+    eval_every: int = 5
 
     def __post_init__(self) -> None:
         self._lock = threading.RLock()
@@ -108,6 +117,8 @@ class PPOSession:
         self._history: list[dict] = []
         self._samples: list[dict] = []
         self._probes: list[ProbeRow] = []
+        self._evals: list[dict] = []
+        self._gold: tuple[str, object] | None = None
         # the checkpoints on disk, complete ones only (a save killed midway left a temporary folder: swept);
         # skipped_checkpoints names the folders that are not complete checkpoints (never listed)
         self._checkpoints, self.skipped_checkpoints = scan_checkpoints(self.checkpoint_dir)
@@ -161,6 +172,26 @@ class PPOSession:
                 self._probes.append(ProbeRow(engine.step_count, i, s["prompt"], s["response"], s["score"], s["kl_k3"]))
             self._version += 1
 
+    def _gold_for_run(self) -> tuple[str, object] | None:
+        """The gold model for this run. Another gold than the one the curves were measured with starts the curves
+        over (their baseline would be another model's scores)."""
+        gold = self.make_gold() if (self.make_gold is not None and self.eval_prompts) else None
+        with self._lock:
+            if gold is None or (self._evals and self._evals[0].get("gold_name") != gold[0]):
+                self._evals = []
+            self._gold = gold
+        return gold
+
+    def _record_eval(self, engine) -> None:
+        from rlhf_demo.ppo.overopt import evaluate_gold
+
+        if self._gold is None:
+            return
+        row = evaluate_gold(engine, self._gold[1], list(self.eval_prompts), gold_name=self._gold[0])
+        with self._lock:
+            self._evals.append(row)
+            self._version += 1
+
     def run(self, ctx, n_steps: int) -> dict:
         """The background job: `n_steps` PPO steps, probes every K steps, live progress to `ctx`."""
         if n_steps < 1:
@@ -170,6 +201,9 @@ class PPOSession:
         if not self._probes:
             ctx.update(message="step 0: scoring replies of the base policy (reward normalisation) and the probe prompts")
             self._record_probes(engine)
+        if self._gold_for_run() is not None and not self._evals:
+            ctx.update(message="step 0: scoring held-out replies with the proxy and the gold reward model")
+            self._record_eval(engine)
         done = 0
         t0 = time.perf_counter()
         try:
@@ -187,6 +221,8 @@ class PPOSession:
                 done += 1
                 if engine.step_count % self.probe_every == 0:
                     self._record_probes(engine)
+                if engine.step_count % self.eval_every == 0:
+                    self._record_eval(engine)
                 if time.perf_counter() - self._last_autosave >= self.autosave_seconds:
                     self.autosave()
                 ctx.update(progress=done / n_steps,
@@ -194,6 +230,8 @@ class PPOSession:
                            step=engine.step_count)
             if engine.step_count % self.probe_every != 0:
                 self._record_probes(engine)  # always end with the policy's current replies
+            if self._evals and self._evals[-1]["step"] != engine.step_count:
+                self._record_eval(engine)  # and with the curves' last point where the policy is now
         finally:  # done, stopped or failed: what was trained is on disk
             self.autosave()
         return {"steps": done, "seconds_per_step": (time.perf_counter() - t0) / max(done, 1), "step": engine.step_count}
@@ -208,7 +246,7 @@ class PPOSession:
                 self._engine = None
             elif self._engine is not None:
                 self._engine.reset()
-            self._history, self._samples, self._probes = [], [], []
+            self._history, self._samples, self._probes, self._evals = [], [], [], []
             self._version += 1
 
     # -- autosave and resume ------------------------------------------------------------------------
@@ -220,7 +258,8 @@ class PPOSession:
             engine = self._engine
             if self.autosave_dir is None or engine is None or engine.step_count == 0 or self._unsaved_steps == 0:
                 return None
-            run = {"history": self._history, "samples": self._samples, "probes": [asdict(p) for p in self._probes]}
+            run = {"history": self._history, "samples": self._samples, "probes": [asdict(p) for p in self._probes],
+                   "evals": self._evals}
             info = {"reward_name": self.reward_name, "saved": time.strftime("%Y-%m-%d %H:%M:%S")}
             path = engine.save(self.autosave_dir / f"run-step{engine.step_count:06d}-{time.time_ns()}", info=info,
                                files={"session.json": json.dumps(run)}, optimizer=True)
@@ -260,6 +299,7 @@ class PPOSession:
             self._history = run["history"]
             self._samples = run["samples"]
             self._probes = [ProbeRow(**p) for p in run["probes"]]
+            self._evals = run.get("evals", [])  # runs saved before gold evaluation existed have none
             self.resumable = None
             self._unsaved_steps = 0
             self._version += 1
@@ -314,7 +354,8 @@ class PPOSession:
                 config=self._shown_config(), history=list(self._history), samples=list(self._samples),
                 probes=list(self._probes), checkpoints=list(self._checkpoints), built=self._engine is not None,
                 reward_name=self.reward_name, version=self._version, resumable=self.resumable,
-                score_norm=self._engine.score_norm if self._engine is not None else None)
+                score_norm=self._engine.score_norm if self._engine is not None else None,
+                evals=list(self._evals), gold_name=self._evals[0].get("gold_name") if self._evals else None)
 
     @property
     def version(self) -> int:

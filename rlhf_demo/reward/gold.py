@@ -1,0 +1,56 @@
+"""Which reward model plays "gold" next to the proxy: the over-optimisation experiment of Gao et al. (2022).
+
+PPO (and best-of-N) optimise the PROXY: the active reward model. A GOLD reward model is one that nothing is ever
+optimised against; it stands in for "true" human judgement. As the policy drifts from the base model (KL grows),
+the proxy keeps rising while the gold score rises, peaks and falls: the policy has learnt what the proxy likes,
+not what people like. For that to show, the two must differ in a way that matters: the default gold is the saved
+model, other than the proxy, trained on the MOST preference pairs (a proxy trained on a small slice, e.g. the
+class's votes or 100 pairs, and a gold trained on the whole set is the classic pairing).
+
+    default_gold(models, proxy)            -> the name the app uses when nobody chose one (None: no candidate)
+    check_gold(gold, proxy, allow_same)    -> raises ValueError when they are the same model and nobody asked
+    pairing_text(gold_entry, proxy_entry)  -> one sentence a class can read: which is which, trained on what
+"""
+
+from __future__ import annotations
+
+from rlhf_demo.reward.registry import trained_on_text
+
+
+def default_gold(models: list[dict], proxy: str | None) -> str | None:
+    """The saved model (registry entries, as `RewardModelRegistry.list()` gives them) that is not the proxy and was
+    trained on the most pairs; a tie goes to the newest. None when the proxy is the only model."""
+    candidates = [m for m in models if m["name"] != proxy]
+    if not candidates:
+        return None
+    return max(candidates, key=lambda m: (m.get("n_train") or 0, m.get("created") or 0.0))["name"]
+
+
+def check_gold(gold: str | None, proxy: str | None, allow_same: bool = False) -> None:
+    """Gold and proxy are never the same model unless the user asked for it (then the 'gold' curve is just the proxy
+    again and shows nothing about over-optimisation)."""
+    if gold is not None and gold == proxy and not allow_same:
+        raise ValueError(f"The gold reward model {gold!r} is the proxy PPO optimises: pick another one (or allow "
+                         "the same model on purpose; then the gold curve only repeats the proxy).")
+
+
+def _described(entry: dict) -> str:
+    if entry.get("trained_on"):
+        what = trained_on_text(entry["trained_on"])
+    else:
+        what = f"{entry['n_train']} pairs" if entry.get("n_train") else "training data not recorded"
+    backbone = f", {entry['backbone']}" if entry.get("backbone") else ""
+    return f"**{entry['name']}** ({what}{backbone})"
+
+
+def pairing_text(gold: dict | None, proxy: dict | None) -> str:
+    """Markdown: the proxy (optimised) and the gold (only watched), each with what it was trained on."""
+    if proxy is None:
+        return "No active reward model yet: train one in tab 3 (it becomes the proxy PPO optimises)."
+    if gold is None:
+        return (f"Proxy (optimised by PPO and best-of-N): {_described(proxy)}. **No gold model yet**: train a second "
+                "reward model in tab 3 on more data (e.g. the whole set, while the proxy used 100 pairs or the "
+                "class's votes); it is then picked as gold automatically.")
+    same = " **Gold = proxy, as asked: the gold curve only repeats the proxy.**" if gold["name"] == proxy["name"] else ""
+    return (f"Proxy (optimised by PPO and best-of-N): {_described(proxy)} · Gold (never optimised against, only "
+            f"watched): {_described(gold)}.{same}")
