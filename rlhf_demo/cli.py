@@ -92,7 +92,8 @@ COMMANDS = {"serve": lambda argv: serve_main(argv) or 0, "info": info_main,
             "reward": lambda argv: __import__("rlhf_demo.reward.cli", fromlist=["reward_main"]).reward_main(argv),
             "dpo": lambda argv: __import__("rlhf_demo.dpo.cli", fromlist=["dpo_main"]).dpo_main(argv),
             "ppo": lambda argv: __import__("rlhf_demo.ppo.cli", fromlist=["ppo_main"]).ppo_main(argv),
-            "evaluate": lambda argv: __import__("rlhf_demo.ppo.evaluate", fromlist=["evaluate_main"]).evaluate_main(argv)}
+            "evaluate": lambda argv: __import__("rlhf_demo.ppo.evaluate", fromlist=["evaluate_main"]).evaluate_main(argv),
+            "frontier": lambda argv: __import__("rlhf_demo.compare.cli", fromlist=["frontier_main"]).frontier_main(argv)}
 
 
 def main(argv: list[str] | None = None) -> int:

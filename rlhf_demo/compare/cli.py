@@ -1,0 +1,132 @@
+"""``python -m rlhf_demo frontier``: the reward-KL frontier headless (best-of-N, DPO adapters, PPO checkpoints on one
+chart: KL from the base policy against gold and proxy scores). A table on stderr; the LAST stdout line is JSON."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+from pathlib import Path
+from typing import Sequence
+
+
+def parse_best_of(text: str) -> list[int]:
+    """"1,2,4" -> [1, 2, 4]; "" -> [] (no best-of-N rows). ValueError naming the bad item otherwise."""
+    out = []
+    for item in (t.strip() for t in text.split(",")):
+        if not item:
+            continue
+        if not item.isdigit() or int(item) < 1:
+            raise ValueError(f"--best-of: {item!r} is not a positive whole number (give e.g. 1,2,4,8,16)")
+        out.append(int(item))
+    return sorted(set(out))
+
+
+def table(rows: Sequence[dict]) -> str:
+    """The rows as a fixed-width text table (for a terminal)."""
+    head = f"{'method':<10} {'name':<18} {'KL':>7} {'KL meas':>8} {'proxy σ':>8} {'gold σ':>8} {'proxy raw':>10} " \
+           f"{'gold raw':>9} {'words':>7}"
+    lines = [head, "-" * len(head)]
+    for r in rows:
+        f = lambda v, w, d=3: f"{v:>{w}.{d}f}" if isinstance(v, (int, float)) and math.isfinite(v) else f"{'-':>{w}}"  # noqa: E731
+        lines.append(f"{r['method']:<10} {r['name'][:18]:<18} {f(r['kl'], 7)} {f(r['kl_measured'], 8)} "
+                     f"{f(r['proxy'], 8)} {f(r['gold'], 8)} {f(r['proxy_raw'], 10)} {f(r['gold_raw'], 9)} "
+                     f"{f(r['mean_length'], 7, 1)}")
+    return "\n".join(lines)
+
+
+def frontier_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m rlhf_demo frontier",
+        description="The reward-KL frontier: best-of-N for each N, DPO adapters and PPO checkpoints, each as one point "
+                    "(KL from the base policy on held-out prompts; gold and proxy scores in std above the base "
+                    "policy). A table goes to stderr; the last line printed is one JSON object.")
+    p.add_argument("--proxy", required=True, help="the reward model best-of-N and PPO optimise (a saved folder)")
+    p.add_argument("--gold", required=True, help="a reward model nothing was optimised against (a saved folder)")
+    p.add_argument("--prompts", required=True, help="hh-rlhf .jsonl/.jsonl.gz: the prompts of its pairs are used")
+    p.add_argument("--adapters", nargs="*", default=[], metavar="DIR",
+                   help="PPO checkpoints (ppo_state.json) and DPO adapters (dpo_meta.json) trained on --policy")
+    p.add_argument("--best-of", default="1,2,4,8,16", help="the N values of best-of-N (default 1,2,4,8,16; '' = none)")
+    p.add_argument("--n", type=int, default=32, help="the first N distinct prompts (default 32)")
+    p.add_argument("--seed", type=int, default=0, help="sampling seed (default 0)")
+    p.add_argument("--response-length", type=int, default=48, help="max new tokens per reply (default 48)")
+    p.add_argument("--temperature", type=float, default=0.7, help="sampling temperature of every policy (default 0.7)")
+    p.add_argument("--max-prompt-chars", type=int, default=1500, help="skip prompts longer than this (default 1500)")
+    p.add_argument("--policy", help="policy preset, folder or Hub id (default smollm2-135m); the adapters must "
+                                    "have been trained on it")
+    p.add_argument("--device", help="cpu or cuda (default: cuda when available)")
+    p.add_argument("--allow-same", action="store_true", help="allow --gold to be the --proxy folder (the gold curve "
+                                                             "then only repeats the proxy)")
+    return p
+
+
+def frontier_main(argv: list[str] | None = None) -> int:
+    args = frontier_parser().parse_args(argv)
+    from rlhf_demo.compare.frontier import (LENGTH_UNIT, adapter_method, adapter_policy_path, equal_kl_summary,
+                                            frontier, same_policy)
+    from rlhf_demo.data.hh import load_jsonl
+    from rlhf_demo.data.prompts import short_prompts
+    from rlhf_demo.models.presets import format_prompt, load_policy, resolve_policy_probing
+    from rlhf_demo.reward.model import META_FILE, load_reward_model
+
+    t0 = time.perf_counter()
+    try:  # bad input -> one `error:` line on stderr and exit status 2, never a traceback
+        best_of = parse_best_of(args.best_of)
+        if args.n < 1:
+            raise ValueError("--n must be at least 1")
+        if args.response_length < 1:
+            raise ValueError("--response-length must be at least 1")
+        if not args.temperature > 0:
+            raise ValueError("--temperature must be > 0")
+        for flag, folder in (("--proxy", args.proxy), ("--gold", args.gold)):
+            if not (Path(folder) / META_FILE).is_file():
+                raise ValueError(f"{flag} {folder} is not a saved reward model folder (no {META_FILE} in it)")
+        if Path(args.proxy).resolve() == Path(args.gold).resolve() and not args.allow_same:
+            raise ValueError("gold and proxy are the same reward model folder: give a gold model nothing is optimised "
+                             "against (or --allow-same)")
+        if not Path(args.prompts).is_file():
+            raise ValueError(f"--prompts {args.prompts}: no such file")
+        prompts = list(dict.fromkeys(short_prompts(load_jsonl(args.prompts), args.max_prompt_chars)))[: args.n]
+        if not prompts:
+            raise ValueError(f"--prompts {args.prompts}: no prompts in it")
+        choice = resolve_policy_probing(args.policy)
+        adapters = []
+        for d in args.adapters:
+            method = adapter_method(d)
+            trained_on = adapter_policy_path(d)
+            if trained_on and not same_policy(trained_on, choice.path):
+                raise ValueError(f"{d} was trained on the policy {trained_on}, not on {choice.path} ({choice.name}): "
+                                 "give that policy with --policy")
+            adapters.append((method, Path(d).name, d))
+        proxy = load_reward_model(args.proxy, args.device)
+        gold = load_reward_model(args.gold, args.device) if Path(args.gold).resolve() != Path(args.proxy).resolve() \
+            else proxy
+        model, tok = load_policy(choice, args.device)
+    except (ValueError, OSError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    if choice.note:
+        print(f"[frontier] {choice.note}", file=sys.stderr, flush=True)
+
+    def show(fraction: float, message: str) -> None:
+        print(f"[frontier] {fraction:4.0%} {message}", file=sys.stderr, flush=True)
+
+    try:
+        rows = frontier(model, tok, proxy, gold, prompts, adapters=adapters, best_of=best_of, seed=args.seed,
+                        max_new_tokens=args.response_length, temperature=args.temperature, device=args.device,
+                        format_prompt=lambda p: format_prompt(tok, p), on_progress=show, allow_same=args.allow_same)
+    except ValueError as e:  # an adapter that does not fit the policy's modules
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    summary = equal_kl_summary(rows)
+    print(table(rows), file=sys.stderr)
+    if summary["best"]:
+        print(f"[frontier] at KL {summary['kl']:.3f} nats, the highest gold score: {summary['best']}", file=sys.stderr)
+    print(json.dumps({"rows": rows, "equal_kl": summary, "policy": choice.name, "policy_weights": choice.weights,
+                      "proxy": str(args.proxy), "gold": str(args.gold), "n_prompts": len(prompts),
+                      "best_of": best_of, "seed": args.seed, "response_length": args.response_length,
+                      "temperature": args.temperature, "length_unit": LENGTH_UNIT,
+                      "seconds": round(time.perf_counter() - t0, 1)}), flush=True)
+    return 0
