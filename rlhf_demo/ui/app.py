@@ -10,7 +10,7 @@ import sys
 
 import gradio as gr
 
-from rlhf_demo.ui import browse, classroom, lock, ppo, reward, vote
+from rlhf_demo.ui import browse, classroom, compare, lock, ppo, reward, vote
 from rlhf_demo.ui.common import CSS
 from rlhf_demo.workspace import Workspace
 
@@ -66,15 +66,18 @@ def build_app(ws: Workspace) -> gr.Blocks:
                     reward_tab = reward.build(ws)
                 with gr.Tab("4 · PPO", id="ppo"):
                     ppo_tab = ppo.build(ws)
+                with gr.Tab("5 · Compare", id="compare"):
+                    compare_tab = compare.build(ws)
         # -- wiring (after everything is built) --
         ack.click(lambda: (gr.update(visible=False), gr.update(visible=True)), None, [gate, main],
                   api_visibility="private", show_progress="hidden")
-        for tab in (browse_tab, vote_tab, reward_tab, ppo_tab):
+        for tab in (browse_tab, vote_tab, reward_tab, ppo_tab, compare_tab):
             panel.controls.extend(getattr(tab, "instructor_controls", []))
         browse.wire(browse_tab, ws, demo, panel)
         vote.wire(vote_tab, ws, demo, panel)
         reward.wire(reward_tab, ws, demo, panel)
         ppo.wire(ppo_tab, ws, demo, panel)
+        compare.wire(compare_tab, ws, demo, panel)
         lock.wire(panel, ws, demo)
         classroom.wire(lesson, ws, demo, tabs)
     return demo

@@ -1,0 +1,285 @@
+"""Compare tab: over-optimisation (proxy vs gold during PPO), DPO, best-of-N, and one reward–KL frontier for all."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import gradio as gr
+
+from rlhf_demo.compare.lab import FRONTIER_NS, FRONTIER_PROMPTS, dpo_job, frontier_job
+from rlhf_demo.jobs import JobBusy
+from rlhf_demo.reward.gold import pairing_text
+from rlhf_demo.ui.common import as_number, error, esc
+from rlhf_demo.ui.compare_view import (
+    dpo_figure,
+    dpo_frame,
+    frontier_figure,
+    frontier_frame,
+    frontier_markdown,
+    overopt_figure,
+    overopt_markdown,
+)
+from rlhf_demo.ui.lock import UnlockPanel, locked, require
+from rlhf_demo.workspace import Workspace
+
+INTRO = """**Step 5 · Compare ways to optimise a preference.** PPO is one way to turn preferences into a better policy.
+Here it meets two others that most practitioners use today, all measured the same way: how far the policy moved from
+the base model (**KL**) against how good its replies are, judged by a reward model nobody optimised (**gold**)."""
+
+WHY_GOLD = """**Why gold ≠ proxy.** The reward model PPO climbs (the *proxy*) is only an estimate of what people prefer,
+learnt from a few pairs. Push hard enough and the policy finds replies the proxy over-rates: the proxy keeps rising
+while true quality peaks and falls (Gao et al. 2022, *Scaling Laws for Reward Model Overoptimization*). We cannot ask
+the class after every step, so a second reward model trained on **more data**, that nothing is optimised against,
+stands in for the truth: the **gold** model. Run PPO in tab 4 (the reward-hacking demo, β = 0, shows it best): every
+few steps both models score the same held-out replies."""
+
+WHY_DPO = """**DPO (Rafailov et al. 2023) removes two things:** the reward model and the sampling. It turns each
+preference pair straight into a loss on the policy's own log-probabilities (chosen up, rejected down, relative to the
+frozen reference), so training is one supervised pass over the pairs: no replies are generated, nothing is scored.
+β plays the role of PPO's KL coefficient. TRL's `DPOTrainer` with a LoRA adapter, on the same pairs the reward model
+sees (the data plus the class's votes). A trained adapter joins the Vote tab and the frontier."""
+
+WHY_BON = """**Best-of-N: no training at all.** Sample N replies from the base policy, keep the one the proxy likes
+best. It **costs N× inference** on every request, forever, but its distance from the base policy is known in closed
+form: KL = log N − (N−1)/N (0.19 nats for N = 2, 1.8 for N = 16). The frontier puts every method on one chart: at
+equal KL, the higher gold score wins."""
+
+
+@dataclass
+class CompareTab:
+    pairing: gr.Markdown
+    gold: gr.Dropdown
+    allow_same: gr.Checkbox
+    set_gold: gr.Button
+    overopt_md: gr.Markdown
+    overopt_plot: gr.Plot
+    beta: gr.Number
+    dpo_steps: gr.Slider
+    use_votes: gr.Checkbox
+    dpo_train: gr.Button
+    dpo_stop: gr.Button
+    dpo_status: gr.Markdown
+    dpo_plot: gr.Plot
+    dpo_table: gr.Dataframe
+    ns: gr.CheckboxGroup
+    n_prompts: gr.Slider
+    frontier_start: gr.Button
+    frontier_stop: gr.Button
+    frontier_status: gr.Markdown
+    frontier_plot: gr.Plot
+    frontier_table: gr.Dataframe
+    timer: gr.Timer
+    seen: gr.State
+    instructor_controls: list
+
+
+def build(ws: Workspace) -> CompareTab:
+    from rlhf_demo.dpo.config import DPOConfig
+
+    d = DPOConfig()
+    gr.Markdown(INTRO, elem_classes="rl-intro")
+    gr.Markdown("### 1 · Over-optimisation: the proxy climbs, the gold score turns")
+    gr.Markdown(WHY_GOLD)
+    pairing = gr.Markdown(elem_id="cmp-pairing")
+    with gr.Row(equal_height=True):
+        gold = gr.Dropdown([], label="Gold reward model", scale=3, elem_id="cmp-gold",
+                           info="default: the saved model other than the active one, trained on the most pairs")
+        allow_same = gr.Checkbox(False, label="allow gold = proxy (the curves then coincide)", scale=2)
+        set_gold = gr.Button("Use as gold", scale=1, elem_id="cmp-set-gold")
+    overopt_md = gr.Markdown(elem_id="cmp-overopt-md")
+    overopt_plot = gr.Plot(label="Proxy vs gold, reply length and entropy", elem_id="cmp-overopt-plot")
+
+    gr.Markdown("### 2 · DPO: preferences straight into the policy")
+    gr.Markdown(WHY_DPO)
+    with gr.Row(equal_height=True):
+        beta = gr.Number(d.beta, label="β (DPO's leash to the reference)", minimum=0.01, maximum=5, step=0.05,
+                         elem_id="cmp-beta")
+        dpo_steps = gr.Slider(1, 64, value=d.max_steps, step=1, label=f"steps ({d.per_device_train_batch_size} pairs each)",
+                              elem_id="cmp-dpo-steps")
+        use_votes = gr.Checkbox(True, label="add the class's votes")
+    with gr.Row():
+        dpo_train = gr.Button("Train DPO", variant="primary", elem_id="cmp-dpo-train")
+        dpo_stop = gr.Button("Stop (keeps what is trained)", elem_id="cmp-dpo-stop")
+    dpo_status = gr.Markdown(elem_id="cmp-dpo-status")
+    dpo_plot = gr.Plot(label="DPO curves", elem_id="cmp-dpo-plot")
+    dpo_table = gr.Dataframe(interactive=False, label="DPO adapters (each is a contestant in the Vote tab)",
+                             elem_id="cmp-dpo-table")
+
+    gr.Markdown("### 3 · Best-of-N and the reward–KL frontier")
+    gr.Markdown(WHY_BON)
+    with gr.Row(equal_height=True):
+        ns = gr.CheckboxGroup([str(n) for n in FRONTIER_NS], value=[str(n) for n in FRONTIER_NS],
+                              label="best-of-N: N", elem_id="cmp-ns")
+        n_prompts = gr.Slider(4, 64, value=FRONTIER_PROMPTS, step=4, label="held-out prompts", elem_id="cmp-prompts")
+    with gr.Row():
+        frontier_start = gr.Button("Compute the frontier", variant="primary", elem_id="cmp-frontier")
+        frontier_stop = gr.Button("Stop", elem_id="cmp-frontier-stop")
+    gr.Markdown("Points: best-of-N for each N, every DPO adapter and every saved PPO checkpoint (save one in tab 4 to "
+                "add the run). Sampled at temperature 0.7, 48 tokens, the same seeds for every method.",
+                elem_classes="rl-status")
+    frontier_status = gr.Markdown(elem_id="cmp-frontier-status")
+    frontier_plot = gr.Plot(label="Reward–KL frontier", elem_id="cmp-frontier-plot")
+    frontier_table = gr.Dataframe(interactive=False, label="Frontier points", elem_id="cmp-frontier-table")
+    timer = gr.Timer(3.0)
+    controls = [gold, allow_same, set_gold, beta, dpo_steps, use_votes, dpo_train, dpo_stop, ns, n_prompts,
+                frontier_start, frontier_stop]
+    return CompareTab(pairing, gold, allow_same, set_gold, overopt_md, overopt_plot, beta, dpo_steps, use_votes,
+                      dpo_train, dpo_stop, dpo_status, dpo_plot, dpo_table, ns, n_prompts, frontier_start,
+                      frontier_stop, frontier_status, frontier_plot, frontier_table, timer, gr.State(None), controls)
+
+
+# ----------------------------------------------------------------------------- the actions (UI and API)
+
+
+def _adapters(ws: Workspace) -> list[tuple[str, str, str]]:
+    """(method, name, path) of every adapter in the arena: PPO checkpoints and DPO adapters of the policy in use."""
+    out = []
+    for c in ws.contestants.list():
+        if c.adapter_path:
+            method = "dpo" if (Path(c.adapter_path) / "dpo_meta.json").is_file() else "ppo"
+            out.append((method, c.name, c.adapter_path))
+    return out
+
+
+def set_gold(ws: Workspace, name, allow_same) -> str | None:
+    try:
+        return ws.lab.set_gold(name if isinstance(name, str) else None, bool(allow_same))
+    except ValueError as e:
+        raise error(str(e)) from e
+
+
+def start_dpo(ws: Workspace, beta, steps, use_votes) -> str:
+    from rlhf_demo.dpo.config import DPOConfig
+    from rlhf_demo.reward.session import select_pairs
+
+    beta = as_number(beta, "β", 0.001, 10.0)
+    steps = int(as_number(steps, "steps", 1, 500, whole=True))
+    try:
+        cfg = DPOConfig(beta=beta, max_steps=steps, device=ws.settings.device).validate()
+        data = select_pairs(ws, ws.data.source.default()[0], 400, bool(use_votes), 16)
+        name = ws.lab.new_dpo_name(lambda n: n in ws.contestants)
+        job = dpo_job(ws.lab, cfg, data.train, ws.policy_choice, name,
+                      on_saved=lambda a: ws._add_checkpoint_contestant(ws.contestants, a, "DPO adapter"))
+        ws.jobs.submit("dpo", f"DPO ({name})", job)
+    except (ValueError, JobBusy) as e:
+        raise error(str(e)) from e
+    return f"Starting DPO {name}: β = {beta:g}, {steps} steps, {len(data.train)} pairs ({data.n_votes} from votes)."
+
+
+def start_frontier(ws: Workspace, ns, n_prompts) -> str:
+    try:
+        chosen = sorted({int(n) for n in (ns or [])})
+    except (TypeError, ValueError):
+        raise error("best-of-N: pick N among 1, 2, 4, 8, 16.") from None
+    if not chosen or any(n not in FRONTIER_NS for n in chosen):
+        raise error("best-of-N: pick at least one N among 1, 2, 4, 8, 16.")
+    n_prompts = int(as_number(n_prompts, "held-out prompts", 1, 256, whole=True))
+    proxy, gold = ws.reward_models.active, ws.lab.gold_name()
+    if proxy is None:
+        raise error("No active reward model yet: train one in tab 3 (it is the proxy).")
+    if gold is None:
+        raise error("No gold reward model: train a second reward model in tab 3, on more pairs than the proxy.")
+    from rlhf_demo.models.presets import load_policy
+
+    job = frontier_job(ws.lab, lambda: load_policy(ws.policy_choice, ws.settings.device), proxy, gold,
+                       ws.heldout_prompts(n_prompts), _adapters(ws), chosen, device=ws.settings.device)
+    try:
+        ws.jobs.submit("frontier", "Reward–KL frontier", job)
+    except JobBusy as e:
+        raise error(str(e)) from e
+    return f"Computing the frontier: best-of-{', '.join(map(str, chosen))} and {len(_adapters(ws))} adapters."
+
+
+def stop_job(ws: Workspace, kind: str) -> str:
+    snap = ws.jobs.snapshot()
+    if snap.kind != kind or not snap.active:
+        return "not running"
+    ws.jobs.stop()
+    return "stopping"
+
+
+def status(ws: Workspace) -> dict:
+    """The tab's state as every page sees it (also /compare_status)."""
+    view = ws.ppo.view()
+    proxy, gold = ws.reward_models.active, ws.lab.gold_name()
+    return {"proxy": proxy, "gold": gold, "evals": view.evals, "eval_gold": view.gold_name,
+            "dpo_adapters": ws.lab.dpo_adapters(), "frontier": ws.lab.last_frontier()}
+
+
+# ----------------------------------------------------------------------------- wiring
+
+
+def wire(tab: CompareTab, ws: Workspace, demo: gr.Blocks, panel: UnlockPanel) -> None:
+    private = dict(api_visibility="private")
+    key = [panel.key]
+
+    def job_line(kind: str, idle: str) -> str:
+        snap = ws.jobs.snapshot(kind)
+        return esc(snap.status_line()) if snap.state != "idle" else idle
+
+    def refresh(seen):
+        s = ws.ppo
+        dpo, front = ws.jobs.snapshot("dpo"), ws.jobs.snapshot("frontier")
+        models = ws.reward_models.list()
+        proxy, gold = ws.reward_models.active, ws.lab.gold_name()
+        stamp = (s.version, dpo.version, front.version, proxy, gold, tuple(m["name"] for m in models))
+        if seen is not None and tuple(seen) == stamp:
+            return seen, *([gr.skip()] * 10)
+        # the dropdown is set only when the models or the gold changed: a PPO step must not undo a pick in progress
+        models_changed = seen is None or tuple(seen[3:]) != stamp[3:]
+        view = s.view()
+        by_name = {m["name"]: m for m in models}
+        pairing = pairing_text(by_name.get(gold), by_name.get(proxy))
+        if view.gold_name and view.gold_name != gold:
+            pairing += f"  \n*The curves below were measured with {esc(view.gold_name)}; the next PPO run uses {esc(gold)}.*"
+        result = ws.lab.last_frontier()
+        dpo_log = dpo.data.get("log", [])
+        dropdown = gr.update(choices=[m["name"] for m in models], value=gold) if models_changed else gr.skip()
+        return (list(stamp), pairing, dropdown,
+                overopt_markdown(view.evals, view.history, view.config.get("response_length"), s.eval_every),
+                overopt_figure(view.evals, view.history),
+                job_line("dpo", "No DPO run yet in this session: press *Train DPO*."), dpo_figure(dpo_log),
+                dpo_frame(ws.lab.dpo_adapters()),
+                job_line("frontier", "") + ("  \n" if front.state != "idle" else "") + frontier_markdown(result),
+                frontier_figure(result), frontier_frame(result))
+
+    def on_gold(name, allow_same):
+        now = set_gold(ws, name, allow_same)
+        gr.Info(f"Gold reward model: {now}.")
+        return None  # the poll redraws with the new pairing
+
+    tab.set_gold.click(locked(ws, on_gold), [*key, tab.gold, tab.allow_same], [tab.seen], **private)
+    tab.dpo_train.click(locked(ws, lambda b, s, v: start_dpo(ws, b, s, v)), [*key, tab.beta, tab.dpo_steps, tab.use_votes],
+                        [tab.dpo_status], **private)
+    tab.dpo_stop.click(locked(ws, lambda: stop_job(ws, "dpo")), key, [tab.dpo_status], **private)
+    tab.frontier_start.click(locked(ws, lambda ns, n: start_frontier(ws, ns, n)), [*key, tab.ns, tab.n_prompts],
+                             [tab.frontier_status], **private)
+    tab.frontier_stop.click(locked(ws, lambda: stop_job(ws, "frontier")), key, [tab.frontier_status], **private)
+    out = [tab.seen, tab.pairing, tab.gold, tab.overopt_md, tab.overopt_plot, tab.dpo_status, tab.dpo_plot,
+           tab.dpo_table, tab.frontier_status, tab.frontier_plot, tab.frontier_table]
+    tab.timer.tick(refresh, [tab.seen], out, show_progress="hidden", **private)
+    demo.load(refresh, [tab.seen], out, show_progress="hidden", **private)
+
+    # -- the API: instructor actions take the key first ------------------------------------------------
+    def gold_set(key: str, name: str = "", allow_same: bool = False) -> dict:
+        """Pick the gold reward model ("" = the default). Instructor only."""
+        require(ws, key)
+        return {"gold": set_gold(ws, name, allow_same), "proxy": ws.reward_models.active}
+
+    def dpo_train(key: str, beta: float = 0.1, steps: int = 8, use_votes: bool = True) -> dict:
+        """Train a DPO adapter as a background job. Instructor only."""
+        require(ws, key)
+        return {"status": start_dpo(ws, beta, steps, use_votes)}
+
+    def frontier_start(key: str, best_of: str = "1,2,4,8,16", prompts: int = FRONTIER_PROMPTS) -> dict:
+        """Compute the reward–KL frontier as a background job. Instructor only."""
+        require(ws, key)
+        return {"status": start_frontier(ws, [n.strip() for n in str(best_of).split(",") if n.strip()], prompts)}
+
+    def compare_status() -> dict:
+        """Gold and proxy, PPO's gold evaluations, DPO adapters and the last frontier."""
+        return status(ws)
+
+    for fn in (gold_set, dpo_train, frontier_start, compare_status):
+        gr.api(fn, api_name=fn.__name__)

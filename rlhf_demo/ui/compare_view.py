@@ -1,0 +1,170 @@
+"""What the Compare tab draws: pure functions of the PPO session's gold evaluations, a DPO job's log rows and a
+frontier result (figures, tables, short texts), tested without a server. The tab itself is `compare.py`."""
+
+from __future__ import annotations
+
+import math
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from rlhf_demo.ppo.overopt import drift_flags, gold_peak, overopt_curve  # noqa: E402
+from rlhf_demo.ui.common import esc  # noqa: E402
+from rlhf_demo.ui.ppo_view import PLOT_DPI, PLOT_PT, _style  # noqa: E402
+
+PROXY, GOLD = "#4f46e5", "#d97706"  # one colour per reward model, the same in every chart of the tab
+METHOD_STYLE = {"best-of-n": ("#0f766e", "o"), "dpo": ("#be185d", "s"), "ppo": ("#4f46e5", "^")}
+DPO_PLOTS = [("loss", "DPO loss (log 2 = 0.693 at the start)"), ("rewards/margins", "chosen − rejected implicit reward"),
+             ("rewards/accuracies", "share of pairs ranked right")]
+FRONTIER_COLUMNS = ["method", "name", "N", "KL (nats)", "KL measured", "proxy (σ)", "gold (σ)", "reply tokens"]
+
+
+def _empty(ax, text: str) -> None:
+    ax.text(0.5, 0.5, text, ha="center", va="center", fontsize=PLOT_PT, transform=ax.transAxes, wrap=True)
+
+
+def overopt_figure(evals: list[dict], history: list[dict]):
+    """Left: proxy and gold score (σ above the base policy) against √KL, the Gao et al. picture, each point labelled
+    with its PPO step. Middle and right: mean reply length and entropy per PPO step (length drift, collapse)."""
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4.6), dpi=PLOT_DPI, gridspec_kw={"width_ratios": [1.5, 1, 1]})
+    ax = axes[0]
+    curve = overopt_curve(evals)
+    if len(curve) >= 1:
+        x = [c["sqrt_kl"] for c in curve]
+        ax.plot(x, [c["proxy"] for c in curve], marker="o", lw=2.4, color=PROXY, label="proxy (optimised)")
+        ax.plot(x, [c["gold"] for c in curve], marker="s", lw=2.4, color=GOLD, label="gold (only watched)")
+        for c in curve[1:]:
+            ax.annotate(str(c["step"]), (c["sqrt_kl"], c["gold"]), textcoords="offset points", xytext=(4, -14),
+                        fontsize=PLOT_PT - 3, color=GOLD)
+        peak = gold_peak(curve)
+        if peak and peak["turned_down"]:
+            at = next(c for c in curve if c["step"] == peak["step"])
+            ax.scatter([at["sqrt_kl"]], [at["gold"]], s=220, facecolors="none", edgecolors=GOLD, lw=2)
+        ax.axhline(0, color="#888", lw=0.8)
+        ax.legend(fontsize=PLOT_PT - 2, loc="best")
+    else:
+        _empty(ax, "Gold and proxy appear when PPO runs\n(tab 4) with a gold model")
+    ax.set_title("score vs √KL from the base policy", fontsize=PLOT_PT)
+    ax.set_xlabel("√KL (held-out prompts)", fontsize=PLOT_PT)
+    ax.set_ylabel("σ above the base policy", fontsize=PLOT_PT)
+    _style(ax)
+    steps = [h.get("step", i + 1) for i, h in enumerate(history)]
+    for ax, key, title in ((axes[1], "val/mean_response_length", "mean reply length (tokens)"),
+                           (axes[2], "objective/entropy", "entropy (nats per reply)")):
+        if history:
+            ax.plot(steps, [h.get(key, math.nan) for h in history], marker="o" if len(steps) < 30 else None, ms=4,
+                    lw=2.0, color="#0f766e")
+        else:
+            _empty(ax, "no PPO steps yet")
+        ax.set_title(title, fontsize=PLOT_PT)
+        ax.set_xlabel("PPO step", fontsize=PLOT_PT)
+        _style(ax)
+    fig.tight_layout()
+    plt.close(fig)
+    return fig
+
+
+def overopt_markdown(evals: list[dict], history: list[dict], response_length: int | None, every: int) -> str:
+    """The verdict under the chart: where gold peaked and whether it turned down, plus the drift flags."""
+    curve = overopt_curve(evals)
+    lines = []
+    if not curve:
+        lines.append(f"No evaluation yet. With a gold model, PPO scores {32} held-out prompts with both reward models "
+                     f"at step 0 and every {every} steps.")
+    else:
+        last = curve[-1]
+        lines.append(f"**{len(curve)} evaluations** (step {curve[0]['step']} to {last['step']}): proxy "
+                     f"{last['proxy']:+.2f} σ, gold {last['gold']:+.2f} σ at √KL {last['sqrt_kl']:.2f}.")
+        peak = gold_peak(curve)
+        if peak and peak["turned_down"]:
+            lines.append(f"📉 **Gold turned down:** it peaked at step {peak['step']} ({peak['gold']:+.2f} σ) and has "
+                         f"lost {peak['drop']:.2f} σ since, while the proxy rose {peak['proxy_rise']:+.2f} σ. The "
+                         "policy now exploits what the proxy gets wrong: over-optimisation.")
+        elif peak:
+            lines.append("Gold has not turned down (yet): it is within 0.2 σ of its best, or the proxy fell with it.")
+    for flag in drift_flags(history, response_length):
+        lines.append(f"⚠️ **{esc(flag)}**")
+    return "  \n".join(lines)
+
+
+def dpo_figure(log: list[dict]):
+    """The DPO job's curves under TRL's metric names."""
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4.2), dpi=PLOT_DPI)
+    steps = [r.get("step", i) for i, r in enumerate(log)]
+    for ax, (key, title) in zip(axes, DPO_PLOTS):
+        ys = [r.get(key, math.nan) for r in log]
+        if log:
+            ax.plot(steps, ys, marker="o", ms=4, lw=2.0, color="#be185d")
+        else:
+            _empty(ax, "no DPO run yet")
+        ax.set_title(f"{key}\n{title}", fontsize=PLOT_PT)
+        ax.set_xlabel("optimiser step", fontsize=PLOT_PT)
+        _style(ax)
+    fig.tight_layout()
+    plt.close(fig)
+    return fig
+
+
+def dpo_frame(adapters: list[dict]) -> pd.DataFrame:
+    cols = ["name", "β", "steps", "pairs", "loss", "reward accuracy", "margin", "seconds"]
+    rows = [[a["name"], a["beta"], a["steps"], a["pairs"], _r(a["loss"]), _r(a["accuracy"]), _r(a["margin"]),
+             _r(a["seconds"], 0)] for a in adapters]
+    return pd.DataFrame(rows, columns=cols)
+
+
+def _r(x, nd: int = 3):
+    return None if x is None else round(float(x), nd)
+
+
+def frontier_figure(result: dict | None):
+    """x = KL from the base policy, y = gold score (filled markers, solid lines) and proxy score (hollow markers,
+    dashed), one colour and marker per method; best-of-N points are joined in order of N and labelled."""
+    fig, ax = plt.subplots(figsize=(10, 5.6), dpi=PLOT_DPI)
+    rows = (result or {}).get("rows") or []
+    if not rows:
+        _empty(ax, "No frontier yet: press Compute the frontier")
+    for method, (colour, marker) in METHOD_STYLE.items():
+        pts = sorted((r for r in rows if r["method"] == method), key=lambda r: (r["kl"], r.get("n") or 0))
+        if not pts:
+            continue
+        x = [r["kl"] for r in pts]
+        ax.plot(x, [r["gold"] for r in pts], marker=marker, ms=9, lw=2.2 if method == "best-of-n" else 0,
+                color=colour, label=f"{method}: gold")
+        ax.plot(x, [r["proxy"] for r in pts], marker=marker, ms=9, lw=1.2 if method == "best-of-n" else 0, ls="--",
+                color=colour, mfc="none", alpha=0.8, label=f"{method}: proxy")
+        for r in pts:
+            label = f"N={r['n']}" if method == "best-of-n" else r["name"]
+            ax.annotate(label, (r["kl"], r["gold"]), textcoords="offset points", xytext=(5, 6), fontsize=PLOT_PT - 3,
+                        color=colour)
+    ax.axhline(0, color="#888", lw=0.8)
+    ax.set_xlabel("KL from the base policy (nats per reply, held-out prompts)", fontsize=PLOT_PT)
+    ax.set_ylabel("score, σ above the base policy", fontsize=PLOT_PT)
+    ax.set_title("reward–KL frontier: filled = gold, hollow = proxy", fontsize=PLOT_PT)
+    if rows:
+        ax.legend(fontsize=PLOT_PT - 3, ncol=3, loc="best")
+    _style(ax)
+    fig.tight_layout()
+    plt.close(fig)
+    return fig
+
+
+def frontier_frame(result: dict | None) -> pd.DataFrame:
+    rows = (result or {}).get("rows") or []
+    out = [[r["method"], r["name"], r.get("n"), _r(r["kl"]), _r(r.get("kl_measured")), _r(r["proxy"]), _r(r["gold"]),
+            _r(r.get("mean_length"), 1)] for r in rows]
+    return pd.DataFrame(out, columns=FRONTIER_COLUMNS)
+
+
+def frontier_markdown(result: dict | None) -> str:
+    if not result or not result.get("rows"):
+        return ("No frontier yet. It samples the held-out prompts with every method and scores the replies with "
+                "the proxy and the gold model.")
+    rows = result["rows"]
+    best = max(rows, key=lambda r: r["gold"])
+    return (f"Computed {esc(result.get('computed', ''))} on {result['n_prompts']} held-out prompts in "
+            f"{result['seconds']:.0f} s · proxy **{esc(result['proxy'])}**, gold **{esc(result['gold'])}** · highest "
+            f"gold: **{esc(best['name'])}** ({best['gold']:+.2f} σ at KL {best['kl']:.2f}). Compare methods at equal "
+            "KL (the same distance from the base policy), not only their best point.")
