@@ -19,9 +19,9 @@ def test_the_student_view_opens_on_vote_and_every_tab_fits_a_phone(bundled_app):
         page.wait_for_function("document.querySelector('[role=tab][aria-selected=true]').innerText.includes('Vote')",
                                timeout=30_000)
         assert page.locator("#vote-new").is_visible()
-        # all four tabs are in the tab bar itself, none hidden under Gradio's "..." overflow menu
+        # all five tabs are in the tab bar itself, none hidden under Gradio's "..." overflow menu
         visible = page.eval_on_selector_all("#rl-tabs [role=tablist] [role=tab]", "els => els.map(e => e.innerText)")
-        assert len(visible) == 4, visible
+        assert len(visible) == 5, visible
         height = page.locator("#vote-a").bounding_box()["height"]
         assert height >= 60  # big buttons for thumbs
         page.screenshot(path=str(ARTIFACTS / "student-view-390.png"))

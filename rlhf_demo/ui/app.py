@@ -11,7 +11,7 @@ import sys
 import gradio as gr
 
 from rlhf_demo.ui import browse, classroom, compare, lock, ppo, reward, vote
-from rlhf_demo.ui.common import CSS
+from rlhf_demo.ui.common import CSS, HEAD
 from rlhf_demo.workspace import Workspace
 
 TITLE = "RLHF Playground"
@@ -85,5 +85,5 @@ def build_app(ws: Workspace) -> gr.Blocks:
 
 def launch_kwargs() -> dict:
     """Arguments for ``demo.launch`` that belong to the look of the app (Gradio 6 takes them there)."""
-    return {"css": CSS, "theme": gr.themes.Soft(), "footer_links": ["api", "gradio"],
+    return {"css": CSS, "head": HEAD, "theme": gr.themes.Soft(), "footer_links": ["api", "gradio"],
             "max_file_size": MAX_UPLOAD}  # /gradio_api/upload refuses anything larger

@@ -88,7 +88,7 @@ def build(ws: Workspace) -> CompareTab:
         allow_same = gr.Checkbox(False, label="allow gold = proxy (the curves then coincide)", scale=2)
         set_gold = gr.Button("Use as gold", scale=1, elem_id="cmp-set-gold")
     overopt_md = gr.Markdown(elem_id="cmp-overopt-md")
-    overopt_plot = gr.Plot(label="Proxy vs gold, reply length and entropy", elem_id="cmp-overopt-plot")
+    overopt_plot = gr.Plot(label="Proxy vs gold, reply length and entropy", show_label=False, elem_id="cmp-overopt-plot")
 
     gr.Markdown("### 2 · DPO: preferences straight into the policy")
     gr.Markdown(WHY_DPO)
@@ -102,7 +102,7 @@ def build(ws: Workspace) -> CompareTab:
         dpo_train = gr.Button("Train DPO", variant="primary", elem_id="cmp-dpo-train")
         dpo_stop = gr.Button("Stop (keeps what is trained)", elem_id="cmp-dpo-stop")
     dpo_status = gr.Markdown(elem_id="cmp-dpo-status")
-    dpo_plot = gr.Plot(label="DPO curves", elem_id="cmp-dpo-plot")
+    dpo_plot = gr.Plot(label="DPO curves", show_label=False, elem_id="cmp-dpo-plot")
     dpo_table = gr.Dataframe(interactive=False, label="DPO adapters (each is a contestant in the Vote tab)",
                              elem_id="cmp-dpo-table")
 
@@ -119,7 +119,7 @@ def build(ws: Workspace) -> CompareTab:
                 "add the run). Sampled at temperature 0.7, 48 tokens, the same seeds for every method.",
                 elem_classes="rl-status")
     frontier_status = gr.Markdown(elem_id="cmp-frontier-status")
-    frontier_plot = gr.Plot(label="Reward–KL frontier", elem_id="cmp-frontier-plot")
+    frontier_plot = gr.Plot(label="Reward–KL frontier", show_label=False, elem_id="cmp-frontier-plot")
     frontier_table = gr.Dataframe(interactive=False, label="Frontier points", elem_id="cmp-frontier-table")
     timer = gr.Timer(3.0)
     controls = [gold, allow_same, set_gold, beta, dpo_steps, use_votes, dpo_train, dpo_stop, ns, n_prompts,
