@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from rlhf_demo.data.prompts import short_prompts
@@ -116,13 +117,16 @@ class Workspace:
     @property
     def contestants(self):
         """Who answers in the arena: base-policy variants, later every saved PPO checkpoint."""
-        from rlhf_demo.arena.arena import ContestantRegistry
+        from rlhf_demo.arena.contestants import ContestantRegistry, best_of_contestant
 
         with self._lazy_lock:
             if self._contestants is None:
                 from rlhf_demo.ppo.session import scan_checkpoints
 
                 registry = ContestantRegistry(policy_id=self.policy_id)
+                # best-of-8: plays while a reward model is active (it keeps the best of 8 base replies)
+                bon = best_of_contestant(8)
+                registry.add(replace(bon, uid=f"{self.policy_id}-t{bon.temperature:g}-bo{bon.best_of}"))
                 # rebuilt from disk: after a restart every complete checkpoint is a contestant again
                 for c in scan_checkpoints(self.checkpoint_dir)[0]:
                     self._add_checkpoint_contestant(registry, c)
@@ -160,14 +164,21 @@ class Workspace:
     @property
     def arena(self):
         """The arena (loads the policy on first use)."""
-        from rlhf_demo.arena.arena import Arena, PolicyGenerator, prompt_picker
+        from rlhf_demo.arena.arena import Arena, prompt_picker
+        from rlhf_demo.arena.generator import PolicyGenerator
 
         with self._lazy_lock:
             if self._arena is None:
                 model, tok = self.policy()
                 gen = PolicyGenerator(model, tok, max_new_tokens=48, format_prompt=lambda p: format_prompt(tok, p))
+                gen.best_of_scorer = self._best_of_scorer
                 self._arena = Arena(self.votes, self.contestants, gen, prompt_picker(self.arena_prompts()))
             return self._arena
+
+    def _best_of_scorer(self):
+        """(name, model) of the active reward model, which picks the best-of-N contestant's reply; None without one."""
+        name = self.reward_models.active
+        return None if name is None else (name, self.reward_models.load(name, self.settings.device))
 
     def standings_key(self) -> tuple:
         """What the standings depend on: (active votes, all votes, filters). Cheap: polls compare it."""

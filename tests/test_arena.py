@@ -9,19 +9,10 @@ import time
 import pytest
 import torch
 
-from rlhf_demo.arena.arena import (
-    DEFAULT_CONTESTANTS,
-    EMPTY_REPLY,
-    Arena,
-    ArenaError,
-    Contestant,
-    ContestantRegistry,
-    PerRowTemperature,
-    PolicyGenerator,
-    Round,
-    clean_reply,
-    prompt_picker,
-)
+from rlhf_demo.arena.arena import Arena, Round, prompt_picker
+from rlhf_demo.arena.contestants import DEFAULT_CONTESTANTS, ArenaError, Contestant, ContestantRegistry
+from rlhf_demo.arena.generator import EMPTY_REPLY, PerRowTemperature, PolicyGenerator
+from rlhf_demo.models.generation import clean_reply
 from rlhf_demo.arena.votes import VoteError, VoteStore
 from rlhf_demo.data.hh import STOP_STRINGS, load_jsonl
 
@@ -437,3 +428,62 @@ def test_replies_are_cleaned_where_they_are_made_and_prompts_stay_as_typed(arena
     assert len(exported) == 1
     assert not any(c in exported[0]["chosen"].split("Assistant:")[-1] for c in control)
     assert typed in exported[0]["chosen"]
+
+
+# -- best-of-N as a contestant ----------------------------------------------------------------------------------
+
+class LongestWins:
+    """A reward model that likes long replies; records what it scored."""
+
+    def __init__(self):
+        self.calls = []
+
+    def score(self, prompts, replies):
+        self.calls.append(list(replies))
+        return torch.tensor([float(len(r)) for r in replies])
+
+
+def test_best_of_n_contestant_keeps_the_reply_the_reward_model_likes_best(model, tokenizer):
+    from rlhf_demo.arena.contestants import best_of_contestant
+
+    gen = PolicyGenerator(model, tokenizer, max_new_tokens=12)
+    bon = best_of_contestant(4)
+    assert bon.name == "base + best-of-4" and bon.best_of == 4
+    with pytest.raises(ArenaError, match="needs an active reward model"):
+        gen.generate([PROMPT, PROMPT], [DEFAULT_CONTESTANTS[0], bon], seed=1)
+    rm = LongestWins()
+    gen.best_of_scorer = lambda: ("rm-long", rm)
+    plain, best = gen.generate([PROMPT, PROMPT], [DEFAULT_CONTESTANTS[0], bon], seed=1)
+    assert len(rm.calls) == 1 and len(rm.calls[0]) == 4  # the 4 samples of the best-of-4 row only
+    assert best == max(rm.calls[0], key=len)  # the longest of its 4 samples
+    with pytest.raises(ArenaError, match="best_of"):
+        Contestant("x", 0.7, best_of=0)
+
+
+def test_best_of_n_plays_only_while_a_reward_model_is_active_and_its_id_names_that_model(tmp_path, model, tokenizer):
+    from dataclasses import replace
+
+    from rlhf_demo.arena.contestants import best_of_contestant
+
+    registry = ContestantRegistry()
+    bon = registry.add(replace(best_of_contestant(2), uid="base-t0.7-bo2"))
+    gen = PolicyGenerator(model, tokenizer, max_new_tokens=8)
+    store = VoteStore(tmp_path / "votes.sqlite")
+    arena = Arena(store, registry, gen, prompt_picker([PROMPT]))
+    names = {n for s in range(12) for n in _pair(arena, store, s)}
+    assert bon.name not in names  # no reward model: never drawn
+    gen.best_of_scorer = lambda: ("rm-1", LongestWins())
+    seen = [(r.model_a, r.model_a_id, r.settings) for s in range(12) for r in [_round(arena, store, s)]]
+    ids = {mid for name, mid, _ in seen if name == bon.name}
+    assert ids == {"base-t0.7-bo2|rm=rm-1"}, seen  # another reward model would be another contestant
+    assert all(st["best_of_reward_model"] == "rm-1" for name, _, st in seen if name == bon.name)
+
+
+def _round(arena, store, seed):
+    r = arena.new_round(None, "voter", seed=seed)
+    return store.get_round(r.round_id)
+
+
+def _pair(arena, store, seed):
+    rec = _round(arena, store, seed)
+    return rec.model_a, rec.model_b

@@ -6,7 +6,8 @@ from functools import partial
 
 import pytest
 
-from rlhf_demo.arena.arena import Contestant, ContestantRegistry, PolicyGenerator
+from rlhf_demo.arena.contestants import Contestant, ContestantRegistry
+from rlhf_demo.arena.generator import PolicyGenerator
 from rlhf_demo.data.hh import load_jsonl
 from rlhf_demo.dpo.cli import dpo_main
 from rlhf_demo.dpo.config import DPOConfig

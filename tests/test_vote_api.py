@@ -9,7 +9,7 @@ import time
 import pytest
 from gradio_client import Client
 
-from rlhf_demo.arena.arena import EMPTY_REPLY
+from rlhf_demo.arena.generator import EMPTY_REPLY
 from rlhf_demo.data.hh import STOP_STRINGS
 from rlhf_demo.models.generation import CHAT_MARKERS
 

@@ -165,7 +165,8 @@ def policy_sampler(model, tokenizer, max_new_tokens: int = 48, temperature: floa
                    device=None, batch_rows: int = GEN_BATCH_ROWS) -> Callable[[list[str], int], list[str]]:
     """A `generate(prompts, seed)` for `best_of_n`: the arena's `PolicyGenerator` on the base policy (no adapter),
     pure sampling at `temperature`, in batches of `batch_rows` rows (batch b seeded with seed + b)."""
-    from rlhf_demo.arena.arena import Contestant, PolicyGenerator
+    from rlhf_demo.arena.contestants import Contestant
+    from rlhf_demo.arena.generator import PolicyGenerator
     from rlhf_demo.models.presets import format_prompt as chat_format
 
     if format_prompt is None:

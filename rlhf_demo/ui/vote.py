@@ -143,7 +143,9 @@ def summary_markdown(st: dict) -> str:
 
 def build(ws: Workspace) -> VoteTab:
     gr.Markdown(INTRO + f"  \nThe contestants are **{ws.policy_choice.label()}** sampled at two temperatures, "
-                "plus every PPO checkpoint saved in tab 4.", elem_classes="rl-intro")
+                "**base + best-of-8** (8 replies, the active reward model keeps the best: 8× the inference) once a "
+                "reward model is active, plus every PPO checkpoint saved in tab 4 and every DPO adapter trained in "
+                "tab 5.", elem_classes="rl-intro")
     cal = calibration.build_panel()  # shown above the arena while the instructor runs a calibration set
     with gr.Row(equal_height=True):
         prompt = gr.Textbox(label="Prompt", lines=2, max_lines=6, scale=5, elem_id="vote-prompt",

@@ -1,0 +1,109 @@
+"""Who answers in the arena: contestants (the policy, optionally + a LoRA adapter, at a temperature, or best-of-N)
+and the registry of those currently playing."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Sequence
+
+from rlhf_demo.storage import file_sha256
+
+
+class ArenaError(ValueError):
+    """A user-facing problem with a round (message is meant to be shown as is)."""
+
+
+# ----------------------------------------------------------------------------------------------------------
+# contestants
+
+
+@dataclass(frozen=True)
+class Contestant:
+    """One way of answering: the policy (optionally + a LoRA adapter) sampled at a temperature."""
+
+    name: str  # shown after the vote and on the leaderboard; unique in a registry
+    temperature: float  # > 0; logits are divided by it (lower = safer and blander, higher = wilder)
+    adapter_path: str | None = None  # folder of a peft LoRA adapter (PPO checkpoint); None = base policy
+    description: str = ""
+    uid: str = ""  # immutable id of what answers (adapter hash, or base policy + temperature): stored with each round
+    best_of: int = 1  # N > 1: sample N replies, the active reward model keeps the best (N x the inference)
+
+    def __post_init__(self):
+        if not self.name or not self.name.strip():
+            raise ArenaError("A contestant needs a name.")
+        if not self.temperature > 0:
+            raise ArenaError(f"Contestant {self.name!r}: temperature must be > 0, got {self.temperature}.")
+        if isinstance(self.best_of, bool) or not isinstance(self.best_of, int) or self.best_of < 1:
+            raise ArenaError(f"Contestant {self.name!r}: best_of must be a whole number >= 1, got {self.best_of!r}.")
+
+
+DEFAULT_CONTESTANTS = (
+    Contestant("base-t0.7", 0.7, description="the base policy, sampled at temperature 0.7 (focused)"),
+    # 1.0, not higher: with pure sampling (no top-k / top-p) SmolLM2-135M at 1.2 wrote word salad in our rounds
+    Contestant("base-t1.0", 1.0, description="the base policy, sampled at temperature 1.0 (adventurous)"),
+)
+
+
+def best_of_contestant(n: int = 8, temperature: float = 0.7) -> Contestant:
+    """Best-of-N as a contestant: the base policy sampled N times, the ACTIVE reward model keeps the reply it likes
+    best (`compare/best_of_n.py`). No training, but N times the inference of every other contestant."""
+    return Contestant(f"base + best-of-{n}", temperature, best_of=n,
+                      description=f"the base policy at temperature {temperature:g}, {n} replies, the active reward "
+                                  f"model keeps the best one ({n}x the inference)")
+
+
+class ContestantRegistry:
+    """The contestants currently in the arena. Thread-safe; `list()` returns a snapshot in insertion order."""
+
+    def __init__(self, contestants: Sequence[Contestant] = DEFAULT_CONTESTANTS, policy_id: str = "base"):
+        """policy_id: names the base policy in the ids of the base contestants (votes for "base-t0.7" over two
+        different policies are then told apart)."""
+        self._lock = threading.Lock()
+        self._by_name: dict[str, Contestant] = {}
+        self.policy_id = policy_id
+        for c in contestants:
+            self.add(c if c.uid else replace(c, uid=f"{policy_id}-t{c.temperature:g}"))
+
+    def add(self, contestant: Contestant) -> Contestant:
+        with self._lock:
+            if contestant.name in self._by_name:
+                raise ArenaError(f"There is already a contestant named {contestant.name!r}.")
+            self._by_name[contestant.name] = contestant
+        return contestant
+
+    def add_checkpoint(self, name: str, adapter_path: str, temperature: float = 0.7, description: str = "",
+                       uid: str | None = None) -> Contestant:
+        """Add a PPO checkpoint (a folder written by peft's ``save_pretrained``) as a contestant. Its id is the hash
+        of its adapter weights (`uid`, when the caller already has it from the checkpoint's state)."""
+        weights = Path(adapter_path) / "adapter_model.safetensors"
+        if not (Path(adapter_path) / "adapter_config.json").is_file() or not weights.is_file():
+            raise ArenaError(f"{adapter_path} is not a LoRA adapter folder (no adapter_config.json / weights in it).")
+        return self.add(Contestant(name, temperature, str(Path(adapter_path).resolve()),
+                                   description or f"PPO checkpoint {Path(adapter_path).name}",
+                                   uid=uid or file_sha256(weights)))
+
+    def remove(self, name: str) -> Contestant:
+        with self._lock:
+            if name not in self._by_name:
+                raise KeyError(f"No contestant named {name!r}.")
+            return self._by_name.pop(name)
+
+    def get(self, name: str) -> Contestant:
+        with self._lock:
+            if name not in self._by_name:
+                raise KeyError(f"No contestant named {name!r}.")
+            return self._by_name[name]
+
+    def list(self) -> list[Contestant]:
+        with self._lock:
+            return list(self._by_name.values())
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._by_name)
+
+    def __contains__(self, name: str) -> bool:
+        with self._lock:
+            return name in self._by_name
