@@ -24,6 +24,25 @@ def parse_best_of(text: str) -> list[int]:
     return sorted(set(out))
 
 
+def adapter_policy_path(path) -> str | None:
+    """The policy folder / Hub id an adapter was trained on: dpo_meta.json's policy_path, else peft's
+    base_model_name_or_path (a PPO checkpoint records only that). None when neither says."""
+    p = Path(path)
+    if (p / "dpo_meta.json").is_file():
+        recorded = json.loads((p / "dpo_meta.json").read_text()).get("policy_path")
+        if recorded:
+            return recorded
+    return json.loads((p / "adapter_config.json").read_text()).get("base_model_name_or_path") or None
+
+
+def same_policy(a: str, b: str) -> bool:
+    """Two folder paths / Hub ids name the same policy (folders compared after resolving)."""
+    pa, pb = Path(a).expanduser(), Path(b).expanduser()
+    if pa.exists() and pb.exists():
+        return pa.resolve() == pb.resolve()
+    return a == b
+
+
 def table(rows: Sequence[dict]) -> str:
     """The rows as a fixed-width text table (for a terminal)."""
     head = f"{'method':<10} {'name':<18} {'KL':>7} {'KL meas':>8} {'proxy σ':>8} {'gold σ':>8} {'proxy raw':>10} " \
@@ -64,8 +83,7 @@ def frontier_parser() -> argparse.ArgumentParser:
 
 def frontier_main(argv: list[str] | None = None) -> int:
     args = frontier_parser().parse_args(argv)
-    from rlhf_demo.compare.frontier import (LENGTH_UNIT, adapter_method, adapter_policy_path, equal_kl_summary,
-                                            frontier, same_policy)
+    from rlhf_demo.compare.frontier import LENGTH_UNIT, adapter_method, equal_kl_summary, frontier
     from rlhf_demo.data.hh import load_jsonl
     from rlhf_demo.data.prompts import short_prompts
     from rlhf_demo.models.presets import format_prompt, load_policy, resolve_policy_probing

@@ -61,25 +61,6 @@ def adapter_method(path) -> str:
     return found[0]
 
 
-def adapter_policy_path(path) -> str | None:
-    """The policy folder / Hub id an adapter was trained on: dpo_meta.json's policy_path, else peft's
-    base_model_name_or_path (a PPO checkpoint records only that). None when neither says."""
-    p = Path(path)
-    if (p / ADAPTER_MARKERS["dpo"]).is_file():
-        recorded = json.loads((p / ADAPTER_MARKERS["dpo"]).read_text()).get("policy_path")
-        if recorded:
-            return recorded
-    return json.loads((p / "adapter_config.json").read_text()).get("base_model_name_or_path") or None
-
-
-def same_policy(a: str, b: str) -> bool:
-    """Two folder paths / Hub ids name the same policy (folders compared after resolving)."""
-    pa, pb = Path(a).expanduser(), Path(b).expanduser()
-    if pa.exists() and pb.exists():
-        return pa.resolve() == pb.resolve()
-    return a == b
-
-
 def check_not_same(proxy, gold, allow_same: bool = False) -> None:
     """Gold and proxy must differ: the gold curve is the check on what the proxy rewards. Same object, or two loads
     of one folder (equal saved metadata: it holds the training's timestamp), -> ValueError unless allow_same."""
@@ -98,8 +79,18 @@ def norm_stats(scores: Sequence[float]) -> tuple[float, float]:
     return mean, (std if std > 1e-8 else 1.0)
 
 
-def in_sigma(raw: float, stats: tuple[float, float]) -> float:
-    return (raw - stats[0]) / stats[1]
+def make_row(method: str, name: str, n, kl: float, kl_measured: float, kl_k3, proxy_raw: Sequence[float],
+             gold_raw: Sequence[float], replies: Sequence[str], norm: dict) -> dict:
+    """A frontier row (`ROW_KEYS`) from the kept replies' raw scores; proxy / gold in std above the base policy."""
+    p, g = statistics.fmean(proxy_raw), statistics.fmean(gold_raw)
+    return {"method": method, "name": name, "n": n, "kl": kl, "kl_measured": kl_measured, "kl_k3": kl_k3,
+            "proxy": (p - norm["proxy"][0]) / norm["proxy"][1], "gold": (g - norm["gold"][0]) / norm["gold"][1],
+            "proxy_raw": p, "gold_raw": g, "mean_length": statistics.fmean(reply_words(r) for r in replies),
+            "n_prompts": len(replies)}
+
+
+def reply_words(text: str) -> int:
+    return 0 if text == EMPTY_REPLY else len(text.split())
 
 
 def _curve(points: list[tuple[float, float]]) -> list[tuple[float, float]]:
@@ -230,10 +221,6 @@ def reply_logprobs(model, s: dict, temperature: float) -> torch.Tensor:
     return selective_logprobs(logits, s["responses"], temperature).masked_fill(~s["real"], 0.0)
 
 
-def reply_words(text: str) -> int:
-    return 0 if text == EMPTY_REPLY else len(text.split())
-
-
 def _chat_format(tokenizer, format_prompt):
     from rlhf_demo.models.presets import format_prompt as chat_format
 
@@ -312,12 +299,8 @@ def adapter_point(model, tokenizer, adapter_dir, prompts, proxy, gold, *, method
     for s, pr, gr in zip(samples, proxy_raw, gold_raw):
         s["proxy_raw"], s["gold_raw"] = pr, gr
     kl = statistics.fmean(s["kl"] for s in samples)
-    row = {"method": method, "name": name, "n": None, "kl": kl, "kl_measured": kl,
-           "kl_k3": statistics.fmean(s["kl_k3"] for s in samples),
-           "proxy": in_sigma(statistics.fmean(proxy_raw), norm["proxy"]),
-           "gold": in_sigma(statistics.fmean(gold_raw), norm["gold"]),
-           "proxy_raw": statistics.fmean(proxy_raw), "gold_raw": statistics.fmean(gold_raw),
-           "mean_length": statistics.fmean(reply_words(r) for r in replies), "n_prompts": len(prompts)}
+    row = make_row(method, name, None, kl, kl, statistics.fmean(s["kl_k3"] for s in samples), proxy_raw, gold_raw,
+                   replies, norm)
     if with_samples:
         row["samples"] = samples
     return row
@@ -364,14 +347,9 @@ def frontier(model, tokenizer, proxy, gold, prompts, *, adapters=(), best_of=DEF
     rows: list[dict] = []
     for r in (bon_rows if ns else []):
         kept = select_best(prompts, replies, proxy_all, r["n"], group=group)
-        idx = [i * group + k["index"] for i, k in enumerate(kept)]
-        proxy_raw = statistics.fmean(proxy_all[i] for i in idx)
-        gold_raw = statistics.fmean(gold_all[i] for i in idx)
-        row = {"method": "best-of-n", "name": r["name"], "n": r["n"], "kl": r["kl"], "kl_measured": r["kl_measured"],
-               "kl_k3": None, "proxy": in_sigma(proxy_raw, norm["proxy"]), "gold": in_sigma(gold_raw, norm["gold"]),
-               "proxy_raw": proxy_raw, "gold_raw": gold_raw,
-               "mean_length": statistics.fmean(reply_words(replies[i]) for i in idx),
-               "n_prompts": len(prompts)}
+        idx = [i * group + k["index"] for i, k in enumerate(kept)]  # the kept replies among all samples
+        row = make_row("best-of-n", r["name"], r["n"], r["kl"], r["kl_measured"], None, [proxy_all[i] for i in idx],
+                       [gold_all[i] for i in idx], [replies[i] for i in idx], norm)
         if with_samples:
             row["samples"] = [{"prompt": prompts[j], "reply": replies[i], "proxy_raw": proxy_all[i],
                                "gold_raw": gold_all[i]} for j, i in enumerate(idx)]
