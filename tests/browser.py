@@ -41,3 +41,10 @@ def chromium_pages(n: int, width: int = 1300, height: int = 1000):
             yield pages
         finally:
             browser.close()
+
+
+def set_number(page, selector: str, value) -> None:
+    """Type `value` into the number box of the Gradio component `selector` and commit it (Enter)."""
+    box = page.locator(f"{selector} input[type=number]").first
+    box.fill(str(value))
+    box.press("Enter")

@@ -10,7 +10,7 @@ import pytest
 
 from rlhf_demo.reward.model import META_FILE
 
-from .browser import chromium_page
+from .browser import chromium_page, set_number
 from .conftest import ARTIFACTS, serve
 from .test_frontier import save_reward_model
 
@@ -57,9 +57,7 @@ def test_compare_tab_in_chromium(compare_app):
 
         # -- PPO (tab 4) for 2 steps: the gold evaluation runs at step 0 and at the end --
         page.get_by_role("tab", name="4 · PPO").click()
-        box = page.locator("#ppo-steps input[type=number]").first
-        box.fill("2")
-        box.press("Enter")
+        set_number(page, "#ppo-steps", 2)
         page.click("#ppo-start")
         wait_text(page, "#ppo-status", "PPO: done")
         page.click("#ppo-save")
@@ -71,9 +69,7 @@ def test_compare_tab_in_chromium(compare_app):
         assert page.locator("#cmp-overopt-plot img, #cmp-overopt-plot svg").count() > 0
 
         # -- DPO: a 2-step run as a background job; its adapter is listed and joins the arena --
-        steps = page.locator("#cmp-dpo-steps input[type=number]").first
-        steps.fill("2")
-        steps.press("Enter")
+        set_number(page, "#cmp-dpo-steps", 2)
         page.click("#cmp-dpo-train")
         wait_text(page, "#cmp-dpo-status", "DPO (dpo-1): done")
         wait_text(page, "#cmp-dpo-table", "dpo-1", 30_000)
@@ -83,9 +79,7 @@ def test_compare_tab_in_chromium(compare_app):
         # -- the frontier: best-of-1 and -2 on 4 prompts, plus the DPO adapter and the PPO checkpoint --
         for n in ("4", "8", "16"):
             page.locator("#cmp-ns").get_by_label(n, exact=True).uncheck()
-        prompts = page.locator("#cmp-prompts input[type=number]").first
-        prompts.fill("4")
-        prompts.press("Enter")
+        set_number(page, "#cmp-prompts", 4)
         page.click("#cmp-frontier")
         wait_text(page, "#cmp-frontier-status", "Reward–KL frontier: done")
         wait_text(page, "#cmp-frontier-table", "ppo-step2", 30_000)

@@ -7,16 +7,10 @@ import pytest
 
 from rlhf_demo.ppo.config import HACK_SETTINGS
 
-from .browser import chromium_page
+from .browser import chromium_page, set_number
 from .conftest import ARTIFACTS
 
 pytestmark = pytest.mark.browser
-
-
-def set_number(page, selector: str, value) -> None:
-    box = page.locator(f"{selector} input[type=number]").first
-    box.fill(str(value))
-    box.press("Enter")
 
 
 # the text of one cell of a gr.Dataframe, by row (0 = top) and column title; null while it is not rendered
