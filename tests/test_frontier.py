@@ -11,7 +11,7 @@ import torch
 from rlhf_demo.compare.best_of_n import bon_kl
 from rlhf_demo.compare.cli import frontier_main, parse_best_of
 from rlhf_demo.compare.frontier import (ROW_KEYS, adapter_method, adapter_point, best_at_equal_kl, equal_kl_summary,
-                                        frontier)
+                                        frontier, kl_to_reach)
 from rlhf_demo.data.hh import load_jsonl
 from rlhf_demo.data.prompts import short_prompts
 from rlhf_demo.models.presets import load_policy, resolve_policy
@@ -117,6 +117,10 @@ def test_best_at_equal_kl_interpolates_each_method_by_hand():
     assert summary["kl"] == 1.0 and summary["best"] == "dpo" and summary["values"]["ppo"] == pytest.approx(0.2)
     assert [(a["name"], a["best"]) for a in summary["at_adapters"]] == [("p8", "ppo"), ("p4", "best-of-n"), ("d", "dpo")]
     assert summary["at_adapters"][1]["values"] == pytest.approx({"best-of-n": 0.7, "ppo": 0.4, "dpo": None})
+    # the KL best-of-N needs for each adapter's gold: 0.4 at 0.75 (between (0, 0.1) and (1, 0.5)), 2.0 never
+    assert [a["best_of_n_kl_for_same"] for a in summary["at_adapters"]] == [None, pytest.approx(0.75), None]
+    assert kl_to_reach(rows, "best-of-n", 0.6) == pytest.approx(1.5) and kl_to_reach(rows, "best-of-n", -1) == 0.0
+    assert kl_to_reach(rows, "ppo", 0.2) == pytest.approx(1.0)  # from the base (0, 0) to (2, 0.4)
 
 
 def test_parse_best_of():

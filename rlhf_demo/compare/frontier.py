@@ -128,15 +128,29 @@ def best_at_equal_kl(rows: Sequence[dict], kl: float, key: str = "gold") -> dict
     return {"kl": kl, "values": values, "best": max(reached, key=reached.get) if reached else None}
 
 
+def kl_to_reach(rows: Sequence[dict], method: str, value: float, key: str = "gold") -> float | None:
+    """The smallest KL at which `method`'s curve (as in `best_at_equal_kl`, from the base policy) first reaches
+    `value` on `key`; None when it never does. "Best-of-N gets PPO's gold for 0.9 nats instead of 6.4"."""
+    pts = _curve([(float(r["kl"]), float(r[key])) for r in rows if r["method"] == method and r.get(key) is not None])
+    if pts[0][1] >= value:
+        return pts[0][0]
+    for (k0, v0), (k1, v1) in zip(pts, pts[1:]):
+        if v0 < value <= v1:
+            return k0 + (k1 - k0) * (value - v0) / (v1 - v0)
+    return None
+
+
 def equal_kl_summary(rows: Sequence[dict], key: str = "gold") -> dict:
     """The closing comparison: `best_at_equal_kl` at the largest KL EVERY method reaches (the smallest of the
-    methods' largest KLs), plus the same at each adapter row's own KL (what best-of-N gets for that distance)."""
+    methods' largest KLs), plus, per adapter row, the same at its own KL and the KL best-of-N needs for its score."""
     methods = {r["method"] for r in rows}
     if not methods:
         return {"kl": None, "values": {}, "best": None, "at_adapters": []}
     kl = min(max(float(r["kl"]) for r in rows if r["method"] == m) for m in methods)
     out = best_at_equal_kl(rows, max(kl, 0.0), key)
-    out["at_adapters"] = [{"name": r["name"], **best_at_equal_kl(rows, float(r["kl"]), key)}
+    bon = any(r["method"] == "best-of-n" for r in rows)
+    out["at_adapters"] = [{"name": r["name"], **best_at_equal_kl(rows, float(r["kl"]), key),
+                           "best_of_n_kl_for_same": kl_to_reach(rows, "best-of-n", r[key], key) if bon else None}
                           for r in rows if r["method"] != "best-of-n" and r["kl"] >= 0]
     return out
 
