@@ -27,6 +27,9 @@ LOCKED = {
     "/checkpoint_save": dict(name="sneaky"),
     "/calibration_start": dict(k=3),
     "/votes_reset": {},
+    "/gold_set": dict(name=""),
+    "/dpo_train": dict(steps=1),
+    "/frontier_start": dict(best_of="1", prompts=4),
 }
 
 
@@ -44,7 +47,8 @@ def shared_state(ws) -> tuple:
     """Everything a locked action could change."""
     return (ws.jobs.snapshot().id, ws.ppo.view().config, ws.ppo.version, ws.reward_models.active,
             [m["name"] for m in ws.reward_models.list()], [c["name"] for c in ws.ppo.view().checkpoints],
-            ws.votes.count(), getattr(ws, "calibration", None) and ws.calibration.active())
+            ws.votes.count(), getattr(ws, "calibration", None) and ws.calibration.active(),
+            ws.lab.gold_file_text(), [a["name"] for a in ws.lab.dpo_adapters()], ws.lab.last_frontier())
 
 
 def wait_idle(ws, kind: str, timeout: float = 240) -> None:

@@ -56,8 +56,12 @@ class CompareLab:
             return name
         return default_gold(self.registry.list(), proxy)
 
-    def gold_is_default(self) -> bool:
-        return self._chosen().get("name") != self.gold_name()
+    def gold_file_text(self) -> str | None:
+        """What gold.json holds now (None: nobody picked a gold model): lets a test see that nothing changed."""
+        try:
+            return self._gold_file.read_text()
+        except OSError:
+            return None
 
     def set_gold(self, name: str | None, allow_same: bool = False) -> str | None:
         """Pick the gold model (None / "": back to the default). Refused: an unknown model, or the proxy itself
