@@ -46,7 +46,8 @@ CONCEPTS = {
 HACK_TEXT = """**Reward-hacking demo.** β is now **0**, the learning rate higher and *Steps to run* {steps}. Press *Start*
 (or keep it running) and watch `objective/scores` climb while `objective/kl` explodes and the probe replies drift into
 text the reward model happens to like: the reward model is only an imperfect proxy of human judgement (tab 5 shows
-a **gold** reward model's verdict on the same run: it stops rising, then falls, while this score climbs). Then press
+a **gold** reward model's verdict on the same run: when it stops rising and falls while this score climbs, the policy
+is exploiting the proxy). Then press
 **Reset to base policy**, put β back (*Restore β*) and run again: the KL penalty holds the policy close to the
 reference, so KL stays small and the replies stay like the base model's, while the score moves far less."""
 
