@@ -125,7 +125,7 @@ def test_a_restart_brings_back_every_complete_checkpoint_as_a_contestant_with_it
 
     again = Workspace(Settings(offline=True, policy="tiny", data_dir=tmp_path / "data"))
     names = [c.name for c in again.contestants.list()]
-    assert names == ["base-t0.7", "base-t1.0", "kept"]
+    assert names == ["base-t0.7", "base-t1.0", "base + best-of-8", "kept"]  # best-of-8 plays once a reward model is active
     kept = again.contestants.get("kept")
     assert kept.uid == file_sha256(ws.checkpoint_dir / "kept" / "adapter_model.safetensors")
     assert again.ppo.skipped_checkpoints == ["half"] and [c["name"] for c in again.ppo.checkpoints()] == ["kept"]
