@@ -19,7 +19,7 @@ PROXY, GOLD = "#4f46e5", "#d97706"  # one colour per reward model, the same in e
 METHOD_STYLE = {"best-of-n": ("#0f766e", "o"), "dpo": ("#be185d", "s"), "ppo": ("#4f46e5", "^")}
 DPO_PLOTS = [("loss", "DPO loss (log 2 = 0.693 at the start)"), ("rewards/margins", "chosen − rejected implicit reward"),
              ("rewards/accuracies", "share of pairs ranked right")]
-FRONTIER_COLUMNS = ["method", "name", "N", "KL (nats)", "KL measured", "proxy (σ)", "gold (σ)", "reply tokens"]
+FRONTIER_COLUMNS = ["method", "name", "N", "KL (nats)", "KL measured", "proxy (σ)", "gold (σ)", "reply words"]
 
 
 def _empty(ax, text: str) -> None:
