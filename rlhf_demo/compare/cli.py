@@ -11,6 +11,8 @@ import time
 from pathlib import Path
 from typing import Sequence
 
+from rlhf_demo.dpo.config import META_FILE as DPO_META
+
 
 def parse_best_of(text: str) -> list[int]:
     """"1,2,4" -> [1, 2, 4]; "" -> [] (no best-of-N rows). ValueError naming the bad item otherwise."""
@@ -28,8 +30,8 @@ def adapter_policy_path(path) -> str | None:
     """The policy folder / Hub id an adapter was trained on: dpo_meta.json's policy_path, else peft's
     base_model_name_or_path (a PPO checkpoint records only that). None when neither says."""
     p = Path(path)
-    if (p / "dpo_meta.json").is_file():
-        recorded = json.loads((p / "dpo_meta.json").read_text()).get("policy_path")
+    if (p / DPO_META).is_file():
+        recorded = json.loads((p / DPO_META).read_text()).get("policy_path")
         if recorded:
             return recorded
     return json.loads((p / "adapter_config.json").read_text()).get("base_model_name_or_path") or None

@@ -35,10 +35,12 @@ from transformers import StoppingCriteriaList
 
 from rlhf_demo.compare.best_of_n import DEFAULT_NS, GEN_BATCH_ROWS, _check_n, _floats, run_best_of_n, select_best
 from rlhf_demo.models.generation import StopOnStrings, clean_reply, left_pad, stop_string_index, turn_end_ids
+from rlhf_demo.dpo.config import META_FILE as DPO_META
+from rlhf_demo.ppo.config import STATE_FILE as PPO_STATE
 from rlhf_demo.ppo.core import kl_per_token, selective_logprobs
 from rlhf_demo.ppo.policy import forward_reply
 
-ADAPTER_MARKERS = {"ppo": "ppo_state.json", "dpo": "dpo_meta.json"}  # method -> the file that marks a finished folder
+ADAPTER_MARKERS = {"ppo": PPO_STATE, "dpo": DPO_META}  # method -> the file that marks a finished folder
 EMPTY_REPLY = "(no reply)"  # as the arena (and so best-of-N's samples) shows an empty reply
 LENGTH_UNIT = "words"  # mean_length: whitespace-separated words of the reply text (the same unit for every method)
 ROW_KEYS = ("method", "name", "n", "kl", "kl_measured", "kl_k3", "proxy", "gold", "proxy_raw", "gold_raw",

@@ -18,11 +18,11 @@ import time
 from pathlib import Path
 from typing import Callable
 
+from rlhf_demo.dpo.config import META_FILE as DPO_META
 from rlhf_demo.reward.gold import check_gold, default_gold
 from rlhf_demo.settings import NAME_RULE, valid_name
 from rlhf_demo.storage import complete_folders, sweep_temporaries, write_json_atomic
 
-DPO_META = "dpo_meta.json"  # = dpo.trainer.META_FILE (not imported: that module pulls in torch and TRL)
 FRONTIER_PROMPTS = 16  # held-out prompts in the app's frontier (the benchmark uses 32): best-of-16 = 256 replies
 FRONTIER_NS = (1, 2, 4, 8, 16)
 
@@ -46,15 +46,16 @@ class CompareLab:
         except (OSError, ValueError):
             return {}
 
-    def gold_name(self, proxy: str | None = None) -> str | None:
+    def gold_name(self, proxy: str | None = None, models: list[dict] | None = None) -> str | None:
         """The gold model now: the one picked, while it exists and is not the proxy (unless that was asked for),
-        else the default (`reward.gold.default_gold`: the other model trained on the most pairs)."""
+        else the default (`reward.gold.default_gold`: the other model trained on the most pairs). `models`: the
+        registry's list when the caller already has it (a poll), so it is not read twice."""
         proxy = self.registry.active if proxy is None else proxy
         chosen = self._chosen()
         name = chosen.get("name")
         if name and self.registry.exists(name) and (name != proxy or chosen.get("allow_same")):
             return name
-        return default_gold(self.registry.list(), proxy)
+        return default_gold(self.registry.list() if models is None else models, proxy)
 
     def gold_file_text(self) -> str | None:
         """What gold.json holds now (None: nobody picked a gold model): lets a test see that nothing changed."""

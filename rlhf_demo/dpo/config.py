@@ -15,6 +15,8 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass, fields
 
+META_FILE = "dpo_meta.json"  # written last into a saved DPO adapter: a folder without it is not finished
+
 
 @dataclass
 class DPOConfig:

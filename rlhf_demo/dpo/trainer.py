@@ -22,13 +22,12 @@ from typing import Callable, Sequence
 import torch
 
 from rlhf_demo.arena.export import preference_examples
-from rlhf_demo.dpo.config import DPOConfig
+from rlhf_demo.dpo.config import META_FILE, DPOConfig
 from rlhf_demo.models.presets import ModelChoice, ensure_weights, load_tokenizer, pick_device
 from rlhf_demo.reward.config import default_lora_targets
 from rlhf_demo.reward.pairs import Pair, build_training_pairs, check_pairs
 from rlhf_demo.storage import atomic_folder
 
-META_FILE = "dpo_meta.json"  # written last: a folder without it is not a finished DPO adapter
 # TRL's names for what the UI and the CLI show (DPOTrainer logs them as the mean over `logging_steps` steps)
 METRICS = ("loss", "rewards/chosen", "rewards/rejected", "rewards/margins", "rewards/accuracies")
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import gradio as gr
 
-from rlhf_demo.compare.lab import FRONTIER_NS, FRONTIER_PROMPTS, dpo_job, frontier_job
+from rlhf_demo.compare.lab import DPO_META, FRONTIER_NS, FRONTIER_PROMPTS, dpo_job, frontier_job
 from rlhf_demo.jobs import JobBusy
 from rlhf_demo.reward.gold import pairing_text
 from rlhf_demo.ui.common import as_number, error, esc
@@ -137,7 +137,7 @@ def _adapters(ws: Workspace) -> list[tuple[str, str, str]]:
     out = []
     for c in ws.contestants.list():
         if c.adapter_path:
-            method = "dpo" if (Path(c.adapter_path) / "dpo_meta.json").is_file() else "ppo"
+            method = "dpo" if (Path(c.adapter_path) / DPO_META).is_file() else "ppo"
             out.append((method, c.name, c.adapter_path))
     return out
 
@@ -182,13 +182,14 @@ def start_frontier(ws: Workspace, ns, n_prompts) -> str:
         raise error("No gold reward model: train a second reward model in tab 3, on more pairs than the proxy.")
     from rlhf_demo.models.presets import load_policy
 
+    adapters = _adapters(ws)
     job = frontier_job(ws.lab, lambda: load_policy(ws.policy_choice, ws.settings.device), proxy, gold,
-                       ws.heldout_prompts(n_prompts), _adapters(ws), chosen, device=ws.settings.device)
+                       ws.heldout_prompts(n_prompts), adapters, chosen, device=ws.settings.device)
     try:
         ws.jobs.submit("frontier", "Reward–KL frontier", job)
     except JobBusy as e:
         raise error(str(e)) from e
-    return f"Computing the frontier: best-of-{', '.join(map(str, chosen))} and {len(_adapters(ws))} adapters."
+    return f"Computing the frontier: best-of-{', '.join(map(str, chosen))} and {len(adapters)} adapters."
 
 
 def stop_job(ws: Workspace, kind: str) -> str:
@@ -222,7 +223,8 @@ def wire(tab: CompareTab, ws: Workspace, demo: gr.Blocks, panel: UnlockPanel) ->
         s = ws.ppo
         dpo, front = ws.jobs.snapshot("dpo"), ws.jobs.snapshot("frontier")
         models = ws.reward_models.list()
-        proxy, gold = ws.reward_models.active, ws.lab.gold_name()
+        proxy = ws.reward_models.active
+        gold = ws.lab.gold_name(proxy, models)
         stamp = (s.version, dpo.version, front.version, proxy, gold, tuple(m["name"] for m in models))
         if seen is not None and tuple(seen) == stamp:
             return seen, *([gr.skip()] * 10)

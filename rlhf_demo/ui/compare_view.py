@@ -11,7 +11,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from rlhf_demo.ppo.overopt import drift_flags, gold_peak, overopt_curve  # noqa: E402
+from rlhf_demo.ppo.overopt import EVAL_PROMPTS, drift_flags, gold_peak, overopt_curve  # noqa: E402
 from rlhf_demo.ui.common import esc  # noqa: E402
 from rlhf_demo.ui.ppo_view import PLOT_DPI, PLOT_PT, _style  # noqa: E402
 
@@ -72,7 +72,7 @@ def overopt_markdown(evals: list[dict], history: list[dict], response_length: in
     curve = overopt_curve(evals)
     lines = []
     if not curve:
-        lines.append(f"No evaluation yet. With a gold model, PPO scores {32} held-out prompts with both reward models "
+        lines.append(f"No evaluation yet. With a gold model, PPO scores {EVAL_PROMPTS} held-out prompts with both reward models "
                      f"at step 0 and every {every} steps.")
     else:
         last = curve[-1]
