@@ -2,6 +2,7 @@
 
     python benchmarks/ppo_speed.py --shape smollm2-135m    # the size of model the app fine-tunes (~135M params)
     python benchmarks/ppo_speed.py --shape tiny            # a seconds-long smoke run
+    python benchmarks/ppo_speed.py --quick                 # the same: --shape tiny --steps 1
 
 The Hub is unreachable, so the model is a RANDOM-weight LlamaForCausalLM with SmolLM2-135M's exact shape (hidden 576,
 30 layers, 9 heads / 3 KV heads, MLP 1536, vocab 49152, tied embeddings): speed and memory depend on the shape, not
@@ -33,6 +34,7 @@ import _common  # noqa: E402,F401  (offline env)
 import torch  # noqa: E402
 
 from rlhf_demo.ppo.config import PPOConfig  # noqa: E402
+from rlhf_demo.ppo.policy import forward_reply  # noqa: E402
 
 SHAPES = {
     # SmolLM2-135M's config.json, minus the weights
@@ -82,7 +84,10 @@ def main() -> None:
     parser.add_argument("--lora-layers", type=int, default=PPOConfig().lora_layers or 0,
                         help="LoRA on the top N blocks only, 0 = all (default: the engine's default)")
     parser.add_argument("--device", default=None, help="default: cuda if available, else cpu")
+    parser.add_argument("--quick", action="store_true", help="a smoke test: --shape tiny --steps 1")
     args = parser.parse_args()
+    if args.quick:
+        args.shape, args.steps = "tiny", 1
 
     from transformers import LlamaConfig, LlamaForCausalLM
 
@@ -123,15 +128,17 @@ def main() -> None:
 
     def forward_once() -> None:  # as the reference pass runs it (from the frozen trunk when lora_layers is set)
         with torch.no_grad():
-            engine._forward(rollout.query_responses, rollout.attention_mask, rollout.context_length, rollout.trunk)
+            forward_reply(engine.model, engine.trunk_split, rollout.query_responses, rollout.attention_mask,
+                          rollout.context_length, rollout.trunk)
 
     def full_forward_once() -> None:  # every block
         with torch.no_grad():
-            engine._forward(rollout.query_responses, rollout.attention_mask, rollout.context_length)
+            forward_reply(engine.model, engine.trunk_split, rollout.query_responses, rollout.attention_mask,
+                          rollout.context_length)
 
     def fwd_bwd_once() -> None:
         engine.model.train()
-        loss, _ = engine._ppo_loss(rollout, idx, zeros + 1.0, zeros)
+        loss, _ = engine._ppo_loss(rollout, idx, zeros + 1.0, zeros, config)
         loss.backward()
         engine.model.eval()
         engine.optimizer.zero_grad(set_to_none=True)
@@ -174,6 +181,8 @@ def main() -> None:
         "load_average_1min": round(os.getloadavg()[0], 2),
         "torch": torch.__version__,
         "python": platform.python_version(),
+        "quick": args.quick,
+        "cpu": _common.cpu_info(),
     }
     print(json.dumps(report))
 
