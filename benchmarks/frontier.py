@@ -197,7 +197,7 @@ def main() -> None:
         "rows": [{k: (round(v, 4) if isinstance(v, float) else v) for k, v in r.items()} for r in rows],
         "equal_kl": summary, "winner_at_equal_kl": summary["best"],
         "load_before": [round(x, 2) for x in load_before], "load_after": [round(x, 2) for x in os.getloadavg()],
-        "threads": torch.get_num_threads(),
+        "threads": torch.get_num_threads(), "cpu": _common.cpu_info(),
     })
     print(json.dumps(result), flush=True)
 
