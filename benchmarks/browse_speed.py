@@ -5,6 +5,7 @@ HTML) on every pair of a split, plus keyword search over the split, plus the `br
 through gradio_client against a running app. Prints JSON as its last line.
 
     python benchmarks/browse_speed.py [--data ../shared/hh-rlhf/harmless-base-sample.jsonl.gz]
+    python benchmarks/browse_speed.py --quick      # the bundled set (assets/bundled) and 3 API calls: a smoke test
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import statistics
 import time
 from pathlib import Path
 
-from _common import REPO, pct  # noqa: E402  (offline env)
+from _common import REPO, cpu_info, pct  # noqa: E402  (offline env)
 
 from rlhf_demo.data.browse import filter_pairs  # noqa: E402
 from rlhf_demo.data.sources import LocalSource  # noqa: E402
@@ -24,9 +25,14 @@ from rlhf_demo.ui.browse import render_pair  # noqa: E402
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--data", default=str(REPO.parent / "shared/hh-rlhf/harmless-base-sample.jsonl.gz"))
-    ap.add_argument("--api-calls", type=int, default=50)
+    ap.add_argument("--data", help="default: ../shared/hh-rlhf/harmless-base-sample.jsonl.gz (--quick: assets/bundled)")
+    ap.add_argument("--api-calls", type=int, help="browse_pair round trips through the API (default 50, --quick 3)")
+    ap.add_argument("--quick", action="store_true", help="the bundled set and 3 API calls: a smoke test (seconds)")
     args = ap.parse_args()
+    if args.data is None:
+        args.data = str(REPO / "assets/bundled" if args.quick else REPO.parent / "shared/hh-rlhf/harmless-base-sample.jsonl.gz")
+    if args.api_calls is None:
+        args.api_calls = 3 if args.quick else 50
 
     src = LocalSource(args.data)
     t0 = time.perf_counter()
@@ -77,7 +83,7 @@ def main() -> None:
         "search_first_ms": round(first_search_ms, 2), "search_ms_p50": round(statistics.median(search_ms), 2),
         "api_browse_pair_roundtrip_ms_p50": round(statistics.median(api_ms), 2),
         "api_browse_pair_roundtrip_ms_p95": round(pct(api_ms, 0.95), 2),
-        "target_ms": 100,
+        "target_ms": 100, "quick": args.quick, "cpu": cpu_info(),
     }))
 
 
