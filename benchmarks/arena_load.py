@@ -7,6 +7,7 @@ Checks that every vote is stored, and prints JSON as its last line with p50/p95 
     python benchmarks/arena_load.py [--voters 30] [--votes 3] [--url http://127.0.0.1:7860/] [--policy tiny]
     python benchmarks/arena_load.py --voters 1 --votes 10     # one voter: the time of a round itself (target < 10 s)
     python benchmarks/arena_load.py --voters 30 --votes 10 --policy tiny --train   # a class voting while PPO trains
+    python benchmarks/arena_load.py --quick      # = --voters 2 --votes 2 --policy tiny: a smoke test (seconds)
 
 With --train, the app first trains a small reward model (the policy as backbone, 96 bundled pairs), starts a PPO job
 (the app's defaults) and times it alone for --alone-steps steps; then the voters come, and the PPO steps that ran
@@ -25,18 +26,25 @@ import threading
 import time
 from pathlib import Path
 
-from _common import pct  # noqa: E402  (offline env)
+from _common import cpu_info, pct  # noqa: E402  (offline env)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--voters", type=int, default=30)
-    ap.add_argument("--votes", type=int, default=3)
+    ap.add_argument("--voters", type=int, help="concurrent voters (default 30, --quick 2)")
+    ap.add_argument("--votes", type=int, help="rounds + votes per voter (default 3, --quick 2)")
     ap.add_argument("--url")
     ap.add_argument("--policy", default=None, help="default: smollm2-135m (tiny: the fast word-salad policy)")
     ap.add_argument("--train", action="store_true", help="run a PPO job in the same app during the load")
     ap.add_argument("--alone-steps", type=int, default=4, help="with --train: PPO steps timed before the voters come")
+    ap.add_argument("--quick", action="store_true", help="2 voters x 2 votes on the tiny policy: a smoke test")
     args = ap.parse_args()
+    if args.voters is None:
+        args.voters = 2 if args.quick else 30
+    if args.votes is None:
+        args.votes = 2 if args.quick else 3
+    if args.quick and args.policy is None:
+        args.policy = "tiny"
 
     from gradio_client import Client
 
@@ -121,6 +129,7 @@ def main() -> None:
         "vote_latency_ms_p95": round(pct(vote_ms, 0.95), 1) if vote_ms else None,
         "round_latency_ms_p50": round(statistics.median(round_ms), 1) if round_ms else None,
         "round_latency_ms_p95": round(pct(round_ms, 0.95), 1) if round_ms else None,
+        "quick": args.quick, "cpu": cpu_info(),
     }))
 
 
@@ -143,7 +152,7 @@ def report(args, ws, demo, url: str, wall: float, client: dict, ppo_alone, ppo_f
         "wall_seconds": round(wall, 1), "policy": ws.describe()["policy"], "ppo_running": bool(args.train),
         "ppo_seconds_per_step_alone": round(ppo_alone, 2) if ppo_alone is not None else None,
         "ppo_seconds_per_step_under_load": round(ppo_loaded, 2) if ppo_loaded is not None else None,
-        "ppo_steps_under_load": ppo_steps_loaded,
+        "ppo_steps_under_load": ppo_steps_loaded, "quick": args.quick, "cpu": cpu_info(),
     }))
 
 
