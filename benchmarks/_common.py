@@ -54,3 +54,26 @@ def cpu_info() -> dict:
         load = None
     return {"cpu_model": model, "cpu_flags": None if flags is None else [x for x in CPU_FLAGS if x in flags],
             "torch": torch_version, "threads": threads, "load_average_1min": load}
+
+
+def tiny_reward_backbone(folder) -> str:
+    """--quick: a 2-layer random BERT with MiniLM's tokenizer, saved in `folder` like any backbone folder (as the
+    tests' `tiny_bert` fixture and frontier.py --quick): a reward backbone that trains in seconds. -> the folder."""
+    import torch
+    from transformers import AutoTokenizer, BertConfig, BertForSequenceClassification
+
+    from rlhf_demo.models.presets import minilm_dir
+
+    folder = Path(folder)
+    tok = AutoTokenizer.from_pretrained(minilm_dir())
+    torch.manual_seed(0)
+    BertForSequenceClassification(BertConfig(vocab_size=tok.vocab_size, hidden_size=32, num_hidden_layers=2,
+                                             num_attention_heads=2, intermediate_size=64, max_position_embeddings=128,
+                                             num_labels=1)).save_pretrained(folder)
+    tok.save_pretrained(folder)
+    return str(folder)
+
+
+# --quick reward-model settings for the tiny backbone (frontier.py --quick's): one short epoch, small eval sets
+QUICK_REWARD = dict(max_length=64, lora_r=4, lora_alpha=8, learning_rate=3e-3, num_train_epochs=1,
+                    per_device_train_batch_size=16, eval_pairs=16, eval_curve_pairs=16, logging_steps=1)
