@@ -6,6 +6,7 @@ the "shorter reply wins" baseline and the accuracy of the untrained model.
 
     python benchmarks/reward_accuracy.py            # the target: >= 0.62 accuracy, <= 300 s training
     python benchmarks/reward_accuracy.py --max-pairs 200 --epochs 1    # a quick smoke run
+    python benchmarks/reward_accuracy.py --quick    # a tiny 2-layer BERT on 64 pairs, 1 epoch: seconds, a smoke test
 
 The CPU is often shared: the load average at the start and end is printed with the timing, so a slow
 number can be told apart from a slow machine. The last line printed is one JSON object.
@@ -24,7 +25,7 @@ from pathlib import Path
 import _common  # noqa: E402,F401  (offline env)
 
 from rlhf_demo.data.hh import load_jsonl  # noqa: E402
-from rlhf_demo.models.presets import describe_env  # noqa: E402
+from rlhf_demo.models.presets import describe_env, resolve_reward_backbone  # noqa: E402
 from rlhf_demo.reward.config import RewardConfig  # noqa: E402
 from rlhf_demo.reward.pairs import pairs_from_set, split_pairs  # noqa: E402
 from rlhf_demo.reward.trainer import train_reward_model
@@ -41,11 +42,18 @@ def main() -> None:
     p.add_argument("--max-pairs", type=int, help="train on at most N pairs (default: all but the held-out ones)")
     p.add_argument("--epochs", type=float, help="override num_train_epochs")
     p.add_argument("--out", help="where to save the model (default: a temporary folder)")
+    p.add_argument("--quick", action="store_true", help="a tiny random 2-layer BERT backbone (short sequences, small "
+                   "LoRA), --max-pairs 64, 1 epoch: a smoke test (seconds)")
     args = p.parse_args()
 
     pairs = pairs_from_set(load_jsonl(args.data))
     train, held_out = split_pairs(pairs, N_EVAL, seed=SPLIT_SEED)
     cfg = RewardConfig(eval_pairs=N_EVAL)
+    quick_tmp = tempfile.TemporaryDirectory() if args.quick else None
+    if args.quick:
+        quick = {**_common.QUICK_REWARD, "eval_pairs": N_EVAL}
+        cfg = RewardConfig(backbone=_common.tiny_reward_backbone(Path(quick_tmp.name) / "tiny-bert"), **quick)
+        args.max_pairs = args.max_pairs or 64
     if args.max_pairs:
         cfg.max_pairs = args.max_pairs
     if args.epochs:
@@ -58,10 +66,13 @@ def main() -> None:
     load_start = os.getloadavg()
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
-        res = train_reward_model(cfg, train, held_out, args.out or Path(tmp) / "rm", on_log=show)
+        res = train_reward_model(cfg, train, held_out, args.out or Path(tmp) / "rm",
+                                 resolve_reward_backbone(cfg.backbone, None, False), on_log=show)
     total = time.perf_counter() - t0
     load_end = os.getloadavg()
-    full = args.max_pairs is None and args.epochs is None and args.data == str(SAMPLE)
+    if quick_tmp is not None:
+        quick_tmp.cleanup()
+    full = args.max_pairs is None and args.epochs is None and args.data == str(SAMPLE) and not args.quick
     out = {
         "benchmark": "reward_accuracy",
         "eval_accuracy": round(res.eval_accuracy, 4),
@@ -76,7 +87,7 @@ def main() -> None:
         "meets_time": res.train_seconds <= TARGET_SECONDS if full else None,
         "load_avg_start": [round(x, 2) for x in load_start], "load_avg_end": [round(x, 2) for x in load_end],
         "cpu_count": os.cpu_count(), "env": describe_env(),
-        "config": cfg.to_dict(),
+        "config": cfg.to_dict(), "quick": args.quick, "cpu": _common.cpu_info(),
     }
     print(json.dumps(out), flush=True)
 
