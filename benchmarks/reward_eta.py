@@ -7,6 +7,7 @@ Also reports the held-out accuracy (before / after), both length baselines, the 
 load average. The last line printed is one JSON object.
 
     python benchmarks/reward_eta.py [--max-length 128] [--pairs 400]
+    python benchmarks/reward_eta.py --quick      # a tiny BERT backbone, 64 bundled pairs, 1 epoch: a smoke test
 """
 
 from __future__ import annotations
@@ -46,17 +47,27 @@ def eta_errors(samples: list[tuple[float, float | None]], total: float, at=(0.10
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--data", default=str(SAMPLE))
-    p.add_argument("--pairs", type=int, default=400, help="hh-rlhf training pairs (the tab's default: 400)")
+    p.add_argument("--data", help="hh-rlhf .jsonl(.gz) (default: the harmless-base sample; --quick: the bundled set)")
+    p.add_argument("--pairs", type=int, help="hh-rlhf training pairs (the tab's default: 400; --quick 64)")
     p.add_argument("--max-length", type=int, help="override the default max_length")
     p.add_argument("--min-steps", type=int, help="override the default min_steps")
     p.add_argument("--data-dir", help="keep the trained model under this data dir (default: a temporary one)")
+    p.add_argument("--quick", action="store_true", help="a tiny random 2-layer BERT backbone (short sequences, small "
+                   "LoRA), 64 pairs of the bundled set, 1 epoch: a smoke test (seconds)")
     args = p.parse_args()
+    if args.data is None and not args.quick:
+        args.data = str(SAMPLE)  # --quick: None = the app's offline default, the bundled set
+    if args.pairs is None:
+        args.pairs = 64 if args.quick else 400
 
     with tempfile.TemporaryDirectory() as tmp:
+        quick_backbone = _common.tiny_reward_backbone(Path(tmp) / "tiny-bert") if args.quick else None
         ws = Workspace(Settings(data=args.data, offline=True, policy="tiny",
-                                data_dir=Path(args.data_dir) if args.data_dir else Path(tmp) / "data"))
+                                data_dir=Path(args.data_dir) if args.data_dir else Path(tmp) / "data",
+                                reward_backbone=quick_backbone, allow_any_model=args.quick))
         cfg = RewardConfig(device="cpu")
+        if args.quick:
+            cfg = RewardConfig(device="cpu", backbone=quick_backbone, **_common.QUICK_REWARD)
         if args.max_length:
             cfg.max_length = args.max_length
         if args.min_steps is not None:
@@ -89,7 +100,7 @@ def main() -> None:
         "eval_steps": r["eval_steps"], "curve": curve, "score_reference": r["score_reference"],
         "max_length": cfg.max_length, "pairs": args.pairs, "n_eval": r["n_eval"],
         "load_avg_start": [round(x, 2) for x in load_start], "load_avg_end": [round(x, 2) for x in os.getloadavg()],
-        "cpu_count": os.cpu_count()}), flush=True)
+        "cpu_count": os.cpu_count(), "quick": args.quick, "cpu": _common.cpu_info()}), flush=True)
 
 
 if __name__ == "__main__":
