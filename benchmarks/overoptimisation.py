@@ -13,6 +13,7 @@ The app's own code path, on the offline default (SmolLM2-135M-Instruct Q4_1, the
 
     python benchmarks/overoptimisation.py                      # ~15 min on 2 idle cores
     python benchmarks/overoptimisation.py --steps 4 --every 2 --policy tiny     # a smoke test (seconds)
+    python benchmarks/overoptimisation.py --quick    # the tiny policy, tiny BERT reward models, 2 steps: seconds
 
 The last line is one JSON object.
 """
@@ -51,12 +52,15 @@ class Ctx:
         pass
 
 
-def train_reward(ws, name: str, n_pairs: int) -> dict:
+def train_reward(ws, name: str, n_pairs: int, quick: bool = False) -> dict:
     from rlhf_demo.reward.config import RewardConfig
     from rlhf_demo.reward.session import training_job
 
     subset = ws.data.source.default()[0]
-    job, data = training_job(ws, RewardConfig(eval_pairs=48), subset, n_pairs, False, name=name)
+    cfg = RewardConfig(eval_pairs=48)
+    if quick:  # the workspace's reward backbone is the tiny BERT (main)
+        cfg = RewardConfig(backbone=ws.settings.reward_backbone, **_common.QUICK_REWARD)
+    job, data = training_job(ws, cfg, subset, n_pairs, False, name=name)
     t0 = time.perf_counter()
     result = job(Ctx())
     return {"name": name, "pairs": len(data.train), "accuracy": result.get("eval_accuracy", result.get("accuracy")),
@@ -65,31 +69,49 @@ def train_reward(ws, name: str, n_pairs: int) -> dict:
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--policy", default="smollm2-135m")
-    p.add_argument("--steps", type=int, default=30, help="PPO steps at β = 0 (default 30, the demo's length)")
-    p.add_argument("--every", type=int, default=3, help="evaluate every K steps (default 3)")
-    p.add_argument("--proxy-pairs", type=int, default=32, help="pairs the proxy is trained on (default 32)")
+    p.add_argument("--policy", help="default smollm2-135m (--quick: tiny)")
+    p.add_argument("--steps", type=int, help="PPO steps at β = 0 (default 30, the demo's length; --quick 2)")
+    p.add_argument("--every", type=int, help="evaluate every K steps (default 3, --quick 1)")
+    p.add_argument("--proxy-pairs", type=int, help="pairs the proxy is trained on (default 32, --quick 16)")
     p.add_argument("--data-dir", help="the app's data dir (default: a new temporary one)")
     p.add_argument("--proxy", help="a saved reward model in --data-dir to use as the proxy")
     p.add_argument("--gold", help="a saved reward model in --data-dir to use as the gold model")
+    p.add_argument("--quick", action="store_true", help="the tiny policy, reward models on a tiny random BERT (gold on "
+                   "64 pairs), 2 steps evaluated on 8 prompts, 4 replies of 8 tokens a step: a smoke test (seconds)")
     args = p.parse_args()
+    for name, full, quick in (("policy", "smollm2-135m", "tiny"), ("steps", 30, 2), ("every", 3, 1),
+                              ("proxy_pairs", 32, 16)):
+        if getattr(args, name) is None:
+            setattr(args, name, quick if args.quick else full)
 
     from rlhf_demo.ppo.overopt import drift_flags, gold_peak, overopt_curve
     from rlhf_demo.settings import Settings
     from rlhf_demo.workspace import Workspace
 
     data_dir = args.data_dir or tempfile.mkdtemp(prefix="overopt-")
-    ws = Workspace(Settings(data_dir=Path(data_dir), policy=args.policy, offline=True))
+    quick_backbone = None
+    if args.quick and not (args.proxy and args.gold):
+        from _common import tiny_reward_backbone
+
+        quick_backbone = tiny_reward_backbone(Path(data_dir) / "tiny-bert")  # beside the models that need it
+    ws = Workspace(Settings(data_dir=Path(data_dir), policy=args.policy, offline=True, reward_backbone=quick_backbone,
+                            allow_any_model=quick_backbone is not None))
     prep = []
     if not (args.proxy and args.gold):
         n_all = len(ws.data.source.load(ws.data.source.default()[0], "train"))
-        prep.append(train_reward(ws, "gold", n_all))
-        prep.append(train_reward(ws, "proxy", args.proxy_pairs))
+        prep.append(train_reward(ws, "gold", min(n_all, 64) if args.quick else n_all, args.quick))
+        prep.append(train_reward(ws, "proxy", args.proxy_pairs, args.quick))
         args.proxy, args.gold = "proxy", "gold"
     ws.reward_models.set_active(args.proxy)
     ws.lab.set_gold(args.gold)
     session = ws.ppo
     session.eval_every = args.every
+    if args.quick:  # before the engine is built: it takes the session's config
+        from dataclasses import replace
+
+        session.config = replace(session.config, score_norm_samples=8)
+        session.eval_prompts = session.eval_prompts[:8]
+        session.set_live(batch_size=4, response_length=8)
     session.set_live(**HACK_SETTINGS)
     t0 = time.perf_counter()
     session.run(Ctx(), args.steps)
@@ -108,7 +130,7 @@ def main() -> int:
                       "preparation": prep, "steps": args.steps, "every": args.every, "settings": HACK_SETTINGS,
                       "ppo_seconds": round(seconds, 1), "curve": [{k: round(v, 4) for k, v in c.items()} for c in curve],
                       "gold_peak": peak, "turned_down": bool(peak and peak["turned_down"]), "flags": flags,
-                      "data_dir": str(data_dir)}))
+                      "data_dir": str(data_dir), "quick": args.quick, "cpu": _common.cpu_info()}))
     return 0
 
 
