@@ -17,6 +17,8 @@ Then the reward-hacking run: the bundled reward model, the PPO tab's demo settin
 
     python benchmarks/ppo_learning.py                    # everything (~45 min on 2 cores)
     python benchmarks/ppo_learning.py --only bundled --no-hack --minutes 2    # a quicker look
+    python benchmarks/ppo_learning.py --quick    # the bundled set and the hack run on the tiny policy and a tiny
+                                                 # BERT reward model, 2 PPO steps each: a smoke test (a minute)
 
 Targets: held-out gain >= 1.0 std within 5 minutes at the default beta with mean KL <= 10 nats (each reward model);
 at beta = 0 the score climbs while the KL explodes (> 10 nats) within 10 minutes. The last line is one JSON object.
@@ -46,10 +48,20 @@ BUNDLED = REPO / "assets" / "bundled"
 SAMPLE = REPO.parent / "shared" / "hh-rlhf" / "harmless-base-sample.jsonl.gz"
 N_HELD_OUT_SAMPLE = 64
 TARGET_GAIN, TARGET_KL, TARGET_MINUTES, HACK_KL = 1.0, 10.0, 5.0, 10.0
+QUICK_ARGS: dict[str, list[str]] = {}  # --quick: arguments added to every `reward` / `evaluate` / `ppo` command
+
+
+def quick_args(backbone: str) -> dict[str, list[str]]:
+    """--quick: a tiny BERT reward model trained briefly, the tiny policy, short replies, 2 PPO steps of 4 replies."""
+    return {"reward": ["--backbone", backbone, "--max-pairs", "32", "--epochs", "1", "--max-length", "64",
+                       "--eval-pairs", "16", "--lora-r", "4", "--lr", "3e-3"],
+            "evaluate": ["--policy", "tiny", "--n", "4", "--response-length", "8"],
+            "ppo": ["--policy", "tiny", "--batch-size", "4", "--response-length", "8", "--steps", "2"]}
 
 
 def command(*args: str, timeout: float = 3600) -> dict:
     """Run `python -m rlhf_demo ARGS`; stderr streams through; the last stdout line is its JSON."""
+    args = (*args, *QUICK_ARGS.get(args[0], []))  # (argparse: a repeated option's last value wins, e.g. --steps)
     t0 = time.perf_counter()
     p = subprocess.run([sys.executable, "-m", "rlhf_demo", *args], cwd=REPO, stdout=subprocess.PIPE, text=True,
                        timeout=timeout, env=dict(os.environ, HF_HUB_OFFLINE="1"))
@@ -153,14 +165,20 @@ def main() -> None:
     p.add_argument("--hack-minutes", type=float, default=10.0, help="PPO wall time of the beta = 0 run")
     p.add_argument("--no-hack", action="store_true", help="skip the reward-hacking run")
     p.add_argument("--work", help="keep the models here (default: a temporary folder)")
+    p.add_argument("--quick", action="store_true", help="--only bundled (unless given), the tiny policy, a tiny BERT "
+                   "reward model, 2 PPO steps per run, 4 held-out prompts: a smoke test")
     args = p.parse_args()
+    if args.quick and args.only is None:
+        args.only = "bundled"
     if args.only != "bundled" and not SAMPLE.is_file():
         raise SystemExit(f"error: the hh-rlhf sample is missing: {SAMPLE}")
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(args.work or tmp)
         work.mkdir(parents=True, exist_ok=True)
-        result: dict = {"benchmark": "ppo_learning", "minutes": args.minutes}
+        result: dict = {"benchmark": "ppo_learning", "minutes": args.minutes, "quick": args.quick}
+        if args.quick:
+            QUICK_ARGS.update(quick_args(_common.tiny_reward_backbone(work / "tiny-bert")))
         if args.only in (None, "bundled"):
             result["bundled"] = learning_run("bundled", BUNDLED / "train.jsonl", BUNDLED / "test.jsonl", work,
                                              args.minutes, [])
@@ -171,6 +189,7 @@ def main() -> None:
             result["hack"] = hack_run(work, args.hack_minutes)
     result["total_seconds"] = round(time.perf_counter() - t0)
     result["targets"] = {"gain_std": TARGET_GAIN, "kl": TARGET_KL, "minutes": TARGET_MINUTES, "hack_kl": HACK_KL}
+    result["cpu"] = _common.cpu_info()
     print(json.dumps(result), flush=True)
 
 
