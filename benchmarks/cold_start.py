@@ -23,9 +23,8 @@ import tempfile
 import threading
 import time
 import urllib.request
-from pathlib import Path
 
-from _common import REPO, cpu_info  # noqa: E402
+from _common import REPO, cpu_info
 
 
 def free_port() -> int:
