@@ -11,6 +11,9 @@ import os
 import sys
 import threading
 import time
+from pathlib import Path
+
+from rlhf_demo.settings import add_decoding_argument
 
 
 def add_common_args(p: argparse.ArgumentParser) -> None:
@@ -23,13 +26,14 @@ def add_common_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", help="cpu or cuda (default: cuda when available)")
     p.add_argument("--allow-any-model", action="store_true",
                    help="let the Reward tab use any backbone folder or Hub id typed in it (default: the presets only)")
+    add_decoding_argument(p)
 
 
 def settings_from(args: argparse.Namespace):
     from rlhf_demo.settings import Settings
 
     kw = dict(data=args.data, policy=args.policy, reward_backbone=args.reward_backbone, allow_any_model=args.allow_any_model,
-              offline=args.offline or os.environ.get("HF_HUB_OFFLINE", "0") in ("1", "true", "True"), device=args.device)
+              decoding=args.decoding, offline=args.offline or os.environ.get("HF_HUB_OFFLINE", "0") in ("1", "true", "True"), device=args.device)
     if getattr(args, "instructor_key", None):
         kw["instructor_key"] = args.instructor_key
     return Settings(**kw)
@@ -84,7 +88,17 @@ def info_main(argv: list[str]) -> int:
     from rlhf_demo.workspace import Workspace
 
     ws = workspace_or_exit(Workspace, settings_from(args))
-    print(json.dumps({**ws.describe(), "startup_seconds": round(ws.startup_seconds, 3)}))
+    d = ws.describe()
+    config = Path(ws.policy_choice.path) / "config.json"
+    if args.decoding == "auto" and config.is_file():  # what was measured for this policy on this machine, if anything
+        from transformers import AutoConfig
+
+        from rlhf_demo.models.decoding import cached_choice, summary
+
+        cached = cached_choice(AutoConfig.from_pretrained(config.parent))
+        d["decoding"] = f"auto: {summary(cached)} (measured before on this machine)" if cached else \
+            "auto (measured at the first use of the policy on this machine)"
+    print(json.dumps({**d, "startup_seconds": round(ws.startup_seconds, 3)}))
     return 0
 
 

@@ -12,6 +12,20 @@ NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 NAME_RULE = "letters, digits, '.', '_' or '-', starting with a letter or digit, at most 64 characters"
 
 
+# --decoding: how replies are sampled (rlhf_demo/models/decoding.py has the backends and the measurement)
+DECODING_CHOICES = ("auto", "eager", "fp32", "bf16")
+MAX_DECODING_KL = 0.02  # nats per sampled token: "auto" refuses a backend whose sampling is further from float32's
+
+
+def add_decoding_argument(parser) -> None:
+    """`--decoding`, the same on the app and on every command that samples from the policy."""
+    parser.add_argument("--decoding", choices=DECODING_CHOICES, default="auto",
+                        help="how replies are sampled: auto (default: the fastest backend that stays within "
+                             f"{MAX_DECODING_KL} nats per token of float32, measured once on this machine and cached), "
+                             "eager (transformers generate, float32), fp32 or bf16 (our loop: each prompt prefilled "
+                             "once, an inverse-CDF sampler)")
+
+
 def valid_name(name) -> bool:
     """Is `name` usable as the folder name of a saved model (see NAME_RE)?"""
     return isinstance(name, str) and NAME_RE.fullmatch(name) is not None
@@ -33,6 +47,8 @@ class Settings:
     data_dir: Path = field(default_factory=default_data_dir)
     hub_timeout: float = 3.0  # seconds we give the Hub before falling back (start-up cost when offline)
     device: str | None = None  # None = cuda if available, else cpu
+    # --decoding: how replies are sampled (models/decoding.py); "auto" = the fastest backend measured on this machine
+    decoding: str = "auto"
     # --allow-any-model: let the UI train on any reward backbone (a folder or a Hub id typed into the Reward tab).
     # Off: only the presets (minilm, policy) and what was given at start-up, so that no visitor can make the app
     # download an arbitrary model from the Hub.

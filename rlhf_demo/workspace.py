@@ -45,6 +45,10 @@ class Workspace:
         self.lock = InstructorLock(s.instructor_key)
         self._policy = None
         self._policy_lock = threading.Lock()
+        self._decoding = None  # (Backend, what was measured): resolved once, see `decoding()`
+        self._decoding_lock = threading.Lock()
+        self.decoding_status = ("measured when the policy loads" if self.settings.decoding == "auto"
+                                else f"{self.settings.decoding} (--decoding)")
         self._lazy_lock = threading.RLock()  # guards the lazily built stores below
         self._votes = None
         self._arena = None
@@ -89,13 +93,34 @@ class Workspace:
                 self._policy = load_policy(self.policy_choice, self.settings.device)
             return self._policy
 
+    def decoding(self):
+        """(Backend, what was measured) that every sampler of the app uses (arena, PPO, evaluation, best-of-N, the
+        frontier): --decoding, or with "auto" the fastest backend within MAX_KL of float32 on this machine, measured
+        once on the loaded policy (~15 s) and cached on disk for the next start (`models/decoding.py`)."""
+        from rlhf_demo.models.decoding import resolve, summary
+
+        with self._decoding_lock:
+            if self._decoding is None:
+                model, tok = self.policy()
+
+                def progress(text: str) -> None:
+                    self.decoding_status = text + " …"
+
+                self._decoding = resolve(self.settings.decoding, model, tok, progress=progress)
+                self.decoding_status = summary(self._decoding[1]) + (" (--decoding)" if self._decoding[1].get("forced")
+                                                                      else "")
+            return self._decoding
+
     def warm_up(self) -> None:
-        """Load the policy now (in a background thread at start-up), so the first arena round does not wait for it.
-        The first run of the offline SmolLM2 also dequantises its GGUF here (~30 s, once)."""
+        """Load the policy and pick the decoding backend now (in a background thread at start-up), so the first arena
+        round waits for neither. The first run of the offline SmolLM2 also dequantises its GGUF here (~30 s, once)."""
         t0 = time.perf_counter()
         try:
             self.policy()
             print(f"[rlhf-playground] policy loaded in {time.perf_counter() - t0:.1f} s", flush=True)
+            t0 = time.perf_counter()
+            self.decoding()
+            print(f"[rlhf-playground] decoding: {self.decoding_status} ({time.perf_counter() - t0:.1f} s)", flush=True)
         except Exception as e:  # the tabs that need the policy will show the error when they ask for it
             print(f"[rlhf-playground] could not load the policy: {e}", flush=True)
 
@@ -170,7 +195,8 @@ class Workspace:
         with self._lazy_lock:
             if self._arena is None:
                 model, tok = self.policy()
-                gen = PolicyGenerator(model, tok, max_new_tokens=48, format_prompt=lambda p: format_prompt(tok, p))
+                gen = PolicyGenerator(model, tok, max_new_tokens=48, format_prompt=lambda p: format_prompt(tok, p),
+                                      decoding=self.decoding()[0])
                 gen.best_of_scorer = self._best_of_scorer
                 self._arena = Arena(self.votes, self.contestants, gen, prompt_picker(self.arena_prompts()))
             return self._arena
@@ -342,7 +368,7 @@ class Workspace:
         model, tok = load_policy(self.policy_choice, self.settings.device)
         self.ppo.reward_name = name
         return PPOEngine(model, tok, reward, self.prompts_for_training(), config, device=self.settings.device,
-                         format_prompt=lambda p: format_prompt(tok, p))
+                         format_prompt=lambda p: format_prompt(tok, p), decoding=self.decoding()[0])
 
     # -- what the UI shows about itself ---------------------------------------------------------
     def describe(self) -> dict:
@@ -355,6 +381,7 @@ class Workspace:
             "policy_note": self.policy_choice.note,
             "policy_weights": self.policy_choice.weights,
             "reward_backbone": self.reward_choice.label(),
+            "decoding": self.decoding_status,
             "hub_reachable": self.hub_ok,
             "data_dir": str(self.settings.data_dir),
             "instructor_lock": self.lock.enabled,

@@ -9,6 +9,12 @@ from pathlib import Path
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# the measured decoding choice (rlhf_demo/models/decoding.py) is cached per machine: tests measure into their own
+# folder, so a choice measured while the suite loads the cores never reaches the app's cache
+if "RLHF_CACHE_DIR" not in os.environ:
+    import tempfile
+
+    os.environ["RLHF_CACHE_DIR"] = tempfile.mkdtemp(prefix="rlhf-test-cache-")
 
 import pytest  # noqa: E402
 

@@ -36,10 +36,21 @@ def run_quick(script: str, tmp_path, *args: str, timeout: int = 300) -> dict:
 
 def test_ppo_speed(tmp_path):
     out = run_quick("ppo_speed.py", tmp_path)
-    assert out["shape"] == "tiny" and out["measured_steps"] == 1
-    assert out["seconds_per_step"] > 0 and len(out["seconds_per_step_all"]) == 1
-    assert out["forward_seconds"] > 0 and out["full_forward_seconds"] > 0 and out["fwd_bwd_seconds"] > 0
-    assert out["generate_seconds"] > 0 and out["peak_rss_mb"] > 0
+    assert out["policy"] == "tiny" and out["measured_steps"] == 1 and out["peak_rss_mb"] > 0
+    eager, auto = out["backends"]
+    assert eager["backend"] == "eager" and auto["asked"] == "auto" and auto["decoding_measured"]
+    for row in (eager, auto):
+        assert len(row["seconds_per_step_all"]) == 1 and row["step_seconds"] > 0 and row["speedup_vs_eager"] > 0
+        assert row["generate_seconds"] > 0 and row["update_seconds"] > 0 and row["mean_response_length"] >= 1
+
+
+def test_decoding_speed(tmp_path):
+    out = run_quick("decoding_speed.py", tmp_path)
+    rows = {r["backend"]: r for r in out["backends"]}
+    assert {"eager", "fp32", "bf16", "eager-bf16"} <= set(rows) and out["auto_choice"] in rows
+    assert rows["eager"]["speedup_vs_eager"] == 1.0 and rows["fp32"]["kl_to_fp32"] == 0.0
+    assert all(r["tokens_per_second"] > 0 for r in rows.values())
+    assert out["samplers"]["inverse_cdf_ms"] > 0 and out["samplers"]["multinomial_ms"] > 0
 
 
 def test_frontier(tmp_path):

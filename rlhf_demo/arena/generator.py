@@ -25,6 +25,8 @@ import torch
 from transformers import LogitsProcessor, LogitsProcessorList, StoppingCriteriaList
 
 from rlhf_demo.arena.contestants import ArenaError, Contestant
+from rlhf_demo.lane import LANE
+from rlhf_demo.models.decoding import Backend, SamplingModel, decode, get_backend
 from rlhf_demo.models.generation import STOP_STRINGS, StopOnStrings, clean_reply, left_pad, turn_end_ids
 
 BASE_ADAPTER = "__base__"  # peft's name for "no adapter" in a mixed-adapter batch
@@ -52,11 +54,18 @@ class PolicyGenerator:
     device:         where inputs go; None = the model's device.
     format_prompt:  optional hh prompt -> model text (e.g. a chat template, see `models.format_prompt`).
     lock:           serialises generation on this model (pass the trainer's lock to share the model with it).
+    decoding:       the rollout backend (`models/decoding.py`), normally the one measured fastest on this machine:
+                    "eager" (transformers' generate) or our loop ("fp32", or "bf16" on a bfloat16 copy of the model).
     """
 
     def __init__(self, model, tokenizer, max_new_tokens: int = 48, device=None,
-                 format_prompt: Callable[[str], str] | None = None, lock: threading.Lock | None = None):
-        self.model = model.eval()
+                 format_prompt: Callable[[str], str] | None = None, lock: threading.Lock | None = None,
+                 decoding: str | Backend = "eager"):
+        self.backend = decoding if isinstance(decoding, Backend) else get_backend(decoding)
+        # the loop backends sample with a copy in their dtype (the adapters are loaded into a copy of THAT); a
+        # batch without adapters goes through `FastLlama` for a "fast" backend (`self._sampling.get()`)
+        self._sampling = SamplingModel(model.eval(), self.backend) if self.backend.loop else None
+        self.model = (self._sampling.model_in_dtype() if self._sampling else model).eval()
         self.tokenizer = tokenizer
         self.max_new_tokens = max_new_tokens
         self.device = torch.device(device) if device is not None else next(model.parameters()).device
@@ -198,23 +207,19 @@ class PolicyGenerator:
         prompt_len = input_ids.shape[1]
         # fork_rng: seeding for this round must not reset the random stream other code relies on
         devices = [self.device] if self.device.type == "cuda" else []
-        with torch.random.fork_rng(devices=devices, device_type=self.device.type), torch.no_grad():
+        temperatures = [c.temperature for c in contestants]
+        with LANE("arena round"), torch.random.fork_rng(devices=devices, device_type=self.device.type), torch.no_grad():
             # a batched call has no seed of its own: a fresh one, or every batch would replay the same random stream
             torch.manual_seed(seed if seed is not None else random.SystemRandom().randrange(2**31))
-            out = model.generate(
-                input_ids=input_ids,
-                attention_mask=attention_mask,
-                do_sample=True,
-                top_k=0,  # no top-k / top-p truncation: the temperature alone shapes the distribution
-                top_p=1.0,
-                temperature=1.0,  # HF's own (batch-wide) temperature off; PerRowTemperature does it per row
-                max_new_tokens=self.max_new_tokens,
-                pad_token_id=self.pad_id,
-                eos_token_id=self.end_ids or None,
-                logits_processor=LogitsProcessorList([PerRowTemperature([c.temperature for c in contestants])]),
-                stopping_criteria=StoppingCriteriaList([StopOnStrings(self.tokenizer, prompt_len)]),
-                **extra,
-            )  # (batch, prompt_len + new tokens)
+            if self.backend.loop:  # rows with the same prompt and adapter (best-of-N) share one prefill
+                stop = StopOnStrings(self.tokenizer, 0)
+                out = decode(model if extra else self._sampling.get(), input_ids, attention_mask, self.max_new_tokens,
+                             torch.tensor(temperatures, device=self.device), self.end_ids, self.pad_id,
+                             lambda ids: stop(ids, None), row_kwargs={"adapter_names": extra["adapter_names"]}
+                             if extra else None).tokens
+                out = torch.cat([input_ids, out], dim=1)
+            else:
+                out = self._hf_generate(model, input_ids, attention_mask, temperatures, extra)
         replies = []
         for row in out[:, prompt_len:].tolist():
             ends = [row.index(t) for t in self.end_ids if t in row]
@@ -223,5 +228,23 @@ class PolicyGenerator:
             reply = clean_reply(self.tokenizer.decode(row, skip_special_tokens=True))
             replies.append(reply or EMPTY_REPLY)
         return replies
+
+    def _hf_generate(self, model, input_ids, attention_mask, temperatures: list[float], extra: dict) -> torch.Tensor:
+        """The "eager" backend: transformers' generate with per-row temperatures. -> (batch, prompt_len + new)."""
+        prompt_len = input_ids.shape[1]
+        return model.generate(
+            input_ids=input_ids,
+            attention_mask=attention_mask,
+            do_sample=True,
+            top_k=0,  # no top-k / top-p truncation: the temperature alone shapes the distribution
+            top_p=1.0,
+            temperature=1.0,  # HF's own (batch-wide) temperature off; PerRowTemperature does it per row
+            max_new_tokens=self.max_new_tokens,
+            pad_token_id=self.pad_id,
+            eos_token_id=self.end_ids or None,
+            logits_processor=LogitsProcessorList([PerRowTemperature(temperatures)]),
+            stopping_criteria=StoppingCriteriaList([StopOnStrings(self.tokenizer, prompt_len)]),
+            **extra,
+        )  # (batch, prompt_len + new tokens)
 
 

@@ -162,7 +162,8 @@ def measured_bon_kl(scores_per_prompt: Sequence[Sequence[float]], n: int,
 
 
 def policy_sampler(model, tokenizer, max_new_tokens: int = 48, temperature: float = 1.0, format_prompt=None,
-                   device=None, batch_rows: int = GEN_BATCH_ROWS) -> Callable[[list[str], int], list[str]]:
+                   device=None, batch_rows: int = GEN_BATCH_ROWS,
+                   decoding="eager") -> Callable[[list[str], int], list[str]]:
     """A `generate(prompts, seed)` for `best_of_n`: the arena's `PolicyGenerator` on the base policy (no adapter),
     pure sampling at `temperature`, in batches of `batch_rows` rows (batch b seeded with seed + b)."""
     from rlhf_demo.arena.contestants import Contestant
@@ -171,7 +172,8 @@ def policy_sampler(model, tokenizer, max_new_tokens: int = 48, temperature: floa
 
     if format_prompt is None:
         format_prompt = lambda p: chat_format(tokenizer, p)  # noqa: E731  (as evaluate does)
-    gen = PolicyGenerator(model, tokenizer, max_new_tokens=max_new_tokens, device=device, format_prompt=format_prompt)
+    gen = PolicyGenerator(model, tokenizer, max_new_tokens=max_new_tokens, device=device, format_prompt=format_prompt,
+                          decoding=decoding)
     base = Contestant("base", temperature, description="the base policy")
 
     def generate(prompts: list[str], seed: int) -> list[str]:
@@ -186,7 +188,7 @@ def policy_sampler(model, tokenizer, max_new_tokens: int = 48, temperature: floa
 
 def run_best_of_n(model, tokenizer, scorer, prompts: Sequence[str], ns: Sequence[int] = DEFAULT_NS, seed: int = 0,
                   max_new_tokens: int = 48, temperature: float = 1.0, format_prompt=None, device=None,
-                  return_samples: bool = False):
+                  return_samples: bool = False, decoding="eager"):
     """Best-of-N on a real policy for each N in `ns`: one row per N, ready to plot beside PPO checkpoints.
 
     model, tokenizer: the base policy (a causal LM; sampled with the arena's `PolicyGenerator`, seeded).
@@ -197,6 +199,7 @@ def run_best_of_n(model, tokenizer, scorer, prompts: Sequence[str], ns: Sequence
                       with N (a prefix's maximum never exceeds a longer prefix's).
     temperature:      the base policy's sampling temperature (1.0 = the model's own distribution, the pi_base the
                       KL is measured against).
+    decoding:         the rollout backend (`models/decoding.py`); its copy of the weights, for "bf16", is made once.
 
     Returns rows {method: "best-of-n", name: "best-of-{n}", n, kl (closed form `bon_kl`), kl_measured
     (`measured_bon_kl` on all max(ns) samples of each prompt), proxy (mean proxy score of the kept replies)};
@@ -209,7 +212,7 @@ def run_best_of_n(model, tokenizer, scorer, prompts: Sequence[str], ns: Sequence
     if not prompts:
         raise ValueError("no prompts")
     top = max(ns)
-    generate = policy_sampler(model, tokenizer, max_new_tokens, temperature, format_prompt, device)
+    generate = policy_sampler(model, tokenizer, max_new_tokens, temperature, format_prompt, device, decoding=decoding)
     samples = best_of_n(generate, lambda p, r: _floats(scorer.score(p, r)), prompts, top, seed)
     replies = [r for s in samples for r in s["replies"]]
     scores = [x for s in samples for x in s["scores"]]

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Sequence
 
 from rlhf_demo.dpo.config import META_FILE as DPO_META
+from rlhf_demo.settings import add_decoding_argument
 
 
 def parse_best_of(text: str) -> list[int]:
@@ -78,6 +79,7 @@ def frontier_parser() -> argparse.ArgumentParser:
     p.add_argument("--policy", help="policy preset, folder or Hub id (default smollm2-135m); the adapters must "
                                     "have been trained on it")
     p.add_argument("--device", help="cpu or cuda (default: cuda when available)")
+    add_decoding_argument(p)
     p.add_argument("--allow-same", action="store_true", help="allow --gold to be the --proxy folder (the gold curve "
                                                              "then only repeats the proxy)")
     return p
@@ -88,6 +90,7 @@ def frontier_main(argv: list[str] | None = None) -> int:
     from rlhf_demo.compare.frontier import LENGTH_UNIT, adapter_method, equal_kl_summary, frontier
     from rlhf_demo.data.hh import load_jsonl
     from rlhf_demo.data.prompts import short_prompts
+    from rlhf_demo.models import decoding
     from rlhf_demo.models.presets import format_prompt, load_policy, resolve_policy_probing
     from rlhf_demo.reward.model import META_FILE, load_reward_model
 
@@ -133,10 +136,12 @@ def frontier_main(argv: list[str] | None = None) -> int:
     def show(fraction: float, message: str) -> None:
         print(f"[frontier] {fraction:4.0%} {message}", file=sys.stderr, flush=True)
 
+    backend, measured = decoding.resolve(args.decoding, model, tok)
     try:
         rows = frontier(model, tok, proxy, gold, prompts, adapters=adapters, best_of=best_of, seed=args.seed,
                         max_new_tokens=args.response_length, temperature=args.temperature, device=args.device,
-                        format_prompt=lambda p: format_prompt(tok, p), on_progress=show, allow_same=args.allow_same)
+                        format_prompt=lambda p: format_prompt(tok, p), on_progress=show, allow_same=args.allow_same,
+                        decoding=backend)
     except ValueError as e:  # an adapter that does not fit the policy's modules
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -147,6 +152,6 @@ def frontier_main(argv: list[str] | None = None) -> int:
     print(json.dumps({"rows": rows, "equal_kl": summary, "policy": choice.name, "policy_weights": choice.weights,
                       "proxy": str(args.proxy), "gold": str(args.gold), "n_prompts": len(prompts),
                       "best_of": best_of, "seed": args.seed, "response_length": args.response_length,
-                      "temperature": args.temperature, "length_unit": LENGTH_UNIT,
+                      "temperature": args.temperature, "length_unit": LENGTH_UNIT, **decoding.report(measured),
                       "seconds": round(time.perf_counter() - t0, 1)}), flush=True)
     return 0

@@ -25,6 +25,7 @@ Shapes: B = replies in a batch, P = prompt length (left-padded), L = reply lengt
 
 from __future__ import annotations
 
+import contextlib
 import json
 import statistics
 from pathlib import Path
@@ -34,6 +35,7 @@ import torch
 from transformers import StoppingCriteriaList
 
 from rlhf_demo.compare.best_of_n import DEFAULT_NS, GEN_BATCH_ROWS, _check_n, _floats, run_best_of_n, select_best
+from rlhf_demo.models.decoding import BACKENDS, Backend, SamplingModel, decode, get_backend
 from rlhf_demo.models.generation import StopOnStrings, clean_reply, left_pad, stop_string_index, turn_end_ids
 from rlhf_demo.dpo.config import META_FILE as DPO_META
 from rlhf_demo.ppo.config import STATE_FILE as PPO_STATE
@@ -196,9 +198,9 @@ def _strip_lora(model) -> None:
 
 @torch.no_grad()
 def sample_replies(model, tokenizer, prompts: list[str], seed: int, max_new_tokens: int, temperature: float,
-                   format_prompt: Callable[[str], str]) -> dict:
+                   format_prompt: Callable[[str], str], backend: Backend = BACKENDS["eager"], sampler=None) -> dict:
     """One reply per prompt, pure sampling at `temperature` (no top-k / top-p), seeded without touching the caller's
-    RNG. Returns query_responses (B, P + L), attention_mask (B, P + L), P, responses (B, L), real (B, L) bool
+    RNG, with the decoding `backend` (on `sampler`, the backend's copy of `model`, when given). Returns query_responses (B, P + L), attention_mask (B, P + L), P, responses (B, L), real (B, L) bool
     (the reply's tokens up to its first end token or the token completing a stop string, included) and texts."""
     device = next(model.parameters()).device
     end_ids = turn_end_ids(tokenizer)
@@ -210,10 +212,16 @@ def sample_replies(model, tokenizer, prompts: list[str], seed: int, max_new_toke
     P = queries.shape[1]
     with torch.random.fork_rng(devices=[device] if device.type == "cuda" else [], device_type=device.type):
         torch.manual_seed(seed)
-        out = model.generate(input_ids=queries, attention_mask=query_mask, do_sample=True, top_k=0, top_p=1.0,
-                             temperature=temperature, max_new_tokens=max_new_tokens, pad_token_id=pad_id,
-                             eos_token_id=end_ids or None,
-                             stopping_criteria=StoppingCriteriaList([StopOnStrings(tokenizer, P)]))  # (B, P + L)
+        if backend.loop:
+            stop = StopOnStrings(tokenizer, 0)
+            out = torch.cat([queries, decode(sampler if sampler is not None else model, queries, query_mask,
+                                             max_new_tokens, temperature, end_ids, pad_id,
+                                             lambda ids: stop(ids, None)).tokens], 1)  # (B, P + L)
+        else:
+            out = model.generate(input_ids=queries, attention_mask=query_mask, do_sample=True, top_k=0, top_p=1.0,
+                                 temperature=temperature, max_new_tokens=max_new_tokens, pad_token_id=pad_id,
+                                 eos_token_id=end_ids or None,
+                                 stopping_criteria=StoppingCriteriaList([StopOnStrings(tokenizer, P)]))  # (B, P + L)
     responses = out[:, P:]  # (B, L)
     L = responses.shape[1]
     is_end = torch.zeros_like(responses, dtype=torch.bool)
@@ -245,7 +253,8 @@ def _chat_format(tokenizer, format_prompt):
 
 def adapter_point(model, tokenizer, adapter_dir, prompts, proxy, gold, *, method: str, name: str, seed: int = 0,
                   max_new_tokens: int = 48, temperature: float = 0.7, device=None, format_prompt=None,
-                  norm: dict | None = None, with_samples: bool = False, batch_rows: int = GEN_BATCH_ROWS) -> dict:
+                  norm: dict | None = None, with_samples: bool = False, batch_rows: int = GEN_BATCH_ROWS,
+                  decoding: str | Backend = "eager") -> dict:
     """One row of the frontier for a LoRA adapter (PPO checkpoint or DPO adapter) on `model` (the base policy).
 
     The adapter is loaded onto `model` under a unique name and removed afterwards, so `model` is left as it was
@@ -283,15 +292,19 @@ def adapter_point(model, tokenizer, adapter_dir, prompts, proxy, gold, *, method
         except (RuntimeError, KeyError, ValueError) as e:  # peft's load errors (size mismatch, unknown keys)
             raise ValueError(f"{adapter_dir}: cannot apply this adapter to the policy ({str(e).splitlines()[0]})") from e
         pm.eval()
+        backend = decoding if isinstance(decoding, Backend) else get_backend(decoding)
+        sampler = SamplingModel(pm, backend).get() if backend.loop else pm  # a bfloat16 copy for "bf16"
+        sample = lambda chunk, b: sample_replies(pm, tokenizer, chunk, seed + b, max_new_tokens, temperature, fmt,  # noqa: E731
+                                                 backend, sampler)
         samples, base_texts = [], []
         for b, start in enumerate(range(0, len(prompts), batch_rows)):
             chunk = prompts[start:start + batch_rows]
-            s = sample_replies(pm, tokenizer, chunk, seed + b, max_new_tokens, temperature, fmt)
-            logp = reply_logprobs(pm, s, temperature)  # (B, L) adapter on
-            with pm.disable_adapter():
+            s = sample(chunk, b)
+            logp = reply_logprobs(pm, s, temperature)  # (B, L) adapter on (float32: the KL is the policy's)
+            with pm.disable_adapter(), (sampler.disable_adapter() if sampler is not pm else contextlib.nullcontext()):
                 ref = reply_logprobs(pm, s, temperature)  # (B, L) the base policy
                 if norm is None:
-                    base_texts += sample_replies(pm, tokenizer, chunk, seed + b, max_new_tokens, temperature, fmt)["texts"]
+                    base_texts += sample(chunk, b)["texts"]
             k1 = (logp - ref).sum(1)  # (B,) log-ratio of the whole reply
             k3 = kl_per_token(logp, ref, "k3").masked_fill(~s["real"], 0.0).sum(1)  # (B,)
             samples += [{"prompt": p, "reply": t, "kl": float(a), "kl_k3": float(c)}
@@ -330,7 +343,7 @@ def frontier(model, tokenizer, proxy, gold, prompts, *, adapters=(), best_of=DEF
              max_new_tokens: int = 48, temperature: float = 0.7, device=None, format_prompt=None,
              on_progress: Callable[[float, str], None] | None = None,
              should_stop: Callable[[], bool] | None = None, allow_same: bool = False,
-             with_samples: bool = False) -> list[dict]:
+             with_samples: bool = False, decoding: str | Backend = "eager") -> list[dict]:
     """Rows of the reward-KL chart (see the module docstring): best-of-N for each N in `best_of`, then one per
     adapter in `adapters` ((method, name, path), method "ppo" | "dpo"), all on the same prompts, seed and
     temperature. on_progress(fraction, message) after each piece; should_stop() -> True returns the rows done so
@@ -352,7 +365,7 @@ def frontier(model, tokenizer, proxy, gold, prompts, *, adapters=(), best_of=DEF
     progress(0.0, f"sampling the base policy: {max(ns, default=1)} replies for each of {len(prompts)} prompts")
     bon_rows, samples = run_best_of_n(model, tokenizer, proxy, prompts, ns or [1], seed=seed,
                                       max_new_tokens=max_new_tokens, temperature=temperature, format_prompt=fmt,
-                                      device=device, return_samples=True)
+                                      device=device, return_samples=True, decoding=decoding)
     group = max(ns or [1])
     replies = [r for s in samples for r in s["replies"]]  # (prompts x group), prompt-major
     proxy_all = [x for s in samples for x in s["scores"]]
@@ -379,7 +392,7 @@ def frontier(model, tokenizer, proxy, gold, prompts, *, adapters=(), best_of=DEF
         progress((1 + k) / pieces, f"{method} adapter {name}: sampling and measuring its KL")
         rows.append(adapter_point(model, tokenizer, path, prompts, proxy, gold, method=method, name=name, seed=seed,
                                   max_new_tokens=max_new_tokens, temperature=temperature, device=device,
-                                  format_prompt=fmt, norm=norm, with_samples=with_samples))
+                                  format_prompt=fmt, norm=norm, with_samples=with_samples, decoding=decoding))
         progress((2 + k) / pieces, f"{method} adapter {name} done")
     return rows
 

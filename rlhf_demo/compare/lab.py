@@ -159,10 +159,11 @@ def dpo_job(lab: CompareLab, cfg, pairs: list, policy, name: str, on_saved: Call
 
 def frontier_job(lab: CompareLab, load_policy: Callable[[], tuple], proxy_name: str, gold_name: str,
                  prompts: list[str], adapters: list[tuple[str, str, str]], best_of=FRONTIER_NS, device=None,
-                 temperature: float = 0.7, max_new_tokens: int = 48):
+                 temperature: float = 0.7, max_new_tokens: int = 48, decoding="eager"):
     """A job function: the reward-KL frontier on held-out `prompts` (see `compare.frontier.frontier`), saved to
     frontier.json with the names of the proxy and gold models. `load_policy()` gives (model, tokenizer): a FRESH
-    copy, since the adapters are loaded into it (the arena's copy is left alone)."""
+    copy, since the adapters are loaded into it (the arena's copy is left alone). `decoding`: a backend, or a
+    function that gives it (called in the job: the app may still be measuring it)."""
 
     def job(ctx):
         from rlhf_demo.compare.frontier import frontier
@@ -171,6 +172,7 @@ def frontier_job(lab: CompareLab, load_policy: Callable[[], tuple], proxy_name: 
         ctx.update(progress=0.0, message="loading the policy, the proxy and the gold reward model")
         proxy, gold = lab.registry.load(proxy_name, device), lab.registry.load(gold_name, device)
         model, tok = load_policy()
+        backend = decoding() if callable(decoding) else decoding
         t0 = time.perf_counter()
 
         def progress(fraction: float, message: str) -> None:
@@ -179,7 +181,7 @@ def frontier_job(lab: CompareLab, load_policy: Callable[[], tuple], proxy_name: 
         rows = frontier(model, tok, proxy, gold, prompts, adapters=adapters, best_of=tuple(best_of), device=device,
                         temperature=temperature, max_new_tokens=max_new_tokens,
                         format_prompt=lambda p: format_prompt(tok, p), on_progress=progress,
-                        should_stop=ctx.should_stop, allow_same=proxy_name == gold_name)
+                        should_stop=ctx.should_stop, allow_same=proxy_name == gold_name, decoding=backend)
         ctx.check()  # stopped midway: nothing half-done is saved as "the last frontier"
         result = {"rows": rows, "proxy": proxy_name, "gold": gold_name, "n_prompts": len(prompts),
                   "best_of": list(best_of), "temperature": temperature, "max_new_tokens": max_new_tokens,

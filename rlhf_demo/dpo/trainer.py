@@ -23,6 +23,7 @@ import torch
 
 from rlhf_demo.arena.export import preference_examples
 from rlhf_demo.dpo.config import META_FILE, DPOConfig
+from rlhf_demo.lane import TrainerTurns
 from rlhf_demo.models.presets import ModelChoice, ensure_weights, load_tokenizer, pick_device
 from rlhf_demo.reward.config import default_lora_targets
 from rlhf_demo.reward.pairs import Pair, build_training_pairs, check_pairs
@@ -145,6 +146,7 @@ def train_dpo(cfg: DPOConfig, pairs: Sequence[Pair], out_dir: str | os.PathLike,
 
     rows: list[dict] = []
     callback = _callback(on_log, should_stop, rows)
+    turns = TrainerTurns("DPO training")
     with atomic_folder(out_dir, META_FILE) as tmp:
         args = TRLDPOConfig(
             output_dir=str(tmp),
@@ -163,13 +165,14 @@ def train_dpo(cfg: DPOConfig, pairs: Sequence[Pair], out_dir: str | os.PathLike,
             report_to="none", push_to_hub=False, save_strategy="no", dataloader_num_workers=0,
         )
         trainer = DPOTrainer(model=model, args=args, train_dataset=train_ds, processing_class=tok,
-                             peft_config=lora_config(cfg, model), callbacks=[callback])
+                             peft_config=lora_config(cfg, model), callbacks=[callback, turns.callback()])
         trainer.remove_callback(PrinterCallback)  # it prints every log dict to stdout; our rows go to on_log
         net = trainer.model
         trainable = sum(p.numel() for p in net.parameters() if p.requires_grad)
         total = sum(p.numel() for p in net.parameters())
         t0 = time.perf_counter()
-        trainer.train()
+        with turns:  # the compute lane, one optimiser step at a time (rlhf_demo/lane.py)
+            trainer.train()
         train_seconds = time.perf_counter() - t0
 
         first, last = (rows[0], rows[-1]) if rows else ({}, {})

@@ -16,6 +16,7 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
+from rlhf_demo.settings import add_decoding_argument
 from rlhf_demo.storage import check_new_folder
 
 
@@ -53,6 +54,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--temperature", type=float, default=d.temperature)
     p.add_argument("--seed", type=int, default=d.seed)
     p.add_argument("--device", help="cpu or cuda (default: cuda when available)")
+    add_decoding_argument(p)
     p.add_argument("--quiet", action="store_true", help="no per-step lines on stderr")
     return p
 
@@ -68,6 +70,7 @@ def ppo_main(argv: list[str]) -> int:
         return 2
     from rlhf_demo.data.prompts import short_prompts
     from rlhf_demo.data.sources import BundledSource, LocalSource
+    from rlhf_demo.models import decoding
     from rlhf_demo.models.presets import format_prompt, load_policy, resolve_policy_probing
     from rlhf_demo.ppo.config import PPOConfig
     from rlhf_demo.ppo.engine import PPOEngine
@@ -92,7 +95,9 @@ def ppo_main(argv: list[str]) -> int:
     except (ValueError, FileNotFoundError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    engine = PPOEngine(model, tok, reward, prompts, cfg, device=args.device, format_prompt=lambda p: format_prompt(tok, p))
+    backend, measured = decoding.resolve(args.decoding, model, tok)
+    engine = PPOEngine(model, tok, reward, prompts, cfg, device=args.device, format_prompt=lambda p: format_prompt(tok, p),
+                       decoding=backend)
     history = []
     t_run = time.perf_counter()
     engine.fit_score_norm()  # the reward normalisation's extra replies are not part of any step's time
@@ -115,7 +120,7 @@ def ppo_main(argv: list[str]) -> int:
         "score_norm": engine.score_norm, "kl_last": history[-1]["objective/kl"], "seconds_per_step": seconds / len(history),
         "norm_seconds": round(norm_seconds, 1), "run_seconds": round(time.perf_counter() - t_run, 1),
         "peak_rss_mb": round(peak_rss_mb(), 1), "steps": len(history), "policy": choice.name,
-        "policy_weights": choice.weights,
+        "policy_weights": choice.weights, **decoding.report(measured),
         "reward": str(args.reward), "out": str(out), "config": asdict(cfg),
     }))
     return 0

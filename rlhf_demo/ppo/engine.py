@@ -40,6 +40,8 @@ from typing import Callable
 import torch
 import torch.nn as nn
 
+from rlhf_demo.lane import LANE
+from rlhf_demo.models.decoding import Backend, SamplingModel, get_backend, precision
 from rlhf_demo.models.generation import left_pad
 from rlhf_demo.ppo.config import STATE_FILE, PPOConfig
 from rlhf_demo.ppo.core import (
@@ -83,6 +85,8 @@ class PPOEngine:
     format_prompt: optional str -> str applied before the POLICY sees a prompt (e.g. a chat template); the reward
         model always gets the raw prompt.
     device: None -> CUDA when available, else CPU.
+    decoding: the rollout backend (`models/decoding.py`: "eager", "fp32", "bf16", or a `Backend`), normally the
+        one `decoding.choose_backend` measured fastest on this machine; rollouts, probes and evaluations use it.
 
     Each step runs on a frozen copy of `self.config` taken when it starts (`StepResult.config`), so a change made
     meanwhile takes effect at the next step; see `rlhf_demo/ppo/config.py` for the fields that may change between
@@ -90,7 +94,8 @@ class PPOEngine:
     """
 
     def __init__(self, policy, tokenizer, reward: RewardScorer, prompts: list[str], config: PPOConfig | None = None,
-                 device: str | torch.device | None = None, format_prompt: Callable[[str], str] | None = None):
+                 device: str | torch.device | None = None, format_prompt: Callable[[str], str] | None = None,
+                 decoding: str | Backend = "eager"):
         from peft import LoraConfig, get_peft_model  # local import: `import rlhf_demo.ppo` stays light
 
         self.config = (config if config is not None else PPOConfig()).validate()
@@ -121,6 +126,9 @@ class PPOEngine:
             torch.manual_seed(cfg.seed)
             self.model = get_peft_model(policy.to(self.device), lora_config)
         self.model.eval()  # train() only around the PPO update (enables lora_dropout, if any)
+        # what rollouts sample with: the policy itself, or a lower-precision copy synced with the adapter each rollout
+        self.backend = decoding if isinstance(decoding, Backend) else get_backend(decoding)
+        self.sampling = SamplingModel(self.model, self.backend)
 
         # with lora_layers, the blocks below the adapter are frozen and shared by policy and reference: rollouts record
         # the states entering the lowest adapted block, and every later pass (reference, PPO epochs) starts there
@@ -210,8 +218,10 @@ class PPOEngine:
     # rollout: steps 2-5 of the recipe (also used for the fixed probe prompts)
 
     def rollout(self, prompts: list[str], cfg: PPOConfig | None = None) -> Rollout:
-        """Steps 2-5 for `prompts` under `cfg` (default: a snapshot of `self.config`): see `rollout.rollout`."""
-        return rollout(self, prompts, cfg if cfg is not None else replace(self.config).validate())
+        """Steps 2-5 for `prompts` under `cfg` (default: a snapshot of `self.config`): see `rollout.rollout`. In one
+        turn of the compute lane (`rlhf_demo/lane.py`): an arena round waits for a rollout, not for a whole step."""
+        with LANE("PPO rollout"):
+            return rollout(self, prompts, cfg if cfg is not None else replace(self.config).validate())
 
     def generate_probes(self, prompts: list[str], seed: int = 0) -> list[dict]:
         """Replies of the current policy to fixed prompts, sampled with a fixed seed (so successive calls differ only
@@ -305,6 +315,7 @@ class PPOEngine:
             "val/num_eos_tokens": float(r.contains_stop.sum().item()),
             "val/mean_response_length": float((r.last_index + 1).float().mean().item()),
             "time/generate_seconds": r.generate_seconds,
+            "time/policy_seconds": r.policy_seconds,  # float32 log-probs of a bfloat16 rollout (see rollout.py)
             "time/reference_seconds": r.reference_seconds,
             "time/reward_seconds": r.reward_seconds,
             "time/update_seconds": update_seconds,
@@ -329,15 +340,16 @@ class PPOEngine:
                 for mb_start in range(0, B, cfg.mini_batch_size):
                     mb_indices = order[mb_start: mb_start + cfg.mini_batch_size]
                     self.optimizer.zero_grad(set_to_none=True)
-                    for micro_start in range(0, cfg.mini_batch_size, cfg.micro_batch_size):
-                        idx = mb_indices[micro_start: micro_start + cfg.micro_batch_size]
-                        loss, stats = self._ppo_loss(r, idx, advantages[idx], returns[idx], cfg)
-                        (loss / cfg.gradient_accumulation_steps).backward()
-                        for k, v in stats.items():
-                            totals[k] = totals.get(k, 0.0) + v
-                        n_micro += 1
-                    torch.nn.utils.clip_grad_norm_(self.trainable_parameters, cfg.max_grad_norm)
-                    self.optimizer.step()
+                    with LANE("PPO update"):  # one optimiser step per turn of the compute lane
+                        for micro_start in range(0, cfg.mini_batch_size, cfg.micro_batch_size):
+                            idx = mb_indices[micro_start: micro_start + cfg.micro_batch_size]
+                            loss, stats = self._ppo_loss(r, idx, advantages[idx], returns[idx], cfg)
+                            (loss / cfg.gradient_accumulation_steps).backward()
+                            for k, v in stats.items():
+                                totals[k] = totals.get(k, 0.0) + v
+                            n_micro += 1
+                        torch.nn.utils.clip_grad_norm_(self.trainable_parameters, cfg.max_grad_norm)
+                        self.optimizer.step()
         finally:
             self.model.eval()
             self.optimizer.zero_grad(set_to_none=True)  # free the gradients between steps
@@ -347,9 +359,10 @@ class PPOEngine:
                   cfg: PPOConfig) -> tuple[torch.Tensor, dict[str, float]]:
         """Clipped policy loss + vf_coef * clipped value loss on the rollouts `idx`, and their statistics."""
         valid = ~r.padding_mask[idx]  # (b, L)
-        logits, hidden = forward_reply(self.model, self.trunk_split, r.query_responses[idx], r.attention_mask[idx],
-                                       r.context_length,
-                                       None if r.trunk is None else r.trunk[idx])  # (b, L, V), (b, L, H)
+        with precision(self.backend, self.device):  # bfloat16 autocast for "bf16", as the rollout's forward ran
+            logits, hidden = forward_reply(self.model, self.trunk_split, r.query_responses[idx], r.attention_mask[idx],
+                                           r.context_length,
+                                           None if r.trunk is None else r.trunk[idx])  # (b, L, V), (b, L, H)
         new_logprobs = selective_logprobs(logits, r.responses[idx], cfg.temperature)  # (b, L)
         vpred = self.value_head(hidden.float()).squeeze(-1)  # (b, L)
 

@@ -18,6 +18,8 @@ import sys
 import time
 from pathlib import Path
 
+from rlhf_demo.settings import add_decoding_argument
+
 EVAL_BATCH = 16  # replies generated together: decoding streams all weights once per token, so bigger is cheaper
 
 
@@ -54,6 +56,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--temperature", type=float, default=None, help=f"sampling temperature (default: the checkpoint's, else {d.temperature})")
     p.add_argument("--max-prompt-chars", type=int, default=1500, help="skip prompts longer than this (default 1500)")
     p.add_argument("--device", help="cpu or cuda (default: cuda when available)")
+    add_decoding_argument(p)
     return p
 
 
@@ -63,6 +66,7 @@ def evaluate_main(argv: list[str]) -> int:
 
     from rlhf_demo.data.hh import load_jsonl
     from rlhf_demo.data.prompts import short_prompts
+    from rlhf_demo.models import decoding
     from rlhf_demo.models.presets import format_prompt, load_policy, resolve_policy_probing
     from rlhf_demo.ppo.config import PPOConfig
     from rlhf_demo.ppo.engine import PPOEngine
@@ -93,14 +97,16 @@ def evaluate_main(argv: list[str]) -> int:
     except (ValueError, FileNotFoundError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    engine = PPOEngine(model, tok, reward, prompts, cfg, device=args.device, format_prompt=lambda p: format_prompt(tok, p))
+    backend, measured = decoding.resolve(args.decoding, model, tok)
+    engine = PPOEngine(model, tok, reward, prompts, cfg, device=args.device, format_prompt=lambda p: format_prompt(tok, p),
+                       decoding=backend)
     if args.adapter:
         engine.load(args.adapter)
     samples = evaluate_policy(engine, prompts, seed=args.seed)
     print(json.dumps({
         **summarise(samples), "score_norm": engine.score_norm, "policy": choice.name, "policy_weights": choice.weights,
         "adapter": args.adapter, "adapter_step": engine.step_count, "reward": str(args.reward), "seed": args.seed,
-        "response_length": cfg.response_length, "temperature": cfg.temperature,
+        "response_length": cfg.response_length, "temperature": cfg.temperature, **decoding.report(measured),
         "seconds": round(time.perf_counter() - t0, 1),
         "samples": [{k: s[k] for k in ("prompt", "response", "score", "raw_score", "kl")} for s in samples],
     }))

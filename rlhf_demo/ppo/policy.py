@@ -35,15 +35,30 @@ def top_layers(model, n: int | None) -> list[int] | None:
     return list(range(n_layers - n, n_layers))
 
 
+def llama_decoder(model):
+    """The Llama-style decoder (embed_tokens, layers, norm, rotary_emb) inside `model` (peft-wrapped or not), else None."""
+    base = model.get_base_model() if hasattr(model, "get_base_model") else model
+    inner = getattr(base, "model", None)
+    ok = all(hasattr(inner, a) for a in ("embed_tokens", "layers", "norm", "rotary_emb", "config"))
+    return inner if ok else None
+
+
 def trunk_split(model, n: int | None):
     """(decoder, index of its lowest adapted block) for a Llama-style decoder (layers, norm, rotary_emb) adapted in
     its top n blocks only; None otherwise (every pass then runs the whole model)."""
-    inner = getattr(model.get_base_model(), "model", None)
-    layers = getattr(inner, "layers", None)
-    if n is None or layers is None or not all(hasattr(inner, a) for a in ("norm", "rotary_emb", "config")):
+    inner = llama_decoder(model)
+    if n is None or inner is None:
         return None
-    start = len(layers) - n
+    start = len(inner.layers) - n
     return (inner, start) if start > 0 else None
+
+
+def lm_head_float32(model, hidden: torch.Tensor) -> torch.Tensor:
+    """The LM head in float32, also inside a bfloat16 autocast region: (B, L, H) -> (B, L, V) logits. Log-probs and
+    the PPO ratio are differences of large logits; bfloat16 logits are off by ~0.1 (measured 0.4 on random ones)."""
+    head = model.get_output_embeddings()
+    with torch.autocast(device_type=hidden.device.type, enabled=False):
+        return head(hidden.float())
 
 
 def default_target_modules(model) -> list[str]:
@@ -63,11 +78,15 @@ def forward_reply(model, trunk_split: tuple | None, query_responses: torch.Tenso
     the last L + 1 positions, never to the prompt; the extra last position (predicting past the reply) is dropped.
     Explicit position ids make left-padded prompts start at position 0, as in generate().
     With `trunk` (the states recorded at the input of the lowest LoRA block during generation) only the blocks
-    from there up run: the frozen blocks below would compute exactly those states again.
+    from there up run: the frozen blocks below would compute exactly those states again. A Llama-style model runs
+    its blocks one by one here (`forward_top` from block 0), so that the LM head stays float32 under autocast.
     """
     L = query_responses.shape[1] - context_length
     if trunk is not None:
         return forward_top(model, trunk_split, trunk, attention_mask[:, :-1], L)
+    inner = llama_decoder(model)
+    if inner is not None:  # the last position predicts past the reply: never computed
+        return forward_top(model, (inner, 0), inner.embed_tokens(query_responses[:, :-1]), attention_mask[:, :-1], L)
     position_ids = (attention_mask.cumsum(1) - 1).clamp(min=0)  # (B, P + L)
     with capture_lm_head_input(model) as captured:
         out = model(input_ids=query_responses, attention_mask=attention_mask, position_ids=position_ids,
@@ -89,7 +108,7 @@ def forward_top(model, trunk_split: tuple, hidden: torch.Tensor, attention_mask:
     for layer in inner.layers[start:]:
         hidden = layer(hidden, attention_mask=mask, position_ids=position_ids, position_embeddings=position_embeddings)
     hidden = inner.norm(hidden)[:, -L:]  # (B, L, H)
-    return model.get_output_embeddings()(hidden), hidden
+    return lm_head_float32(model, hidden), hidden
 
 
 @contextlib.contextmanager

@@ -11,11 +11,13 @@ Shapes: B = rollouts, P = prompt length (left-padded), L = response length, V = 
 
 from __future__ import annotations
 
+import contextlib
 import time
 from dataclasses import dataclass
 
 import torch
 
+from rlhf_demo.models.decoding import decode, precision
 from rlhf_demo.models.generation import StopOnStrings, clean_reply, stop_string_index
 from rlhf_demo.ppo.config import PPOConfig
 from rlhf_demo.ppo.core import first_true_indices, kl_per_token, selective_logprobs, truncate_after
@@ -44,6 +46,7 @@ class Rollout:
     scores: torch.Tensor  # (B,) normalised score (config.normalize_scores), minus missing_eos_penalty where the stop
     #                       token is missing: what PPO maximises
     generate_seconds: float
+    policy_seconds: float  # the float32 forward for log-probs and values (0-ish for a float32 backend)
     reference_seconds: float
     reward_seconds: float
 
@@ -60,28 +63,62 @@ def rollout(engine, prompts: list[str], cfg: PPOConfig) -> Rollout:
 
     # 2. generate: sampling from the plain softmax(logits / T) (no top-k / top-p filtering, which would make the
     # sampling distribution differ from the one whose log-probs we optimise), stopping at the stop token or
-    # string (a finished row gets padding until every row has finished).
-    # generate() hands us the raw logits of every step, and the hook records the LM head's input hidden state.
+    # string (a finished row gets padding until every row has finished). How is the engine's measured rollout
+    # backend (`models/decoding.py`): transformers' generate, or our loop that prefills each prompt once for its k
+    # replies, in float32 or on a bfloat16 copy of the policy.
+    # 3. log-probs of the sampled tokens with logits / T, and the values (from the states the LM head reads):
+    #  - a float32 backend (eager, fp32) samples from the policy itself: its logits ARE the policy's, and hooks
+    #    record the LM head's input (values) and the trunk states, so no extra forward pass is needed;
+    #  - a bfloat16 backend samples from a copy that is close to, not equal to, the policy (KL ~0.002 nats a token,
+    #    measured by `decoding.choose_backend`). PPO's ratio pi_new / pi_old must start at exactly 1, so the old
+    #    log-probs, values and trunk states come from ONE forward pass of the policy over prompt + reply, the same
+    #    forward the PPO update runs (`forward_reply`, under the backend's autocast, float32 LM head). It costs one
+    #    full forward of B x (P + L) tokens: 1.8 s for 16 x ~90 tokens of SmolLM2 on 2 CPU cores in float32, ~0.5 s
+    #    under bfloat16 autocast: the price of sampling 2x faster.
     t0 = time.perf_counter()
+    backend = engine.backend
     stopping = [StopOnStrings(engine.tokenizer, P, cfg.stop_strings)] if cfg.stop_strings else []
     trunk_steps: list[torch.Tensor] = []
-    with capture_lm_head_input(engine.model) as hidden_steps, capture_trunk(engine.trunk_split, trunk_steps):
-        out = engine.model.generate(input_ids=queries, attention_mask=query_mask, max_new_tokens=cfg.response_length,
-                                  do_sample=True, temperature=cfg.temperature, top_k=0, top_p=1.0,
-                                  eos_token_id=stop_id, pad_token_id=engine.pad_token_id, stopping_criteria=stopping,
-                                  output_logits=True, return_dict_in_generate=True)
-    query_responses = out.sequences  # (B, P + L)
-    responses = query_responses[:, P:]  # (B, L), L <= response_length (generate stops once all replies ended)
-    L = responses.shape[1]
+    hidden_steps: list[torch.Tensor] = []
+    if not backend.loop:
+        with capture_lm_head_input(engine.model) as hidden_steps, capture_trunk(engine.trunk_split, trunk_steps):
+            out = engine.model.generate(input_ids=queries, attention_mask=query_mask, max_new_tokens=cfg.response_length,
+                                        do_sample=True, temperature=cfg.temperature, top_k=0, top_p=1.0,
+                                        eos_token_id=stop_id, pad_token_id=engine.pad_token_id,
+                                        stopping_criteria=stopping, output_logits=True, return_dict_in_generate=True)
+        responses, step_logits = out.sequences[:, P:], list(out.logits)  # (B, L), L x (B, V)
+        del out
+    else:
+        stop_check = StopOnStrings(engine.tokenizer, 0, cfg.stop_strings) if cfg.stop_strings else None
+        with contextlib.ExitStack() as stack:
+            if backend.exact:  # the float32 loop: record what generate's path records (see above)
+                hidden_steps = stack.enter_context(capture_lm_head_input(engine.model))
+                stack.enter_context(capture_trunk(engine.trunk_split, trunk_steps))
+            decoded = decode(engine.sampling.get(), queries, query_mask, cfg.response_length, cfg.temperature,
+                             [stop_id], engine.pad_token_id, (lambda ids: stop_check(ids, None)) if stop_check else None,
+                             record_logits=backend.exact)
+        responses, step_logits = decoded.tokens, decoded.logits
+        # the prefill ran once per distinct prompt: its recorded states (U, ...) -> one per row (B, ...)
+        for steps in (hidden_steps, trunk_steps):
+            if steps:
+                steps[0] = steps[0][decoded.groups]
+    query_responses = torch.cat([queries, responses], dim=1)  # (B, P + L)
+    L = responses.shape[1]  # <= response_length (decoding stops once all replies ended)
     attention_mask = torch.cat([query_mask, torch.ones_like(responses)], dim=1)  # (B, P + L)
     generate_seconds = time.perf_counter() - t0
 
-    # 3. log-probs of the sampled tokens with logits / T: the policy's from generate's logits, the reference's
-    # from one forward pass with the adapter disabled (same weights, LoRA off). Values from the recorded states.
-    logits = torch.stack(out.logits, dim=1)  # (B, L, V) raw logits (before temperature)
+    t0 = time.perf_counter()
+    if backend.exact:
+        logits = step_logits if torch.is_tensor(step_logits) else torch.stack(step_logits, dim=1)  # (B, L, V) raw
+        hidden = torch.cat([h[:, -1:] for h in hidden_steps], dim=1)  # (B, L, H): the state each token was sampled from
+    else:  # one forward of the policy (adapter on) as the update runs it, recording the trunk states on the way
+        with capture_trunk(engine.trunk_split, trunk_steps), precision(backend, engine.device):
+            logits, hidden = forward_reply(engine.model, None, query_responses, attention_mask, P)  # (B, L, V), (B, L, H)
+        del trunk_steps[1:]  # (B, P + L - 1, H): one call (a model that is not Llama-style records (B, P + L, H))
+        if trunk_steps and trunk_steps[0].shape[1] == P + L:
+            trunk_steps[0] = trunk_steps[0][:, :-1]
     logprobs = selective_logprobs(logits, responses, cfg.temperature)  # (B, L)
-    del logits, out
-    hidden = torch.cat([h[:, -1:] for h in hidden_steps], dim=1)  # (B, L, H): the state each token was sampled from
+    del logits, step_logits
     if hidden.shape[1] != L:
         raise RuntimeError(f"expected one LM-head call per generated token ({L}), saw {hidden.shape[1]}")
     values = engine.value_head(hidden.float()).squeeze(-1)  # (B, L)
@@ -91,8 +128,9 @@ def rollout(engine, prompts: list[str], cfg: PPOConfig) -> Rollout:
     if trunk is not None and trunk.shape[1] != P + L - 1:
         raise RuntimeError(f"expected the trunk states of {P + L - 1} positions, saw {trunk.shape[1]}")
     del trunk_steps
+    policy_seconds = time.perf_counter() - t0
     t0 = time.perf_counter()
-    with engine.model.disable_adapter():
+    with engine.model.disable_adapter(), precision(backend, engine.device):
         ref_logits, _ = forward_reply(engine.model, engine.trunk_split, query_responses, attention_mask, P, trunk)  # (B, L, V)
     ref_logprobs = selective_logprobs(ref_logits, responses, cfg.temperature)  # (B, L)
     del ref_logits
@@ -136,4 +174,5 @@ def rollout(engine, prompts: list[str], cfg: PPOConfig) -> Rollout:
                    attention_mask=attention_mask, context_length=P, responses=responses, padding_mask=padding_mask,
                    last_index=last_index, contains_stop=contains_stop, logprobs=logprobs, ref_logprobs=ref_logprobs,
                    kl=kl, values=values, raw_scores=raw_scores, scores=scores, generate_seconds=generate_seconds,
+                   policy_seconds=policy_seconds,
                    reference_seconds=reference_seconds, reward_seconds=reward_seconds)

@@ -17,6 +17,7 @@ from typing import Protocol, Sequence, runtime_checkable
 
 import torch
 
+from rlhf_demo.lane import LANE
 from rlhf_demo.reward.pairs import Pair
 
 META_FILE = "reward_meta.json"
@@ -142,10 +143,10 @@ class RewardModel:
     def score_ids(self, seqs: list[list[int]]) -> torch.Tensor:
         """One forward pass over already encoded sequences (`encoder`), padded on the right: ``(b,)`` float32.
 
-        The model's lock is held for this one batch only: a long scoring job (a whole split) lets PPO, the playground
-        and other pages take their turn between its batches."""
+        The model's lock and the compute lane (`rlhf_demo/lane.py`) are held for this one batch only: a long scoring
+        job (a whole split) lets PPO, the arena, the playground and other pages take their turn between its batches."""
         ids, mask = _pad_right(seqs, self.tokenizer.pad_token_id)
-        with self._lock:
+        with LANE("reward scoring"), self._lock:
             was_training = self.model.training
             self.model.eval()
             try:

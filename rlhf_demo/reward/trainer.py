@@ -17,6 +17,7 @@ from typing import Callable, Sequence
 import torch
 
 from rlhf_demo.data.browse import longer_reply_wins, shorter_reply_wins
+from rlhf_demo.lane import TrainerTurns
 from rlhf_demo.models.presets import ModelChoice, ensure_weights, pick_device
 from rlhf_demo.reward.config import RewardConfig, default_lora_targets
 from rlhf_demo.reward.model import META_FILE, ReplyEncoder, RewardModel, evaluate, head_module_name, load_backbone
@@ -298,8 +299,10 @@ def train_reward_model(cfg: RewardConfig, train_pairs: Sequence[Pair], eval_pair
     )
     rows: list[dict] = []
     callback = _live_callback(on_log, should_stop, rows, on_progress)
+    turns = TrainerTurns("reward training")
     trainer = _trainer_class()(model=model, args=args, train_dataset=train_ds, eval_dataset=eval_ds,
-                               processing_class=tok, peft_config=peft_config, callbacks=[callback])
+                               processing_class=tok, peft_config=peft_config,
+                               callbacks=[callback, turns.callback()])
     trainer.remove_callback(PrinterCallback)  # it prints every log dict to stdout; our rows go to on_log
     is_main = trainer.accelerator.is_main_process
     net = trainer.model  # the PeftModel when LoRA is on
@@ -331,7 +334,8 @@ def train_reward_model(cfg: RewardConfig, train_pairs: Sequence[Pair], eval_pair
         "final_seconds": per_token * eval_tokens(eval_pairs) + 1.0,  # the full evaluation after, + saving
     }
     t0 = time.perf_counter()
-    trainer.train()
+    with turns:  # the compute lane, one optimiser step at a time (rlhf_demo/lane.py)
+        trainer.train()
     train_seconds = time.perf_counter() - t0
 
     # -- after ------------------------------------------------------------------------------------------

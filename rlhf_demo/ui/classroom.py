@@ -24,6 +24,7 @@ class ClassroomPanel:
     plan_md: gr.Markdown
     join_html: gr.HTML
     timer: gr.Timer
+    decoding_md: gr.Markdown  # the measured decoding backend, or the measurement's progress at the first start
 
 
 def lesson_state(ws: Workspace) -> LessonState:
@@ -85,7 +86,8 @@ def build(ws: Workspace) -> ClassroomPanel:
             plan_md = gr.Markdown()
         with gr.Accordion("Join: QR code for phones", open=False, elem_id="join-panel"):
             join = gr.HTML(elem_id="join-qr")
-    return ClassroomPanel(warning, next_md, plan_md, join, gr.Timer(5.0))
+    decoding_md = gr.Markdown(elem_id="decoding-status", elem_classes="rl-status")
+    return ClassroomPanel(warning, next_md, plan_md, join, gr.Timer(5.0), decoding_md)
 
 
 def wire(panel: ClassroomPanel, ws: Workspace, demo: gr.Blocks, tabs: gr.Tabs) -> None:
@@ -95,12 +97,13 @@ def wire(panel: ClassroomPanel, ws: Workspace, demo: gr.Blocks, tabs: gr.Tabs) -
         state = lesson_state(ws)
         warning = ws.reward_data_warning()
         return (gr.update(visible=warning is not None, value=f"**Reward model and data differ.** {warning or ''}"),
-                f"**{html.escape(next_step(state))}**", plan_markdown(state))
+                f"**{html.escape(next_step(state))}**", plan_markdown(state),
+                f"**Decoding:** {html.escape(ws.decoding_status)}")
 
     def on_load(request: gr.Request):
         student = (getattr(request, "query_params", None) or {}).get("view") == "student"
         return (*refresh(), join_html(app_url(request)), gr.Tabs(selected="vote") if student else gr.skip())
 
-    out = [panel.data_warning, panel.next_md, panel.plan_md]
+    out = [panel.data_warning, panel.next_md, panel.plan_md, panel.decoding_md]
     demo.load(on_load, None, [*out, panel.join_html, tabs], js=STUDENT_JS, **private)
     panel.timer.tick(refresh, None, out, **private)

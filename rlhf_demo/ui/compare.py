@@ -184,7 +184,8 @@ def start_frontier(ws: Workspace, ns, n_prompts) -> str:
 
     adapters = _adapters(ws)
     job = frontier_job(ws.lab, lambda: load_policy(ws.policy_choice, ws.settings.device), proxy, gold,
-                       ws.heldout_prompts(n_prompts), adapters, chosen, device=ws.settings.device)
+                       ws.heldout_prompts(n_prompts), adapters, chosen, device=ws.settings.device,
+                       decoding=lambda: ws.decoding()[0])
     try:
         ws.jobs.submit("frontier", "Reward–KL frontier", job)
     except JobBusy as e:
