@@ -24,6 +24,7 @@ from rlhf_demo.ppo.core import (
     gae,
     group_advantages,
     kl_per_token,
+    logprobs_and_entropy,
     masked_mean,
     masked_var,
     masked_whiten,
@@ -224,6 +225,18 @@ def test_kl_estimators_and_logprobs():
     tokens = torch.tensor([[0, 5, 10], [3, 3, 7]])
     expected = torch.log_softmax(logits / 0.7, dim=-1).gather(-1, tokens[..., None]).squeeze(-1)
     assert torch.allclose(selective_logprobs(logits, tokens, 0.7), expected, atol=1e-6)
+    # the one-pass version used by the PPO loss: the same log-probs (and gradient), the entropy as a loop computes it
+    leaf = logits.clone().requires_grad_(True)
+    logp, entropy = logprobs_and_entropy(leaf, tokens, 0.7)
+    assert torch.allclose(logp, expected, atol=1e-6)
+    logp.sum().backward()
+    leaf2 = logits.clone().requires_grad_(True)
+    selective_logprobs(leaf2, tokens, 0.7).sum().backward()
+    assert torch.allclose(leaf.grad, leaf2.grad, atol=1e-6)
+    for b in range(2):
+        for t in range(3):
+            ps = torch.softmax(logits[b, t] / 0.7, -1).tolist()
+            assert entropy[b, t].item() == pytest.approx(-sum(p * math.log(p) for p in ps), abs=1e-5)
 
 
 def test_adaptive_kl_controller_moves_beta_towards_target():

@@ -11,7 +11,7 @@ one without), so the backend is measured on the machine at hand, never fixed in 
            vocabulary costs ~13 ms a token at 16 x 49,152; exact
     bf16   the same loop on a bfloat16 COPY of the weights (kept in sync with the trained adapter before each use),
            and the policy's training passes (log-probs, reference, PPO update) under bfloat16 autocast with float32
-           master weights and a float32 LM head (`precision`). Not exact, so PPO recomputes the old log-probs with
+           master weights (`precision`; log-softmax in float32). Not exact, so PPO recomputes the old log-probs with
            the training forward (see `ppo/rollout.py`), and the auto choice refuses it when its sampling
            distribution is further than `MAX_KL` from float32's
 
@@ -54,13 +54,17 @@ class Backend:
     description: str
     autocast: torch.dtype | None = None  # the policy's training forward/backward passes run under this autocast
     fast: bool = False  # decode a Llama-style model with `FastLlama` (fused weights, preallocated KV cache)
+    # the attention of the policy's training passes: "eager" (matrix products) has a 1.5x faster backward than SDPA's
+    # flash kernel on a CPU at PPO's lengths (~130 tokens, measured on SmolLM2 in bf16); None = the model's own
+    train_attention: str | None = None
 
 
 BACKENDS = {
     "eager": Backend("eager", torch.float32, False, True, "transformers generate, float32"),
     "fp32": Backend("fp32", torch.float32, True, True, "shared prefill + inverse-CDF sampler, float32"),
     "bf16": Backend("bf16", torch.bfloat16, True, False, "shared prefill + inverse-CDF sampler, bfloat16 weights in a "
-                    "lean Llama decoder; training passes under bfloat16 autocast", autocast=torch.bfloat16, fast=True),
+                    "lean Llama decoder; training passes under bfloat16 autocast", autocast=torch.bfloat16, fast=True,
+                    train_attention="eager"),
 }
 assert CHOICES == ("auto", *BACKENDS)
 
@@ -73,7 +77,9 @@ def get_backend(name: str) -> Backend:
 
 def precision(backend: Backend, device: torch.device | str = "cpu"):
     """The context the policy's forward (and backward) passes run in: bfloat16 autocast for "bf16" (matrix products
-    in bfloat16 from float32 master weights; softmax, norms and the LM head stay float32), else nothing."""
+    in bfloat16 from float32 master weights; norms and the log-softmax stay float32), else nothing. An LM head in
+    float32 was tried: a third of the update's time, and no gain in precision, since the hidden states it reads
+    already come out of 30 bfloat16 blocks."""
     if backend.autocast is None:
         return contextlib.nullcontext()
     return torch.autocast(device_type=torch.device(device).type, dtype=backend.autocast)
@@ -120,6 +126,7 @@ class Decoded:
     tokens: torch.Tensor  # (B, L) new tokens; `pad_id` after a row ended (its stop token / stop string kept)
     logits: torch.Tensor | None  # (B, L, V) float32 raw logits each token was sampled from (record_logits)
     groups: torch.Tensor  # (B,) row -> its distinct prompt (the prefill row whose KV cache it continues)
+    trunk: torch.Tensor | None = None  # (B, P + L - 1, H) input of block `record_trunk` (FastLlama only)
 
 
 def distinct_rows(input_ids: torch.Tensor, attention_mask: torch.Tensor,
@@ -141,13 +148,14 @@ def distinct_rows(input_ids: torch.Tensor, attention_mask: torch.Tensor,
 def decode(model, input_ids: torch.Tensor, attention_mask: torch.Tensor, max_new_tokens: int,
            temperature: float | torch.Tensor, stop_ids: list[int], pad_id: int,
            stop_check: Callable[[torch.Tensor], torch.Tensor] | None = None, row_kwargs: dict | None = None,
-           record_logits: bool = False) -> Decoded:
+           record_logits: bool = False, record_trunk: int | None = None) -> Decoded:
     """Sample up to `max_new_tokens` per row from `model` (any HF causal LM, peft-wrapped or not).
 
     input_ids, attention_mask: (B, P), left-padded. temperature: a number or (B,). stop_ids: tokens that end a row
     (kept); stop_check(new tokens so far (B, t)) -> (B,) bool: rows whose text now ends (e.g. a stop string).
     row_kwargs: per-row forward arguments, e.g. {"adapter_names": [...]} for peft's mixed-adapter batches (rows
-    with different adapters never share a prefill). Ends early once every row has ended.
+    with different adapters never share a prefill). Ends early once every row has ended. record_trunk: a block
+    index; a `FastLlama` then also returns the input of that block at every position but the last (`Decoded.trunk`).
 
     1. prefill each distinct prompt once: (U, P) -> KV cache and the logits of its last position
     2. copy the cache and logits to the rows: (U, ...) -> (B, ...)
@@ -164,7 +172,7 @@ def decode(model, input_ids: torch.Tensor, attention_mask: torch.Tensor, max_new
         if row_kwargs:
             raise ValueError("FastLlama runs one set of weights: rows with their own adapters go through the model")
         return _decode_fast(model, input_ids, attention_mask, position_ids, reps, groups, max_new_tokens, temperature,
-                            stop_ids, pad_id, stop_check, record_logits)
+                            stop_ids, pad_id, stop_check, record_logits, record_trunk)
     cache = DynamicCache()
     rep_index = torch.tensor(reps, dtype=torch.long, device=input_ids.device)
     out = model(input_ids=input_ids[rep_index], attention_mask=attention_mask[rep_index],
@@ -198,14 +206,18 @@ def decode(model, input_ids: torch.Tensor, attention_mask: torch.Tensor, max_new
 
 
 def _decode_fast(fast: FastLlama, input_ids, attention_mask, position_ids, reps, groups, max_new_tokens, temperature,
-                 stop_ids, pad_id, stop_check, record_logits) -> Decoded:
+                 stop_ids, pad_id, stop_check, record_logits, record_trunk) -> Decoded:
     """`decode` on a `FastLlama`: the same three steps, with its preallocated KV cache."""
     B, P = input_ids.shape
+    trunk: list[torch.Tensor] = []
+    record = (record_trunk, trunk) if record_trunk is not None else None
     rep_index = torch.tensor(reps, dtype=torch.long, device=input_ids.device)
     cache = fast.new_cache(len(reps), P + max_new_tokens)  # (U, nkv, P + max_new, d) per layer
     key_ok = torch.cat([attention_mask.bool(), torch.ones(B, max_new_tokens, dtype=torch.bool,
                                                           device=input_ids.device)], 1)  # (B, P + max_new)
-    logits = fast.forward(input_ids[rep_index], position_ids[rep_index], cache, 0, key_ok[rep_index, :P])[groups]
+    logits = fast.forward(input_ids[rep_index], position_ids[rep_index], cache, 0, key_ok[rep_index, :P], record)[groups]
+    if trunk:
+        trunk[0] = trunk[0][groups]  # (U, P, H) -> (B, P, H)
     if len(reps) != B:
         cache = [(k[groups], v[groups]) for k, v in cache]  # (U, ...) -> (B, ...)
     position = position_ids[:, -1:]  # (B, 1)
@@ -223,9 +235,9 @@ def _decode_fast(fast: FastLlama, input_ids, attention_mask, position_ids, reps,
         if bool(done.all()) or t == max_new_tokens - 1:
             break
         position = position + 1
-        logits = fast.forward(token[:, None], position, cache, P + t, key_ok[:, :P + t + 1])
+        logits = fast.forward(token[:, None], position, cache, P + t, key_ok[:, :P + t + 1], record)
     return Decoded(tokens=torch.stack(tokens, 1), logits=torch.stack(recorded, 1) if record_logits else None,
-                   groups=groups)
+                   groups=groups, trunk=torch.cat(trunk, 1) if trunk else None)
 
 
 # ----------------------------------------------------------------------------------------------------------

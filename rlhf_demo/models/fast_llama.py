@@ -117,10 +117,12 @@ class FastLlama:
                  torch.empty(shape, dtype=self.dtype, device=self.device)) for _ in self.layers]
 
     @torch.no_grad()
-    def forward(self, ids: torch.Tensor, positions: torch.Tensor, cache, start: int, key_ok: torch.Tensor) -> torch.Tensor:
+    def forward(self, ids: torch.Tensor, positions: torch.Tensor, cache, start: int, key_ok: torch.Tensor,
+                record: tuple[int, list] | None = None) -> torch.Tensor:
         """ids, positions (B, T) -> next-token logits of the LAST position (B, V), float32. The T new keys/values go
         to cache[..., start:start + T]; key_ok (B, start + T) bool marks the cache positions a row may attend to
-        (its own tokens, not its left padding)."""
+        (its own tokens, not its left padding). record = (block, list): the input of that block, (B, T, H), is
+        appended to the list (PPO's trunk states: the frozen blocks below its adapter)."""
         B, T = ids.shape
         S = start + T
         x = F.embedding(ids, self.inner.embed_tokens.weight)  # (B, T, H)
@@ -133,7 +135,9 @@ class FastLlama:
             mask = (mask & causal) | (rows == torch.arange(S, device=ids.device)[None, :])
         half = self.d // 2
         nq, nkv, d = self.nq, self.nkv, self.d
-        for w, (k_cache, v_cache) in zip(self.layers, cache):
+        for i, (w, (k_cache, v_cache)) in enumerate(zip(self.layers, cache)):
+            if record is not None and record[0] == i:
+                record[1].append(x)
             h = self._norm(x, w["ln1"])
             qkv = F.linear(h, w["qkv"], w["qkv_bias"]).view(B, T, nq + 2 * nkv, d).transpose(1, 2)  # (B, heads, T, d)
             q, k, v = qkv.split([nq, nkv, nkv], dim=1)

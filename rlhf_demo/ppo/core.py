@@ -133,3 +133,15 @@ def entropy_from_logits(logits: torch.Tensor, temperature: float = 1.0) -> torch
         p = torch.softmax(row, dim=-1)
         rows.append(torch.logsumexp(row, dim=-1) - (p * row).sum(-1))
     return torch.stack(rows)
+
+
+def logprobs_and_entropy(logits: torch.Tensor, tokens: torch.Tensor,
+                         temperature: float = 1.0) -> tuple[torch.Tensor, torch.Tensor]:
+    """`selective_logprobs` (with its gradient) and `entropy_from_logits` (without) from ONE pass over the vocabulary:
+    logits / T and their logsumexp are computed once. (B, L, V), (B, L) -> (B, L), (B, L)."""
+    scaled = logits.float() / temperature
+    lse = torch.logsumexp(scaled, dim=-1)  # (B, L)
+    logprobs = torch.gather(scaled, -1, tokens.unsqueeze(-1)).squeeze(-1) - lse
+    with torch.no_grad():
+        entropy = lse - ((scaled - lse.unsqueeze(-1)).exp_() * scaled).sum(-1)  # softmax from the same logsumexp
+    return logprobs, entropy

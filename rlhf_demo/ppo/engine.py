@@ -46,10 +46,10 @@ from rlhf_demo.models.generation import left_pad
 from rlhf_demo.ppo.config import STATE_FILE, PPOConfig
 from rlhf_demo.ppo.core import (
     adaptive_kl_coef,
-    entropy_from_logits,
     gae,
     group_advantages,
     kl_per_token,
+    logprobs_and_entropy,
     masked_mean,
     masked_whiten,
     selective_logprobs,
@@ -128,6 +128,8 @@ class PPOEngine:
         self.model.eval()  # train() only around the PPO update (enables lora_dropout, if any)
         # what rollouts sample with: the policy itself, or a lower-precision copy synced with the adapter each rollout
         self.backend = decoding if isinstance(decoding, Backend) else get_backend(decoding)
+        if self.backend.train_attention:
+            self.model.get_base_model().set_attn_implementation(self.backend.train_attention)
         self.sampling = SamplingModel(self.model, self.backend)
 
         # with lora_layers, the blocks below the adapter are frozen and shared by policy and reference: rollouts record
@@ -361,9 +363,9 @@ class PPOEngine:
         valid = ~r.padding_mask[idx]  # (b, L)
         with precision(self.backend, self.device):  # bfloat16 autocast for "bf16", as the rollout's forward ran
             logits, hidden = forward_reply(self.model, self.trunk_split, r.query_responses[idx], r.attention_mask[idx],
-                                           r.context_length,
-                                           None if r.trunk is None else r.trunk[idx])  # (b, L, V), (b, L, H)
-        new_logprobs = selective_logprobs(logits, r.responses[idx], cfg.temperature)  # (b, L)
+                                           r.context_length, None if r.trunk is None else r.trunk[idx],
+                                           None if r.groups is None else r.groups[idx])  # (b, L, V), (b, L, H)
+        new_logprobs, entropy = logprobs_and_entropy(logits, r.responses[idx], cfg.temperature)  # (b, L) each
         vpred = self.value_head(hidden.float()).squeeze(-1)  # (b, L)
 
         # value loss, clipped around the rollout values (as TRL / OpenAI's lm-human-preferences)
@@ -389,7 +391,7 @@ class PPOEngine:
                 "loss/value_avg": vf_loss.item(),
                 "val/clipfrac_avg": masked_mean((vf_losses2 > vf_losses1).float(), valid).item(),
                 "val/ratio": masked_mean(ratio, valid).item(),
-                "policy/entropy_avg": masked_mean(entropy_from_logits(logits.detach(), cfg.temperature), valid).item(),
+                "policy/entropy_avg": masked_mean(entropy, valid).item(),
             }
         return loss, stats
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import torch
 
-from rlhf_demo.models.decoding import decode, precision
+from rlhf_demo.models.decoding import decode, distinct_rows, precision
 from rlhf_demo.models.generation import StopOnStrings, clean_reply, stop_string_index
 from rlhf_demo.ppo.config import PPOConfig
 from rlhf_demo.ppo.core import first_true_indices, kl_per_token, selective_logprobs, truncate_after
@@ -37,6 +37,8 @@ class Rollout:
     responses: torch.Tensor  # (B, L) reply tokens, padding after the first stop token
     padding_mask: torch.Tensor  # (B, L) bool, True AFTER the last real token (the stop token is a real token)
     last_index: torch.Tensor  # (B,) index of the last real reply token (the stop token, or L - 1 if none)
+    groups: torch.Tensor | None  # (B,) rows with one group share their prompt: the loop backends' forward passes run
+    #                              each distinct prompt once (`policy.forward_shared`); None: every row on its own
     contains_stop: torch.Tensor  # (B,) bool, reply ended with the stop token
     logprobs: torch.Tensor  # (B, L) log pi(token) under the rollout policy, 0 on padding
     ref_logprobs: torch.Tensor  # (B, L) log pi_ref(token), 0 on padding
@@ -72,11 +74,12 @@ def rollout(engine, prompts: list[str], cfg: PPOConfig) -> Rollout:
     #  - a bfloat16 backend samples from a copy that is close to, not equal to, the policy (KL ~0.002 nats a token,
     #    measured by `decoding.choose_backend`). PPO's ratio pi_new / pi_old must start at exactly 1, so the old
     #    log-probs, values and trunk states come from ONE forward pass of the policy over prompt + reply, the same
-    #    forward the PPO update runs (`forward_reply`, under the backend's autocast, float32 LM head). It costs one
+    #    forward the PPO update runs (`forward_reply`, under the backend's autocast). It costs one
     #    full forward of B x (P + L) tokens: 1.8 s for 16 x ~90 tokens of SmolLM2 on 2 CPU cores in float32, ~0.5 s
     #    under bfloat16 autocast: the price of sampling 2x faster.
     t0 = time.perf_counter()
     backend = engine.backend
+    groups = distinct_rows(queries, query_mask)[1] if backend.loop else None  # (B,)
     stopping = [StopOnStrings(engine.tokenizer, P, cfg.stop_strings)] if cfg.stop_strings else []
     trunk_steps: list[torch.Tensor] = []
     hidden_steps: list[torch.Tensor] = []
@@ -87,6 +90,7 @@ def rollout(engine, prompts: list[str], cfg: PPOConfig) -> Rollout:
                                         eos_token_id=stop_id, pad_token_id=engine.pad_token_id,
                                         stopping_criteria=stopping, output_logits=True, return_dict_in_generate=True)
         responses, step_logits = out.sequences[:, P:], list(out.logits)  # (B, L), L x (B, V)
+        sampled_trunk = None
         del out
     else:
         stop_check = StopOnStrings(engine.tokenizer, 0, cfg.stop_strings) if cfg.stop_strings else None
@@ -96,8 +100,10 @@ def rollout(engine, prompts: list[str], cfg: PPOConfig) -> Rollout:
                 stack.enter_context(capture_trunk(engine.trunk_split, trunk_steps))
             decoded = decode(engine.sampling.get(), queries, query_mask, cfg.response_length, cfg.temperature,
                              [stop_id], engine.pad_token_id, (lambda ids: stop_check(ids, None)) if stop_check else None,
-                             record_logits=backend.exact)
+                             record_logits=backend.exact,
+                             record_trunk=None if engine.trunk_split is None else engine.trunk_split[1])
         responses, step_logits = decoded.tokens, decoded.logits
+        sampled_trunk = decoded.trunk  # (B, P + L - 1, H) from a FastLlama, else None
         # the prefill ran once per distinct prompt: its recorded states (U, ...) -> one per row (B, ...)
         for steps in (hidden_steps, trunk_steps):
             if steps:
@@ -111,11 +117,18 @@ def rollout(engine, prompts: list[str], cfg: PPOConfig) -> Rollout:
     if backend.exact:
         logits = step_logits if torch.is_tensor(step_logits) else torch.stack(step_logits, dim=1)  # (B, L, V) raw
         hidden = torch.cat([h[:, -1:] for h in hidden_steps], dim=1)  # (B, L, H): the state each token was sampled from
+    elif sampled_trunk is not None:  # the frozen blocks below the adapter ran in the sampler: only the top ones here
+        trunk_steps = [sampled_trunk.float()]  # float32, as the top blocks' residual stream is under autocast
+        with precision(backend, engine.device):
+            logits, hidden = forward_reply(engine.model, engine.trunk_split, query_responses, attention_mask, P,
+                                           trunk_steps[0], groups)  # (B, L, V), (B, L, H)
     else:  # one forward of the policy (adapter on) as the update runs it, recording the trunk states on the way
         with capture_trunk(engine.trunk_split, trunk_steps), precision(backend, engine.device):
-            logits, hidden = forward_reply(engine.model, None, query_responses, attention_mask, P)  # (B, L, V), (B, L, H)
-        del trunk_steps[1:]  # (B, P + L - 1, H): one call (a model that is not Llama-style records (B, P + L, H))
-        if trunk_steps and trunk_steps[0].shape[1] == P + L:
+            logits, hidden = forward_reply(engine.model, None, query_responses, attention_mask, P,
+                                           groups=groups)  # (B, L, V), (B, L, H)
+        if len(trunk_steps) == 2:  # shared prompts: (U, P, H) then (B, L - 1, H)
+            trunk_steps[0] = trunk_steps[0][torch.unique(groups, return_inverse=True)[1]]
+        elif trunk_steps and trunk_steps[0].shape[1] == P + L:  # a model that is not Llama-style: (B, P + L, H)
             trunk_steps[0] = trunk_steps[0][:, :-1]
     logprobs = selective_logprobs(logits, responses, cfg.temperature)  # (B, L)
     del logits, step_logits
@@ -131,7 +144,8 @@ def rollout(engine, prompts: list[str], cfg: PPOConfig) -> Rollout:
     policy_seconds = time.perf_counter() - t0
     t0 = time.perf_counter()
     with engine.model.disable_adapter(), precision(backend, engine.device):
-        ref_logits, _ = forward_reply(engine.model, engine.trunk_split, query_responses, attention_mask, P, trunk)  # (B, L, V)
+        ref_logits, _ = forward_reply(engine.model, engine.trunk_split, query_responses, attention_mask, P, trunk,
+                                      groups=groups)  # (B, L, V)
     ref_logprobs = selective_logprobs(ref_logits, responses, cfg.temperature)  # (B, L)
     del ref_logits
     reference_seconds = time.perf_counter() - t0
@@ -172,7 +186,7 @@ def rollout(engine, prompts: list[str], cfg: PPOConfig) -> Rollout:
 
     return Rollout(prompts=list(prompts), response_texts=response_texts, query_responses=query_responses, trunk=trunk,
                    attention_mask=attention_mask, context_length=P, responses=responses, padding_mask=padding_mask,
-                   last_index=last_index, contains_stop=contains_stop, logprobs=logprobs, ref_logprobs=ref_logprobs,
+                   last_index=last_index, groups=groups, contains_stop=contains_stop, logprobs=logprobs, ref_logprobs=ref_logprobs,
                    kl=kl, values=values, raw_scores=raw_scores, scores=scores, generate_seconds=generate_seconds,
                    policy_seconds=policy_seconds,
                    reference_seconds=reference_seconds, reward_seconds=reward_seconds)
