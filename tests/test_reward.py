@@ -261,7 +261,10 @@ def test_metadata_has_both_length_baselines_and_the_score_reference(trained):
     mean = sum(scores) / len(scores)
     std = (sum((x - mean) ** 2 for x in scores) / len(scores)) ** 0.5
     ref = meta["score_reference"]
-    assert ref["n"] == 128 and ref["mean"] == pytest.approx(mean, abs=1e-4) and ref["std"] == pytest.approx(std, abs=1e-4)
+    # float32 scores are the same in any batch; under bfloat16 autocast (where it measures faster) they move with the
+    # batch's padding, by a few 1e-4 here
+    tol = 0.02 * ref["std"] if rm.autocast else 1e-4
+    assert ref["n"] == 128 and ref["mean"] == pytest.approx(mean, abs=tol) and ref["std"] == pytest.approx(std, abs=tol)
     assert rm.meta["score_reference"] == ref
 
 
@@ -295,7 +298,8 @@ def test_save_then_load_gives_the_same_scores(trained):
     rm = load_reward_model(out, device="cpu")
     ev = evaluate(rm, easy_pairs(64, seed=2))
     assert ev["accuracy"] == pytest.approx(res.eval_accuracy)
-    assert ev["mean_margin"] == pytest.approx(res.eval_mean_margin, abs=1e-4)
+    # exact in float32; under bfloat16 autocast (where it measures faster) within its rounding
+    assert ev["mean_margin"] == pytest.approx(res.eval_mean_margin, abs=1e-3 * abs(res.eval_mean_margin) if rm.autocast else 1e-4)
     rewards = rm.score(["\n\nHuman: hi?\n\nAssistant:"] * 3, ["sorry you", "stupid you", "sorry you"])
     assert rewards.shape == (3,) and rewards.dtype == torch.float32
     assert rewards[0] == pytest.approx(rewards[2].item()) and rewards[0] > rewards[1]

@@ -304,6 +304,52 @@ def cpu_description() -> dict:
     return {"cpu_model": model, "cpu_flags": [f for f in wanted if f in flags]}
 
 
+def bf16_faster(device: str | torch.device = "cpu") -> bool:
+    """Is a bfloat16 matrix product faster than a float32 one here? Measured once per CPU, torch version and thread
+    count (a MiniLM-sized layer, 512 x 384 -> 1536, ~0.3 s) and cached with the decoding choices: reward models train
+    and score under bfloat16 autocast where it is (2.1x / 2.8x faster on a CPU with AMX), float32 where it is not."""
+    device = torch.device(device)
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    if device.type != "cpu":
+        return False
+    key = "bf16_matmul:" + _cache_key(None)
+    try:
+        cached = json.loads(cache_path().read_text()).get(key)
+        if isinstance(cached, dict) and "faster" in cached:
+            return bool(cached["faster"])
+    except (OSError, ValueError, AttributeError):
+        pass
+    x, w = torch.randn(512, 384), torch.randn(1536, 384)
+    seconds = {}
+    for dtype in (torch.float32, torch.bfloat16):
+        xd, wd = x.to(dtype), w.to(dtype)
+        torch.nn.functional.linear(xd, wd)
+        t0 = time.perf_counter()
+        for _ in range(20):
+            torch.nn.functional.linear(xd, wd)
+        seconds[str(dtype)] = time.perf_counter() - t0
+    faster = seconds["torch.bfloat16"] < 0.8 * seconds["torch.float32"]
+    _write_cache(key, {"faster": faster, "seconds": seconds})
+    return faster
+
+
+def _write_cache(key: str, value: dict) -> None:
+    """Add one entry to the cache file (atomically; a cache that cannot be written is ignored)."""
+    path = cache_path()
+    try:
+        data = json.loads(path.read_text()) if path.is_file() else {}
+    except (OSError, ValueError):
+        data = {}
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".tmp{os.getpid()}")
+        tmp.write_text(json.dumps({**data, key: value}, indent=1))
+        os.replace(tmp, path)
+    except OSError:
+        pass
+
+
 def cache_path() -> Path:
     base = Path(os.environ.get("RLHF_CACHE_DIR") or Path.home() / ".cache" / "rlhf-playground")
     return base / "decoding.json"
@@ -396,17 +442,7 @@ def choose_backend(model, tokenizer, prompts: list[str] | None = None, samples_p
     result = {"backend": best["backend"], "measured": measured, **cpu_description(), "torch": torch.__version__,
               "threads": torch.get_num_threads(), "max_kl": MAX_KL}
     if use_cache:
-        try:
-            data = json.loads(path.read_text()) if path.is_file() else {}
-        except (OSError, ValueError):
-            data = {}
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(f".tmp{os.getpid()}")
-            tmp.write_text(json.dumps({**data, key: result}, indent=1))
-            os.replace(tmp, path)
-        except OSError:
-            pass
+        _write_cache(key, result)
     return {**result, "cached": False}
 
 

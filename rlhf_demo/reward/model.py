@@ -117,8 +117,10 @@ def load_backbone(path: str, device: str | None = None):
 class RewardModel:
     """A loaded reward model: ``score(prompts, replies) -> (B,)`` float32 rewards on the CPU."""
 
-    def __init__(self, model, tokenizer, max_length: int, meta: dict | None = None, batch_size: int = 32):
+    def __init__(self, model, tokenizer, max_length: int, meta: dict | None = None, batch_size: int = 32,
+                 autocast: bool = False):
         self.model = model
+        self.autocast = autocast  # score under bfloat16 autocast (as it was trained, where that is faster)
         self.tokenizer = tokenizer
         self.encoder = ReplyEncoder(tokenizer, max_length)
         self.meta = meta or {}
@@ -150,7 +152,8 @@ class RewardModel:
             was_training = self.model.training
             self.model.eval()
             try:
-                logits = self.model(input_ids=ids.to(self.device), attention_mask=mask.to(self.device)).logits
+                with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.autocast):
+                    logits = self.model(input_ids=ids.to(self.device), attention_mask=mask.to(self.device)).logits
             finally:
                 self.model.train(was_training)
         return logits[:, 0].float().cpu()  # (b, 1) -> (b,)
@@ -197,7 +200,10 @@ def load_reward_model(path: str | os.PathLike, device: str | None = None) -> Rew
         model = AutoModelForSequenceClassification.from_pretrained(path, num_labels=1, dtype=torch.float32)
     model.config.pad_token_id = tok.pad_token_id
     model.to(device).eval()
-    return RewardModel(model, tok, int(meta["config"]["max_length"]), meta)
+    from rlhf_demo.models.decoding import bf16_faster
+
+    autocast = bool(meta.get("bf16")) and bf16_faster(device)  # as it was trained, where bf16 is faster here
+    return RewardModel(model, tok, int(meta["config"]["max_length"]), meta, autocast=autocast)
 
 
 def _base_path(meta: dict) -> str:

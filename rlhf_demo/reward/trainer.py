@@ -18,6 +18,7 @@ import torch
 
 from rlhf_demo.data.browse import longer_reply_wins, shorter_reply_wins
 from rlhf_demo.lane import TrainerTurns
+from rlhf_demo.models.decoding import bf16_faster
 from rlhf_demo.models.presets import ModelChoice, ensure_weights, pick_device
 from rlhf_demo.reward.config import RewardConfig, default_lora_targets
 from rlhf_demo.reward.model import META_FILE, ReplyEncoder, RewardModel, evaluate, head_module_name, load_backbone
@@ -261,7 +262,7 @@ def train_reward_model(cfg: RewardConfig, train_pairs: Sequence[Pair], eval_pair
     encoder = ReplyEncoder(tok, cfg.max_length)
     train_ds = _dataset(encoder, train_pairs)
 
-    bf16 = device.startswith("cuda") and torch.cuda.is_available() and torch.cuda.is_bf16_supported()
+    bf16 = cfg.bf16 if cfg.bf16 is not None else bf16_faster(device)  # measured (a cached one-off)
     world = int(os.environ.get("WORLD_SIZE", "1"))
     epochs = cfg.epochs_for(len(train_pairs), world)  # auto: >= min_steps steps
     per_step = cfg.per_device_train_batch_size * cfg.gradient_accumulation_steps * world
@@ -285,7 +286,7 @@ def train_reward_model(cfg: RewardConfig, train_pairs: Sequence[Pair], eval_pair
         seed=cfg.seed, data_seed=cfg.seed,
         # sequences are already cut to max_length (from the left); TRL's own max_length would DROP long pairs
         max_length=None,
-        # precision / device: float32 on CPU (bf16 autocast is slow there), bf16 on a GPU that has it
+        # precision / device: bf16 autocast where it measures faster (a GPU, a CPU with AMX), else float32
         bf16=bf16, fp16=False, use_cpu=not device.startswith("cuda"),
         activation_checkpointing=False, gradient_checkpointing=None,  # small models: memory is not the limit
         # evaluation and logging: live rows every `logging_steps`; evaluation every `eval_steps`
@@ -311,7 +312,7 @@ def train_reward_model(cfg: RewardConfig, train_pairs: Sequence[Pair], eval_pair
 
     # -- before: the untrained score head on the frozen backbone (random: near, not at, 50 %), on the curve's pairs
     # (the first `eval_curve_pairs` held-out pairs; all of them when there is no curve): the curve starts here
-    scorer = RewardModel(net, tok, cfg.max_length, batch_size=cfg.per_device_eval_batch_size)
+    scorer = RewardModel(net, tok, cfg.max_length, batch_size=cfg.per_device_eval_batch_size, autocast=bf16)
     before_pairs = curve_pairs if eval_ds is not None else eval_pairs
     t_before = time.perf_counter()
     before = evaluate(scorer, before_pairs)
@@ -379,7 +380,7 @@ def train_reward_model(cfg: RewardConfig, train_pairs: Sequence[Pair], eval_pair
                 "n_train": len(train_pairs), "steps": steps, "stopped": callback.stopped,
                 "train_seconds": result.train_seconds, "created": time.time(),
                 "created_iso": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "device": device,
-                "lora": cfg.use_lora, "trainable_params": trainable, "total_params": total,
+                "lora": cfg.use_lora, "trainable_params": trainable, "total_params": total, "bf16": bf16,
                 # what it learned from: data source (`DataSource.identity`), subset/split, hh-rlhf pairs, votes
                 "trained_on": trained_on or {"source": None, "n_pairs": len(train_pairs), "n_votes": 0}}
         (out_dir / META_FILE).write_text(json.dumps(meta, indent=2))
