@@ -100,8 +100,11 @@ def test_overoptimisation(tmp_path):
 def test_ppo_learning(tmp_path):
     out = run_quick("ppo_learning.py", tmp_path, timeout=600)
     run = out["bundled"]
-    assert run["ppo_steps"] == 2 and run["held_out_prompts"] == 4 and run["seconds_per_step"] > 0
-    assert len(run["examples"]) == 3 and isinstance(run["held_out_gain_std"], float)
+    assert run["ppo_steps"] == 2 and run["seconds_per_step"] > 0 and run["held_out_decides"] == "real"
+    assert set(run["held_out"]) == {"real", "bundled_test"}  # real hh-rlhf prompts decide; the bundled test is shown
+    for scored in run["held_out"].values():
+        assert scored["prompts"] == 4 and len(scored["examples"]) == 3 and isinstance(scored["gain_std"], float)
+    assert run["held_out_gain_std"] == run["held_out"]["real"]["gain_std"] and run["decoding"]
     assert out["hack"]["ppo_steps"] == 2 and "kl_explodes" in out["hack"]
     assert "sample" not in out
 
