@@ -13,7 +13,7 @@ NAME_RULE = "letters, digits, '.', '_' or '-', starting with a letter or digit, 
 
 
 # --decoding: how replies are sampled (rlhf_demo/models/decoding.py has the backends and the measurement)
-DECODING_CHOICES = ("auto", "eager", "fp32", "bf16")
+DECODING_CHOICES = ("auto", "eager", "fp32", "fast32", "bf16")
 MAX_DECODING_KL = 0.02  # nats per sampled token: "auto" refuses a backend whose sampling is further from float32's
 
 
@@ -22,8 +22,8 @@ def add_decoding_argument(parser) -> None:
     parser.add_argument("--decoding", choices=DECODING_CHOICES, default="auto",
                         help="how replies are sampled: auto (default: the fastest backend that stays within "
                              f"{MAX_DECODING_KL} nats per token of float32, measured once on this machine and cached), "
-                             "eager (transformers generate, float32), fp32 or bf16 (our loop: each prompt prefilled "
-                             "once, an inverse-CDF sampler)")
+                             "eager (transformers generate, float32), fp32, fast32 or bf16 (our loop: each prompt prefilled "
+                             "once, an inverse-CDF sampler; fast32 and bf16 in a lean Llama decoder)")
 
 
 def valid_name(name) -> bool:

@@ -47,7 +47,7 @@ def test_ppo_speed(tmp_path):
 def test_decoding_speed(tmp_path):
     out = run_quick("decoding_speed.py", tmp_path)
     rows = {r["backend"]: r for r in out["backends"]}
-    assert {"eager", "fp32", "bf16", "eager-bf16"} <= set(rows) and out["auto_choice"] in rows
+    assert {"eager", "fp32", "fast32", "bf16", "eager-bf16"} <= set(rows) and out["auto_choice"] in rows
     assert rows["eager"]["speedup_vs_eager"] == 1.0 and rows["fp32"]["kl_to_fp32"] == 0.0
     assert all(r["tokens_per_second"] > 0 for r in rows.values())
     assert out["samplers"]["inverse_cdf_ms"] > 0 and out["samplers"]["multinomial_ms"] > 0

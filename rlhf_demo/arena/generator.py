@@ -55,7 +55,7 @@ class PolicyGenerator:
     format_prompt:  optional hh prompt -> model text (e.g. a chat template, see `models.format_prompt`).
     lock:           serialises generation on this model (pass the trainer's lock to share the model with it).
     decoding:       the rollout backend (`models/decoding.py`), normally the one measured fastest on this machine:
-                    "eager" (transformers' generate) or our loop ("fp32", or "bf16" on a bfloat16 copy of the model).
+                    "eager" (transformers' generate) or our loop ("fp32"; "fast32" or "bf16" in a lean decoder).
     """
 
     def __init__(self, model, tokenizer, max_new_tokens: int = 48, device=None,

@@ -6,6 +6,10 @@ products (measured with torch.profiler: 8,000 dtype copies, 3,900 KV-cache conca
 rebuilt at every step). Here, per step and layer: 4 matrix products (q/k/v fused in one, gate/up in one), the KV
 cache written in place into a buffer allocated once, one scaled-dot-product attention with grouped KV heads.
 
+float32 on x86: each weight is also packed once into oneDNN's blocked layout (`_pack`). At 16 rows on an AVX2-only
+EPYC, a packed 576 -> 49,152 LM head took 8.8 ms against 22.9 ms for `F.linear`, and 576 -> 3,072 0.43 ms against
+0.61 ms (results within 1e-5). bfloat16 keeps `F.linear` (its own oneDNN path).
+
 LoRA: peft's LoRA layers are folded into the weights (W + scale * B @ A) when the decoder is built and again at
 every `refresh()` (a PPO run refreshes before each rollout: 8 blocks x 2 matrices, milliseconds). A batch whose rows
 use different adapters (the arena with checkpoints) cannot share weights: it goes through the model itself.
@@ -48,6 +52,33 @@ def _bias(linear):
     return getattr(getattr(linear, "base_layer", linear), "bias", None)
 
 
+ROWS_HINT = 16  # the batch size oneDNN lays packed weights out for (any number of rows runs; this many runs fastest)
+
+
+def _can_pack(w: torch.Tensor) -> bool:
+    if w.dtype != torch.float32 or w.device.type != "cpu" or not torch.backends.mkldnn.is_available():
+        return False
+    try:
+        x = torch.zeros(1, 2)
+        torch.ops.mkldnn._linear_pointwise(x, torch.ops.mkldnn._reorder_linear_weight(torch.zeros(3, 2), 1), None,
+                                           "none", [], "")
+        return True
+    except (RuntimeError, AttributeError):  # a torch built without these ops: plain F.linear
+        return False
+
+
+def _pack(w: torch.Tensor, packed: bool) -> torch.Tensor:
+    """A weight (out, in) as `_linear` takes it: packed by oneDNN where `packed`, else itself."""
+    return torch.ops.mkldnn._reorder_linear_weight(w.detach(), ROWS_HINT) if packed else w
+
+
+def _linear(x: torch.Tensor, w: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:
+    """F.linear for a plain or a oneDNN-packed weight (B, T, in) -> (B, T, out)."""
+    if w.is_mkldnn:
+        return torch.ops.mkldnn._linear_pointwise(x, w, bias, "none", [], "")
+    return F.linear(x, w, bias)
+
+
 class FastLlama:
     """Sampling-only forward passes of a Llama-style causal LM, in its own dtype, with a preallocated KV cache."""
 
@@ -61,7 +92,10 @@ class FastLlama:
         self.d = getattr(cfg, "head_dim", None) or cfg.hidden_size // self.nq
         self.eps = inner.norm.variance_epsilon
         self.use_adapter = True
-        self.head = model.get_output_embeddings().weight  # (V, H); tied to the embedding for SmolLM2
+        head = model.get_output_embeddings().weight  # (V, H); tied to the embedding for SmolLM2
+        self.packed = _can_pack(head)
+        self._dtype, self._device = head.dtype, head.device
+        self.head = _pack(head, self.packed)  # never trained (the adapters are in the blocks): packed once
         self.refresh()
 
     @torch.no_grad()
@@ -77,13 +111,16 @@ class FastLlama:
                 self.layers.append(old[i])
                 continue
             biases = [_bias(x) for x in (a.q_proj, a.k_proj, a.v_proj)]
+            pk = self.packed
             self.layers.append({
                 "ln1": layer.input_layernorm.weight, "ln2": layer.post_attention_layernorm.weight,
-                "qkv": torch.cat([effective_weight(x, self.use_adapter) for x in (a.q_proj, a.k_proj, a.v_proj)]),
+                "qkv": _pack(torch.cat([effective_weight(x, self.use_adapter) for x in (a.q_proj, a.k_proj, a.v_proj)]),
+                             pk),
                 "qkv_bias": torch.cat(biases) if all(b is not None for b in biases) else None,
-                "o": effective_weight(a.o_proj, self.use_adapter), "o_bias": _bias(a.o_proj),
-                "gate_up": torch.cat([effective_weight(x, self.use_adapter) for x in (m.gate_proj, m.up_proj)]),
-                "down": effective_weight(m.down_proj, self.use_adapter),
+                "o": _pack(effective_weight(a.o_proj, self.use_adapter), pk), "o_bias": _bias(a.o_proj),
+                "gate_up": _pack(torch.cat([effective_weight(x, self.use_adapter) for x in (m.gate_proj, m.up_proj)]),
+                                 pk),
+                "down": _pack(effective_weight(m.down_proj, self.use_adapter), pk),
             })
         return self
 
@@ -100,11 +137,11 @@ class FastLlama:
 
     @property
     def dtype(self) -> torch.dtype:
-        return self.head.dtype
+        return self._dtype
 
     @property
     def device(self) -> torch.device:
-        return self.head.device
+        return self._device
 
     def _norm(self, x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
         h = x.float()
@@ -139,7 +176,7 @@ class FastLlama:
             if record is not None and record[0] == i:
                 record[1].append(x)
             h = self._norm(x, w["ln1"])
-            qkv = F.linear(h, w["qkv"], w["qkv_bias"]).view(B, T, nq + 2 * nkv, d).transpose(1, 2)  # (B, heads, T, d)
+            qkv = _linear(h, w["qkv"], w["qkv_bias"]).view(B, T, nq + 2 * nkv, d).transpose(1, 2)  # (B, heads, T, d)
             q, k, v = qkv.split([nq, nkv, nkv], dim=1)
             q = q * cos + torch.cat((-q[..., half:], q[..., :half]), -1) * sin
             k = k * cos + torch.cat((-k[..., half:], k[..., :half]), -1) * sin
@@ -147,9 +184,9 @@ class FastLlama:
             v_cache[:, :, start:S] = v
             a = F.scaled_dot_product_attention(q, k_cache[:, :, :S], v_cache[:, :, :S], attn_mask=mask,
                                                enable_gqa=nq != nkv)  # (B, nq, T, d)
-            x = x + F.linear(a.transpose(1, 2).reshape(B, T, nq * d), w["o"], w["o_bias"])
+            x = x + _linear(a.transpose(1, 2).reshape(B, T, nq * d), w["o"], w["o_bias"])
             h = self._norm(x, w["ln2"])
-            gate, up = F.linear(h, w["gate_up"]).chunk(2, dim=-1)
-            x = x + F.linear(F.silu(gate) * up, w["down"])
+            gate, up = _linear(h, w["gate_up"]).chunk(2, dim=-1)
+            x = x + _linear(F.silu(gate) * up, w["down"])
         last = self._norm(x[:, -1], self.inner.norm.weight)  # (B, H)
-        return F.linear(last, self.head).float()  # (B, V)
+        return _linear(last, self.head).float()  # (B, V)

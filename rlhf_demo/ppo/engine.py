@@ -85,7 +85,7 @@ class PPOEngine:
     format_prompt: optional str -> str applied before the POLICY sees a prompt (e.g. a chat template); the reward
         model always gets the raw prompt.
     device: None -> CUDA when available, else CPU.
-    decoding: the rollout backend (`models/decoding.py`: "eager", "fp32", "bf16", or a `Backend`), normally the
+    decoding: the rollout backend (`models/decoding.py`: "eager", "fp32", "fast32", "bf16", or a `Backend`), normally the
         one `decoding.choose_backend` measured fastest on this machine; rollouts, probes and evaluations use it.
 
     Each step runs on a frozen copy of `self.config` taken when it starts (`StepResult.config`), so a change made

@@ -67,16 +67,17 @@ def rollout(engine, prompts: list[str], cfg: PPOConfig) -> Rollout:
     # sampling distribution differ from the one whose log-probs we optimise), stopping at the stop token or
     # string (a finished row gets padding until every row has finished). How is the engine's measured rollout
     # backend (`models/decoding.py`): transformers' generate, or our loop that prefills each prompt once for its k
-    # replies, in float32 or on a bfloat16 copy of the policy.
+    # replies, in float32 or in a lean decoder (float32 or a bfloat16 copy).
     # 3. log-probs of the sampled tokens with logits / T, and the values (from the states the LM head reads):
     #  - a float32 backend (eager, fp32) samples from the policy itself: its logits ARE the policy's, and hooks
     #    record the LM head's input (values) and the trunk states, so no extra forward pass is needed;
-    #  - a bfloat16 backend samples from a copy that is close to, not equal to, the policy (KL ~0.002 nats a token,
-    #    measured by `decoding.choose_backend`). PPO's ratio pi_new / pi_old must start at exactly 1, so the old
-    #    log-probs, values and trunk states come from ONE forward pass of the policy over prompt + reply, the same
-    #    forward the PPO update runs (`forward_reply`, under the backend's autocast). It costs one
-    #    full forward of B x (P + L) tokens: 1.8 s for 16 x ~90 tokens of SmolLM2 on 2 CPU cores in float32, ~0.5 s
-    #    under bfloat16 autocast: the price of sampling 2x faster.
+    #  - a lean-decoder backend (fast32, bf16) samples from weights that are close to, not equal to, the policy's
+    #    (bf16: KL ~0.002 nats a token, measured by `decoding.choose_backend`; fast32: float32 rounding only).
+    #    PPO's ratio pi_new / pi_old must start at exactly 1, so the old log-probs, values and trunk states come
+    #    from ONE forward pass of the policy over prompt + reply, the same forward the PPO update runs
+    #    (`forward_reply`, under the backend's autocast). With lora_layers it runs the adapted top blocks only, on
+    #    the trunk states the sampler recorded; a full forward of 16 x ~90 tokens of SmolLM2 would cost 1.8 s on 2
+    #    CPU cores in float32, ~0.5 s under bfloat16 autocast.
     t0 = time.perf_counter()
     backend = engine.backend
     groups = distinct_rows(queries, query_mask)[1] if backend.loop else None  # (B,)
