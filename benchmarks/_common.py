@@ -17,31 +17,11 @@ def pct(xs, q: float):
     return xs[min(len(xs) - 1, int(q * len(xs)))] if xs else None
 
 
-CPU_FLAGS = ("avx2", "avx512f", "avx512_bf16", "amx_bf16", "amx_int8", "avx512_vnni", "avx_vnni")
-
-
 def cpu_info() -> dict:
     """The CPU a benchmark ran on, for its JSON's "cpu" key: model name, the vector/matrix extensions torch can use
-    (the subset of CPU_FLAGS in /proc/cpuinfo), torch's version and thread count, the 1-minute load average.
-    Anything that cannot be read is None (no /proc/cpuinfo off Linux)."""
-    model, flags = None, None
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as f:
-            for line in f:
-                key, _, value = line.partition(":")
-                key = key.strip()
-                if key in ("model name", "Processor", "cpu model") and model is None:
-                    model = value.strip() or None
-                elif key in ("flags", "Features") and flags is None:
-                    flags = set(value.split())
-                if model is not None and flags is not None:
-                    break
-    except OSError:
-        pass
-    if model is None:
-        import platform
+    (`rlhf_demo.machine.cpu_description`), torch's version and thread count, the 1-minute load average."""
+    from rlhf_demo.machine import cpu_description
 
-        model = platform.processor() or platform.machine() or None
     try:
         import torch
 
@@ -52,8 +32,7 @@ def cpu_info() -> dict:
         load = round(os.getloadavg()[0], 2)
     except (OSError, AttributeError):
         load = None
-    return {"cpu_model": model, "cpu_flags": None if flags is None else [x for x in CPU_FLAGS if x in flags],
-            "torch": torch_version, "threads": threads, "load_average_1min": load}
+    return {**cpu_description(), "torch": torch_version, "threads": threads, "load_average_1min": load}
 
 
 def tiny_reward_backbone(folder) -> str:

@@ -34,7 +34,6 @@ import copy
 import hashlib
 import json
 import os
-import platform
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -42,6 +41,7 @@ from typing import Callable
 
 import torch
 
+from rlhf_demo.machine import cpu_description
 from rlhf_demo.models.fast_llama import FastLlama, llama_decoder
 from rlhf_demo.settings import DECODING_CHOICES as CHOICES
 from rlhf_demo.settings import MAX_DECODING_KL as MAX_KL  # nats per sampled token: further from float32 is refused
@@ -190,10 +190,25 @@ def decode(model, input_ids: torch.Tensor, attention_mask: torch.Tensor, max_new
     logits = out.logits[:, -1].float()[groups]  # (B, V)
     if len(reps) != B:
         cache.reorder_cache(groups)  # (U, ...) -> (B, ...)
-    mask = attention_mask
-    position = position_ids[:, -1:]  # (B, 1)
-    done = torch.zeros(B, dtype=torch.bool, device=input_ids.device)
-    stop = torch.tensor(stop_ids or [], dtype=torch.long, device=input_ids.device)
+    mask = torch.cat([attention_mask, attention_mask.new_ones(B, max_new_tokens)], 1)  # (B, P + max_new)
+
+    def next_logits(token: torch.Tensor, t: int) -> torch.Tensor:  # (B,) -> (B, V)
+        out = model(input_ids=token[:, None], attention_mask=mask[:, :P + t + 1], position_ids=position_ids[:, -1:] + t + 1,
+                    cache=cache, use_cache=True, **row_kwargs)
+        return out.logits[:, -1].float()
+
+    tokens, recorded = _sample_steps(logits, next_logits, max_new_tokens, temperature, stop_ids, pad_id, stop_check,
+                                     record_logits)
+    return Decoded(tokens=tokens, logits=recorded, groups=groups)
+
+
+def _sample_steps(logits, next_logits, max_new_tokens, temperature, stop_ids, pad_id, stop_check, record_logits):
+    """Step 3 of `decode`: per token, sample from `logits` (B, V), pad the rows that had ended, check the stops, and
+    get the next logits from `next_logits(token (B,), t)`. -> (tokens (B, L), the logits sampled from (B, L, V) or
+    None)."""
+    B = logits.shape[0]
+    done = torch.zeros(B, dtype=torch.bool, device=logits.device)
+    stop = torch.tensor(stop_ids or [], dtype=torch.long, device=logits.device)
     tokens, recorded = [], []
     for t in range(max_new_tokens):
         if record_logits:
@@ -205,13 +220,8 @@ def decode(model, input_ids: torch.Tensor, attention_mask: torch.Tensor, max_new
             done = done | stop_check(torch.stack(tokens, 1))
         if bool(done.all()) or t == max_new_tokens - 1:
             break
-        mask = torch.cat([mask, torch.ones_like(mask[:, :1])], dim=1)  # (B, P + t + 1)
-        position = position + 1
-        out = model(input_ids=token[:, None], attention_mask=mask, position_ids=position, cache=cache, use_cache=True,
-                    **row_kwargs)
-        logits = out.logits[:, -1].float()
-    return Decoded(tokens=torch.stack(tokens, 1), logits=torch.stack(recorded, 1) if record_logits else None,
-                   groups=groups)
+        logits = next_logits(token, t)
+    return torch.stack(tokens, 1), torch.stack(recorded, 1) if record_logits else None
 
 
 def _decode_fast(fast: FastLlama, input_ids, attention_mask, position_ids, reps, groups, max_new_tokens, temperature,
@@ -230,23 +240,13 @@ def _decode_fast(fast: FastLlama, input_ids, attention_mask, position_ids, reps,
     if len(reps) != B:
         cache = [(k[groups], v[groups]) for k, v in cache]  # (U, ...) -> (B, ...)
     position = position_ids[:, -1:]  # (B, 1)
-    done = torch.zeros(B, dtype=torch.bool, device=input_ids.device)
-    stop = torch.tensor(stop_ids or [], dtype=torch.long, device=input_ids.device)
-    tokens, recorded = [], []
-    for t in range(max_new_tokens):
-        if record_logits:
-            recorded.append(logits)
-        token = sample_next(logits, temperature).masked_fill_(done, pad_id)  # (B,)
-        tokens.append(token)
-        done = done | torch.isin(token, stop)
-        if stop_check is not None:
-            done = done | stop_check(torch.stack(tokens, 1))
-        if bool(done.all()) or t == max_new_tokens - 1:
-            break
-        position = position + 1
-        logits = fast.forward(token[:, None], position, cache, P + t, key_ok[:, :P + t + 1], record)
-    return Decoded(tokens=torch.stack(tokens, 1), logits=torch.stack(recorded, 1) if record_logits else None,
-                   groups=groups, trunk=torch.cat(trunk, 1) if trunk else None)
+
+    def next_logits(token: torch.Tensor, t: int) -> torch.Tensor:  # (B,) -> (B, V)
+        return fast.forward(token[:, None], position + t + 1, cache, P + t, key_ok[:, :P + t + 1], record)
+
+    tokens, recorded = _sample_steps(logits, next_logits, max_new_tokens, temperature, stop_ids, pad_id, stop_check,
+                                     record_logits)
+    return Decoded(tokens=tokens, logits=recorded, groups=groups, trunk=torch.cat(trunk, 1) if trunk else None)
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -295,22 +295,6 @@ class SamplingModel:
 
 # ----------------------------------------------------------------------------------------------------------
 # the measured choice
-
-
-def cpu_description() -> dict:
-    """The CPU model and the flags that decide the matrix kernels (avx2, avx512_bf16, amx_*): /proc/cpuinfo."""
-    model, flags = platform.processor() or platform.machine(), set()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name") and ":" in line:
-                model = line.split(":", 1)[1].strip()
-            elif line.startswith("flags") and ":" in line:
-                flags = set(line.split(":", 1)[1].split())
-                break
-    except OSError:
-        pass
-    wanted = ("avx2", "avx512f", "avx512_bf16", "avx512_vnni", "avx_vnni", "amx_bf16", "amx_int8")
-    return {"cpu_model": model, "cpu_flags": [f for f in wanted if f in flags]}
 
 
 def bf16_faster(device: str | torch.device = "cpu") -> bool:
