@@ -245,6 +245,36 @@ def test_the_lane_runs_one_job_at_a_time_first_come_first_served_and_is_reentran
         lane.release()
 
 
+def test_the_lane_shares_its_time_two_to_one_when_training_and_rounds_both_wait():
+    """A PPO run ("training") and a busy arena ("interactive") both asking all the time: the training gets about two
+    thirds of the lane's time, so its step takes ~1.5x its idle time, and the arena is never starved. The arena,
+    arriving after the training ran alone for a while, gets no credit for that time (it does not take over)."""
+    lane = ComputeLane()
+    stop = time.perf_counter() + 1.6
+    turns = {"training": 0, "interactive": 0}
+
+    def worker(kind: str, hold: float, start: float):
+        time.sleep(start)
+        while time.perf_counter() < stop:
+            with lane(kind, kind):
+                turns[kind] += 1
+                time.sleep(hold)
+            time.sleep(0.0005)  # between turns (a PPO step computes its advantages): not idleness
+
+    threads = [threading.Thread(target=worker, args=("training", 0.01, 0.0)),
+               *[threading.Thread(target=worker, args=("interactive", 0.03, 0.4)) for _ in range(3)]]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(5)
+    share = lane.used_seconds["training"] / (lane.used_seconds["training"] + lane.used_seconds["interactive"])
+    # 0.4 s alone, then ~1.2 s at 2:1: ~0.78 overall; plain first come, first served gives ~0.45
+    assert 0.68 < share < 0.88, lane.used_seconds
+    assert turns["interactive"] >= 5
+    with pytest.raises(ValueError, match="lane kind"):
+        lane.acquire("x", "urgent")
+
+
 @pytest.mark.parametrize("lora_layers", [None, 1])
 def test_prompts_computed_once_give_the_same_logits_and_gradients(lora_layers):
     """`forward_reply(..., groups=)` runs each distinct prompt once and copies its keys and values to its replies: the

@@ -222,7 +222,7 @@ class PPOEngine:
     def rollout(self, prompts: list[str], cfg: PPOConfig | None = None) -> Rollout:
         """Steps 2-5 for `prompts` under `cfg` (default: a snapshot of `self.config`): see `rollout.rollout`. In one
         turn of the compute lane (`rlhf_demo/lane.py`): an arena round waits for a rollout, not for a whole step."""
-        with LANE("PPO rollout"):
+        with LANE("PPO rollout", "training"):
             return rollout(self, prompts, cfg if cfg is not None else replace(self.config).validate())
 
     def generate_probes(self, prompts: list[str], seed: int = 0) -> list[dict]:
@@ -342,7 +342,7 @@ class PPOEngine:
                 for mb_start in range(0, B, cfg.mini_batch_size):
                     mb_indices = order[mb_start: mb_start + cfg.mini_batch_size]
                     self.optimizer.zero_grad(set_to_none=True)
-                    with LANE("PPO update"):  # one optimiser step per turn of the compute lane
+                    with LANE("PPO update", "training"):  # one optimiser step per turn of the compute lane
                         for micro_start in range(0, cfg.mini_batch_size, cfg.micro_batch_size):
                             idx = mb_indices[micro_start: micro_start + cfg.micro_batch_size]
                             loss, stats = self._ppo_loss(r, idx, advantages[idx], returns[idx], cfg)
