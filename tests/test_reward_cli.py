@@ -123,3 +123,17 @@ def test_too_few_pairs_left_is_one_error_line(captured, tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert rc == 2 and len(err) == 1 and err[0].startswith("error: Only 9 usable pairs") and not captured
     assert not (tmp_path / "rm").exists()
+
+
+def test_the_command_draws_fewer_curve_points_than_the_tab_unless_asked(captured, tmp_path, capsys):
+    """Headless, the curve has HEADLESS_EVAL_POINTS evaluations (each ~3-4 s on 2 cores: the shared sample's run
+    came back under 300 s with 3); --eval-points sets it, 0 evaluates only before and after; a negative is refused."""
+    from rlhf_demo.reward.config import RewardConfig
+
+    args = ["--train", str(BUNDLED_DIR / "train.jsonl"), "--eval", str(BUNDLED_DIR / "test.jsonl"), "--quiet"]
+    assert reward_cli.reward_main([*args, "--out", str(tmp_path / "a")]) == 0
+    assert captured[-1]["cfg"].eval_points == reward_cli.HEADLESS_EVAL_POINTS < RewardConfig().eval_points
+    assert reward_cli.reward_main([*args, "--out", str(tmp_path / "b"), "--eval-points", "0"]) == 0
+    assert captured[-1]["cfg"].eval_points == 0
+    assert reward_cli.reward_main([*args, "--out", str(tmp_path / "c"), "--eval-points", "-1"]) == 2
+    assert capsys.readouterr().err.strip().splitlines()[-1].startswith("error:")
