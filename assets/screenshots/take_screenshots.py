@@ -6,7 +6,7 @@ reward.png, ppo.png beside this file (and vote-phone.png, ppo-phone.png at 390 p
 
     python assets/screenshots/take_screenshots.py [--ppo-steps 8] [--extra test-artifacts]
 
-Takes ~10 minutes on 2 cores (the reward model trains for ~2.5 min, each PPO step takes ~15 s).
+Takes ~10 minutes on 2 cores (the reward model trains for ~2.5 min, each PPO step takes ~10 s).
 """
 
 from __future__ import annotations
@@ -96,7 +96,7 @@ def shoot_vote(page) -> None:
 
 
 def shoot_reward(page) -> None:
-    page.get_by_role("tab", name="3 · Reward model").click()
+    page.get_by_role("tab", name="3 · Reward", exact=True).click()
     page.click("#rm-train")
     wait_text(page, "#rm-status", "Reward model training: done", 900)
     wait_text(page, "#rm-eval", "after training", 60)
