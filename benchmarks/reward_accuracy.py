@@ -34,24 +34,29 @@ SAMPLE = Path(__file__).resolve().parents[2] / "shared/hh-rlhf/harmless-base-sam
 TARGET_ACCURACY = 0.62
 TARGET_SECONDS = 300.0
 N_EVAL, SPLIT_SEED = 400, 0  # fixed held-out set: every configuration is judged on the same pairs
+QUICK_DATA, QUICK_EVAL = _common.REPO / "assets" / "bundled" / "train.jsonl", 48  # --quick: needs no ../shared
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--data", default=str(SAMPLE), help="hh-rlhf .jsonl(.gz) (default: the harmless-base sample)")
+    p.add_argument("--data", help="hh-rlhf .jsonl(.gz) (default: the harmless-base sample; --quick: the bundled "
+                   "train split, 48 held out)")
     p.add_argument("--max-pairs", type=int, help="train on at most N pairs (default: all but the held-out ones)")
     p.add_argument("--epochs", type=float, help="override num_train_epochs")
     p.add_argument("--out", help="where to save the model (default: a temporary folder)")
     p.add_argument("--quick", action="store_true", help="a tiny random 2-layer BERT backbone (short sequences, small "
                    "LoRA), --max-pairs 64, 1 epoch: a smoke test (seconds)")
     args = p.parse_args()
+    if args.data is None:
+        args.data = str(QUICK_DATA if args.quick else SAMPLE)
+    n_eval = QUICK_EVAL if args.quick else N_EVAL
 
     pairs = pairs_from_set(load_jsonl(args.data))
-    train, held_out = split_pairs(pairs, N_EVAL, seed=SPLIT_SEED)
-    cfg = RewardConfig(eval_pairs=N_EVAL)
+    train, held_out = split_pairs(pairs, n_eval, seed=SPLIT_SEED)
+    cfg = RewardConfig(eval_pairs=n_eval)
     quick_tmp = tempfile.TemporaryDirectory() if args.quick else None
     if args.quick:
-        quick = {**_common.QUICK_REWARD, "eval_pairs": N_EVAL}
+        quick = {**_common.QUICK_REWARD, "eval_pairs": n_eval}
         cfg = RewardConfig(backbone=_common.tiny_reward_backbone(Path(quick_tmp.name) / "tiny-bert"), **quick)
         args.max_pairs = args.max_pairs or 64
     if args.max_pairs:
