@@ -193,8 +193,8 @@ def decode(model, input_ids: torch.Tensor, attention_mask: torch.Tensor, max_new
     mask = torch.cat([attention_mask, attention_mask.new_ones(B, max_new_tokens)], 1)  # (B, P + max_new)
 
     def next_logits(token: torch.Tensor, t: int) -> torch.Tensor:  # (B,) -> (B, V)
-        out = model(input_ids=token[:, None], attention_mask=mask[:, :P + t + 1], position_ids=position_ids[:, -1:] + t + 1,
-                    cache=cache, use_cache=True, **row_kwargs)
+        out = model(input_ids=token[:, None], attention_mask=mask[:, :P + t + 1],
+                    position_ids=position_ids[:, -1:] + t + 1, cache=cache, use_cache=True, **row_kwargs)
         return out.logits[:, -1].float()
 
     tokens, recorded = _sample_steps(logits, next_logits, max_new_tokens, temperature, stop_ids, pad_id, stop_check,

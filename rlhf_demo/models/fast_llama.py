@@ -20,6 +20,7 @@ Shapes: B = rows, T = new positions, S = cache length, H = hidden, nq / nkv = qu
 from __future__ import annotations
 
 import contextlib
+import functools
 
 import torch
 import torch.nn.functional as F
@@ -56,7 +57,14 @@ ROWS_HINT = 16  # the batch size oneDNN lays packed weights out for (any number 
 
 
 def _can_pack(w: torch.Tensor) -> bool:
-    if w.dtype != torch.float32 or w.device.type != "cpu" or not torch.backends.mkldnn.is_available():
+    """Is `w` a float32 CPU weight, and has this torch oneDNN's packed linear ops?"""
+    return w.dtype == torch.float32 and w.device.type == "cpu" and _packed_linear_available()
+
+
+@functools.cache
+def _packed_linear_available() -> bool:
+    """oneDNN's weight packing and packed linear, tried once per process on a 2 x 3 weight."""
+    if not torch.backends.mkldnn.is_available():
         return False
     try:
         x = torch.zeros(1, 2)
