@@ -9,6 +9,7 @@ view survives page reloads and reaches everyone, unlike a generator handler boun
 from __future__ import annotations
 
 import copy
+import sys
 import threading
 import time
 import traceback
@@ -99,6 +100,14 @@ def eta_seconds(step_seconds: Sequence[float], step_work: Sequence[float], work_
     return max(0.0, work_left) * rate + max(0, evals_left) * eval_seconds + final_seconds
 
 
+def failure_reason(e: BaseException, limit: int = 600) -> str:
+    """Why a job failed, as one line for the status: a ValueError's message as is (it is written for the user),
+    other errors with their type; whitespace folded, cut to `limit` characters."""
+    text = str(e) if isinstance(e, ValueError) else f"{type(e).__name__}: {e}"
+    text = " ".join(text.split()) or type(e).__name__
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def fmt_seconds(s: float | None) -> str:
     if s is None:
         return "?"
@@ -172,7 +181,8 @@ class JobRunner:
         except JobStopped:
             state = STOPPED
         except Exception as e:  # noqa: BLE001 - a job's error is shown to the user, never raised into the server
-            state, err, tb = FAILED, f"{type(e).__name__}: {e}" if not isinstance(e, ValueError) else str(e), traceback.format_exc()
+            state, err, tb = FAILED, failure_reason(e), traceback.format_exc()
+            print(f"[rlhf-playground] job {self._current.title!r} failed: {err}\n{tb}", file=sys.stderr, flush=True)
         with self._lock:
             if self._current.id != job_id:
                 return
