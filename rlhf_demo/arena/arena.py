@@ -18,7 +18,7 @@ import random
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
-from rlhf_demo.arena.contestants import ArenaError, ContestantRegistry
+from rlhf_demo.arena.contestants import ArenaError, ContestantFailed, ContestantRegistry
 from rlhf_demo.arena.generator import PolicyGenerator
 from rlhf_demo.arena.votes import VoteRecord, VoteStore
 from rlhf_demo.data.hh import prompt_from_text, prompt_turns
@@ -111,11 +111,20 @@ class Arena:
         picker = self.generator.best_of_scorer()
         # best-of-N contestants play only while a reward model is active (it picks their replies)
         contestants = [c for c in self.registry.list() if c.best_of == 1 or picker is not None]
-        if len(contestants) < 2:
-            raise ArenaError("The arena needs at least two contestants.")
-        a, b = rng.sample(contestants, 2)  # two different ones, in random order: sample() shuffles
-        gen_seed = rng.randrange(2**31) if seed is not None else None  # None: batched with other rounds
-        reply_a, reply_b = self.generator.generate([hh_prompt, hh_prompt], [a, b], seed=gen_seed)
+        while True:
+            if len(contestants) < 2:
+                raise ArenaError("The arena needs at least two contestants.")
+            a, b = rng.sample(contestants, 2)  # two different ones, in random order: sample() shuffles
+            gen_seed = rng.randrange(2**31) if seed is not None else None  # None: batched with other rounds
+            try:
+                reply_a, reply_b = self.generator.generate([hh_prompt, hh_prompt], [a, b], seed=gen_seed)
+                break
+            except ContestantFailed as e:
+                if not e.lasting or e.name not in (a.name, b.name):
+                    raise
+                # it never will answer (e.g. its weights are NaN): out of the arena, and the round is drawn again
+                self.registry.disable(e.name, e.reason)
+                contestants = [c for c in contestants if c.name != e.name]
         settings = {**self.generator.settings(), "seed": gen_seed,
                     "temperature_a": a.temperature, "temperature_b": b.temperature,
                     "adapter_a": a.adapter_path, "adapter_b": b.adapter_path}

@@ -15,6 +15,26 @@ class ArenaError(ValueError):
     """A user-facing problem with a round (message is meant to be shown as is)."""
 
 
+class ContestantFailed(ArenaError):
+    """A contestant could not answer (e.g. its adapter's weights are NaN): `name` says which, `reason` why.
+    `lasting`: it never will (its weights are bad), so it is taken out of the arena."""
+
+    def __init__(self, name: str, reason: str, lasting: bool = False):
+        super().__init__(f"Contestant {name!r} could not answer: {reason}.")
+        self.name, self.reason, self.lasting = name, reason, lasting
+
+
+def adapter_problem(adapter_path: str | Path) -> str | None:
+    """None when the adapter's safetensors weights are all finite, else why not ("its weights are NaN or ...").
+    Folders with other weight files (adapter_model.bin) are not checked."""
+    weights = Path(adapter_path) / "adapter_model.safetensors"
+    if not weights.is_file():
+        return None
+    from rlhf_demo.ppo.core import saved_weights_problem  # torch: imported only when an adapter is checked
+
+    return saved_weights_problem(weights)
+
+
 # ----------------------------------------------------------------------------------------------------------
 # contestants
 
@@ -62,6 +82,7 @@ class ContestantRegistry:
         different policies are then told apart)."""
         self._lock = threading.Lock()
         self._by_name: dict[str, Contestant] = {}
+        self._left_out: dict[str, str] = {}  # contestants taken out because they cannot answer: name -> why
         self.policy_id = policy_id
         for c in contestants:
             self.add(c if c.uid else replace(c, uid=f"{policy_id}-t{c.temperature:g}"))
@@ -76,13 +97,28 @@ class ContestantRegistry:
     def add_checkpoint(self, name: str, adapter_path: str, temperature: float = 0.7, description: str = "",
                        uid: str | None = None) -> Contestant:
         """Add a PPO checkpoint (a folder written by peft's ``save_pretrained``) as a contestant. Its id is the hash
-        of its adapter weights (`uid`, when the caller already has it from the checkpoint's state)."""
+        of its adapter weights (`uid`, when the caller already has it from the checkpoint's state). An adapter whose
+        weights are NaN or infinite is refused (`ContestantFailed`, lasting): it could only fail every round."""
         weights = Path(adapter_path) / "adapter_model.safetensors"
         if not (Path(adapter_path) / "adapter_config.json").is_file() or not weights.is_file():
             raise ArenaError(f"{adapter_path} is not a LoRA adapter folder (no adapter_config.json / weights in it).")
+        problem = adapter_problem(adapter_path)
+        if problem is not None:
+            raise ContestantFailed(name, problem, lasting=True)
         return self.add(Contestant(name, temperature, str(Path(adapter_path).resolve()),
                                    description or f"PPO checkpoint {Path(adapter_path).name}",
                                    uid=uid or file_sha256(weights)))
+
+    def disable(self, name: str, reason: str) -> None:
+        """Take a contestant that cannot answer out of the arena, remembering why (`left_out`). No-op if absent."""
+        with self._lock:
+            if self._by_name.pop(name, None) is not None:
+                self._left_out[name] = reason
+
+    def left_out(self) -> dict[str, str]:
+        """The contestants taken out by `disable`: name -> why."""
+        with self._lock:
+            return dict(self._left_out)
 
     def remove(self, name: str) -> Contestant:
         with self._lock:

@@ -9,12 +9,16 @@ Batched generation with per-row settings, in detail (`PolicyGenerator`):
     adapter or the named one;
   * replies are cut at EOS and at the next "\\n\\nHuman:" / "\\n\\nAssistant:" (the model starting the next turn).
   * best-of-N contestants: N rows of the base policy in the same call; the active reward model keeps the best.
+  * one bad contestant never fails the others: an adapter whose weights are NaN or infinite is refused before the
+    call, and when a batched call fails anyway each round (then each row) is tried on its own, so only the rounds of
+    the contestant that cannot answer get a `ContestantFailed` (the reason is logged).
 """
 
 from __future__ import annotations
 
 import copy
 import random
+import sys
 import threading
 import uuid
 from dataclasses import replace
@@ -24,7 +28,7 @@ from typing import Callable
 import torch
 from transformers import LogitsProcessor, LogitsProcessorList, StoppingCriteriaList
 
-from rlhf_demo.arena.contestants import ArenaError, Contestant
+from rlhf_demo.arena.contestants import ArenaError, Contestant, ContestantFailed, adapter_problem
 from rlhf_demo.lane import LANE
 from rlhf_demo.models.decoding import Backend, SamplingModel, decode, get_backend
 from rlhf_demo.models.generation import STOP_STRINGS, StopOnStrings, clean_reply, left_pad, turn_end_ids
@@ -32,6 +36,12 @@ from rlhf_demo.models.generation import STOP_STRINGS, StopOnStrings, clean_reply
 BASE_ADAPTER = "__base__"  # peft's name for "no adapter" in a mixed-adapter batch
 MAX_BATCH_ROWS = 32  # replies generated together at most (16 rounds): bounds a batched call's memory and time
 EMPTY_REPLY = "(no reply)"  # shown when the model stopped before saying anything
+
+
+def _reason(e: Exception) -> str:
+    """One line for a log and a voter: an ArenaError's message as is, other errors with their type."""
+    text = str(e) if isinstance(e, ArenaError) else f"{type(e).__name__}: {e}"
+    return " ".join(text.split())[:300]
 
 
 class PerRowTemperature(LogitsProcessor):
@@ -108,6 +118,9 @@ class PolicyGenerator:
         cached = self._adapters.get(path)
         if cached and cached[0] == mtime:
             return cached[1]
+        problem = adapter_problem(path)  # NaN weights would make every row batched with them NaN
+        if problem is not None:
+            raise ArenaError(problem)
         name = f"adapter{uuid.uuid4().hex[:8]}"
         if self._peft is None:
             self._peft = PeftModel.from_pretrained(copy.deepcopy(self.model), path, adapter_name=name)
@@ -140,10 +153,13 @@ class PolicyGenerator:
             raise ValueError("generate needs one contestant per prompt (and at least one prompt)")
         if any(c.best_of > 1 for c in contestants):
             return self._generate_best_of(prompts, contestants, seed)
+        request = {"prompts": list(prompts), "contestants": list(contestants), "done": threading.Event()}
         if seed is not None:
             with self.lock:
-                return self._generate_locked(prompts, contestants, seed)
-        request = {"prompts": list(prompts), "contestants": list(contestants), "done": threading.Event()}
+                self._serve([request], seed)
+            if "error" in request:
+                raise request["error"]
+            return request["replies"]
         with self._queue_lock:
             self._queue.append(request)
         while not request["done"].is_set():
@@ -156,21 +172,66 @@ class PolicyGenerator:
                         batch.append(self._queue.pop(0))
                         rows += len(batch[-1]["prompts"])
                 try:
-                    replies = self._generate_locked([p for r in batch for p in r["prompts"]],
-                                                    [c for r in batch for c in r["contestants"]], None)
-                except Exception as e:  # every round of the batch gets the error
-                    for r in batch:
-                        r["error"] = e
-                else:
-                    at = 0
-                    for r in batch:
-                        r["replies"], at = replies[at: at + len(r["prompts"])], at + len(r["prompts"])
+                    self._serve(batch, None)
                 finally:
                     for r in batch:
                         r["done"].set()
         if "error" in request:
             raise request["error"]
         return request["replies"]
+
+    def _serve(self, batch: list[dict], seed: int | None) -> None:
+        """Replies for the waiting rounds (`r["replies"]`, or `r["error"]`), in one generate call when all goes well.
+        The caller holds `lock`. A round whose contestant cannot answer is dropped from the call with a logged reason;
+        the other rounds still get their replies."""
+        ready = []
+        for r in batch:  # adapters first: one with NaN weights would turn every row batched with it into NaN
+            try:
+                for c in r["contestants"]:
+                    if c.adapter_path:
+                        try:
+                            self._adapter_name(c.adapter_path)
+                        except Exception as e:  # noqa: BLE001 - named and logged, never fails another round
+                            raise ContestantFailed(c.name, _reason(e), lasting=True) from e
+                ready.append(r)
+            except ContestantFailed as e:
+                self._drop(r, e)
+        if not ready:
+            return
+        try:
+            replies = self._generate_locked([p for r in ready for p in r["prompts"]],
+                                            [c for r in ready for c in r["contestants"]], seed)
+        except Exception:  # noqa: BLE001 - one round's row can fail a whole call: each round again on its own
+            for r in ready:
+                self._serve_alone(r, seed)
+            return
+        at = 0
+        for r in ready:
+            r["replies"], at = replies[at: at + len(r["prompts"])], at + len(r["prompts"])
+
+    def _serve_alone(self, r: dict, seed: int | None) -> None:
+        """One round in a call of its own; if it fails, each of its adapter rows alone, to name the contestant that
+        cannot answer (the round is dropped either way)."""
+        try:
+            r["replies"] = self._generate_locked(r["prompts"], r["contestants"], seed)
+            return
+        except Exception as e:  # noqa: BLE001 - dropped and logged below
+            error = e
+        for p, c in zip(r["prompts"], r["contestants"]):
+            if not c.adapter_path:
+                continue
+            try:
+                self._generate_locked([p], [c], seed)
+            except Exception as e:  # noqa: BLE001 - this contestant is the one that cannot answer
+                self._drop(r, ContestantFailed(c.name, _reason(e), lasting=True))
+                return
+        names = " and ".join(repr(c.name) for c in dict.fromkeys(r["contestants"]))
+        self._drop(r, ArenaError(f"The replies of {names} could not be generated ({_reason(error)}): try a new round."))
+
+    @staticmethod
+    def _drop(r: dict, e: Exception) -> None:
+        r["error"] = e
+        print(f"[rlhf-playground] arena: a round was dropped from its batch: {e}", file=sys.stderr, flush=True)
 
     def _generate_best_of(self, prompts: list[str], contestants: list[Contestant], seed: int | None) -> list[str]:
         """Rows of best-of-N contestants become N rows of the base policy (in the same batched call as the others);
