@@ -32,7 +32,7 @@ class FakeEngine:
         self.step_configs: list[tuple[PPOConfig, PPOConfig]] = []  # (config at the start, config at the end)
         self.resets = 0
 
-    def step(self):
+    def step(self, should_stop=None):
         start = self.config
         if self.during_step is not None:
             self.during_step()

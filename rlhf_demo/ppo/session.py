@@ -10,8 +10,11 @@ model), and keeps, across Start / Pause / Stop and until Reset:
               step 0 and every K steps (`overopt.py`: the over-optimisation curves)
     checkpoints  LoRA adapters saved on request (each becomes an arena contestant)
 
-`run(ctx, n_steps)` is the background job (see `jobs.py`): it checks the stop/pause flags between steps, so a
-Stop always leaves a consistent policy that can be saved. Every method is thread-safe; viewers read `view()`.
+`run(ctx, n_steps)` is the background job (see `jobs.py`): it checks the stop/pause flags between steps, and the
+engine checks the stop flag after every optimiser step, so a Stop always leaves a consistent policy that can be saved.
+A step whose numbers turn NaN or infinite is rolled back and fails the job with the reason; weights that are not finite
+are never saved, and a saved checkpoint holding them is never listed (`refused_checkpoints` says why). Every method is
+thread-safe; viewers read `view()`.
 """
 
 from __future__ import annotations
@@ -71,10 +74,11 @@ class SessionView:
     gold_name: str | None = None  # the gold reward model of those rows (None: no gold model evaluated)
 
 
-def scan_checkpoints(checkpoint_dir: Path) -> tuple[list[dict], list[str]]:
+def scan_checkpoints(checkpoint_dir: Path, refused: dict[str, str] | None = None) -> tuple[list[dict], list[str]]:
     """(the complete checkpoints under `checkpoint_dir`, oldest first; the names of folders left out). Temporary
     folders of killed saves are swept; a folder without the completion marker (or with an unreadable one) is never
-    listed."""
+    listed. With a `refused` dict, the adapter weights are read too: a checkpoint whose weights are NaN or infinite
+    (or unreadable) is never listed either, and `refused[name]` says why."""
     sweep_temporaries(checkpoint_dir)
     complete, skipped = complete_folders(checkpoint_dir, STATE_FILE)
     rows = []
@@ -84,6 +88,14 @@ def scan_checkpoints(checkpoint_dir: Path) -> tuple[list[dict], list[str]]:
         except (OSError, ValueError):
             skipped.append(d.name)
             continue
+        if refused is not None:
+            from rlhf_demo.ppo.core import saved_weights_problem
+
+            weights = d / "adapter_model.safetensors"
+            problem = saved_weights_problem(weights) if weights.is_file() else None
+            if problem is not None:
+                refused[d.name] = problem
+                continue
         rows.append({"name": d.name, "path": str(d), "step": state.get("step"), "score": state.get("score"),
                      "kl": state.get("kl"), "saved": state.get("saved", ""), "uid": state.get("adapter_sha256", ""),
                      "reward_name": state.get("reward_name")})
@@ -121,7 +133,9 @@ class PPOSession:
         self._gold: tuple[str, object] | None = None
         # the checkpoints on disk, complete ones only (a save killed midway left a temporary folder: swept);
         # skipped_checkpoints names the folders that are not complete checkpoints (never listed)
-        self._checkpoints, self.skipped_checkpoints = scan_checkpoints(self.checkpoint_dir)
+        # refused_checkpoints: name -> why, for the complete ones whose weights are NaN or infinite (never listed)
+        self.refused_checkpoints: dict[str, str] = {}
+        self._checkpoints, self.skipped_checkpoints = scan_checkpoints(self.checkpoint_dir, self.refused_checkpoints)
         self._last_autosave = time.perf_counter()
         self._unsaved_steps = 0
         self.resumable: dict | None = self._find_autosave()  # a run a restart interrupted: the tab offers it
@@ -210,7 +224,9 @@ class PPOSession:
             for i in range(n_steps):
                 ctx.check()  # pause / stop between steps: the policy is always consistent here
                 self._apply_pending(engine)
-                res = engine.step()
+                # Stop is also honoured inside the step, after any optimiser step; a step whose numbers turn NaN or
+                # infinite is rolled back by the engine and fails the job with the reason (NonFiniteStep)
+                res = engine.step(should_stop=getattr(ctx, "should_stop", None))
                 m = {k: float(v) for k, v in res.metrics.items()}
                 m["config"] = res.config  # the frozen settings this step ran with
                 with self._lock:
