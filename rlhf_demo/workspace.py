@@ -180,7 +180,12 @@ class Workspace:
         if base != self.policy_choice.path:
             self.skipped_contestants.append(f"{info['name']} (trained on {base})")
             return
-        registry.add_checkpoint(info["name"], info["path"], description=description, uid=info.get("uid") or None)
+        from rlhf_demo.arena.contestants import ArenaError
+
+        try:
+            registry.add_checkpoint(info["name"], info["path"], description=description, uid=info.get("uid") or None)
+        except ArenaError as e:  # e.g. its weights are NaN or infinite: it could only fail every round
+            self.skipped_contestants.append(f"{info['name']} ({getattr(e, 'reason', e)})")
 
     def arena_prompts(self, max_chars: int = 1500) -> list[str]:
         """Prompts for arena rounds: the conversations of the default split, short enough to answer quickly."""

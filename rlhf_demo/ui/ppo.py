@@ -107,6 +107,14 @@ def resume_label(saved: dict | None) -> str:
     return f"Resume the run from step {saved['step']} (saved {saved['saved']}, reward model {saved['reward_name']})"
 
 
+def checkpoints_label(session: PPOSession) -> str:
+    """The checkpoint table's title, naming the folders left out: incomplete ones (a killed save) and those whose
+    weights are NaN or infinite (never listed, never an arena contestant)."""
+    skipped = session.skipped_checkpoints
+    label = "Checkpoints" + (f" (left out, incomplete: {', '.join(skipped)})" if skipped else "")
+    return label + "".join(f" · left out: {name}, {why}" for name, why in session.refused_checkpoints.items())
+
+
 def build(ws: Workspace) -> PPOTab:
     d = PPOConfig()
     gr.Markdown(INTRO + f"  \nPolicy: **{ws.policy_choice.label()}**, with a LoRA adapter in its top {d.lora_layers} "
@@ -160,9 +168,7 @@ def build(ws: Workspace) -> PPOTab:
                                    elem_id="ppo-probe-table")
     gr.Markdown("### Latest samples, shaded by per-token KL")
     samples = gr.HTML(elem_id="ppo-samples")
-    skipped = ws.ppo.skipped_checkpoints
-    label = "Checkpoints" + (f" (left out, incomplete: {', '.join(skipped)})" if skipped else "")
-    checkpoints = gr.Dataframe(checkpoints_frame(ws.ppo.view()), interactive=False, label=label,
+    checkpoints = gr.Dataframe(checkpoints_frame(ws.ppo.view()), interactive=False, label=checkpoints_label(ws.ppo),
                                elem_id="ppo-checkpoints")
     timer = gr.Timer(1.5)
     controls = [kl_coef, lr, batch_size, baseline, response_length, temperature, epochs, steps, start, pause, stop,
@@ -383,10 +389,12 @@ def wire(tab: PPOTab, ws: Workspace, demo: gr.Blocks, panel: UnlockPanel) -> Non
         return {"name": info["name"], "step": info["step"]}
 
     def ppo_status() -> dict:
-        """The shared run as every page sees it: job state, step and the live settings in use."""
+        """The shared run as every page sees it: job state (with why, when it failed), step and the live settings in
+        use."""
         view = session().view()
         snap = ws.jobs.snapshot("ppo")
-        return {"state": snap.state, "step": view.step, "reward_model": view.reward_name,
+        return {"state": snap.state, "message": snap.message, "error": snap.error, "step": view.step,
+                "reward_model": view.reward_name,
                 "settings": {k: view.config[k] for k in LIVE_CONTROLS.values()}}
 
     for fn in (ppo_start, ppo_pause, ppo_stop, ppo_reset, ppo_settings, ppo_hack, checkpoint_save, ppo_status):
