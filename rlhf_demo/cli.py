@@ -49,12 +49,30 @@ def workspace_or_exit(workspace_class, settings):
         raise SystemExit(2) from None
 
 
+def data_or_exit(ws) -> None:
+    """Read the workspace's data now, before anything is built on it: a file that is unreadable (not gzip, truncated,
+    corrupted, not UTF-8), over a bound or without a valid pair is one `error:` line and exit status 2."""
+    workspace_or_exit(lambda source: source.check(), ws.data.source)
+
+
+def port_number(text: str) -> int:
+    """argparse type of --port (and $GRADIO_SERVER_PORT): a TCP port, 1..65535."""
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a port number, got {text[:40]!r}") from None
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"must be a port number in 1..65535, got {port}")
+    return port
+
+
 def serve_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="app.py", description="RLHF Playground: learn RLHF by doing it, in the browser.")
     add_common_args(p)
     p.add_argument("--host", default=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
                    help="address to listen on (0.0.0.0 to let a class connect)")
-    p.add_argument("--port", type=int, default=int(os.environ.get("GRADIO_SERVER_PORT", "7860")))
+    p.add_argument("--port", type=port_number, default=os.environ.get("GRADIO_SERVER_PORT", "7860"),
+                   help="port to listen on, 1..65535 (default: $GRADIO_SERVER_PORT, else 7860)")
     p.add_argument("--share", action="store_true", help="also open a public gradio.live link")
     p.add_argument("--instructor-key", default=os.environ.get("RLHF_INSTRUCTOR_KEY"),
                    help="lock jobs, settings and models behind this key (default: $RLHF_INSTRUCTOR_KEY; prefer the "
@@ -66,10 +84,12 @@ def serve_main(argv: list[str] | None = None) -> None:
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     args = serve_parser().parse_args(argv)
     t0 = time.perf_counter()
-    from rlhf_demo.ui.app import build_app, launch_kwargs
     from rlhf_demo.workspace import Workspace
 
     ws = workspace_or_exit(Workspace, settings_from(args))
+    data_or_exit(ws)  # before the app is built on it
+    from rlhf_demo.ui.app import build_app, launch_kwargs  # gradio: seconds to import, after the cheap checks
+
     demo = build_app(ws)
     d = ws.describe()
     print(f"[rlhf-playground] data: {d['data']} ({d['data_note']})", flush=True)
@@ -88,6 +108,7 @@ def info_main(argv: list[str]) -> int:
     from rlhf_demo.workspace import Workspace
 
     ws = workspace_or_exit(Workspace, settings_from(args))
+    data_or_exit(ws)
     d = ws.describe()
     config = Path(ws.policy_choice.path) / "config.json"
     if args.decoding == "auto" and config.is_file():  # what was measured for this policy on this machine, if anything

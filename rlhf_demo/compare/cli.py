@@ -88,6 +88,7 @@ def frontier_parser() -> argparse.ArgumentParser:
 def frontier_main(argv: list[str] | None = None) -> int:
     args = frontier_parser().parse_args(argv)
     from rlhf_demo.compare.frontier import LENGTH_UNIT, adapter_method, equal_kl_summary, frontier
+    from rlhf_demo.bounds import MAX_TEMPERATURE, MIN_TEMPERATURE
     from rlhf_demo.data.hh import load_jsonl
     from rlhf_demo.data.prompts import short_prompts
     from rlhf_demo.models import decoding
@@ -101,8 +102,8 @@ def frontier_main(argv: list[str] | None = None) -> int:
             raise ValueError("--n must be at least 1")
         if args.response_length < 1:
             raise ValueError("--response-length must be at least 1")
-        if not args.temperature > 0:
-            raise ValueError("--temperature must be > 0")
+        if not MIN_TEMPERATURE <= args.temperature <= MAX_TEMPERATURE:
+            raise ValueError(f"--temperature must be in [{MIN_TEMPERATURE:g}, {MAX_TEMPERATURE:g}]")
         for flag, folder in (("--proxy", args.proxy), ("--gold", args.gold)):
             if not (Path(folder) / META_FILE).is_file():
                 raise ValueError(f"{flag} {folder} is not a saved reward model folder (no {META_FILE} in it)")

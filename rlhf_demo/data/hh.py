@@ -13,6 +13,7 @@ import json
 import os
 import re
 import time
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,6 +22,12 @@ ASSISTANT_TAG = "\n\nAssistant:"
 # a model that writes a turn marker has started the next turn: its reply ends there (arena and PPO alike)
 STOP_STRINGS = (HUMAN_TAG, ASSISTANT_TAG)
 _TURN_RE = re.compile(r"\n\n(Human|Assistant):[ ]?")
+
+# Bounds on one data file, so a hostile or broken file costs a message, never the machine's memory. The longest line
+# of the harmless-base sample is 7,766 characters (a whole multi-turn dialogue twice); a line 25x longer is no
+# hh-rlhf record. All four hh-rlhf subsets' train splits together hold 160,800 pairs.
+MAX_LINE_CHARS = 200_000
+MAX_PAIRS = 200_000  # lines read from one file (one pair per line)
 
 # ----------------------------------------------------------------------------- parsing
 
@@ -151,7 +158,12 @@ class PreferenceSet:
         return len(self.pairs)
 
 
-class NoValidPairs(ValueError):
+class DataFileError(ValueError):
+    """A data file that cannot be used (unreadable, not gzip, truncated, not UTF-8, over a bound): a user error,
+    shown as one message naming the file."""
+
+
+class NoValidPairs(DataFileError):
     """A file or split with lines but no valid pair: a user error, shown as such."""
 
 
@@ -192,14 +204,34 @@ def _open_text(path: Path):
     return open(path, encoding="utf-8")
 
 
+def iter_lines(path: str | os.PathLike, max_chars: int = MAX_LINE_CHARS, max_lines: int = MAX_PAIRS):
+    """The lines of a ``.jsonl`` or ``.jsonl.gz`` file, streamed (never the whole file in memory).
+
+    Raises DataFileError, with the reader's own message, for a file that is not gzip, truncated, corrupted or not
+    UTF-8, and for a line longer than `max_chars` (found after reading `max_chars` of it) or more than `max_lines`
+    lines."""
+    path = Path(path)
+    try:
+        with _open_text(path) as f:
+            n = 0
+            while line := f.readline(max_chars + 1):  # at most max_chars + 1 characters, however long the line
+                n += 1
+                if len(line) > max_chars and not line.endswith("\n"):
+                    raise DataFileError(f"{path}: line {n:,} is longer than {max_chars:,} characters, the bound on "
+                                        "one hh-rlhf record.")
+                if n > max_lines:
+                    raise DataFileError(f"{path} has more than {max_lines:,} lines, the bound on the pairs read from "
+                                        "one file: split it.")
+                yield line
+    except UnicodeDecodeError as e:
+        raise DataFileError(f"Cannot read {path}: it is not UTF-8 text ({e})") from e
+    except (OSError, EOFError, zlib.error) as e:  # not gzip (BadGzipFile), truncated (EOFError), corrupted (zlib)
+        raise DataFileError(f"Cannot read {path}: {str(e).rstrip('.')}") from e
+
+
 def load_jsonl(path: str | os.PathLike) -> PreferenceSet:
     """Read one ``.jsonl`` or ``.jsonl.gz`` file in the hh-rlhf format."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"No such data file: {path}")
-    try:
-        with _open_text(path) as f:
-            lines = f.read().splitlines()
-    except (OSError, UnicodeDecodeError, EOFError) as e:
-        raise NoValidPairs(f"Cannot read {path}: {e}") from e
-    return parse_records(lines, origin=str(path))
+    return parse_records(iter_lines(path), origin=str(path))

@@ -15,6 +15,9 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass, fields
 
+from rlhf_demo.bounds import MAX_KL_COEF, MAX_LEARNING_RATE
+from rlhf_demo.reward.config import is_module_name
+
 META_FILE = "dpo_meta.json"  # written last into a saved DPO adapter: a folder without it is not finished
 
 
@@ -111,8 +114,8 @@ class DPOConfig:
 
         if not is_num(self.beta) or self.beta <= 0:
             bad("beta", "must be a number > 0 (typical 0.1; larger keeps the policy closer to the reference)")
-        if self.beta > 10:
-            bad("beta", "must be <= 10")
+        if self.beta > MAX_KL_COEF:
+            bad("beta", f"must be <= {MAX_KL_COEF:g}")
         if not is_int(self.lora_r) or not 1 <= self.lora_r <= 256:
             bad("lora_r", "LoRA rank must be an integer in [1, 256]")
         if not is_num(self.lora_alpha) or self.lora_alpha <= 0:
@@ -121,11 +124,11 @@ class DPOConfig:
             bad("lora_dropout", "must be in [0, 1)")
         if self.lora_target_modules is not None and (
             not isinstance(self.lora_target_modules, (list, tuple)) or not self.lora_target_modules
-            or not all(isinstance(m, str) and m for m in self.lora_target_modules)
+            or not all(is_module_name(m) for m in self.lora_target_modules)
         ):
             bad("lora_target_modules", "give a non-empty list of module names, or None for the default")
-        if not is_num(self.learning_rate) or not 0 < self.learning_rate <= 1:
-            bad("learning_rate", "must be a number in (0, 1]; typical 1e-5..1e-4 with LoRA")
+        if not is_num(self.learning_rate) or not 0 < self.learning_rate <= MAX_LEARNING_RATE:
+            bad("learning_rate", f"must be a number in (0, {MAX_LEARNING_RATE:g}]; typical 1e-5..1e-4 with LoRA")
         if not is_num(self.num_train_epochs) or not 0 < self.num_train_epochs <= 100:
             bad("num_train_epochs", "must be a number in (0, 100]")
         if self.max_steps is not None and (not is_int(self.max_steps) or self.max_steps < 1):

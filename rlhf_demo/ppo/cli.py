@@ -70,11 +70,7 @@ def ppo_main(argv: list[str]) -> int:
         return 2
     from rlhf_demo.data.prompts import short_prompts
     from rlhf_demo.data.sources import BundledSource, LocalSource
-    from rlhf_demo.models import decoding
-    from rlhf_demo.models.presets import format_prompt, load_policy, resolve_policy_probing
     from rlhf_demo.ppo.config import PPOConfig
-    from rlhf_demo.ppo.engine import NonFiniteStep, PPOEngine
-    from rlhf_demo.reward.model import load_reward_model
 
     cfg = PPOConfig(kl_coef=args.kl_coef, batch_size=args.batch_size, learning_rate=args.lr,
                     response_length=args.response_length, temperature=args.temperature, seed=args.seed,
@@ -85,16 +81,22 @@ def ppo_main(argv: list[str]) -> int:
     try:
         cfg.validate()
         check_new_folder(out, "--out")
-        choice = resolve_policy_probing(args.policy)  # cheap checks first, then the loading
-        reward = load_reward_model(args.reward, args.device)
-        model, tok = load_policy(choice, args.device)
-        src = LocalSource(args.data) if args.data else BundledSource()
+        src = LocalSource(args.data) if args.data else BundledSource()  # cheap checks first, then the loading
         subset, split = src.default()
         split = "train" if "train" in src.splits(subset) else split
         prompts = short_prompts(src.load(subset, split), 1500)
+        from rlhf_demo.models.presets import format_prompt, load_policy, resolve_policy_probing  # torch: seconds
+        from rlhf_demo.reward.model import load_reward_model
+
+        choice = resolve_policy_probing(args.policy)
+        reward = load_reward_model(args.reward, args.device)
+        model, tok = load_policy(choice, args.device)
     except (ValueError, FileNotFoundError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    from rlhf_demo.models import decoding
+    from rlhf_demo.ppo.engine import NonFiniteStep, PPOEngine
+
     backend, measured = decoding.resolve(args.decoding, model, tok)
     engine = PPOEngine(model, tok, reward, prompts, cfg, device=args.device, format_prompt=lambda p: format_prompt(tok, p),
                        decoding=backend)

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from rlhf_demo.bounds import MAX_KL_COEF, MAX_LEARNING_RATE, MAX_TEMPERATURE, MIN_TEMPERATURE
 from rlhf_demo.data.hh import STOP_STRINGS
 
 # upper bounds of a step's size (memory, see `validate`): refused with a clear message, never an out-of-memory kill
@@ -35,6 +36,11 @@ MAX_BATCH_SIZE = 512
 MAX_RESPONSE_LENGTH = 1024
 MAX_PROMPT_LENGTH = 4096
 MAX_REPLY_TOKENS = 8192  # batch_size x response_length
+# optimiser steps per PPO step = num_ppo_epochs x num_mini_batches: TRL uses 4 x 1, we 2 x 2. More epochs over the same
+# replies only overfit them (the clipped ratio stops every update), and each costs a pass over the batch: 10**9 epochs
+# made one step that Stop could not end.
+MAX_PPO_EPOCHS = 16
+MAX_MINI_BATCHES = 64
 
 STATE_FILE = "ppo_state.json"  # written last into a saved PPO run (PPOEngine.save): its completion marker
 
@@ -152,8 +158,9 @@ class PPOConfig:
              f"response_length must be an integer >= 1, got {self.response_length!r}")
         need(is_int(self.max_prompt_length) and self.max_prompt_length >= 1,
              f"max_prompt_length must be an integer >= 1, got {self.max_prompt_length!r}")
-        need(is_num(self.temperature) and self.temperature > 0,
-             f"temperature must be > 0 (sampling divides the logits by it), got {self.temperature!r}")
+        need(is_num(self.temperature) and MIN_TEMPERATURE <= self.temperature <= MAX_TEMPERATURE,
+             f"temperature must be in [{MIN_TEMPERATURE:g}, {MAX_TEMPERATURE:g}] (sampling divides the logits by it), "
+             f"got {self.temperature!r}")
         need(self.stop_token_id is None or (is_int(self.stop_token_id) and self.stop_token_id >= 0),
              f"stop_token_id must be None or a token id >= 0, got {self.stop_token_id!r}")
         need(isinstance(self.stop_strings, (tuple, list)) and all(isinstance(x, str) and x for x in self.stop_strings),
@@ -181,18 +188,20 @@ class PPOConfig:
              "baseline 'group' compares replies to the same prompt: it needs samples_per_prompt >= 2")
         need(is_int(self.score_norm_samples) and self.score_norm_samples >= 2,
              f"score_norm_samples must be an integer >= 2 (a standard deviation needs two), got {self.score_norm_samples!r}")
-        need(is_num(self.kl_coef) and self.kl_coef >= 0, f"kl_coef must be >= 0, got {self.kl_coef!r}")
+        need(is_num(self.kl_coef) and 0 <= self.kl_coef <= MAX_KL_COEF,
+             f"kl_coef (β) must be in [0, {MAX_KL_COEF:g}], got {self.kl_coef!r}")
         need(self.kl_estimator in ("k1", "k3"), f"kl_estimator must be 'k1' or 'k3', got {self.kl_estimator!r}")
         need(self.kl_target is None or (is_num(self.kl_target) and self.kl_target > 0),
              f"kl_target must be None or > 0, got {self.kl_target!r}")
         need(is_int(self.kl_horizon) and self.kl_horizon >= 1, f"kl_horizon must be an integer >= 1, got {self.kl_horizon!r}")
         need(is_num(self.gamma) and 0.0 <= self.gamma <= 1.0, f"gamma must be in [0, 1], got {self.gamma!r}")
         need(is_num(self.lam) and 0.0 <= self.lam <= 1.0, f"lam must be in [0, 1], got {self.lam!r}")
-        need(is_num(self.learning_rate) and self.learning_rate > 0, f"learning_rate must be > 0, got {self.learning_rate!r}")
-        need(is_int(self.num_ppo_epochs) and self.num_ppo_epochs >= 1,
-             f"num_ppo_epochs must be an integer >= 1, got {self.num_ppo_epochs!r}")
-        need(is_int(self.num_mini_batches) and self.num_mini_batches >= 1,
-             f"num_mini_batches must be an integer >= 1, got {self.num_mini_batches!r}")
+        need(is_num(self.learning_rate) and 0 < self.learning_rate <= MAX_LEARNING_RATE,
+             f"learning_rate must be in (0, {MAX_LEARNING_RATE:g}], got {self.learning_rate!r}")
+        need(is_int(self.num_ppo_epochs) and 1 <= self.num_ppo_epochs <= MAX_PPO_EPOCHS,
+             f"num_ppo_epochs must be an integer in [1, {MAX_PPO_EPOCHS}], got {self.num_ppo_epochs!r}")
+        need(is_int(self.num_mini_batches) and 1 <= self.num_mini_batches <= MAX_MINI_BATCHES,
+             f"num_mini_batches must be an integer in [1, {MAX_MINI_BATCHES}], got {self.num_mini_batches!r}")
         need(is_int(self.gradient_accumulation_steps) and self.gradient_accumulation_steps >= 1,
              f"gradient_accumulation_steps must be an integer >= 1, got {self.gradient_accumulation_steps!r}")
         need(self.batch_size % self.num_mini_batches == 0,

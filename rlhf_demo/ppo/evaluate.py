@@ -66,11 +66,7 @@ def evaluate_main(argv: list[str]) -> int:
 
     from rlhf_demo.data.hh import load_jsonl
     from rlhf_demo.data.prompts import short_prompts
-    from rlhf_demo.models import decoding
-    from rlhf_demo.models.presets import format_prompt, load_policy, resolve_policy_probing
     from rlhf_demo.ppo.config import PPOConfig
-    from rlhf_demo.ppo.engine import PPOEngine
-    from rlhf_demo.reward.model import load_reward_model
 
     t0 = time.perf_counter()
     try:
@@ -91,12 +87,18 @@ def evaluate_main(argv: list[str]) -> int:
         if args.temperature is not None:
             cfg.temperature = args.temperature
         cfg.validate()
+        from rlhf_demo.models.presets import format_prompt, load_policy, resolve_policy_probing  # torch: seconds
+        from rlhf_demo.reward.model import load_reward_model
+
         reward = load_reward_model(args.reward, args.device)
         choice = resolve_policy_probing(args.policy)
         model, tok = load_policy(choice, args.device)
     except (ValueError, FileNotFoundError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    from rlhf_demo.models import decoding
+    from rlhf_demo.ppo.engine import PPOEngine
+
     backend, measured = decoding.resolve(args.decoding, model, tok)
     engine = PPOEngine(model, tok, reward, prompts, cfg, device=args.device, format_prompt=lambda p: format_prompt(tok, p),
                        decoding=backend)

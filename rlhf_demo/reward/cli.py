@@ -10,7 +10,7 @@ from rlhf_demo.models.presets import probe_hub_for, resolve_policy, resolve_rewa
 from rlhf_demo.reward.config import RewardConfig
 from rlhf_demo.reward.model import META_FILE
 from rlhf_demo.reward.pairs import build_training_pairs, hold_out, pairs_from_set
-from rlhf_demo.reward.trainer import train_reward_model
+from rlhf_demo.reward.trainer import NoLoraTargets, train_reward_model
 from rlhf_demo.storage import atomic_folder, check_new_folder
 
 
@@ -45,7 +45,7 @@ def reward_parser():
     p.add_argument("--max-length", type=int, default=d.max_length, help=f"tokens, cut from the left (default {d.max_length})")
     p.add_argument("--lora-r", type=int, default=d.lora_r, help=f"LoRA rank (default {d.lora_r})")
     p.add_argument("--lora-alpha", type=int, default=None, help="LoRA alpha (default: 2 x rank)")
-    p.add_argument("--lora-targets", help="comma-separated module names (default: per architecture)")
+    p.add_argument("--lora-targets", help="comma-separated module names, such as query,value (default: per architecture)")
     p.add_argument("--no-lora", action="store_true", help="full fine-tuning instead of LoRA")
     p.add_argument("--center-rewards", type=float, default=d.center_rewards_coefficient,
                    help="reward centring coefficient (TRL center_rewards_coefficient; e.g. 0.01)")
@@ -102,12 +102,16 @@ def reward_main(argv: list[str] | None = None) -> int:
             print("[reward] " + " ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
                                          for k, v in row.items() if v is not None), file=sys.stderr, flush=True)
 
-    if int(os.environ.get("WORLD_SIZE", "1")) > 1:  # accelerate launch: every process writes to the same folder
-        res = train_reward_model(cfg, train, evals, out, backbone, on_log=show, trained_on=trained_on)
-    else:  # written under a temporary name, renamed into place when complete: a killed run leaves nothing
-        with atomic_folder(out, META_FILE) as tmp:
-            res = train_reward_model(cfg, train, evals, tmp, backbone, on_log=show, trained_on=trained_on)
-        res.out_dir = str(out)
+    try:
+        if int(os.environ.get("WORLD_SIZE", "1")) > 1:  # accelerate launch: every process writes to the same folder
+            res = train_reward_model(cfg, train, evals, out, backbone, on_log=show, trained_on=trained_on)
+        else:  # written under a temporary name, renamed into place when complete: a killed run leaves nothing
+            with atomic_folder(out, META_FILE) as tmp:
+                res = train_reward_model(cfg, train, evals, tmp, backbone, on_log=show, trained_on=trained_on)
+            res.out_dir = str(out)
+    except NoLoraTargets as e:  # --lora-targets, checked against the backbone once it is built: nothing was written
+        print(f"error: --lora-targets: {e}", file=sys.stderr)
+        return 2
     if res.is_main_process:
         out = res.to_dict()
         out = {k: (round(v, 4) if isinstance(v, float) else v) for k, v in out.items()}

@@ -12,7 +12,10 @@ The defaults are the best setting we measured for the offline backbone (all-Mini
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import asdict, dataclass, fields
+
+from rlhf_demo.bounds import MAX_LEARNING_RATE
 
 # Which modules LoRA adapts when `lora_target_modules` is None, per model family (``config.model_type``).
 # BERT-style encoders name their attention projections query/key/value and their MLP/output
@@ -23,6 +26,12 @@ DEFAULT_LORA_TARGETS = {
     "gpt2": ["c_attn", "c_proj"],
 }
 DEFAULT_LORA_TARGETS_FALLBACK = ["q_proj", "v_proj"]  # most decoder families (Mistral, Qwen, SmolLM, ...)
+_MODULE_NAME = re.compile(r"[A-Za-z0-9_]{1,64}(\.[A-Za-z0-9_]{1,64}){0,7}")  # query, q_proj, attention.self.query
+
+
+def is_module_name(name) -> bool:
+    """A LoRA target names a module (``q_proj``, ``attention.self.query``), never a path (``../x``) or a pattern."""
+    return isinstance(name, str) and _MODULE_NAME.fullmatch(name) is not None
 
 
 @dataclass
@@ -189,11 +198,14 @@ class RewardConfig:
             if not 0.0 <= self.lora_dropout < 1.0:
                 bad("lora_dropout", "must be in [0, 1)")
             if self.lora_target_modules is not None and (
-                not self.lora_target_modules or not all(isinstance(m, str) and m for m in self.lora_target_modules)
+                not self.lora_target_modules or not all(is_module_name(m) for m in self.lora_target_modules)
             ):
-                bad("lora_target_modules", "give a non-empty list of module names, or None for the default")
-        if not (isinstance(self.learning_rate, (int, float)) and math.isfinite(self.learning_rate) and 0 < self.learning_rate <= 1):
-            bad("learning_rate", "must be a number in (0, 1]; typical: 1e-4..5e-4 with LoRA, 1e-5..5e-5 without")
+                bad("lora_target_modules", "give a non-empty list of module names (such as query,value or q_proj), "
+                                           "or None for the default")
+        if not (isinstance(self.learning_rate, (int, float)) and math.isfinite(self.learning_rate)
+                and 0 < self.learning_rate <= MAX_LEARNING_RATE):
+            bad("learning_rate", f"must be a number in (0, {MAX_LEARNING_RATE:g}]; typical: 1e-4..5e-4 with LoRA, "
+                                 "1e-5..5e-5 without")
         if self.num_train_epochs is not None:
             if not (isinstance(self.num_train_epochs, (int, float)) and math.isfinite(self.num_train_epochs)
                     and self.num_train_epochs > 0):

@@ -34,6 +34,10 @@ class TrainingDiverged(ValueError):
     """The loss became NaN/inf: nothing is saved (a ValueError, so the UI shows the message as is)."""
 
 
+class NoLoraTargets(ValueError):
+    """lora_target_modules name no Linear layer of the backbone: the user's input, found once the model is built."""
+
+
 def lora_config(cfg: RewardConfig, model):
     """The peft LoraConfig for this model: adapters on the target Linear layers, the head trained in full."""
     from peft import LoraConfig
@@ -49,7 +53,7 @@ def lora_config(cfg: RewardConfig, model):
                if isinstance(m, torch.nn.Linear) and n.split(".")[-1] in wanted
                and not any(n == s or n.startswith(s + ".") or f".{s}." in f".{n}." for s in save)]
     if not targets:
-        raise ValueError(f"lora_target_modules {sorted(wanted)} match no Linear layer of {type(model).__name__}")
+        raise NoLoraTargets(f"lora_target_modules {sorted(wanted)} match no Linear layer of {type(model).__name__}")
     return LoraConfig(task_type="SEQ_CLS", r=cfg.lora_r, lora_alpha=cfg.lora_alpha, lora_dropout=cfg.lora_dropout,
                       target_modules=targets, modules_to_save=save)
 
