@@ -5,13 +5,19 @@ but is not. Imports none of the stages; every saved folder and state file of the
                                    marker last), fsync every file, then rename it into place (rename is atomic on
                                    one file system): readers see the whole folder or nothing
     write_json_atomic(path, obj)   the same for one JSON file (temporary file, fsync, rename)
-    sweep_temporaries(root)        delete the temporary folders/files that killed writers left behind
+    sweep_temporaries(root)        delete the temporary folders/files that killed writers left behind (a writer is
+                                   its pid AND its process start time: a new process with a dead writer's pid, after
+                                   a container restart, is not that writer)
     complete_folders(root, marker) the folders that have their marker, and the names of those that do not
+    write_problem(folder)          why nothing can be written in a folder (asked of the file system), or None
+    storage_problem(exc)           what a storage failure means for a user ("the disk is full", "the data folder is
+                                   read-only"), or None when `exc` is no storage failure
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import json
 import os
@@ -41,9 +47,57 @@ def fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
+def process_start_time(pid: int) -> str | None:
+    """When process `pid` started, as an opaque token (clock ticks since boot, from /proc; psutil's create time where
+    there is no /proc), or None when there is no such process (or the platform cannot tell).
+
+    A pid alone does not name a process: after a container restart the app often gets the same small pid again."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        return stat[stat.rindex(")") + 2:].split()[19]  # field 22, counted after the "(comm)" that may hold spaces
+    except (OSError, ValueError, IndexError):
+        if Path("/proc/self/stat").exists():
+            return None  # Linux: the process is gone
+    try:
+        import psutil
+
+        return f"{psutil.Process(pid).create_time():.2f}"
+    except Exception:  # noqa: BLE001 - no psutil, no such process, no permission: cannot tell
+        return None
+
+
+def process_alive(pid: int, start: str | None) -> bool:
+    """Is the process `pid` that started at `start` (a `process_start_time` token) still running? Without a start
+    time only the pid is checked."""
+    if start is not None:
+        return process_start_time(pid) == start
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+_SELF: tuple[int, str] | None = None
+
+
+def process_token() -> str:
+    """This process as written into a temporary name or a lock file: ``<pid>@<start time>`` (``<pid>`` where the start
+    time cannot be read). Computed again after a fork."""
+    global _SELF
+    if _SELF is None or _SELF[0] != os.getpid():
+        pid = os.getpid()
+        start = process_start_time(pid)
+        _SELF = (pid, f"{pid}@{start}" if start else str(pid))
+    return _SELF[1]
+
+
 def temporary_name(final: Path) -> Path:
-    """A hidden sibling of `final` that names the writing process (so a sweep can tell a live writer from a dead one)."""
-    return final.parent / f"{TMP_PREFIX}{final.name}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    """A hidden sibling of `final` that names the writing process, pid and start time (so a sweep can tell a live
+    writer from a dead one, even one whose pid a later process got)."""
+    return final.parent / f"{TMP_PREFIX}{final.name}-{process_token()}-{uuid.uuid4().hex[:8]}"
 
 
 @contextlib.contextmanager
@@ -93,13 +147,58 @@ def check_new_folder(path: str | os.PathLike, what: str) -> Path:
         parent = parent.parent
     if not parent.is_dir():
         raise ValueError(f"{what} {path}: {parent} is a file, not a folder")
-    probe = temporary_name(parent / "write-probe")
+    problem = write_problem(parent)
+    if problem:
+        raise ValueError(f"{what} {path}: cannot write in {parent} ({problem})")
+    return path
+
+
+def write_problem(folder: str | os.PathLike) -> str | None:
+    """Why nothing can be written in `folder` (or, when it does not exist yet, in its nearest existing parent, where
+    it would be made), or None when a file can be created there. Creates nothing that stays."""
+    folder = Path(folder).expanduser()
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if not folder.is_dir():
+        return f"{folder} is a file, not a folder"
+    probe = temporary_name(folder / "write-probe")
     try:  # ask the file system itself: permissions say nothing about /proc, a read-only mount or root
         probe.touch(exist_ok=False)
         probe.unlink()
     except OSError as e:
-        raise ValueError(f"{what} {path}: cannot write in {parent} ({e.strerror or e})") from None
-    return path
+        return storage_problem(e) or (e.strerror or str(e))
+    return None
+
+
+DISK_FULL = "the disk is full"
+READ_ONLY = "the data folder is read-only"
+_FULL_ERRNOS = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}
+_READ_ONLY_ERRNOS = {errno.EROFS, errno.EACCES, errno.EPERM}
+_SQLITE_FULL = ("database or disk is full",)
+_SQLITE_READ_ONLY = ("readonly database", "read-only database", "unable to open database file")
+
+
+def storage_problem(exc: BaseException) -> str | None:
+    """DISK_FULL or READ_ONLY when `exc` (or an exception it was raised from) is that storage failure: an OSError's
+    errno, or SQLite's message (sqlite3 keeps no errno). None for anything else."""
+    import sqlite3
+
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, OSError) and exc.errno is not None:
+            if exc.errno in _FULL_ERRNOS:
+                return DISK_FULL
+            if exc.errno in _READ_ONLY_ERRNOS:
+                return READ_ONLY
+        if isinstance(exc, sqlite3.Error):
+            text = str(exc).lower()
+            if any(m in text for m in _SQLITE_FULL):
+                return DISK_FULL
+            if any(m in text for m in _SQLITE_READ_ONLY):
+                return READ_ONLY
+        exc = exc.__cause__ or exc.__context__
+    return None
 
 
 def write_json_atomic(path: str | os.PathLike, obj) -> None:
@@ -119,20 +218,19 @@ def write_json_atomic(path: str | os.PathLike, obj) -> None:
 
 
 def _writer_alive(name: str) -> bool:
-    """Is the process that named this temporary entry still running? (`.tmp-<final>-<pid>-<8 hex>`)"""
+    """Is the process that named this temporary entry still running? (`.tmp-<final>-<pid>@<start>-<8 hex>`; an older
+    version wrote `<pid>` alone)"""
     parts = name.rsplit("-", 2)
-    if len(parts) != 3 or not parts[1].isdigit():
+    if len(parts) != 3:
         return False
-    pid = int(parts[1])
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+    pid, _, start = parts[1].partition("@")
+    if not pid.isdigit():
         return False
-    except PermissionError:
-        return True
-    return True
+    if parts[1] == process_token():
+        return True  # one of ours
+    if not start:  # the older name: never this process (it writes start times), else ask by pid alone
+        return int(pid) != os.getpid() and process_alive(int(pid), None)
+    return process_alive(int(pid), start)
 
 
 def sweep_temporaries(root: str | os.PathLike, final_name: str | None = None) -> list[str]:
