@@ -84,9 +84,12 @@ def serve_main(argv: list[str] | None = None) -> None:
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     args = serve_parser().parse_args(argv)
     t0 = time.perf_counter()
+    from rlhf_demo.folder_lock import hold_data_folder
     from rlhf_demo.workspace import Workspace
 
-    ws = workspace_or_exit(Workspace, settings_from(args))
+    settings = settings_from(args)
+    held = workspace_or_exit(hold_data_folder, settings.data_dir)  # noqa: F841 - held while serving: one app per folder
+    ws = workspace_or_exit(Workspace, settings)
     data_or_exit(ws)  # before the app is built on it
     from rlhf_demo.ui.app import build_app, launch_kwargs  # gradio: seconds to import, after the cheap checks
 
