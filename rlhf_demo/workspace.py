@@ -14,7 +14,7 @@ from pathlib import Path
 
 from rlhf_demo.data.prompts import short_prompts
 from rlhf_demo.data.sources import SourceChoice, hub_reachable, open_source
-from rlhf_demo.jobs import JobRunner
+from rlhf_demo.jobs import JobBusy, JobRunner
 from rlhf_demo.lock import InstructorLock
 from rlhf_demo.models.presets import (
     REWARD_BACKBONES,
@@ -25,6 +25,58 @@ from rlhf_demo.models.presets import (
     resolve_reward_backbone,
 )
 from rlhf_demo.settings import Settings
+from rlhf_demo.storage import DISK_FULL, READ_ONLY, write_problem
+
+TRAINING_JOBS = ("reward", "ppo", "dpo", "frontier")  # jobs that save what they make under the data folder
+MIN_FREE_BYTES = 64 << 20  # a training job needs room for what it saves (a LoRA adapter, a small reward model)
+
+
+class StorageRefused(JobBusy):
+    """A training job refused up front: the data folder cannot take what it would save (the message says why)."""
+
+
+class StorageCheckedJobs(JobRunner):
+    """The app's job runner: a training job is refused at once when the data folder is read-only or its disk is
+    full, instead of failing at its first save minutes later (PPO's autosave, a reward model's folder)."""
+
+    def __init__(self, data_dir: Path):
+        super().__init__()
+        self.data_dir = Path(data_dir)
+
+    def submit(self, kind, title, fn, data=None):
+        if kind in TRAINING_JOBS:
+            problem = storage_status(self.data_dir, MIN_FREE_BYTES)
+            if problem:
+                raise StorageRefused(f"{title} cannot start: {storage_message(problem)}")
+        return super().submit(kind, title, fn, data)
+
+
+def storage_status(data_dir: Path, min_free_bytes: int = 0) -> str | None:
+    """READ_ONLY or DISK_FULL (fewer than `min_free_bytes` free) for the data folder, another reason why nothing can
+    be written there, or None. Asked of the file system now (a probe file), never remembered."""
+    import shutil
+
+    problem = write_problem(data_dir)
+    if problem or not min_free_bytes:
+        return problem
+    folder = Path(data_dir).expanduser()
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    try:
+        return DISK_FULL if shutil.disk_usage(folder).free < min_free_bytes else None
+    except OSError:
+        return None
+
+
+def storage_message(problem: str) -> str:
+    """What a storage problem means for the people using the app (never the server's paths)."""
+    if problem == READ_ONLY:
+        return ("the data folder is read-only: nothing can be saved (votes, models, checkpoints). Whoever runs the app "
+                "must make its data folder (RLHF_DATA_DIR) writable and restart it.")
+    if problem == DISK_FULL:
+        return ("the disk is full: nothing more can be saved (votes, models, checkpoints). Whoever runs the app must "
+                "free some space on it.")
+    return f"the data folder cannot be written ({problem}). Whoever runs the app must fix it and restart it."
 
 
 class Workspace:
@@ -41,7 +93,9 @@ class Workspace:
         self.data: SourceChoice = open_source(s.data, offline=s.offline, hub_ok=self.hub_ok, hub_timeout=s.hub_timeout)
         self.policy_choice: ModelChoice = resolve_policy(s.policy, self.hub_ok)
         self.reward_choice: ModelChoice = resolve_reward_backbone(s.reward_backbone, self.policy_choice, self.hub_ok)
-        self.jobs = JobRunner()
+        self.jobs = StorageCheckedJobs(s.data_dir)
+        # can the app save anything? Asked once here for the header; training jobs ask again when they start
+        self.storage_problem: str | None = storage_status(s.data_dir)
         self.lock = InstructorLock(s.instructor_key)
         self._policy = None
         self._policy_lock = threading.Lock()
@@ -54,7 +108,7 @@ class Workspace:
         self._arena = None
         self._contestants = None
         self._standings: tuple[tuple, dict] | None = None  # (standings_key(), standings) cache
-        self._vote_filters = None  # hygiene.VoteFilters, loaded on first use
+        self._vote_filters = None  # (file signature, hygiene.VoteFilters): read again when the file changes
         self._calibration = None
         self._reward_models = None
         self._ppo = None
@@ -240,21 +294,25 @@ class Workspace:
 
     @property
     def vote_filters(self):
-        """Which votes count (`hygiene.VoteFilters`), saved in <data dir>/vote_filters.json; defaults until set."""
+        """Which votes count (`hygiene.VoteFilters`), saved in <data dir>/vote_filters.json; defaults until set. Read
+        from the file again whenever it changed (its inode, size or mtime): whoever saved it, this app or a tool."""
         from rlhf_demo.arena.hygiene import load_filters
 
+        path = Path(self.settings.data_dir) / "vote_filters.json"
         with self._lazy_lock:
-            if self._vote_filters is None:
-                self._vote_filters = load_filters(Path(self.settings.data_dir) / "vote_filters.json")
-            return self._vote_filters
+            sig = _file_signature(path)
+            if self._vote_filters is None or self._vote_filters[0] != sig:
+                self._vote_filters = (sig, load_filters(path))
+            return self._vote_filters[1]
 
     def set_vote_filters(self, filters) -> None:
         """Save new filters (an instructor action: the caller checks the lock); the standings follow at once."""
         from rlhf_demo.arena.hygiene import save_filters
 
+        path = self.path("vote_filters.json")
         with self._lazy_lock:
-            save_filters(self.path("vote_filters.json"), filters)
-            self._vote_filters = filters
+            save_filters(path, filters)
+            self._vote_filters = (_file_signature(path), filters)
 
     @property
     def calibration(self):
@@ -390,4 +448,14 @@ class Workspace:
             "hub_reachable": self.hub_ok,
             "data_dir": str(self.settings.data_dir),
             "instructor_lock": self.lock.enabled,
+            "storage_problem": self.storage_problem,
         }
+
+
+def _file_signature(path: Path) -> tuple | None:
+    """What changes when a file is replaced or rewritten (an atomic save makes a new inode), None when missing."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return st.st_ino, st.st_size, st.st_mtime_ns
