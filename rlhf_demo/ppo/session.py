@@ -20,15 +20,17 @@ thread-safe; viewers read `view()`.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import threading
 import time
+import uuid
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
 from rlhf_demo.ppo.config import STATE_FILE, PPOConfig
-from rlhf_demo.settings import NAME_RULE, valid_name
+from rlhf_demo.settings import NAME_RULE, shorten, valid_name
 from rlhf_demo.storage import complete_folders, sweep_temporaries
 
 PROBE_PROMPTS = (  # benign, fixed: the class watches these replies change
@@ -41,6 +43,14 @@ PROBE_PROMPTS = (  # benign, fixed: the class watches these replies change
 # What a user may change from the UI. A change is queued and applied between steps: every step runs on one frozen
 # copy of the config (recorded with its metrics row under "config"), so a slider moved mid-step cannot make the
 # rollout and the PPO loss of that step use different settings.
+# an autosave folder: run-<run id>-step<K>-<ns> (older apps wrote run-step<K>-<ns>: each such folder is its own run)
+AUTOSAVE_RE = re.compile(r"run-(?:(?P<run>[0-9a-f]{12})-)?step(?P<step>\d+)-(?P<ns>\d+)")
+
+
+def new_run_id() -> str:
+    return uuid.uuid4().hex[:12]
+
+
 LIVE_FIELDS = ("kl_coef", "learning_rate", "batch_size", "samples_per_prompt", "baseline", "response_length",
                "temperature", "num_ppo_epochs")
 
@@ -138,7 +148,11 @@ class PPOSession:
         self._checkpoints, self.skipped_checkpoints = scan_checkpoints(self.checkpoint_dir, self.refused_checkpoints)
         self._last_autosave = time.perf_counter()
         self._unsaved_steps = 0
-        self.resumable: dict | None = self._find_autosave()  # a run a restart interrupted: the tab offers it
+        # which run this session holds: its autosaves replace each other, and never touch another run's
+        self._run_id = new_run_id()
+        # another run saved on disk (the newest one): a restart interrupted it, or a Reset or Resume set it aside. The
+        # tab and /ppo_status offer it until it is resumed or discarded: starting a new run never deletes it
+        self.resumable: dict | None = self._find_autosave()
         self._version = 0
         self._pending: dict = {}  # live changes not yet handed to the engine (applied between steps)
 
@@ -253,7 +267,9 @@ class PPOSession:
         return {"steps": done, "seconds_per_step": (time.perf_counter() - t0) / max(done, 1), "step": engine.step_count}
 
     def reset(self, rebuild: bool = False) -> None:
-        """Back to the base policy: adapter and value head re-initialised, history cleared (checkpoints kept).
+        """Back to the base policy: adapter and value head re-initialised, history cleared (checkpoints kept). The run
+        held so far stays on disk as it was last autosaved, and is offered for resuming (or discarding) like an
+        interrupted one: nothing trained is deleted without a Discard.
 
         rebuild: also drop the engine, so the next run loads the models again (e.g. another reward model is active).
         """
@@ -263,13 +279,16 @@ class PPOSession:
             elif self._engine is not None:
                 self._engine.reset()
             self._history, self._samples, self._probes, self._evals = [], [], [], []
+            self._run_id, self._unsaved_steps = new_run_id(), 0  # a new run: its autosaves start their own folders
+            self.resumable = self._find_autosave()
             self._version += 1
 
     # -- autosave and resume ------------------------------------------------------------------------
     def autosave(self) -> Path | None:
         """Save the live run (adapter, value head, optimiser, history, probes, samples) under autosave_dir, as a new
-        complete folder, then delete the older ones: a kill at any moment leaves the last complete save. No-op
-        without an autosave_dir or when no step ran since the last save."""
+        complete folder, then delete this run's older saves (never another run's: an interrupted run stays until it
+        is resumed or discarded): a kill at any moment leaves the last complete save. No-op without an autosave_dir
+        or when no step ran since the last save."""
         with self._lock:
             engine = self._engine
             if self.autosave_dir is None or engine is None or engine.step_count == 0 or self._unsaved_steps == 0:
@@ -277,24 +296,50 @@ class PPOSession:
             run = {"history": self._history, "samples": self._samples, "probes": [asdict(p) for p in self._probes],
                    "evals": self._evals}
             info = {"reward_name": self.reward_name, "saved": time.strftime("%Y-%m-%d %H:%M:%S")}
-            path = engine.save(self.autosave_dir / f"run-step{engine.step_count:06d}-{time.time_ns()}", info=info,
-                               files={"session.json": json.dumps(run)}, optimizer=True)
+            name = f"run-{self._run_id}-step{engine.step_count:06d}-{time.time_ns()}"
+            path = engine.save(self.autosave_dir / name, info=info, files={"session.json": json.dumps(run)},
+                               optimizer=True)
             self._unsaved_steps = 0
             self._last_autosave = time.perf_counter()
-            for old in scan_checkpoints(self.autosave_dir)[0]:
+            for old in self._autosaves().get(self._run_id, []):
                 if old["path"] != str(path):
                     shutil.rmtree(old["path"], ignore_errors=True)
-            self.resumable = None  # this session holds the run now
             return path
 
-    def _find_autosave(self) -> dict | None:
+    def _autosaves(self) -> dict[str, list[dict]]:
+        """The complete autosaves on disk by run id, each run's oldest first."""
+        runs: dict[str, list[dict]] = {}
         if self.autosave_dir is None:
+            return runs
+        for row in scan_checkpoints(self.autosave_dir)[0]:
+            m = AUTOSAVE_RE.fullmatch(row["name"])
+            if m is not None:
+                runs.setdefault(m["run"] or row["name"], []).append({**row, "run": m["run"] or row["name"],
+                                                                     "ns": int(m["ns"])})
+        for saves in runs.values():
+            saves.sort(key=lambda r: r["ns"])
+        return runs
+
+    def _find_autosave(self) -> dict | None:
+        """The newest save of the most recently saved run other than this session's (None: there is none)."""
+        others = [saves[-1] for run, saves in self._autosaves().items() if run != self._run_id]
+        if not others:
             return None
-        runs = scan_checkpoints(self.autosave_dir)[0]
-        if not runs:
-            return None
-        latest = max(runs, key=lambda r: r["name"])  # run-step<K>-<ns>: the newest save sorts last
-        return {k: latest[k] for k in ("path", "step", "saved", "reward_name")}
+        latest = max(others, key=lambda r: r["ns"])
+        return {k: latest[k] for k in ("path", "step", "saved", "reward_name", "run")}
+
+    def discard(self) -> dict:
+        """Delete the run offered for resuming (every save of it); the next older one, if any, is offered then.
+        Raises ValueError when there is none."""
+        with self._lock:
+            saved = self.resumable
+            if saved is None:
+                raise ValueError("There is no saved run to discard.")
+            for row in self._autosaves().get(saved["run"], []):
+                shutil.rmtree(row["path"], ignore_errors=True)
+            self.resumable = self._find_autosave()
+            self._version += 1
+            return saved
 
     def resume(self) -> dict:
         """Continue the autosaved run: build the engine with its config, load its adapter, value head and
@@ -304,6 +349,12 @@ class PPOSession:
             if saved is None:
                 raise ValueError("There is no saved run to resume.")
             folder = Path(saved["path"])
+            if not re.fullmatch(r"[0-9a-f]{12}", saved["run"]):  # an older app's save (run-step<K>-<ns>): give it a
+                m = AUTOSAVE_RE.fullmatch(folder.name)  # run id, by an atomic rename, before anything is loaded
+                run_id = new_run_id()
+                renamed = folder.with_name(f"run-{run_id}-step{m['step']}-{m['ns']}")
+                folder.rename(renamed)
+                folder, saved = renamed, {**saved, "path": str(renamed), "run": run_id}
             state = json.loads((folder / STATE_FILE).read_text())
             run = json.loads((folder / "session.json").read_text())
             config = PPOConfig(**{k: (tuple(v) if isinstance(v, list) and k == "stop_strings" else v)
@@ -316,7 +367,8 @@ class PPOSession:
             self._samples = run["samples"]
             self._probes = [ProbeRow(**p) for p in run["probes"]]
             self._evals = run.get("evals", [])  # runs saved before gold evaluation existed have none
-            self.resumable = None
+            self._run_id = saved["run"]  # this session holds that run now: its next autosave replaces these saves
+            self.resumable = self._find_autosave()  # the run held before (if saved) is offered in its place
             self._unsaved_steps = 0
             self._version += 1
             return saved
@@ -341,9 +393,9 @@ class PPOSession:
             name = (name or "").strip()
             if name:
                 if not valid_name(name):
-                    raise ValueError(f"Checkpoint name {name[:80]!r}: use {NAME_RULE}.")
+                    raise ValueError(f"Checkpoint name {shorten(name)}: use {NAME_RULE}.")
                 if self._taken(name):
-                    raise ValueError(f"Checkpoint name {name!r} is taken (a saved checkpoint or an arena contestant): "
+                    raise ValueError(f"Checkpoint name {shorten(name)} is taken (a saved checkpoint or an arena contestant): "
                                      "pick another name.")
             else:
                 base, i = f"ppo-step{step}", 2

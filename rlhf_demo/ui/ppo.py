@@ -91,6 +91,7 @@ class PPOTab:
     resume: gr.Button  # "Resume the run from step K": shown when a restart interrupted an autosaved run
     more_plots: gr.Plot  # the six diagnostics, behind "More metrics"
     instructor_controls: list  # greyed out for students when the instructor lock is on
+    discard: gr.Button | None = None  # "Discard the saved run": shown with Resume
 
     @property
     def live(self) -> list:
@@ -99,6 +100,16 @@ class PPOTab:
 
 
 # ----------------------------------------------------------------------------- building
+
+
+DISCARD_LABEL = "Discard the saved run"
+
+
+def resumable_info(saved: dict | None) -> dict | None:
+    """The saved run that can be resumed, as /ppo_status tells it (None: there is none)."""
+    if not saved:
+        return None
+    return {"step": saved["step"], "saved": saved["saved"], "reward_model": saved["reward_name"]}
 
 
 def resume_label(saved: dict | None) -> str:
@@ -151,8 +162,11 @@ def build(ws: Workspace) -> PPOTab:
                         elem_classes="rl-status")
         with gr.Column(scale=3):
             status = gr.Markdown("Idle.", elem_id="ppo-status")
-            resume = gr.Button(resume_label(ws.ppo.resumable), visible=ws.ppo.resumable is not None,
-                               variant="primary", elem_id="ppo-resume")
+            with gr.Row():
+                resume = gr.Button(resume_label(ws.ppo.resumable), visible=ws.ppo.resumable is not None,
+                                   variant="primary", elem_id="ppo-resume", scale=3)
+                discard = gr.Button(DISCARD_LABEL, visible=ws.ppo.resumable is not None, variant="stop",
+                                    elem_id="ppo-discard", scale=1)
             plots = gr.Plot(label="Metrics per PPO step (TRL's names)", show_label=False, elem_id="ppo-plots")
             with gr.Accordion("More metrics: entropy, approx KL, clipping, losses, ratio", open=False):
                 more_plots = gr.Plot(show_label=False, elem_id="ppo-more-plots")
@@ -172,10 +186,10 @@ def build(ws: Workspace) -> PPOTab:
                                elem_id="ppo-checkpoints")
     timer = gr.Timer(1.5)
     controls = [kl_coef, lr, batch_size, baseline, response_length, temperature, epochs, steps, start, pause, stop,
-                reset, hack, restore, ckpt_name, save, resume]
+                reset, hack, restore, ckpt_name, save, resume, discard]
     return PPOTab(kl_coef, lr, batch_size, baseline, response_length, temperature, epochs, steps, start, pause, stop,
                   reset, hack, restore, hack_md, ckpt_name, save, status, plots, probe_compare, probe_table, samples,
-                  checkpoints, timer, gr.State((-1, -1, None)), resume, more_plots, controls)
+                  checkpoints, timer, gr.State((-1, -1, None)), resume, more_plots, controls, discard=discard)
 
 
 def wire(tab: PPOTab, ws: Workspace, demo: gr.Blocks, panel: UnlockPanel) -> None:
@@ -270,6 +284,12 @@ def wire(tab: PPOTab, ws: Workspace, demo: gr.Blocks, panel: UnlockPanel) -> Non
             raise error(str(e)) from e
         return saved
 
+    def discard_run() -> dict:
+        try:
+            return session().discard()
+        except (ValueError, OSError) as e:
+            raise error(str(e)) from e
+
     def save_checkpoint(name) -> dict:
         try:
             return session().save_checkpoint(as_text(name, "checkpoint name", 200, allow_empty=True).strip() or None)
@@ -291,6 +311,10 @@ def wire(tab: PPOTab, ws: Workspace, demo: gr.Blocks, panel: UnlockPanel) -> Non
         gr.Info(f"Resumed the run at step {saved['step']}: press Start to continue it.")
         return gr.update(visible=False)
 
+    def on_discard():
+        saved = discard_run()
+        gr.Info(f"Discarded the saved run of step {saved['step']} (saved {saved['saved']}).")
+
     def on_save(name):
         info = save_checkpoint(name)
         gr.Info(f"Saved {info['name']} (step {info['step']}): it is now a contestant in the Vote tab.")
@@ -307,8 +331,9 @@ def wire(tab: PPOTab, ws: Workspace, demo: gr.Blocks, panel: UnlockPanel) -> Non
         reward = view.reward_name or ws.reward_models.active or "none (train one in tab 3)"
         run = snap.status_line() if snap.state != "idle" else "Idle: press Start."
         if view.resumable is not None and snap.state == "idle":
-            run = (f"A run was interrupted at step {view.resumable['step']} (saved {view.resumable['saved']}): "
-                   "press Resume to continue it, with its curves, or Start for a new run from the base policy.")
+            run = (f"A saved run can be resumed from step {view.resumable['step']} (saved {view.resumable['saved']}): "
+                   "press Resume to continue it, with its curves, or Discard to delete it. Start trains the policy "
+                   "shown here and keeps the saved run.")
         status = f"{esc(run)}  \n**Step {view.step}** · reward model: **{esc(reward)}**"
         if view.score_norm is not None and view.config.get("normalize_scores"):
             mu, sd = view.score_norm
@@ -322,6 +347,7 @@ def wire(tab: PPOTab, ws: Workspace, demo: gr.Blocks, panel: UnlockPanel) -> Non
                 plot(probe_compare_html, view), plot(probe_frame, view), plot(samples_html, view.samples),
                 plot(checkpoints_frame, view), gr.skip(),
                 gr.update(visible=view.resumable is not None, value=resume_label(view.resumable)),
+                gr.update(visible=view.resumable is not None),
                 *([gr.skip()] * len(settings) if same_settings else settings))
 
     def one_setting(field: str):
@@ -341,8 +367,9 @@ def wire(tab: PPOTab, ws: Workspace, demo: gr.Blocks, panel: UnlockPanel) -> Non
     tab.restore.click(locked(ws, on_restore), key, [tab.kl_coef, tab.lr, tab.hack_md], **private)
     tab.save.click(locked(ws, on_save), [*key, tab.ckpt_name], [tab.ckpt_name], **private)
     tab.resume.click(locked(ws, on_resume), key, [tab.resume], **private)
+    tab.discard.click(locked(ws, on_discard), key, None, **private)
     out = [tab.seen, tab.status, tab.plots, tab.more_plots, tab.probe_compare, tab.probe_table, tab.samples,
-           tab.checkpoints, tab.hack_md, tab.resume, *tab.live]
+           tab.checkpoints, tab.hack_md, tab.resume, tab.discard, *tab.live]
     tab.timer.tick(refresh, [tab.seen], out, show_progress="hidden", **private)
     demo.load(refresh, [tab.seen], out, show_progress="hidden", **private)
 
@@ -388,6 +415,20 @@ def wire(tab: PPOTab, ws: Workspace, demo: gr.Blocks, panel: UnlockPanel) -> Non
         info = save_checkpoint(name)
         return {"name": info["name"], "step": info["step"]}
 
+    def ppo_resume(key: str) -> dict:
+        """Continue the saved run that /ppo_status offers (`resumable`): its policy, optimiser and curves come back;
+        then /ppo_start trains on from its step. Instructor only."""
+        require(ws, key)
+        saved = resume_run()
+        return {"step": saved["step"], "saved": saved["saved"], "reward_model": saved["reward_name"]}
+
+    def ppo_discard(key: str) -> dict:
+        """Delete the saved run that /ppo_status offers (`resumable`). Instructor only."""
+        require(ws, key)
+        saved = discard_run()
+        return {"discarded_step": saved["step"], "saved": saved["saved"],
+                "resumable": resumable_info(session().resumable)}
+
     def ppo_status() -> dict:
         """The shared run as every page sees it: job state (with why, when it failed), step and the live settings in
         use."""
@@ -395,7 +436,9 @@ def wire(tab: PPOTab, ws: Workspace, demo: gr.Blocks, panel: UnlockPanel) -> Non
         snap = ws.jobs.snapshot("ppo")
         return {"state": snap.state, "message": snap.message, "error": snap.error, "step": view.step,
                 "reward_model": view.reward_name,
-                "settings": {k: view.config[k] for k in LIVE_CONTROLS.values()}}
+                "settings": {k: view.config[k] for k in LIVE_CONTROLS.values()},
+                "resumable": resumable_info(view.resumable)}
 
-    for fn in (ppo_start, ppo_pause, ppo_stop, ppo_reset, ppo_settings, ppo_hack, checkpoint_save, ppo_status):
+    for fn in (ppo_start, ppo_pause, ppo_stop, ppo_reset, ppo_settings, ppo_hack, checkpoint_save, ppo_status,
+               ppo_resume, ppo_discard):
         gr.api(fn, api_name=fn.__name__)
