@@ -35,7 +35,9 @@ def settings_from(args: argparse.Namespace):
     kw = dict(data=args.data, policy=args.policy, reward_backbone=args.reward_backbone, allow_any_model=args.allow_any_model,
               decoding=args.decoding, offline=args.offline or os.environ.get("HF_HUB_OFFLINE", "0") in ("1", "true", "True"), device=args.device)
     if getattr(args, "instructor_key", None):
-        kw["instructor_key"] = args.instructor_key
+        from rlhf_demo.lock import key_digest
+
+        kw["instructor_key_sha256"] = key_digest(args.instructor_key)  # the app keeps the digest, never the key
     return Settings(**kw)
 
 

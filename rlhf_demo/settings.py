@@ -26,6 +26,13 @@ def add_decoding_argument(parser) -> None:
                              "once, an inverse-CDF sampler; fast32 and bf16 in a lean Llama decoder)")
 
 
+def shorten(value, n: int = 60) -> str:
+    """A value as it may be echoed in a message: its repr, cut to `n` characters with its real length said. Every
+    message that repeats what a user typed or sent goes through this (a 1 MB name must not become a 1 MB error)."""
+    text = value if isinstance(value, str) else repr(value)
+    return repr(text) if len(text) <= n else f"{text[:n]!r}… ({len(text):,} characters)"
+
+
 def valid_name(name) -> bool:
     """Is `name` usable as the folder name of a saved model (see NAME_RE)?"""
     return isinstance(name, str) and NAME_RE.fullmatch(name) is not None
@@ -54,5 +61,6 @@ class Settings:
     # download an arbitrary model from the Hub.
     allow_any_model: bool = False
     # --instructor-key / $RLHF_INSTRUCTOR_KEY: when set, only a session that entered it may change jobs, settings
-    # and models (see lock.py). repr=False: the key never shows in a log line or a traceback's locals.
-    instructor_key: str | None = field(default=None, repr=False)
+    # and models (see lock.py). Only its SHA-256 is kept (`lock.key_digest(key)`, done by the command line as it
+    # reads the key): the key itself is in no object of the app. repr=False: not even the digest shows in a log line.
+    instructor_key_sha256: str | None = field(default=None, repr=False)

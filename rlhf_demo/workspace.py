@@ -96,7 +96,7 @@ class Workspace:
         self.jobs = StorageCheckedJobs(s.data_dir)
         # can the app save anything? Asked once here for the header; training jobs ask again when they start
         self.storage_problem: str | None = storage_status(s.data_dir)
-        self.lock = InstructorLock(s.instructor_key)
+        self.lock = InstructorLock(s.instructor_key_sha256)
         self._policy = None
         self._policy_lock = threading.Lock()
         self._decoding = None  # (Backend, what was measured): resolved once, see `decoding()`

@@ -20,9 +20,10 @@ SHOTS = Path(os.environ.get("RLHF_SHOTS", "/tmp/shots"))
 
 @pytest.fixture(scope="module")
 def cal_app(tmp_path_factory, sample_path):
+    from rlhf_demo.lock import key_digest
     from rlhf_demo.settings import Settings
 
-    url, ws, demo = serve(Settings(data=str(sample_path), offline=True, policy="tiny", instructor_key=KEY,
+    url, ws, demo = serve(Settings(data=str(sample_path), offline=True, policy="tiny", instructor_key_sha256=key_digest(KEY),
                                    data_dir=tmp_path_factory.mktemp("rlhf_data_calibration")))
     yield url, ws
     demo.close()

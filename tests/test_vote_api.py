@@ -95,11 +95,12 @@ KEY = "sesame-42"
 @pytest.fixture(scope="module")
 def keyed_app(tmp_path_factory, sample_path):
     """The real app with an instructor key (tiny policy, the real sample): yields (url, workspace)."""
+    from rlhf_demo.lock import key_digest
     from rlhf_demo.settings import Settings
 
     from .conftest import serve
 
-    url, ws, demo = serve(Settings(data=str(sample_path), offline=True, policy="tiny", instructor_key=KEY,
+    url, ws, demo = serve(Settings(data=str(sample_path), offline=True, policy="tiny", instructor_key_sha256=key_digest(KEY),
                                    data_dir=tmp_path_factory.mktemp("rlhf_data_keyed")))
     yield url, ws
     demo.close()

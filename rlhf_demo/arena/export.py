@@ -20,6 +20,7 @@ from pathlib import Path
 from rlhf_demo.arena.hygiene import VoteFilters, apply_filters
 from rlhf_demo.arena.votes import VoteError, VoteRecord, VoteStore
 from rlhf_demo.data.hh import prompt_messages
+from rlhf_demo.settings import shorten
 
 EXPORT_FORMATS = ("hh", "conversational")
 FILE_FORMATS = ("jsonl", "parquet")
@@ -56,7 +57,7 @@ def vote_pairs(store: VoteStore, filters: VoteFilters | None = None) -> list[tup
 
 def preference_examples(pairs: list[tuple[str, str, str]], fmt: str) -> list[dict]:
     if fmt not in EXPORT_FORMATS:
-        raise VoteError(f"Unknown export format {fmt!r}: choose one of {', '.join(EXPORT_FORMATS)}.")
+        raise VoteError(f"Unknown export format {shorten(fmt)}: choose one of {', '.join(EXPORT_FORMATS)}.")
     rows = []
     for prompt, chosen, rejected in pairs:
         if fmt == "hh":
@@ -104,7 +105,7 @@ def write_export(store: VoteStore, path: str | os.PathLike, fmt: str = "hh", fil
     if file_format is None:
         file_format = "parquet" if path.suffix == ".parquet" else "jsonl"
     if file_format not in FILE_FORMATS:
-        raise VoteError(f"Unknown file format {file_format!r}: choose one of {', '.join(FILE_FORMATS)}.")
+        raise VoteError(f"Unknown file format {shorten(file_format)}: choose one of {', '.join(FILE_FORMATS)}.")
     # one snapshot: the rows and the counts agree even while people keep voting
     votes, report = apply_filters(store.votes(), filters)
     rows = preference_examples(_decisive(votes), fmt)

@@ -20,7 +20,7 @@ from typing import Callable
 
 from rlhf_demo.dpo.config import META_FILE as DPO_META
 from rlhf_demo.reward.gold import check_gold, default_gold
-from rlhf_demo.settings import NAME_RULE, valid_name
+from rlhf_demo.settings import NAME_RULE, shorten, valid_name
 from rlhf_demo.storage import complete_folders, sweep_temporaries, write_json_atomic
 
 FRONTIER_PROMPTS = 16  # held-out prompts in the app's frontier (the benchmark uses 32): best-of-16 = 256 replies
@@ -70,7 +70,7 @@ class CompareLab:
         name = (name or "").strip() or None
         if name is not None:
             if not self.registry.exists(name):
-                raise ValueError(f"No saved reward model named {name[:80]!r}.")
+                raise ValueError(f"No saved reward model named {shorten(name)}.")
             check_gold(name, self.registry.active, allow_same)
         with self._lock:
             write_json_atomic(self._gold_file, {"name": name, "allow_same": bool(allow_same and name)})
@@ -109,9 +109,9 @@ class CompareLab:
     def check_dpo_name(self, name: str, taken: Callable[[str], bool] = lambda name: False) -> str:
         name = name.strip()
         if not valid_name(name):
-            raise ValueError(f"Adapter name {name[:80]!r}: use {NAME_RULE}.")
+            raise ValueError(f"Adapter name {shorten(name)}: use {NAME_RULE}.")
         if (self.dpo_dir / name).exists() or taken(name):
-            raise ValueError(f"The name {name!r} is taken (a DPO adapter or an arena contestant): pick another one.")
+            raise ValueError(f"The name {shorten(name)} is taken (a DPO adapter or an arena contestant): pick another one.")
         return name
 
     # -- the frontier -----------------------------------------------------------------------------

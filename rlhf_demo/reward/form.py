@@ -11,6 +11,7 @@ import math
 import os
 
 from rlhf_demo.reward.config import RewardConfig
+from rlhf_demo.settings import shorten as _short
 
 # the tab's ranges (its sliders); the API is held to the same ones
 RANGES = {"hh-rlhf training pairs": (0, 5000), "maximum length (tokens)": (64, 512), "LoRA rank r": (1, 64),
@@ -43,11 +44,6 @@ def _whole(value, field: str) -> int:
     if number != int(number) or not lo <= number <= hi:
         raise ValueError(f"{field} must be a whole number from {lo:,} to {hi:,}, got {_short(value)}")
     return int(number)
-
-
-def _short(value, n: int = 40) -> str:
-    text = value if isinstance(value, str) else repr(value)
-    return repr(text) if len(text) <= n else f"{text[:n]!r}… ({len(text):,} characters)"
 
 
 def _flag(value, field: str) -> bool:

@@ -15,7 +15,7 @@ from rlhf_demo.reward.config import RewardConfig
 from rlhf_demo.reward.model import META_FILE, RewardModel, load_reward_model
 from rlhf_demo.reward.pairs import Pair
 from rlhf_demo.reward.trainer import TrainResult, train_reward_model
-from rlhf_demo.settings import NAME_RULE, valid_name
+from rlhf_demo.settings import NAME_RULE, shorten, valid_name
 from rlhf_demo.storage import atomic_folder, complete_folders, sweep_temporaries, write_json_atomic
 
 
@@ -52,7 +52,7 @@ class RewardModelRegistry:
 
     def path(self, name: str) -> Path:
         if not valid_name(name):
-            raise ValueError(f"Invalid reward model name {name!r}: use {NAME_RULE}.")
+            raise ValueError(f"Invalid reward model name {shorten(name)}: use {NAME_RULE}.")
         return self.root / name
 
     def exists(self, name: str) -> bool:
@@ -93,7 +93,7 @@ class RewardModelRegistry:
         with self._lock:
             if name not in self._cache:
                 if not self.exists(name):
-                    raise FileNotFoundError(f"No saved reward model named {name!r} in {self.root}")
+                    raise FileNotFoundError(f"No saved reward model named {shorten(name)}.")
                 self._cache[name] = load_reward_model(self.path(name), device)
             return self._cache[name]
 
@@ -110,7 +110,7 @@ class RewardModelRegistry:
     def set_active(self, name: str) -> None:
         with self._lock:
             if not self.exists(name):
-                raise FileNotFoundError(f"No saved reward model named {name!r} in {self.root}")
+                raise FileNotFoundError(f"No saved reward model named {shorten(name)}.")
             write_json_atomic(self.root / "active.json", {"name": name, "set": time.time()})  # never half a file
 
     def active_model(self, device: str | None = None) -> RewardModel | None:
@@ -132,7 +132,7 @@ class RewardModelRegistry:
         name = name or self.new_name()
         final = self.path(name)
         if final.exists():
-            raise ValueError(f"A reward model named {name!r} already exists.")
+            raise ValueError(f"A reward model named {shorten(name)} already exists.")
         with atomic_folder(final, META_FILE) as tmp:
             result = train_reward_model(cfg, train_pairs, eval_pairs, tmp, backbone, on_log=on_log,
                                         should_stop=should_stop, on_progress=on_progress, trained_on=trained_on)

@@ -14,6 +14,7 @@ from pathlib import Path
 from rlhf_demo.data.browse import longer_reply_wins, shorter_reply_wins
 from rlhf_demo.reward.config import RewardConfig
 from rlhf_demo.reward.pairs import build_training_pairs, hold_out, pairs_from_set, split_pairs
+from rlhf_demo.settings import shorten
 
 
 @dataclass
@@ -28,7 +29,7 @@ def select_pairs(ws, subset: str, n_pairs: int, use_votes: bool, n_eval: int, se
     """Training and held-out pairs for `subset`; raises ValueError with a clear message when there are none."""
     src = ws.data.source
     if subset not in src.subsets():
-        raise ValueError(f"Unknown subset {subset!r}.")
+        raise ValueError(f"Unknown subset {shorten(subset)}.")
     splits = src.splits(subset)
     if "train" in splits and "test" in splits:
         train_all = pairs_from_set(src.load(subset, "train"))

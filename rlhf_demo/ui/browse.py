@@ -26,6 +26,8 @@ conversation and picking the better one. Each pair below is one such judgement f
 data: the conversation is shared, only the final Assistant reply differs. A reward model (tab 3) will learn
 to give the **chosen** reply a higher score than the **rejected** one."""
 
+OPERATOR_ONLY = ("data_dir",)  # where the server writes: in its start-up log, never in a visitor's payload
+
 LENGTH_LESSON = """**Length bias.** A reward model can get part of the way by a shortcut: "prefer the longer
 (or shorter) reply". The rates above are that shortcut's accuracy on this split. A useful reward model must beat
 it; one that learned mostly length will push PPO towards long rambling replies (*reward hacking*)."""
@@ -217,7 +219,7 @@ def wire(tab: BrowseTab, ws: Workspace, demo: gr.Blocks, panel: UnlockPanel) -> 
         if split not in splits:
             split = "test" if "test" in splits else (splits[0] if splits else None)
         if split is None:
-            raise error(f"Unknown subset {subset!r}.")
+            raise error(f"Unknown subset {short(subset)}.")
         ps = load(subset, split)
         st = {"subset": subset, "split": split, "matches": None, "pos": 0, "query": ""}
         return (gr.update(choices=splits, value=split), *show(st), stats_markdown(ps), length_plot(ps), "", False, "",
@@ -383,7 +385,8 @@ def wire(tab: BrowseTab, ws: Workspace, demo: gr.Blocks, panel: UnlockPanel) -> 
 
     def data_sources() -> dict:
         """Which data and models the app uses, and the subsets/splits it offers."""
-        return {**ws.describe(), "subsets": {s: src.splits(s) for s in src.subsets()}}
+        public = {k: v for k, v in ws.describe().items() if k not in OPERATOR_ONLY}
+        return {**public, "subsets": {s: src.splits(s) for s in src.subsets()}}
 
     gr.api(browse_pair, api_name="browse_pair")
     gr.api(browse_search, api_name="browse_search")

@@ -9,6 +9,7 @@ import gradio as gr
 
 from rlhf_demo.data.browse import Span
 from rlhf_demo.data.hh import Turn
+from rlhf_demo.settings import shorten as short  # noqa: F401  (the tabs' name for it)
 
 CSS = """
 .rl-intro {font-size: 0.95rem; opacity: 0.9}
@@ -92,12 +93,6 @@ def spans_html(spans: list[Span]) -> str:
 def error(message: str) -> gr.Error:
     """A clear message for the user (never a stack trace)."""
     return gr.Error(message, duration=8)
-
-
-def short(value, n: int = 40) -> str:
-    """A value as it may be echoed in a message: at most `n` characters, and how long it really was."""
-    text = value if isinstance(value, str) else repr(value)
-    return repr(text) if len(text) <= n else f"{text[:n]!r}… ({len(text):,} characters)"
 
 
 def as_number(value, field: str, lo: float | None = None, hi: float | None = None, whole: bool = False) -> float:

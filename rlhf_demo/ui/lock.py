@@ -11,15 +11,40 @@ from dataclasses import dataclass, field
 
 import gradio as gr
 
-from rlhf_demo.lock import LOCKED_MESSAGE
-from rlhf_demo.ui.common import error
+from rlhf_demo.lock import LOCKED_MESSAGE, KeyThrottled
 from rlhf_demo.workspace import Workspace
+
+
+def _refused(message: str) -> gr.Error:
+    """A refusal: shown to the user, and one log line (lock.py writes it), never a traceback."""
+    return gr.Error(message, duration=8, print_exception=False)
+
+
+def who() -> tuple[str | None, str | None]:
+    """(session id, client address) of the request being handled: what key attempts are throttled by. Gradio keeps
+    the request of the event in hand in a context variable, so a handler need not declare it."""
+    from gradio.context import LocalContext
+
+    request = LocalContext.request.get(None)
+    if request is None:
+        return None, None
+    client = getattr(request, "client", None)
+    return getattr(request, "session_hash", None), getattr(client, "host", None)
+
+
+def check_key(ws: Workspace, key) -> bool:
+    """Does `key` open the lock, for the session and address in hand? Raises the throttle's refusal while they must
+    wait."""
+    try:
+        return ws.lock.attempt(key, *who())
+    except KeyThrottled as e:
+        raise _refused(str(e)) from None
 
 
 def require(ws: Workspace, key) -> None:
     """Raise the "instructor only" message unless `key` opens the lock (always open without a key)."""
-    if not ws.lock.allows(key):
-        raise error(LOCKED_MESSAGE)
+    if not check_key(ws, key):
+        raise _refused(LOCKED_MESSAGE)
 
 
 def locked(ws: Workspace, fn):
@@ -73,8 +98,8 @@ def wire(panel: UnlockPanel, ws: Workspace, demo: gr.Blocks) -> None:
     n = len(panel.controls)
 
     def unlock(typed):
-        if not ws.lock.allows(typed):
-            raise error("That is not the instructor key.")
+        if not check_key(ws, typed):
+            raise _refused("That is not the instructor key.")
         return typed, "", status_text(ws, True), *[gr.update(interactive=True)] * n
 
     def relock():
