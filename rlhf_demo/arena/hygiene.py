@@ -5,15 +5,22 @@ counted, so a filter can be changed or switched off later and nothing has to be 
 failure modes are the same as on the public arena, only smaller: one enthusiastic student (or a bot written in the
 break) casting hundreds of votes, people clicking before they read, and people who always press the same button.
 
-A voter is the pair (browser session id, typed name): a session is what we can tell apart without accounts, and
-the name separates two students who share a phone. (Changing the name makes a new voter: this is hygiene for a
-class, not security against a determined attacker.)
+A voter is a browser session (the Gradio session id; an API client's session): that is what we can tell apart
+without accounts. The typed name is a label stored with the vote and never makes a new voter, so a session that
+votes as bot-0, bot-1, ... is still one voter under one cap. What the filters cannot stop: a script that opens a new
+session for every vote is a new voter every time (only accounts would tell it apart from a class); see
+`LIMITS_TEXT`, which the Vote tab shows.
 
 Each vote is filtered for at most ONE reason, checked in this order, so the counts add up:
 
-  1. too_fast  cast less than `min_seconds` after its round was shown (`rounds.created_at` is stamped when both
-               replies are ready). Nobody reads two replies in under ~2 s; such a vote is a click, not a judgement.
-               Too-fast votes do not use up the voter's hourly cap.
+  1. too_fast  cast less than `min_seconds` after its round was shown. A round is shown when it is handed to the
+               page or the API client (`rounds.created_at` is stamped then, after both replies were generated),
+               but nobody reads two rounds at once: a session that asked for several rounds and then votes on them
+               one after another reads each only after its previous vote. So a vote's reading time starts at the
+               LATER of its round's delivery and the same session's previous vote (any previous vote, counted or
+               not): asking for 12 rounds, waiting once and casting 12 votes in a burst counts at most the first.
+               Nobody reads two replies in under ~2 s; such a vote is a click, not a judgement. Too-fast votes do
+               not use up the voter's hourly cap.
   2. over_cap  at most `cap_per_hour` of a voter's votes count in any rolling 60 minutes: a vote counts only if
                fewer than `cap_per_hour` of the same voter's counted votes fall in the hour before it (ending at
                it). The first `cap_per_hour` votes of a voter always count; a bot gets `cap_per_hour`, not 10 000.
@@ -41,6 +48,15 @@ from pathlib import Path
 
 HOUR = 3600.0
 REASONS = ("too_fast", "over_cap", "outlier")
+
+# what the Vote tab says about the filters (ui/vote_filters.py shows it under the settings)
+LIMITS_TEXT = """**What the filters can stop:** one browser session (or API client) voting more than the cap in an hour,
+whatever names it types; votes cast faster than anyone reads, counted from when the round reached the page or from
+the same session's previous vote, whichever is later (so asking for many rounds and voting on them in a burst does not
+help); a voter who always picks the same side (the position-bias filter, when switched on).
+**What they cannot stop:** a script that opens a new session for every vote (each is a new voter: without accounts
+nothing tells it from a class of students: keep a classroom app on the class's network); a voter who waits the minimum time and then votes at random; a class that genuinely disagrees. Every vote is
+stored either way: the filters only decide what counts, and can be changed later."""
 
 
 @dataclass(frozen=True)
@@ -127,7 +143,8 @@ class FilterReport:
         if self.over_cap:
             out.append(f"{self.over_cap:,} over the {f.cap_per_hour}/hour cap")
         if self.too_fast:
-            out.append(f"{self.too_fast:,} cast < {f.min_seconds:g} s after the round was shown")
+            out.append(f"{self.too_fast:,} cast < {f.min_seconds:g} s after the round was shown (or after the voter's "
+                       "previous vote)")
         if self.outlier:
             who = "voter" if self.outlier_voters == 1 else "voters"
             out.append(f"{self.outlier:,} from {self.outlier_voters} {who} who picked the same side "
@@ -144,9 +161,24 @@ def _seconds(iso: str) -> float:
     return datetime.fromisoformat(iso).timestamp()
 
 
-def voter_key(record) -> tuple[str, str]:
-    """(session id, typed name): who cast a vote, for the cap and the outlier filter."""
-    return str(record.voter_id), (getattr(record, "voter_name", None) or "").strip()
+def voter_key(record) -> str:
+    """The session id: who cast a vote, for the reading time, the cap and the outlier filter (never the typed name)."""
+    return str(record.voter_id)
+
+
+def reading_seconds(records) -> list[float]:
+    """For each record, the seconds its voter had to read the round: from the later of the round's delivery
+    (`created_at`) and the same voter's previous vote, to this vote."""
+    records = list(records)
+    voted = [_seconds(r.voted_at) for r in records]
+    previous: dict[str, float] = {}
+    out = [0.0] * len(records)
+    for i in sorted(range(len(records)), key=lambda i: voted[i]):  # stable: ties keep their order
+        key = voter_key(records[i])
+        start = max(_seconds(records[i].created_at), previous.get(key, float("-inf")))
+        out[i] = voted[i] - start
+        previous[key] = voted[i]
+    return out
 
 
 def filter_reasons(records, filters: VoteFilters) -> list[str | None]:
@@ -156,13 +188,13 @@ def filter_reasons(records, filters: VoteFilters) -> list[str | None]:
     reasons: list[str | None] = [None] * len(records)
     # 1. too fast
     if filters.min_seconds > 0:
-        for i, r in enumerate(records):
-            if _seconds(r.voted_at) - _seconds(r.created_at) < filters.min_seconds:
+        for i, seconds in enumerate(reading_seconds(records)):
+            if seconds < filters.min_seconds:
                 reasons[i] = "too_fast"
     # 2. the cap: per voter, the times of their counted votes in the last hour
     if filters.cap_per_hour > 0:
         order = sorted(range(len(records)), key=lambda i: _seconds(records[i].voted_at))  # stable: ties keep order
-        recent: dict[tuple, deque] = defaultdict(deque)
+        recent: dict[str, deque] = defaultdict(deque)
         for i in order:
             if reasons[i] is not None:
                 continue
@@ -182,9 +214,9 @@ def filter_reasons(records, filters: VoteFilters) -> list[str | None]:
     return reasons
 
 
-def outlier_voters(records, reasons, filters: VoteFilters) -> set[tuple[str, str]]:
+def outlier_voters(records, reasons, filters: VoteFilters) -> set[str]:
     """Voters whose still-counted decisive votes are >= outlier_min_votes, with >= outlier_side_share on one side."""
-    sides: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])  # voter -> [n "A", n "B"]
+    sides: dict[str, list[int]] = defaultdict(lambda: [0, 0])  # voter -> [n "A", n "B"]
     for r, why in zip(records, reasons):
         if why is None and r.outcome in ("A", "B"):
             sides[voter_key(r)][r.outcome == "B"] += 1

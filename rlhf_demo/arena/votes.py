@@ -13,8 +13,10 @@ training data:
             fixed items every student judges (see `calibration.py`, which keeps its queries); here only so that
             the file has ONE schema version and one list of migrations
 
-A round's `created_at` is stamped AFTER its two replies were generated, i.e. when they are shown: the time a
-voter had to read them is `voted_at - created_at` (`hygiene.py` filters votes cast faster than anyone reads).
+A round's `created_at` is stamped AFTER its two replies were generated, just before the round is handed to the page
+or the API client, i.e. when it is delivered: the time a voter had to read it runs from then, or from the same
+session's previous vote when that came later (`hygiene.reading_seconds`; `hygiene.py` filters votes cast faster
+than anyone reads).
 
 Design notes
   * stdlib `sqlite3` only; WAL journal so readers (another process, a notebook) never block the app.

@@ -11,13 +11,14 @@ from dataclasses import dataclass
 
 import gradio as gr
 
-from rlhf_demo.arena.hygiene import VoteFilters
+from rlhf_demo.arena.hygiene import LIMITS_TEXT, VoteFilters
 from rlhf_demo.ui.common import as_int, as_number, error, short
 from rlhf_demo.ui.lock import UnlockPanel, locked, require
 from rlhf_demo.workspace import Workspace
 
 FILTERS_TEXT = """Every vote is stored; these rules decide which ones **count** (leaderboard, export, reward-model data), as
-Chatbot Arena does. A voter is a browser session plus the name typed in it. Changes apply at once and can be undone."""
+Chatbot Arena does. A voter is a browser session: the name typed in it is a label and does not make a new voter.
+Changes apply at once and can be undone."""
 
 
 @dataclass
@@ -40,11 +41,12 @@ class FilterControls:
 def build() -> FilterControls:
     with gr.Accordion("Vote filters (instructor)", open=False, elem_id="vote-filters"):
         gr.Markdown(FILTERS_TEXT)
+        gr.Markdown(LIMITS_TEXT, elem_id="vote-filter-limits")
         d = VoteFilters()
         with gr.Row(equal_height=True):
             cap = gr.Number(d.cap_per_hour, label="Votes per voter per hour (0 = no cap)", precision=0, minimum=0,
                             elem_id="vote-filter-cap", min_width=160)
-            min_seconds = gr.Number(d.min_seconds, label="Min. seconds from round shown to vote", minimum=0,
+            min_seconds = gr.Number(d.min_seconds, label="Min. seconds to read a round before its vote", minimum=0,
                                     elem_id="vote-filter-seconds", min_width=160)
             outliers = gr.Checkbox(d.outliers, label=f"Drop voters who pick the same side ≥ {100 * d.outlier_side_share:.0f} "
                                    f"% of ≥ {d.outlier_min_votes} votes", elem_id="vote-filter-outliers")
