@@ -54,9 +54,11 @@ LIMITS_TEXT = """**What the filters can stop:** one browser session (or API clie
 whatever names it types; votes cast faster than anyone reads, counted from when the round reached the page or from
 the same session's previous vote, whichever is later (so asking for many rounds and voting on them in a burst does not
 help); a voter who always picks the same side (the position-bias filter, when switched on).
+
 **What they cannot stop:** a script that opens a new session for every vote (each is a new voter: without accounts
-nothing tells it from a class of students: keep a classroom app on the class's network); a voter who waits the minimum time and then votes at random; a class that genuinely disagrees. Every vote is
-stored either way: the filters only decide what counts, and can be changed later."""
+nothing tells it from a class of students, so keep a classroom app on the class's network); a voter who waits the
+minimum time and then votes at random; a class that genuinely disagrees. Every vote is stored either way: the filters
+only decide what counts, and can be changed later."""
 
 
 @dataclass(frozen=True)
