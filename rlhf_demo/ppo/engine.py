@@ -396,7 +396,7 @@ class PPOEngine:
                         self._require_finite("gradients", self._named(grad=True), cfg)
                         torch.nn.utils.clip_grad_norm_(self.trainable_parameters, cfg.max_grad_norm)
                         self.optimizer.step()
-                        self._require_finite("weights", self._named(), cfg)
+                        self._require_finite("updated weights", self._named(), cfg)
                     if should_stop is not None and should_stop():  # Stop / a deadline: within one optimiser step
                         stopped = True
                         break
