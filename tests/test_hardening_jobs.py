@@ -425,3 +425,28 @@ def test_stop_ends_a_ppo_job_within_one_optimiser_step_and_the_autosave_is_valid
     fresh = make_engine(num_ppo_epochs=8, num_mini_batches=2)
     fresh.load(saved, optimizer=True)
     assert fresh.step_count == 1 and all(torch.equal(trained(fresh)[n], now[n]) for n in now)
+
+
+def test_ppo_max_seconds_holds_within_one_optimiser_step(tmp_path, monkeypatch, capsys):
+    """`ppo --epochs 100000000 --max-seconds 15` still ran at 120 s: the deadline was checked between steps only.
+    Here 8 epochs x 2 minibatches (16 optimiser steps per PPO step) and a deadline already past: one optimiser step."""
+    import json
+
+    import rlhf_demo.reward.model
+    from rlhf_demo.ppo.cli import ppo_main
+
+    monkeypatch.setattr(rlhf_demo.reward.model, "load_reward_model", lambda path, device=None: LengthReward())
+    real, calls = torch.optim.AdamW.step, []
+
+    def counted(self, *a, **k):
+        calls.append(1)
+        return real(self, *a, **k)
+
+    monkeypatch.setattr(torch.optim.AdamW, "step", counted)
+    rc = ppo_main(["--reward", str(tmp_path / "rm"), "--steps", "50", "--out", str(tmp_path / "out"), "--policy", "tiny",
+                   "--decoding", "eager", "--epochs", "8", "--mini-batches", "2", "--batch-size", "4",
+                   "--samples-per-prompt", "2", "--response-length", "4", "--max-seconds", "0.001", "--quiet"])
+    assert rc == 0
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert summary["steps"] == 1 and len(calls) == 1
+    assert (tmp_path / "out" / "adapter_model.safetensors").is_file()

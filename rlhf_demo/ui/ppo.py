@@ -385,7 +385,7 @@ def wire(tab: PPOTab, ws: Workspace, demo: gr.Blocks, panel: UnlockPanel) -> Non
         return {"state": pause_run()}
 
     def ppo_stop(key: str) -> dict:
-        """Stop PPO after the current step (the run is autosaved). Instructor only."""
+        """Stop PPO within one optimiser step (the run is autosaved). Instructor only."""
         require(ws, key)
         return {"state": stop_run()}
 
