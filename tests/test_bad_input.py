@@ -396,3 +396,13 @@ def test_ppo_settings_refuses_values_out_of_bounds_naming_the_field(client, bund
     message = str(e.value)
     assert f"PPOConfig: {field}" in message and "must be" in message and "Traceback" not in message, message
     assert ws.ppo.view().config == before  # nothing changed
+
+
+def test_the_adaptive_kl_controller_keeps_beta_within_its_bound():
+    from rlhf_demo.bounds import MAX_KL_COEF
+    from rlhf_demo.ppo.core import adaptive_kl_coef
+
+    beta = 9.9
+    for _ in range(10):  # the KL stays far above target: beta would grow past the bound
+        beta = adaptive_kl_coef(beta, current_kl=100.0, target=1.0, horizon=16, n_steps=16)
+    assert beta == MAX_KL_COEF

@@ -9,6 +9,8 @@ from typing import Mapping
 
 import torch
 
+from rlhf_demo.bounds import MAX_KL_COEF
+
 # ----------------------------------------------------------------------------------------------------------
 # pure helpers
 
@@ -113,10 +115,11 @@ def kl_per_token(logprobs: torch.Tensor, ref_logprobs: torch.Tensor, estimator: 
 def adaptive_kl_coef(kl_coef: float, current_kl: float, target: float, horizon: int, n_steps: int) -> float:
     """Ziegler et al. (2019)'s proportional controller: raise beta when the KL is above target, lower it below.
 
-    The error is clipped to +-20% so one noisy batch cannot swing beta; `n_steps / horizon` sets the speed.
+    The error is clipped to +-20% so one noisy batch cannot swing beta; `n_steps / horizon` sets the speed. Beta
+    stays within its bound (rlhf_demo/bounds.py), so PPOConfig.validate() never refuses what the controller chose.
     """
     proportional_error = min(max(current_kl / target - 1.0, -0.2), 0.2)
-    return kl_coef * (1.0 + proportional_error * n_steps / horizon)
+    return min(MAX_KL_COEF, kl_coef * (1.0 + proportional_error * n_steps / horizon))
 
 
 def selective_logprobs(logits: torch.Tensor, tokens: torch.Tensor, temperature: float = 1.0) -> torch.Tensor:
