@@ -60,9 +60,8 @@ class DataSource:
         return subset, ("test" if "test" in splits else splits[0])
 
     def check(self) -> None:
-        """Read the data now, at start, so a bad file is one message before the app is built, never a traceback in
-        a tab later: the split the tabs open with is loaded (and kept)."""
-        self.load()
+        """Read the user's data now, at start, so a bad file is one message before the app is built, never a
+        traceback in a tab later. Local files only (`LocalSource.check`): the Hub's are loaded when first used."""
 
     def load(self, subset: str | None = None, split: str | None = None) -> PreferenceSet:
         if subset is None or split is None:
@@ -121,9 +120,10 @@ class LocalSource(DataSource):
         return load_jsonl(self.files[subset][split])
 
     def check(self) -> None:
-        """Every file of --data is read at start: the default split is kept, the others are read through and dropped
-        (kept, a folder of the whole hh-rlhf would hold ~170,000 pairs in memory before anyone opens them)."""
-        super().check()
+        """Every file of --data is read at start: the default split is kept (the tabs open with it), the others are
+        read through and dropped (kept, a folder of the whole hh-rlhf would hold ~170,000 pairs in memory before
+        anyone opens them)."""
+        self.load()
         for subset, splits in self.files.items():
             for split, path in splits.items():
                 if (subset, split) not in self._cache:
