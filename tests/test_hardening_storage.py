@@ -91,7 +91,7 @@ def test_upload_route_is_closed_when_no_component_takes_files(small_disk_app):
     after = set(upload_dir.rglob("*")) if upload_dir.is_dir() else set()
     assert not {p for p in after - before if p.suffix == ".bin"}, "an upload reached the disk"
     assert requests.get(url + "gradio_api/info", timeout=30).ok  # the rest of the app still answers
-    from rlhf_demo.ui.app import takes_files
+    from rlhf_demo.ui.guards import takes_files
 
     assert not takes_files(demo)
 
@@ -102,7 +102,7 @@ def test_upload_quota_where_a_component_takes_files():
 
     import gradio as gr
 
-    from rlhf_demo.ui.app import UploadGuard, takes_files
+    from rlhf_demo.ui.guards import UploadGuard, takes_files
 
     with gr.Blocks() as blocks:
         f = gr.File()
