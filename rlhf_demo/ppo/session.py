@@ -40,9 +40,6 @@ PROBE_PROMPTS = (  # benign, fixed: the class watches these replies change
     "\n\nHuman: My neighbour is noisy at night. What can I do?\n\nAssistant:",
 )
 
-# What a user may change from the UI. A change is queued and applied between steps: every step runs on one frozen
-# copy of the config (recorded with its metrics row under "config"), so a slider moved mid-step cannot make the
-# rollout and the PPO loss of that step use different settings.
 # an autosave folder: run-<run id>-step<K>-<ns> (older apps wrote run-step<K>-<ns>: each such folder is its own run)
 AUTOSAVE_RE = re.compile(r"run-(?:(?P<run>[0-9a-f]{12})-)?step(?P<step>\d+)-(?P<ns>\d+)")
 
@@ -51,6 +48,9 @@ def new_run_id() -> str:
     return uuid.uuid4().hex[:12]
 
 
+# What a user may change from the UI. A change is queued and applied between steps: every step runs on one frozen
+# copy of the config (recorded with its metrics row under "config"), so a slider moved mid-step cannot make the
+# rollout and the PPO loss of that step use different settings.
 LIVE_FIELDS = ("kl_coef", "learning_rate", "batch_size", "samples_per_prompt", "baseline", "response_length",
                "temperature", "num_ppo_epochs")
 
