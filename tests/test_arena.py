@@ -30,8 +30,7 @@ CORPUS = [
 pytestmark = pytest.mark.usefixtures("one_torch_thread")  # tiny models: see conftest
 
 
-@pytest.fixture(scope="module")
-def tokenizer():
+def bpe_tokenizer():
     """A byte-level BPE tokenizer trained in a few milliseconds on a tiny corpus (no downloads)."""
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast
@@ -43,6 +42,11 @@ def tokenizer():
                                   initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
     tok.train_from_iterator(CORPUS, trainer)
     return PreTrainedTokenizerFast(tokenizer_object=tok, eos_token="<|endoftext|>", pad_token="<|endoftext|>")
+
+
+@pytest.fixture(scope="module")
+def tokenizer():
+    return bpe_tokenizer()
 
 
 def tiny_llama(vocab_size, seed=0):
