@@ -21,7 +21,7 @@ import torch
 
 from rlhf_demo.jobs import FAILED, STOPPED, JobRunner
 from rlhf_demo.ppo.core import non_finite, saved_weights_problem, weights_problem
-from rlhf_demo.ppo.engine import NonFiniteStep, NonFiniteWeights
+from rlhf_demo.ppo.guard import NonFiniteStep, NonFiniteWeights
 from rlhf_demo.ppo.session import PPOSession
 from tests.test_ppo import PROMPTS, make_engine
 

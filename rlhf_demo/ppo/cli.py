@@ -95,7 +95,8 @@ def ppo_main(argv: list[str]) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 2
     from rlhf_demo.models import decoding
-    from rlhf_demo.ppo.engine import NonFiniteStep, PPOEngine
+    from rlhf_demo.ppo.engine import PPOEngine
+    from rlhf_demo.ppo.guard import NonFiniteStep
 
     backend, measured = decoding.resolve(args.decoding, model, tok)
     engine = PPOEngine(model, tok, reward, prompts, cfg, device=args.device, format_prompt=lambda p: format_prompt(tok, p),

@@ -19,7 +19,7 @@ One `PPOEngine.step()` is one PPO iteration:
                                                      9. metrics (TRL's names)
 
 Two guards in step 8: a loss, gradient or weight that turns NaN or infinite (a learning rate far too high) rolls
-the whole step back (adapter, value head, Adam's moments) and raises `NonFiniteStep`; and `should_stop()`, asked
+the whole step back (adapter, value head, Adam's moments; `guard.py`) and raises `NonFiniteStep`; and `should_stop()`, asked
 after every optimiser step, ends the update there (a Stop or a deadline never waits for `num_ppo_epochs` passes).
 
 Shapes in comments: B = rollouts, P = prompt length (left-padded), L = response length, V = vocab, H = hidden size.
@@ -33,7 +33,6 @@ passes.
 from __future__ import annotations
 
 import contextlib
-import copy
 import json
 import random
 import threading
@@ -57,10 +56,10 @@ from rlhf_demo.ppo.core import (
     logprobs_and_entropy,
     masked_mean,
     masked_whiten,
-    non_finite,
     selective_logprobs,
     weights_problem,
 )
+from rlhf_demo.ppo.guard import NonFiniteStep, NonFiniteWeights, StepGuard
 from rlhf_demo.ppo.policy import default_target_modules, forward_reply, top_layers, trunk_split
 from rlhf_demo.ppo.rollout import Rollout, rollout
 from rlhf_demo.reward.model import RewardScorer
@@ -75,14 +74,6 @@ class StepResult:
     metrics: dict[str, float]  # TRL's metric names, plus time/*, step, lr, kl_coef
     samples: list[dict]  # one per rollout: prompt, response, score, kl, tokens, token_kl
     config: dict  # the frozen PPOConfig snapshot this step ran with (asdict)
-
-
-class NonFiniteStep(ValueError):
-    """A step's loss, gradients or weights turned NaN or infinite: the step was rolled back (message for the user)."""
-
-
-class NonFiniteWeights(ValueError):
-    """An adapter or value head holding NaN or infinite weights: never saved, never loaded (message for the user)."""
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -366,12 +357,12 @@ class PPOEngine:
                     should_stop: Callable[[], bool] | None = None) -> dict[str, float]:
         """Step 8: `num_ppo_epochs` passes of clipped PPO over shuffled minibatches. Returns averaged statistics.
 
-        Every loss, gradient and updated weight must be finite, else the step is rolled back to `before` and
+        Every loss, gradient and updated weight must be finite, else the step is rolled back (`guard.py`) and
         `NonFiniteStep` raised; `should_stop()` is asked after every optimiser step (a Stop ends the update there)."""
         B = r.responses.shape[0]
         for group in self.optimizer.param_groups:
             group["lr"] = cfg.learning_rate
-        before = self._snapshot()  # adapter, value head and Adam's moments as the step found them
+        guard = StepGuard(self.model, self.value_head, self.optimizer, self.step_count + 1, cfg.learning_rate)
         totals: dict[str, float] = {}
         n_micro = 0
         self.model.train()
@@ -388,15 +379,15 @@ class PPOEngine:
                         for micro_start in range(0, cfg.mini_batch_size, cfg.micro_batch_size):
                             idx = mb_indices[micro_start: micro_start + cfg.micro_batch_size]
                             loss, stats = self._ppo_loss(r, idx, advantages[idx], returns[idx], cfg)
-                            self._require_finite("loss", {"loss": loss.detach()}, cfg)
+                            guard.require_finite("loss", {"loss": loss.detach()})
                             (loss / cfg.gradient_accumulation_steps).backward()
                             for k, v in stats.items():
                                 totals[k] = totals.get(k, 0.0) + v
                             n_micro += 1
-                        self._require_finite("gradients", self._named(grad=True), cfg)
+                        guard.require_finite("gradients", guard.trained(grad=True))
                         torch.nn.utils.clip_grad_norm_(self.trainable_parameters, cfg.max_grad_norm)
                         self.optimizer.step()
-                        self._require_finite("updated weights", self._named(), cfg)
+                        guard.require_finite("updated weights", guard.trained())
                     if should_stop is not None and should_stop():  # Stop / a deadline: within one optimiser step
                         stopped = True
                         break
@@ -405,41 +396,14 @@ class PPOEngine:
             with torch.no_grad():
                 first = order[:1]
                 loss, _ = self._ppo_loss(r, first, advantages[first], returns[first], cfg)
-            self._require_finite("loss of the updated policy", {"loss": loss}, cfg)
+            guard.require_finite("loss of the updated policy", {"loss": loss})
         except NonFiniteStep:
-            self._restore(before)
+            guard.roll_back()  # adapter, value head and Adam's moments as the step found them
             raise
         finally:
             self.model.eval()
             self.optimizer.zero_grad(set_to_none=True)  # free the gradients between steps
         return {k: v / n_micro for k, v in totals.items()}
-
-    def _named(self, grad: bool = False) -> dict[str, torch.Tensor | None]:
-        """The trained tensors (adapter + value head) by name, or their gradients."""
-        named = [(n, p) for n, p in self.model.named_parameters() if p.requires_grad]
-        named += [(f"value_head.{n}", p) for n, p in self.value_head.named_parameters()]
-        return {n: (p.grad if grad else p.detach()) for n, p in named}
-
-    def _require_finite(self, what: str, tensors: dict[str, torch.Tensor | None], cfg: PPOConfig) -> None:
-        """Raise `NonFiniteStep` (the caller rolls the step back) when a tensor holds a NaN or an infinity."""
-        bad = non_finite(tensors)
-        if bad:
-            detail = f" ({len(bad)} of {len(tensors)} tensors, e.g. {bad[0]})" if len(tensors) > 1 else ""
-            raise NonFiniteStep(
-                f"PPO step {self.step_count + 1} was rolled back and the run stopped: the {what} became NaN or "
-                f"infinite{detail}. The policy is as it was after step {self.step_count}. Lower the learning rate "
-                f"(now {cfg.learning_rate:g}) and start again.")
-
-    def _snapshot(self) -> dict:
-        """What a rolled-back step restores: copies of the trained tensors and of the optimiser's state."""
-        return {"params": [p.detach().clone() for p in self.trainable_parameters],
-                "optimizer": copy.deepcopy(self.optimizer.state_dict())}
-
-    def _restore(self, snapshot: dict) -> None:
-        with torch.no_grad():
-            for p, saved in zip(self.trainable_parameters, snapshot["params"]):
-                p.copy_(saved)
-        self.optimizer.load_state_dict(snapshot["optimizer"])
 
     def _ppo_loss(self, r: Rollout, idx: torch.Tensor, mb_advantages: torch.Tensor, mb_returns: torch.Tensor,
                   cfg: PPOConfig) -> tuple[torch.Tensor, dict[str, float]]:
