@@ -15,7 +15,10 @@ import time
 import traceback
 import uuid
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Callable, Sequence
+
+from rlhf_demo.storage import storage_message, storage_status
 
 IDLE, RUNNING, PAUSED, STOPPING, DONE, STOPPED, FAILED = "idle", "running", "paused", "stopping", "done", "stopped", "failed"
 ACTIVE_STATES = (RUNNING, PAUSED, STOPPING)
@@ -260,3 +263,30 @@ class JobRunner:
         with self._lock:
             snap = self._current if kind is None else self._last_by_kind.get(kind, JobSnapshot(kind=kind))
             return copy.deepcopy(snap)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# the app's runner: training jobs refused up front when nothing can be saved
+
+TRAINING_JOBS = ("reward", "ppo", "dpo", "frontier")  # jobs that save what they make under the data folder
+MIN_FREE_BYTES = 64 << 20  # a training job needs room for what it saves (a LoRA adapter, a small reward model)
+
+
+class StorageRefused(JobBusy):
+    """A training job refused up front: the data folder cannot take what it would save (the message says why)."""
+
+
+class StorageCheckedJobs(JobRunner):
+    """The app's job runner: a training job is refused at once when the data folder is read-only or its disk is
+    full, instead of failing at its first save minutes later (PPO's autosave, a reward model's folder)."""
+
+    def __init__(self, data_dir: Path):
+        super().__init__()
+        self.data_dir = Path(data_dir)
+
+    def submit(self, kind, title, fn, data=None):
+        if kind in TRAINING_JOBS:
+            problem = storage_status(self.data_dir, MIN_FREE_BYTES)
+            if problem:
+                raise StorageRefused(f"{title} cannot start: {storage_message(problem)}")
+        return super().submit(kind, title, fn, data)

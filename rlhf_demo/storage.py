@@ -262,3 +262,29 @@ def complete_folders(root: str | os.PathLike, marker: str) -> tuple[list[Path], 
             continue
         (complete if (d / marker).is_file() else incomplete).append(d if (d / marker).is_file() else d.name)
     return complete, incomplete
+
+
+def storage_status(data_dir: Path, min_free_bytes: int = 0) -> str | None:
+    """READ_ONLY or DISK_FULL (fewer than `min_free_bytes` free) for the data folder, another reason why nothing can
+    be written there, or None. Asked of the file system now (a probe file), never remembered."""
+    problem = write_problem(data_dir)
+    if problem or not min_free_bytes:
+        return problem
+    folder = Path(data_dir).expanduser()
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    try:
+        return DISK_FULL if shutil.disk_usage(folder).free < min_free_bytes else None
+    except OSError:
+        return None
+
+
+def storage_message(problem: str) -> str:
+    """What a storage problem means for the people using the app (never the server's paths)."""
+    if problem == READ_ONLY:
+        return ("the data folder is read-only: nothing can be saved (votes, models, checkpoints). Whoever runs the app "
+                "must make its data folder (RLHF_DATA_DIR) writable and restart it.")
+    if problem == DISK_FULL:
+        return ("the disk is full: nothing more can be saved (votes, models, checkpoints). Whoever runs the app must "
+                "free some space on it.")
+    return f"the data folder cannot be written ({problem}). Whoever runs the app must fix it and restart it."

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from rlhf_demo.data.prompts import short_prompts
 from rlhf_demo.data.sources import SourceChoice, hub_reachable, open_source
-from rlhf_demo.jobs import JobBusy, JobRunner
+from rlhf_demo.jobs import StorageCheckedJobs
 from rlhf_demo.lock import InstructorLock
 from rlhf_demo.models.presets import (
     REWARD_BACKBONES,
@@ -25,59 +25,7 @@ from rlhf_demo.models.presets import (
     resolve_reward_backbone,
 )
 from rlhf_demo.settings import Settings
-from rlhf_demo.storage import DISK_FULL, READ_ONLY, write_problem
-
-TRAINING_JOBS = ("reward", "ppo", "dpo", "frontier")  # jobs that save what they make under the data folder
-MIN_FREE_BYTES = 64 << 20  # a training job needs room for what it saves (a LoRA adapter, a small reward model)
-
-
-class StorageRefused(JobBusy):
-    """A training job refused up front: the data folder cannot take what it would save (the message says why)."""
-
-
-class StorageCheckedJobs(JobRunner):
-    """The app's job runner: a training job is refused at once when the data folder is read-only or its disk is
-    full, instead of failing at its first save minutes later (PPO's autosave, a reward model's folder)."""
-
-    def __init__(self, data_dir: Path):
-        super().__init__()
-        self.data_dir = Path(data_dir)
-
-    def submit(self, kind, title, fn, data=None):
-        if kind in TRAINING_JOBS:
-            problem = storage_status(self.data_dir, MIN_FREE_BYTES)
-            if problem:
-                raise StorageRefused(f"{title} cannot start: {storage_message(problem)}")
-        return super().submit(kind, title, fn, data)
-
-
-def storage_status(data_dir: Path, min_free_bytes: int = 0) -> str | None:
-    """READ_ONLY or DISK_FULL (fewer than `min_free_bytes` free) for the data folder, another reason why nothing can
-    be written there, or None. Asked of the file system now (a probe file), never remembered."""
-    import shutil
-
-    problem = write_problem(data_dir)
-    if problem or not min_free_bytes:
-        return problem
-    folder = Path(data_dir).expanduser()
-    while not folder.exists() and folder != folder.parent:
-        folder = folder.parent
-    try:
-        return DISK_FULL if shutil.disk_usage(folder).free < min_free_bytes else None
-    except OSError:
-        return None
-
-
-def storage_message(problem: str) -> str:
-    """What a storage problem means for the people using the app (never the server's paths)."""
-    if problem == READ_ONLY:
-        return ("the data folder is read-only: nothing can be saved (votes, models, checkpoints). Whoever runs the app "
-                "must make its data folder (RLHF_DATA_DIR) writable and restart it.")
-    if problem == DISK_FULL:
-        return ("the disk is full: nothing more can be saved (votes, models, checkpoints). Whoever runs the app must "
-                "free some space on it.")
-    return f"the data folder cannot be written ({problem}). Whoever runs the app must fix it and restart it."
-
+from rlhf_demo.storage import storage_status
 
 class Workspace:
     """Shared backend state. Thread-safe where handlers from many browsers meet."""

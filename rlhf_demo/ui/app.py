@@ -10,10 +10,11 @@ import sys
 
 import gradio as gr
 
+from rlhf_demo.storage import storage_message
 from rlhf_demo.ui import browse, classroom, compare, lock, ppo, reward, vote
 from rlhf_demo.ui.common import CSS, HEAD
 from rlhf_demo.ui.guards import UploadGuard, explain_storage_errors
-from rlhf_demo.workspace import Workspace, storage_message
+from rlhf_demo.workspace import Workspace
 
 TITLE = "RLHF Playground"
 

@@ -11,9 +11,9 @@ import time
 
 import gradio as gr
 
-from rlhf_demo.storage import storage_problem
+from rlhf_demo.storage import storage_message, storage_problem, storage_status
 from rlhf_demo.ui.common import error
-from rlhf_demo.workspace import Workspace, storage_message, storage_status
+from rlhf_demo.workspace import Workspace
 
 
 def explain_storage_errors(ws: Workspace, fn):
