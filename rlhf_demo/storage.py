@@ -142,9 +142,7 @@ def check_new_folder(path: str | os.PathLike, what: str) -> Path:
     if path.exists():
         kind = "a folder" if path.is_dir() else "a file"
         raise ValueError(f"{what} {path}: {kind} with this name exists already; give a new name (nothing is overwritten)")
-    parent = path.parent
-    while not parent.exists():
-        parent = parent.parent
+    parent = nearest_existing(path.parent)
     if not parent.is_dir():
         raise ValueError(f"{what} {path}: {parent} is a file, not a folder")
     problem = write_problem(parent)
@@ -153,12 +151,18 @@ def check_new_folder(path: str | os.PathLike, what: str) -> Path:
     return path
 
 
+def nearest_existing(path: str | os.PathLike) -> Path:
+    """`path` if it exists, else its nearest existing parent (where it would be made)."""
+    path = Path(path).expanduser()
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    return path
+
+
 def write_problem(folder: str | os.PathLike) -> str | None:
     """Why nothing can be written in `folder` (or, when it does not exist yet, in its nearest existing parent, where
     it would be made), or None when a file can be created there. Creates nothing that stays."""
-    folder = Path(folder).expanduser()
-    while not folder.exists() and folder != folder.parent:
-        folder = folder.parent
+    folder = nearest_existing(folder)
     if not folder.is_dir():
         return f"{folder} is a file, not a folder"
     probe = temporary_name(folder / "write-probe")
@@ -270,11 +274,8 @@ def storage_status(data_dir: Path, min_free_bytes: int = 0) -> str | None:
     problem = write_problem(data_dir)
     if problem or not min_free_bytes:
         return problem
-    folder = Path(data_dir).expanduser()
-    while not folder.exists() and folder != folder.parent:
-        folder = folder.parent
     try:
-        return DISK_FULL if shutil.disk_usage(folder).free < min_free_bytes else None
+        return DISK_FULL if shutil.disk_usage(nearest_existing(data_dir)).free < min_free_bytes else None
     except OSError:
         return None
 
