@@ -11,7 +11,7 @@ import math
 import os
 
 from rlhf_demo.reward.config import RewardConfig
-from rlhf_demo.settings import shorten as _short
+from rlhf_demo.settings import shorten
 
 # the tab's ranges (its sliders); the API is held to the same ones
 RANGES = {"hh-rlhf training pairs": (0, 5000), "maximum length (tokens)": (64, 512), "LoRA rank r": (1, 64),
@@ -28,13 +28,13 @@ def default_use_votes() -> bool:
 
 def _number(value, field: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float, str)) or value == "":
-        raise ValueError(f"{field} must be a number, got {_short(value)}")
+        raise ValueError(f"{field} must be a number, got {shorten(value)}")
     try:
         number = float(value)
     except ValueError:
-        raise ValueError(f"{field} must be a number, got {_short(value)}") from None
+        raise ValueError(f"{field} must be a number, got {shorten(value)}") from None
     if not math.isfinite(number):
-        raise ValueError(f"{field} must be a finite number, got {_short(value)}")
+        raise ValueError(f"{field} must be a finite number, got {shorten(value)}")
     return number
 
 
@@ -42,13 +42,13 @@ def _whole(value, field: str) -> int:
     lo, hi = RANGES[field]
     number = _number(value, field)
     if number != int(number) or not lo <= number <= hi:
-        raise ValueError(f"{field} must be a whole number from {lo:,} to {hi:,}, got {_short(value)}")
+        raise ValueError(f"{field} must be a whole number from {lo:,} to {hi:,}, got {shorten(value)}")
     return int(number)
 
 
 def _flag(value, field: str) -> bool:
     if not isinstance(value, bool):
-        raise ValueError(f"{field} must be true or false, got {_short(value)}")
+        raise ValueError(f"{field} must be true or false, got {shorten(value)}")
     return value
 
 
@@ -76,23 +76,23 @@ def parse_settings(n_pairs, use_votes, backbone, max_length, use_lora, lora_r, l
     if backbone is None or backbone == "":
         backbone = "minilm"
     if not isinstance(backbone, str) or len(backbone) > 300:
-        raise ValueError(f"backbone must be a name such as 'minilm', got {_short(backbone)}")
+        raise ValueError(f"backbone must be a name such as 'minilm', got {shorten(backbone)}")
     length = _whole(max_length, "maximum length (tokens)")
     lora = _flag(use_lora, "LoRA")
     r = _whole(lora_r, "LoRA rank r")
     alpha = _whole(lora_alpha, "LoRA alpha")
     dropout = _number(lora_dropout, "LoRA dropout")
     if not DROPOUT_RANGE[0] <= dropout <= DROPOUT_RANGE[1]:
-        raise ValueError(f"LoRA dropout must be from {DROPOUT_RANGE[0]:g} to {DROPOUT_RANGE[1]:g}, got {_short(lora_dropout)}")
+        raise ValueError(f"LoRA dropout must be from {DROPOUT_RANGE[0]:g} to {DROPOUT_RANGE[1]:g}, got {shorten(lora_dropout)}")
     if targets is not None and not isinstance(targets, str):
-        raise ValueError(f"target modules must be text (comma-separated names), got {_short(targets)}")
+        raise ValueError(f"target modules must be text (comma-separated names), got {shorten(targets)}")
     tm = [t.strip() for t in (targets or "").split(",") if t.strip()] or None
     if tm and not all(t.replace("_", "").replace(".", "").isalnum() and len(t) <= 100 for t in tm):
-        raise ValueError(f"target modules must be module names such as query,value; got {_short(targets)}")
+        raise ValueError(f"target modules must be module names such as query,value; got {shorten(targets)}")
     lr = _number(learning_rate, "learning rate")
     if not LR_RANGE[0] <= lr <= LR_RANGE[1]:
         raise ValueError(f"learning rate must be from {LR_RANGE[0]:g} to {LR_RANGE[1]:g} (typical with LoRA: "
-                         f"1e-4 to 1e-3), got {_short(learning_rate)}")
+                         f"1e-4 to 1e-3), got {shorten(learning_rate)}")
     cfg = RewardConfig(backbone=backbone.strip() or "minilm", max_length=length, use_lora=lora, lora_r=r,
                        lora_alpha=alpha, lora_dropout=dropout, lora_target_modules=tm, learning_rate=lr,
                        num_train_epochs=parse_epochs(epochs), device=device)

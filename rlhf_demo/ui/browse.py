@@ -17,7 +17,8 @@ from rlhf_demo.data.hh import PreferencePair, PreferenceSet  # noqa: E402
 from rlhf_demo.jobs import fmt_seconds  # noqa: E402
 from rlhf_demo.reward.registry import trained_on_text  # noqa: E402
 from rlhf_demo.reward.scoring import BackgroundScorer, ScoreCache, cache_key, model_fingerprint, split_fingerprint  # noqa: E402
-from rlhf_demo.ui.common import as_int, as_text, error, esc, short, spans_html, turns_html  # noqa: E402
+from rlhf_demo.settings import shorten  # noqa: E402
+from rlhf_demo.ui.common import as_int, as_text, error, esc, spans_html, turns_html  # noqa: E402
 from rlhf_demo.ui.lock import UnlockPanel, locked, require  # noqa: F401
 from rlhf_demo.workspace import Workspace  # noqa: E402
 
@@ -219,7 +220,7 @@ def wire(tab: BrowseTab, ws: Workspace, demo: gr.Blocks, panel: UnlockPanel) -> 
         if split not in splits:
             split = "test" if "test" in splits else (splits[0] if splits else None)
         if split is None:
-            raise error(f"Unknown subset {short(subset)}.")
+            raise error(f"Unknown subset {shorten(subset)}.")
         ps = load(subset, split)
         st = {"subset": subset, "split": split, "matches": None, "pos": 0, "query": ""}
         return (gr.update(choices=splits, value=split), *show(st), stats_markdown(ps), length_plot(ps), "", False, "",
@@ -371,7 +372,7 @@ def wire(tab: BrowseTab, ws: Workspace, demo: gr.Blocks, panel: UnlockPanel) -> 
         """Rows matching every word of `query` and the turn filter ("any", "1 (single turn)", "2", "3", "4+")."""
         ps = load(as_text(subset, "subset", 200), as_text(split, "split", 200))
         if not isinstance(turns, str) or turns not in TURN_FILTERS:
-            raise error(f"turns must be one of {list(TURN_FILTERS)}, got {short(turns)}")
+            raise error(f"turns must be one of {list(TURN_FILTERS)}, got {shorten(turns)}")
         lo, hi = TURN_FILTERS[turns]
         query = as_text(query, "query", 500, allow_empty=True)
         limit = as_int(limit, "limit", 0, 100_000)

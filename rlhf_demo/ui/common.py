@@ -9,7 +9,7 @@ import gradio as gr
 
 from rlhf_demo.data.browse import Span
 from rlhf_demo.data.hh import Turn
-from rlhf_demo.settings import shorten as short  # noqa: F401  (the tabs' name for it)
+from rlhf_demo.settings import shorten
 
 CSS = """
 .rl-intro {font-size: 0.95rem; opacity: 0.9}
@@ -102,13 +102,13 @@ def as_number(value, field: str, lo: float | None = None, hi: float | None = Non
 
     kind = "a whole number" if whole else "a number"
     if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-        raise error(f"{field} must be {kind}, got {short(value)}")
+        raise error(f"{field} must be {kind}, got {shorten(value)}")
     try:
         number = float(value)
     except ValueError:
-        raise error(f"{field} must be {kind}, got {short(value)}") from None
+        raise error(f"{field} must be {kind}, got {shorten(value)}") from None
     if not math.isfinite(number) or (whole and number != int(number)):
-        raise error(f"{field} must be {kind}, got {short(value)}")
+        raise error(f"{field} must be {kind}, got {shorten(value)}")
     if (lo is not None and number < lo) or (hi is not None and number > hi):
         raise error(f"{field} must be between {lo:,g} and {hi:,g}, got {number:,g}")
     return number
@@ -124,7 +124,7 @@ def as_text(value, field: str, max_chars: int, allow_empty: bool = False) -> str
     if value is None:
         value = ""
     if not isinstance(value, str):
-        raise error(f"{field} must be text, got {type(value).__name__} {short(value)}")
+        raise error(f"{field} must be text, got {type(value).__name__} {shorten(value)}")
     if not allow_empty and not value.strip():
         raise error(f"{field} is empty")
     if len(value) > max_chars:

@@ -10,7 +10,8 @@ import pandas as pd
 from rlhf_demo.jobs import JobBusy
 from rlhf_demo.ppo.config import GROUP_SIZE, HACK_SETTINGS, PPOConfig
 from rlhf_demo.ppo.session import PPOSession
-from rlhf_demo.ui.common import as_number, as_text, error, esc, short
+from rlhf_demo.settings import shorten
+from rlhf_demo.ui.common import as_number, as_text, error, esc
 from rlhf_demo.ui.lock import UnlockPanel, locked, require
 from rlhf_demo.ui.ppo_view import (
     LIVE_CONTROLS,
@@ -213,7 +214,7 @@ def wire(tab: PPOTab, ws: Workspace, demo: gr.Blocks, panel: UnlockPanel) -> Non
                 continue
             if name == "baseline":
                 if value not in ("group", "value"):
-                    raise error(f"baseline must be 'group' or 'value', got {short(value)}")
+                    raise error(f"baseline must be 'group' or 'value', got {shorten(value)}")
                 clean["baseline"], clean["samples_per_prompt"] = value, GROUP_SIZE if value == "group" else 1
             else:
                 clean[name] = kinds[name](as_number(value, name, whole=kinds[name] is int))

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 import gradio as gr
 
 from rlhf_demo.arena.hygiene import LIMITS_TEXT, VoteFilters
-from rlhf_demo.ui.common import as_int, as_number, error, short
+from rlhf_demo.settings import shorten
+from rlhf_demo.ui.common import as_int, as_number, error
 from rlhf_demo.ui.lock import UnlockPanel, locked, require
 from rlhf_demo.workspace import Workspace
 
@@ -65,7 +66,7 @@ def wire(fc: FilterControls, ws: Workspace, demo: gr.Blocks, panel: UnlockPanel)
         cap = as_int(cap, "cap_per_hour", 0, 100_000)
         min_seconds = as_number(min_seconds, "min_seconds", 0, 3600)
         if not isinstance(outliers, bool):
-            raise error(f"outliers must be true or false, got {short(outliers)}")
+            raise error(f"outliers must be true or false, got {shorten(outliers)}")
         old = ws.vote_filters
         try:
             new = VoteFilters(cap, min_seconds, outliers, old.outlier_min_votes, old.outlier_side_share)
