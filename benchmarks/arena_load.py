@@ -65,7 +65,7 @@ def main() -> None:
         if ws is None:
             raise SystemExit("error: --train needs the app in this process (no --url)")
         from rlhf_demo.reward.config import RewardConfig
-        from rlhf_demo.reward.pairs import pairs_from_set
+        from rlhf_demo.data.pairs import pairs_from_set
 
         pairs = pairs_from_set(ws.data.source.load())
         ws.reward_models.train(RewardConfig(backbone="policy", max_length=64, num_train_epochs=1, eval_pairs=16),

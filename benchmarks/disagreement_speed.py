@@ -31,7 +31,7 @@ def quick_model(folder: Path) -> str:
     """--quick without --model: a tiny reward model (2-layer BERT, one short epoch on 64 bundled pairs) -> its folder."""
     from rlhf_demo.models.presets import resolve_reward_backbone
     from rlhf_demo.reward.config import RewardConfig
-    from rlhf_demo.reward.pairs import pairs_from_set
+    from rlhf_demo.data.pairs import pairs_from_set
     from rlhf_demo.reward.trainer import train_reward_model
 
     backbone = _common.tiny_reward_backbone(folder / "tiny-bert")

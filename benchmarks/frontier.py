@@ -39,7 +39,7 @@ from rlhf_demo.data.prompts import short_prompts  # noqa: E402
 from rlhf_demo.data.sources import BundledSource  # noqa: E402
 from rlhf_demo.models.presets import (format_prompt, load_policy, resolve_policy, resolve_policy_probing,  # noqa: E402
                                       resolve_reward_backbone)
-from rlhf_demo.reward.pairs import pairs_from_set  # noqa: E402
+from rlhf_demo.data.pairs import pairs_from_set  # noqa: E402
 
 TARGET_TOTAL_S, TARGET_DPO_S = 1200, 300
 

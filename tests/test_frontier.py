@@ -62,7 +62,7 @@ def adapters(tmp_path_factory, scorers):
     from rlhf_demo.models.presets import format_prompt
     from rlhf_demo.ppo.config import PPOConfig
     from rlhf_demo.ppo.engine import PPOEngine
-    from rlhf_demo.reward.pairs import pairs_from_set
+    from rlhf_demo.data.pairs import pairs_from_set
 
     d = tmp_path_factory.mktemp("adapters")
     model, tok = load_policy(resolve_policy("tiny", False), "cpu")  # PPO wraps its model in place: its own copy

@@ -7,7 +7,7 @@ import pytest
 
 from rlhf_demo.arena.hygiene import VoteFilters
 from rlhf_demo.data.sources import BundledSource
-from rlhf_demo.reward.pairs import pairs_from_set
+from rlhf_demo.data.pairs import pairs_from_set
 from rlhf_demo.reward.session import select_pairs
 from rlhf_demo.settings import Settings
 from rlhf_demo.workspace import Workspace

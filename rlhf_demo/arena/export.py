@@ -19,10 +19,9 @@ from pathlib import Path
 
 from rlhf_demo.arena.hygiene import VoteFilters, apply_filters
 from rlhf_demo.arena.votes import VoteError, VoteRecord, VoteStore
-from rlhf_demo.data.hh import prompt_messages
+from rlhf_demo.data.pairs import EXPORT_FORMATS, preference_examples
 from rlhf_demo.settings import shorten
 
-EXPORT_FORMATS = ("hh", "conversational")
 FILE_FORMATS = ("jsonl", "parquet")
 
 
@@ -32,6 +31,12 @@ class ExportStats:
     n_ties: int  # "tie" votes left out
     n_both_bad: int  # "both_bad" votes left out
     n_filtered: int = 0  # votes that did not pass the filters (not counted at all)
+
+
+def _examples(pairs: list[tuple[str, str, str]], fmt: str) -> list[dict]:
+    if fmt not in EXPORT_FORMATS:  # the export's own error type, so the Vote tab shows it as it shows the others
+        raise VoteError(f"Unknown export format {shorten(fmt)}: choose one of {', '.join(EXPORT_FORMATS)}.")
+    return preference_examples(pairs, fmt)
 
 
 def _decisive(votes: list[VoteRecord]) -> list[tuple[str, str, str]]:
@@ -55,22 +60,6 @@ def vote_pairs(store: VoteStore, filters: VoteFilters | None = None) -> list[tup
     return _decisive(counted_votes(store, filters))
 
 
-def preference_examples(pairs: list[tuple[str, str, str]], fmt: str) -> list[dict]:
-    if fmt not in EXPORT_FORMATS:
-        raise VoteError(f"Unknown export format {shorten(fmt)}: choose one of {', '.join(EXPORT_FORMATS)}.")
-    rows = []
-    for prompt, chosen, rejected in pairs:
-        if fmt == "hh":
-            rows.append({"chosen": f"{prompt} {chosen}", "rejected": f"{prompt} {rejected}"})
-        else:
-            messages = prompt_messages(prompt)
-            rows.append({
-                "chosen": messages + [{"role": "assistant", "content": chosen}],
-                "rejected": messages + [{"role": "assistant", "content": rejected}],
-            })
-    return rows
-
-
 def export_pairs(store: VoteStore, fmt: str = "hh", filters: VoteFilters | None = None) -> list[dict]:
     """The counted decisive votes as preference examples, oldest first.
 
@@ -80,7 +69,7 @@ def export_pairs(store: VoteStore, fmt: str = "hh", filters: VoteFilters | None 
                            {"role": "assistant", "content": chosen}], "rejected": [...]} where the shared
                            prompt is the leading user/assistant messages of both lists.
     """
-    return preference_examples(vote_pairs(store, filters), fmt)
+    return _examples(vote_pairs(store, filters), fmt)
 
 
 def _arrow_schema(fmt: str):
@@ -108,7 +97,7 @@ def write_export(store: VoteStore, path: str | os.PathLike, fmt: str = "hh", fil
         raise VoteError(f"Unknown file format {shorten(file_format)}: choose one of {', '.join(FILE_FORMATS)}.")
     # one snapshot: the rows and the counts agree even while people keep voting
     votes, report = apply_filters(store.votes(), filters)
-    rows = preference_examples(_decisive(votes), fmt)
+    rows = _examples(_decisive(votes), fmt)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:

@@ -42,7 +42,7 @@ def dpo_main(argv: list[str] | None = None) -> int:
     stderr and exit status 2."""
     from rlhf_demo.data.hh import load_jsonl
     from rlhf_demo.models.presets import probe_hub_for, resolve_policy
-    from rlhf_demo.reward.pairs import pairs_from_set
+    from rlhf_demo.data.pairs import pairs_from_set
     from rlhf_demo.storage import check_new_folder
 
     args = dpo_parser().parse_args(argv)

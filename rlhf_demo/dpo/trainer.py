@@ -2,7 +2,7 @@
 
 The reference policy is the same model with the adapter disabled (TRL does this when it is given a `peft_config`),
 so only one copy of the weights is in memory. The pairs go to TRL in its conversational format (the same conversion
-as the arena's export, `arena.export.preference_examples`) when the policy has a chat template, else as hh-rlhf
+as the arena's export, `data.pairs.preference_examples`) when the policy has a chat template, else as hh-rlhf
 text (the way `models.presets.format_prompt` prompts such a model). The saved folder is a plain peft adapter
 (``adapter_config.json`` + ``adapter_model.safetensors``) plus ``dpo_meta.json``, written last, the whole folder
 renamed into place when complete (`storage.atomic_folder`): the Vote tab loads it like a PPO checkpoint,
@@ -21,12 +21,12 @@ from typing import Callable, Sequence
 
 import torch
 
-from rlhf_demo.arena.export import preference_examples
+from rlhf_demo.data.pairs import preference_examples
 from rlhf_demo.dpo.config import META_FILE, DPOConfig
 from rlhf_demo.lane import TrainerTurns
 from rlhf_demo.models.presets import ModelChoice, ensure_weights, load_tokenizer, pick_device
 from rlhf_demo.reward.config import default_lora_targets
-from rlhf_demo.reward.pairs import Pair, build_training_pairs, check_pairs
+from rlhf_demo.data.pairs import Pair, build_training_pairs, check_pairs
 from rlhf_demo.storage import atomic_folder
 
 # TRL's names for what the UI and the CLI show (DPOTrainer logs them as the mean over `logging_steps` steps)

@@ -18,7 +18,7 @@ from typing import Protocol, Sequence, runtime_checkable
 import torch
 
 from rlhf_demo.lane import LANE
-from rlhf_demo.reward.pairs import Pair
+from rlhf_demo.data.pairs import Pair
 
 META_FILE = "reward_meta.json"
 

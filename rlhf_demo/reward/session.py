@@ -13,7 +13,7 @@ from pathlib import Path
 
 from rlhf_demo.data.browse import longer_reply_wins, shorter_reply_wins
 from rlhf_demo.reward.config import RewardConfig
-from rlhf_demo.reward.pairs import build_training_pairs, hold_out, pairs_from_set, split_pairs
+from rlhf_demo.data.pairs import build_training_pairs, hold_out, pairs_from_set, split_pairs
 from rlhf_demo.settings import shorten
 
 

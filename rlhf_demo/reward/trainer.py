@@ -22,7 +22,7 @@ from rlhf_demo.models.decoding import bf16_faster
 from rlhf_demo.models.presets import ModelChoice, ensure_weights, pick_device
 from rlhf_demo.reward.config import RewardConfig, default_lora_targets
 from rlhf_demo.reward.model import META_FILE, ReplyEncoder, RewardModel, evaluate, head_module_name, load_backbone
-from rlhf_demo.reward.pairs import Pair, check_pairs
+from rlhf_demo.data.pairs import Pair, check_pairs
 from rlhf_demo.reward.progress import auto_eval_steps, batch_work, planned_work
 from rlhf_demo.reward.reference import score_reference
 

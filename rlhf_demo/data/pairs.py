@@ -1,7 +1,8 @@
-"""Preference pairs as the reward model sees them: ``(prompt, chosen reply, rejected reply)`` strings.
+"""Preference pairs as every training stage sees them: ``(prompt, chosen reply, rejected reply)`` strings.
 
-Where they come from (a `PreferenceSet`, the class's votes), how a held-out split is drawn, and how hh-rlhf
-pairs and votes are mixed into one training set.
+Where they come from (a `PreferenceSet`; the arena turns votes into the same triples), how a held-out split is
+drawn, how hh-rlhf pairs and votes are mixed into one training set, and their conversion to the formats of
+hh-rlhf and of TRL (`preference_examples`), used by the reward model, DPO and the votes export alike.
 """
 
 from __future__ import annotations
@@ -9,8 +10,13 @@ from __future__ import annotations
 import random
 from typing import Sequence
 
+from rlhf_demo.data.hh import prompt_messages
+from rlhf_demo.settings import shorten
+
 # (hh-rlhf prompt ending in "\n\nAssistant:", chosen reply, rejected reply)
 Pair = tuple[str, str, str]
+
+EXPORT_FORMATS = ("hh", "conversational")  # hh-rlhf transcripts, or TRL's conversational preference format
 
 
 def pairs_from_set(preference_set) -> list[Pair]:
@@ -72,3 +78,22 @@ def check_pairs(pairs, what: str) -> list[Pair]:
             raise ValueError(f"{what} pair {i} is not (prompt, chosen_reply, rejected_reply) strings: {p!r:.120}")
         out.append(tuple(p))
     return out
+
+
+def preference_examples(pairs: Sequence[Pair], fmt: str) -> list[dict]:
+    """The pairs as preference examples: fmt="hh", full hh-rlhf transcripts ``{"chosen": prompt + " " + chosen,
+    "rejected": ...}``; fmt="conversational", TRL's implicit-prompt format ``{"chosen": [messages..., {"role":
+    "assistant", "content": chosen}], "rejected": [...]}``."""
+    if fmt not in EXPORT_FORMATS:
+        raise ValueError(f"Unknown export format {shorten(fmt)}: choose one of {', '.join(EXPORT_FORMATS)}.")
+    rows = []
+    for prompt, chosen, rejected in pairs:
+        if fmt == "hh":
+            rows.append({"chosen": f"{prompt} {chosen}", "rejected": f"{prompt} {rejected}"})
+        else:
+            messages = prompt_messages(prompt)
+            rows.append({
+                "chosen": messages + [{"role": "assistant", "content": chosen}],
+                "rejected": messages + [{"role": "assistant", "content": rejected}],
+            })
+    return rows
