@@ -67,7 +67,7 @@ def test_class_votes_default_off_on_a_space(monkeypatch):
 # ---------------------------------------------------------------------------------------------- what the tab shows
 from types import SimpleNamespace  # noqa: E402
 
-from rlhf_demo.ui.reward import curves_figure, evaluation_markdown, margins_figure, playground_markdown  # noqa: E402
+from rlhf_demo.ui.reward_view import curves_figure, evaluation_markdown, margins_figure, playground_markdown  # noqa: E402
 
 LOG = ([{"step": 0, "kind": "eval", "phase": "before", "n": 100, "eval_accuracy": 0.44}]
        + [{"step": s, "kind": "train", "loss": 0.69 - s / 200, "accuracy": 0.5 + s / 200} for s in range(1, 50, 5)]
@@ -126,7 +126,7 @@ def test_playground_scores_come_with_sigma_units():
 def test_each_model_says_what_it_was_trained_on():
     """The Reward tab's list and Browse's verdict name the data a reward model learned from."""
     from rlhf_demo.ui.browse import verdict_html
-    from rlhf_demo.ui.reward import models_frame
+    from rlhf_demo.ui.reward_view import models_frame
 
     real = {"source": "local:/x/harmless-base-sample.jsonl.gz", "description": "local files: harmless-base-sample",
             "subset": "harmless-base", "n_pairs": 400, "n_votes": 3}

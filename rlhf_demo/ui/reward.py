@@ -2,32 +2,33 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import gradio as gr
-import matplotlib
+import pandas as pd
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import pandas as pd  # noqa: E402
-
-from rlhf_demo.jobs import JobBusy, fmt_seconds  # noqa: E402
-from rlhf_demo.reward.config import RewardConfig  # noqa: E402
-from rlhf_demo.reward.form import default_use_votes, parse_epochs, parse_settings  # noqa: E402,F401
-from rlhf_demo.reward.reference import describe, relative  # noqa: E402
-from rlhf_demo.reward.registry import trained_on_text  # noqa: E402
-from rlhf_demo.reward.session import training_job  # noqa: E402
-from rlhf_demo.ui.common import as_text, error, esc  # noqa: E402
+from rlhf_demo.jobs import JobBusy
+from rlhf_demo.reward.config import RewardConfig
+from rlhf_demo.reward.form import default_use_votes, parse_epochs, parse_settings  # noqa: F401
+from rlhf_demo.reward.reference import describe, relative
+from rlhf_demo.reward.session import training_job
+from rlhf_demo.ui.common import as_text, error, esc
 from rlhf_demo.ui.lock import UnlockPanel, locked, require  # noqa: F401
-from rlhf_demo.workspace import Workspace  # noqa: E402
+from rlhf_demo.ui.reward_view import (
+    MODEL_COLUMNS,
+    curves_figure,
+    evaluation_markdown,
+    margins_figure,
+    models_frame,
+    playground_markdown,
+)
+from rlhf_demo.workspace import Workspace
 
 INTRO = """**Step 3 · The reward model.** A reward model reads a conversation and a reply and outputs one number. It is
 trained on preference pairs so that the **chosen** reply scores higher than the **rejected** one (loss
 −log σ(r_chosen − r_rejected), as in TRL's `RewardTrainer`). Here only a small LoRA adapter and the score head are
 trained on top of a frozen pretrained encoder. PPO (tab 4) then optimises the policy against the active model."""
 
-MODEL_COLUMNS = ["active", "name", "trained on", "backbone", "eval accuracy", "pairs", "LoRA", "created"]
 DEFAULT_PAIRS = 400
 PAIRS_INFO = "400 pairs: about 6 minutes on 2 idle CPU cores (longer on a busy machine: see the ETA)"
 
@@ -63,109 +64,6 @@ class RewardTab:
     timer: gr.Timer
     seen: gr.State
     instructor_controls: list  # Train, Stop, Make active and every setting: greyed out for students when locked
-
-
-# ----------------------------------------------------------------------------- rendering
-
-
-# Projector-readable plots: every text at least 14 px in the PNG (points x DPI / 72).
-DPI = 100
-FONT = {"title": 12.5, "label": 11.5, "tick": 10.5, "legend": 10.5}  # points; x 100 / 72 = 14.6 px and up
-
-
-def _style(ax) -> None:
-    ax.tick_params(labelsize=FONT["tick"])
-    ax.spines[["top", "right"]].set_visible(False)
-
-
-def curves_figure(log: list[dict]):
-    """Training loss/accuracy (every logged step) and the held-out evaluation curve: every K steps on a subset of the
-    held-out pairs (also before training and at the end), and all of them at the end (the title says how many)."""
-    fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 3.8), dpi=DPI)
-    tr = [r for r in log if r.get("kind") == "train"]
-    ev = [r for r in log if r.get("kind") == "eval"]
-    # the curve: one set of pairs throughout (the "after" row carries that subset's accuracy too)
-    curve = [(r["step"], r.get("subset_accuracy", r.get("eval_accuracy")), r.get("n_subset", r.get("n"))) for r in ev]
-    full = [r for r in ev if r.get("phase") == "after"]
-    during = [r for r in ev if r.get("phase") == "during"]
-    if tr:
-        a1.plot([r["step"] for r in tr], [r.get("loss", math.nan) for r in tr], label="train batch", color="#4f46e5")
-        a2.plot([r["step"] for r in tr], [r.get("accuracy", math.nan) for r in tr], label="train batch",
-                color="#4f46e5", alpha=0.45)
-    if during:
-        a1.plot([r["step"] for r in during], [r.get("eval_loss", math.nan) for r in during], "o-", label="held-out",
-                color="#ea580c")
-    n_sub = curve[0][2] if curve else None
-    if curve:
-        a2.plot([c[0] for c in curve], [c[1] for c in curve], "o-", color="#ea580c", label=f"held-out ({n_sub} pairs)")
-    if full:
-        a2.plot([r["step"] for r in full], [r["eval_accuracy"] for r in full], "s", ms=9, color="#9a3412",
-                label=f"held-out (all {full[0].get('n')})")
-    a1.set_title("loss  −log σ(r_chosen − r_rejected)", fontsize=FONT["title"])
-    every = f"every {during[1]['step'] - during[0]['step']} steps, " if len(during) > 1 else ""
-    a2.set_title(f"held-out accuracy: {every}{n_sub} pairs" if curve else "held-out accuracy", fontsize=FONT["title"])
-    a2.axhline(0.5, ls=":", color="grey", lw=1)
-    for a in (a1, a2):
-        a.set_xlabel("optimiser step", fontsize=FONT["label"])
-        _style(a)
-        if tr or curve:
-            a.legend(fontsize=FONT["legend"], frameon=False)
-        else:
-            a.text(0.5, 0.5, "no training yet", ha="center", va="center", transform=a.transAxes, fontsize=FONT["label"])
-    fig.tight_layout()
-    plt.close(fig)
-    return fig
-
-
-def margins_figure(margins: list[float]):
-    fig, ax = plt.subplots(figsize=(5.5, 3.8), dpi=DPI)
-    if margins:
-        ax.hist(margins, bins=30, color="#2e9d5b")
-        ax.axvline(0, color="#d0563b", lw=1.5)
-        ax.set_xlabel("margin  r(chosen) − r(rejected)", fontsize=FONT["label"])
-        ax.set_ylabel("held-out pairs", fontsize=FONT["label"])
-        right = sum(m > 0 for m in margins) / len(margins)
-        ax.set_title(f"{100 * right:.0f} % of pairs right of 0 (correct)", fontsize=FONT["title"])
-    else:
-        ax.text(0.5, 0.5, "margins appear after training", ha="center", va="center", transform=ax.transAxes,
-                fontsize=FONT["label"])
-        ax.axis("off")
-    _style(ax)
-    fig.tight_layout()
-    plt.close(fig)
-    return fig
-
-
-def evaluation_markdown(snap) -> str:
-    r = snap.result if isinstance(snap.result, dict) else None
-    shorter, longer = snap.data.get("baseline_shorter_wins"), snap.data.get("baseline_longer_wins")
-    if r is None:
-        extra = (f" · length baselines on the held-out set: shorter reply wins **{100 * shorter:.1f} %**, longer reply "
-                 f"wins **{100 * longer:.1f} %**" if shorter is not None and longer is not None else "")
-        return f"Held-out accuracy appears when training ends{extra}."
-    stop = " (stopped early: the adapter trained so far was saved)" if r.get("stopped") else ""
-    epochs = f"{r['epochs']:g} epoch{'s' if r['epochs'] != 1 else ''} = " if r.get("epochs") else ""
-    longer = r.get("baseline_longer_wins", 1 - r["baseline_shorter_wins"])
-    n_before = r.get("n_eval_before") or r["n_eval"]
-    before_n = f" ({n_before} of the pairs)" if n_before != r["n_eval"] else ""
-    return (f"| held-out pairs ({r['n_eval']}) | accuracy |\n|---|---|\n"
-            f"| before training¹ | {100 * r['eval_accuracy_before']:.1f} % |\n"
-            f"| **after training** | **{100 * r['eval_accuracy']:.1f} %** |\n"
-            f"| baseline: shorter reply wins | {100 * r['baseline_shorter_wins']:.1f} % |\n"
-            f"| baseline: longer reply wins | {100 * longer:.1f} % |\n\n"
-            f"¹ the untrained (random) score head on the frozen backbone{before_n}: not exactly 50 %.  \n"
-            f"Saved as **{esc(r['name'])}** and made active{stop}; {r['n_train']} training pairs, {epochs}"
-            f"{r['steps']} optimiser steps, {fmt_seconds(r['train_seconds'])}, {r['trainable_params']:,} of "
-            f"{r['total_params']:,} parameters trained.")
-
-
-def models_frame(items: list[dict]) -> pd.DataFrame:
-    rows = [{"active": "●" if m["active"] else "", "name": m["name"], "trained on": trained_on_text(m.get("trained_on")),
-             "backbone": str(m.get("backbone") or ""),
-             "eval accuracy": "" if m.get("eval_accuracy") is None else f"{100 * m['eval_accuracy']:.1f} %",
-             "pairs": m.get("n_train"), "LoRA": "yes" if m.get("lora") else "no", "created": m.get("created_iso", "")}
-            for m in items]
-    return pd.DataFrame(rows, columns=MODEL_COLUMNS)
 
 
 # ----------------------------------------------------------------------------- building
@@ -381,12 +279,3 @@ def wire(tab: RewardTab, ws: Workspace, demo: gr.Blocks, panel: UnlockPanel) -> 
     for fn in (reward_score_detail, reward_train, reward_stop, model_activate, reward_status):
         gr.api(fn, api_name=fn.__name__)
 
-
-def playground_markdown(scores: list[float], zs: list[float | None], name: str) -> str:
-    """Each reply's score, also in σ relative to an average held-out reply, and which one the model prefers."""
-    lines = [f"Reply {i + 1}: **{s:+.3f}** · {describe(z)}" for i, (s, z) in enumerate(zip(scores, zs))]
-    if len(scores) == 2:
-        better = 1 if scores[0] > scores[1] else 2
-        lines.append(f"The reward model prefers **reply {better}** (margin {abs(scores[0] - scores[1]):.3f}).")
-    return "  \n".join(lines) + (f"  \n<span class='rl-meta'>model: {esc(name)} · raw scores are on the model's own "
-                                  f"scale; σ = the spread of its scores of the held-out replies</span>")
