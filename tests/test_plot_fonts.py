@@ -7,13 +7,7 @@ from rlhf_demo.arena.ranking import win_matrix
 from rlhf_demo.arena.votes import VoteRecord
 from rlhf_demo.ui.vote import matrix_plot
 
-
-def smallest_text_px(fig) -> float:
-    fig.canvas.draw()
-    texts = [t for t in fig.findobj(lambda a: hasattr(a, "get_fontsize") and hasattr(a, "get_text"))
-             if t.get_text().strip() and t.get_visible()]
-    assert texts
-    return min(t.get_fontsize() * fig.dpi / 72 for t in texts)
+from .fonts import assert_readable
 
 
 def test_win_matrix_text_is_at_least_14_px():
@@ -23,5 +17,5 @@ def test_win_matrix_text_is_at_least_14_px():
     base = {name: (p.default if p.default is not inspect.Parameter.empty else "") for name, p in fields.items()}
     records = [VoteRecord(**{**base, "round_id": f"{i:032x}", "model_a": "base-t0.7", "model_b": "ppo-step20",
                              "outcome": "A" if i % 3 else "B"}) for i in range(6)]
-    assert smallest_text_px(matrix_plot(win_matrix(records))) >= 14
-    assert smallest_text_px(matrix_plot(None)) >= 14
+    assert_readable(matrix_plot(win_matrix(records)))
+    assert_readable(matrix_plot(None))

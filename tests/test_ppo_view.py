@@ -8,6 +8,8 @@ import pytest
 
 from rlhf_demo.ui.ppo_view import MAIN_PLOTS, MORE_PLOTS, SMOOTH_FROM, kl_shaded, metrics_figure, samples_html, smooth
 
+from .fonts import assert_readable
+
 
 def test_smooth_is_a_bias_corrected_moving_average():
     values = [1.0, 3.0, math.nan, 2.0, 10.0]
@@ -49,12 +51,7 @@ def test_main_view_is_four_plots_and_every_metric_is_somewhere():
 def test_plot_text_is_readable_on_a_projector(more):
     """Every title, label and tick of the PNG is at least 14 px tall (points × dpi / 72): readable at 3 m."""
     fig = metrics_figure([{"step": i, "objective/scores": i / 3, "objective/kl": i / 10} for i in range(1, 5)], more)
-    fig.canvas.draw()
-    texts = [t for t in fig.findobj(lambda a: hasattr(a, "get_fontsize") and hasattr(a, "get_text"))
-             if t.get_text().strip() and t.get_visible()]
-    assert len(texts) > 20
-    smallest = min(t.get_fontsize() * fig.dpi / 72 for t in texts)
-    assert smallest >= 14, smallest
+    assert_readable(fig, min_texts=21)
 
 
 def test_samples_show_a_kl_that_is_never_negative():

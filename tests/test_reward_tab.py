@@ -69,6 +69,8 @@ from types import SimpleNamespace  # noqa: E402
 
 from rlhf_demo.ui.reward_view import curves_figure, evaluation_markdown, margins_figure, playground_markdown  # noqa: E402
 
+from .fonts import assert_readable  # noqa: E402
+
 LOG = ([{"step": 0, "kind": "eval", "phase": "before", "n": 100, "eval_accuracy": 0.44}]
        + [{"step": s, "kind": "train", "loss": 0.69 - s / 200, "accuracy": 0.5 + s / 200} for s in range(1, 50, 5)]
        + [{"step": s, "kind": "eval", "phase": "during", "n": 100, "eval_accuracy": 0.5 + s / 300, "eval_loss": 0.6}
@@ -77,20 +79,10 @@ LOG = ([{"step": 0, "kind": "eval", "phase": "before", "n": 100, "eval_accuracy"
            "subset_accuracy": 0.66}])
 
 
-def _texts(fig):
-    return [t for t in fig.findobj(lambda o: hasattr(o, "get_fontsize") and hasattr(o, "get_text"))
-            if t.get_text().strip()]
-
-
 @pytest.mark.parametrize("make", [lambda: curves_figure(LOG), lambda: curves_figure([]),
                                   lambda: margins_figure([0.3, -0.1, 0.5]), lambda: margins_figure([])])
 def test_plot_text_is_at_least_14_px_for_a_projector(make):
-    fig = make()
-    fig.canvas.draw()
-    texts = _texts(fig)
-    assert texts
-    small = [(t.get_text(), t.get_fontsize() * fig.dpi / 72) for t in texts if t.get_fontsize() * fig.dpi / 72 < 14]
-    assert not small, small
+    assert_readable(make())
 
 
 def test_the_curve_has_every_evaluation_and_says_on_how_many_pairs():

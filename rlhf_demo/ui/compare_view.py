@@ -5,15 +5,11 @@ from __future__ import annotations
 
 import math
 
-import matplotlib
+import pandas as pd
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import pandas as pd  # noqa: E402
-
-from rlhf_demo.ppo.overopt import EVAL_PROMPTS, drift_flags, gold_peak, overopt_curve  # noqa: E402
-from rlhf_demo.ui.common import esc  # noqa: E402
-from rlhf_demo.ui.ppo_view import PLOT_DPI, PLOT_PT, _style  # noqa: E402
+from rlhf_demo.ppo.overopt import EVAL_PROMPTS, drift_flags, gold_peak, overopt_curve
+from rlhf_demo.ui.common import esc
+from rlhf_demo.ui.plots import PLOT_DPI, PLOT_PT, plt, style
 
 PROXY, GOLD = "#4f46e5", "#d97706"  # one colour per reward model, the same in every chart of the tab
 METHOD_STYLE = {"best-of-n": ("#0f766e", "o"), "dpo": ("#be185d", "s"), "ppo": ("#4f46e5", "^")}
@@ -50,7 +46,7 @@ def overopt_figure(evals: list[dict], history: list[dict]):
     ax.set_title("score vs √KL from the base policy", fontsize=PLOT_PT)
     ax.set_xlabel("√KL (held-out prompts)", fontsize=PLOT_PT)
     ax.set_ylabel("σ above the base policy", fontsize=PLOT_PT)
-    _style(ax)
+    style(ax)
     steps = [h.get("step", i + 1) for i, h in enumerate(history)]
     for ax, key, title in ((axes[1], "val/mean_response_length", "mean reply length (tokens)"),
                            (axes[2], "objective/entropy", "entropy (nats per reply)")):
@@ -61,7 +57,7 @@ def overopt_figure(evals: list[dict], history: list[dict]):
             _empty(ax, "no PPO steps yet")
         ax.set_title(title, fontsize=PLOT_PT)
         ax.set_xlabel("PPO step", fontsize=PLOT_PT)
-        _style(ax)
+        style(ax)
     fig.tight_layout()
     plt.close(fig)
     return fig
@@ -102,7 +98,7 @@ def dpo_figure(log: list[dict]):
             _empty(ax, "no DPO run yet")
         ax.set_title(f"{key}\n{title}", fontsize=PLOT_PT)
         ax.set_xlabel("optimiser step", fontsize=PLOT_PT)
-        _style(ax)
+        style(ax)
     fig.tight_layout()
     plt.close(fig)
     return fig
@@ -145,7 +141,7 @@ def frontier_figure(result: dict | None):
     ax.set_title("reward–KL frontier: filled = gold, hollow = proxy", fontsize=PLOT_PT)
     if rows:
         ax.legend(fontsize=PLOT_PT - 3, ncol=3, loc="best")
-    _style(ax)
+    style(ax)
     fig.tight_layout()
     plt.close(fig)
     return fig

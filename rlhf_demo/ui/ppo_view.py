@@ -6,23 +6,18 @@ from __future__ import annotations
 import html
 import math
 
-import matplotlib
+import pandas as pd
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import pandas as pd  # noqa: E402
-
-from rlhf_demo.data.hh import last_question  # noqa: E402
-from rlhf_demo.ppo.session import SessionView  # noqa: E402
-from rlhf_demo.ui.common import esc  # noqa: E402
+from rlhf_demo.data.hh import last_question
+from rlhf_demo.ppo.session import SessionView
+from rlhf_demo.ui.common import esc
+from rlhf_demo.ui.plots import PLOT_DPI, PLOT_PT, plt, style
 
 MAIN_PLOTS = [("objective/scores", "score (0 = base policy's mean)"), ("objective/kl", "KL from the reference"),
               ("objective/rlhf_reward", "score − β·KL")]
 MORE_PLOTS = [("objective/entropy", "entropy (nats/reply)"), ("policy/approxkl_avg", "approx KL per update"),
               ("policy/clipfrac_avg", "clip fraction"), ("loss/policy_avg", "policy loss"),
               ("loss/value_avg", "value loss"), ("val/ratio", "ratio new/old")]
-PLOT_DPI = 100
-PLOT_PT = 12  # 12 pt at 100 dpi = 16.7 px in the PNG: readable from the back of a classroom (>= 14 px)
 # control -> the PPOConfig field it edits. The baseline radio also sets samples_per_prompt (group = GROUP_SIZE).
 LIVE_CONTROLS = {"kl_coef": "kl_coef", "lr": "learning_rate", "batch_size": "batch_size", "baseline": "baseline",
                  "response_length": "response_length", "temperature": "temperature", "epochs": "num_ppo_epochs"}
@@ -46,11 +41,6 @@ def smooth(values: list[float], weight: float = 0.85) -> list[float]:
     return out
 
 
-def _style(ax) -> None:
-    ax.tick_params(labelsize=PLOT_PT)
-    ax.spines[["top", "right"]].set_visible(False)
-
-
 def _series(ax, steps: list[int], history: list[dict], key: str, title: str) -> None:
     ys = [h.get(key, math.nan) for h in history]
     long_run = len(steps) >= SMOOTH_FROM
@@ -60,7 +50,7 @@ def _series(ax, steps: list[int], history: list[dict], key: str, title: str) -> 
         ax.plot(steps, smooth(ys), lw=2.4, color="#4f46e5")
     ax.set_title(f"{key}\n{title}", fontsize=PLOT_PT)
     ax.set_xlabel("PPO step", fontsize=PLOT_PT)
-    _style(ax)
+    style(ax)
 
 
 def metrics_figure(history: list[dict], more: bool = False):
@@ -82,7 +72,7 @@ def metrics_figure(history: list[dict], more: bool = False):
             fig.colorbar(points, ax=ax).ax.tick_params(labelsize=PLOT_PT)
         ax.set_title("score vs √KL (colour = step)", fontsize=PLOT_PT)
         ax.set_xlabel("√KL", fontsize=PLOT_PT)
-        _style(ax)
+        style(ax)
     if not history:
         for ax in axes.flat:
             ax.text(0.5, 0.5, "no steps yet", ha="center", va="center", fontsize=PLOT_PT, transform=ax.transAxes)
