@@ -60,6 +60,17 @@ def test_length_stats_against_a_plain_count(sample_path):
     assert 0.52 < st.shorter_wins < 0.60
 
 
+def test_the_length_plot_is_readable_on_a_projector(sample_path):
+    from rlhf_demo.data.browse import set_length_stats
+    from rlhf_demo.ui.browse_view import length_plot
+
+    from .fonts import assert_readable
+
+    ps = load_jsonl(sample_path)
+    assert set_length_stats(ps) is set_length_stats(ps)  # computed once per set
+    assert_readable(length_plot(set_length_stats(ps)), min_texts=5)
+
+
 # ------------------------------------------------------------------- the "reward model disagrees" filter's scores
 import threading  # noqa: E402
 import time  # noqa: E402
@@ -74,7 +85,6 @@ from rlhf_demo.reward.scoring import (  # noqa: E402
     cache_key,
     model_fingerprint,
     score_split,
-    split_fingerprint,
 )
 
 
@@ -117,12 +127,10 @@ def test_the_cache_key_follows_the_model_and_the_data(tmp_path, real_pairs):
     model.mkdir()
     (model / "reward_meta.json").write_text('{"created": 1}')
     fp = model_fingerprint(model)
-    key = cache_key("rm-1", fp, "local: x", "s", "all", split_fingerprint(real_pairs))
-    assert key == cache_key("rm-1", model_fingerprint(model), "local: x", "s", "all", split_fingerprint(list(real_pairs)))
+    key = cache_key("rm-1", fp, "local: x", "s", "all", "f")
+    assert key == cache_key("rm-1", model_fingerprint(model), "local: x", "s", "all", "f")
     (model / "reward_meta.json").write_text('{"created": 2}')  # retrained under the same name
     assert model_fingerprint(model) != fp
-    changed = [*real_pairs[:-1], (real_pairs[-1][0], real_pairs[-1][1] + "!", real_pairs[-1][2])]
-    assert split_fingerprint(changed) != split_fingerprint(real_pairs)
     others = {cache_key("rm-1", fp, "local: y", "s", "all", "f"), cache_key("rm-1", fp, "local: x", "s", "test", "f"),
               cache_key("rm-2", fp, "local: x", "s", "all", "f"), cache_key("rm-1", fp, "local: x", "s", "all", "f")}
     assert len(others) == 4
@@ -161,3 +169,51 @@ def test_the_cache_keeps_the_newest_files(tmp_path):
     assert sorted(f.stem for f in tmp_path.glob("*.json")) == ["k2", "k3", "k4"]
     (tmp_path / "k4.json").write_text("{broken")
     assert cache.load("k4") is None and cache.load("k3").chosen == [1.0]
+
+
+def test_a_sets_fingerprint_follows_every_text(sample_path):
+    from rlhf_demo.data.hh import PreferenceSet, parse_pair
+
+    ps = load_jsonl(sample_path)
+    assert ps.fingerprint == load_jsonl(sample_path).fingerprint and len(ps.fingerprint) == 16
+    last = ps.pairs[-1]
+    changed = PreferenceSet([*ps.pairs[:-1], parse_pair(last.chosen_text + "!", last.rejected_text, last.index)], "x")
+    assert changed.fingerprint != ps.fingerprint
+    assert PreferenceSet(ps.pairs[:-1], "x").fingerprint != ps.fingerprint
+
+
+class OneModel:
+    """A reward-model registry with one saved model (its folder holds only the metadata the cache key reads)."""
+
+    def __init__(self, folder, model):
+        self.folder, self.model = folder, model
+
+    def path(self, name):
+        return self.folder
+
+    def load(self, name, device=None):
+        return self.model
+
+
+def test_split_verdicts_one_pair_at_once_then_the_whole_split_from_the_background(tmp_path, tiny_rm, sample_path):
+    from rlhf_demo.data.hh import PreferenceSet
+    from rlhf_demo.reward.verdicts import SplitVerdicts
+
+    folder = tmp_path / "rm-1"
+    folder.mkdir()
+    (folder / "reward_meta.json").write_text('{"created": 1}')
+    ps = PreferenceSet(load_jsonl(sample_path).pairs[:40], "sample")
+    where = ("local: x", "s", "test")
+    verdicts = SplitVerdicts(OneModel(folder, tiny_rm), tmp_path / "reward_scores")
+    alone = verdicts.pair("rm-1", where, ps, 7)  # nothing cached yet: one forward pass
+    assert verdicts.scores("rm-1", where, ps) is None
+    assert verdicts.start("rm-1", where, ps)
+    assert verdicts.scorer.runner.join(60)
+    snap, mine = verdicts.job("rm-1", where, ps)
+    assert snap.state == "done" and mine
+    found = verdicts.scores("rm-1", where, ps)
+    assert found.chosen[7] == pytest.approx(alone[0], abs=1e-4) and found.rejected[7] == pytest.approx(alone[1], abs=1e-4)
+    assert verdicts.pair("rm-1", where, ps, 7) == (found.chosen[7], found.rejected[7])  # now from the split's scores
+    other = PreferenceSet(ps.pairs[:39], "sample")  # other data, another split: scored anew
+    assert verdicts.scores("rm-1", where, other) is None and not verdicts.job("rm-1", where, other)[1]
+    assert verdicts.scores("rm-1", (*where[:2], "train"), ps) is None

@@ -117,7 +117,7 @@ def test_playground_scores_come_with_sigma_units():
 
 def test_each_model_says_what_it_was_trained_on():
     """The Reward tab's list and Browse's verdict name the data a reward model learned from."""
-    from rlhf_demo.ui.browse import verdict_html
+    from rlhf_demo.ui.browse_view import verdict_html
     from rlhf_demo.ui.reward_view import models_frame
 
     real = {"source": "local:/x/harmless-base-sample.jsonl.gz", "description": "local files: harmless-base-sample",

@@ -9,12 +9,14 @@ earlier turns differ too, so the shared prefix is computed, not assumed).
 from __future__ import annotations
 
 import gzip
+import hashlib
 import json
 import os
 import re
 import time
 import zlib
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 HUMAN_TAG = "\n\nHuman:"
@@ -156,6 +158,18 @@ class PreferenceSet:
 
     def __len__(self) -> int:
         return len(self.pairs)
+
+    @cached_property
+    def fingerprint(self) -> str:
+        """16 hex digits of a hash of every pair's prompt, chosen and rejected reply: it changes whenever the data
+        does (the key of the reward scores cached for this split, `reward/scoring.py`). Computed once per set."""
+        h = hashlib.sha256()
+        for p in self.pairs:
+            for text in (p.prompt, p.chosen, p.rejected):
+                b = text.encode("utf-8")
+                h.update(len(b).to_bytes(8, "little"))  # length first: no two ways of cutting the same bytes collide
+                h.update(b)
+        return h.hexdigest()[:16]
 
 
 class DataFileError(ValueError):

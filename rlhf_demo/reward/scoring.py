@@ -40,17 +40,6 @@ class SplitScores:
         return [i for i, (c, r) in enumerate(zip(self.chosen, self.rejected)) if c <= r]
 
 
-def split_fingerprint(pairs: Sequence[tuple[str, str, str]]) -> str:
-    """A hash of every (prompt, chosen, rejected) text of a split: changes whenever the data does."""
-    h = hashlib.sha256()
-    for p, c, r in pairs:
-        for text in (p, c, r):
-            b = text.encode("utf-8")
-            h.update(len(b).to_bytes(8, "little"))
-            h.update(b)
-    return h.hexdigest()[:16]
-
-
 def model_fingerprint(model_dir: str | os.PathLike, meta_file: str = "reward_meta.json") -> str:
     """A hash of a saved reward model's metadata (written once, last, when its training finished: it records when,
     on what and how), plus its folder's name."""
@@ -59,7 +48,8 @@ def model_fingerprint(model_dir: str | os.PathLike, meta_file: str = "reward_met
 
 
 def cache_key(model_name: str, model_fp: str, source: str, subset: str, split: str, split_fp: str) -> str:
-    """One file name per (reward model, data source and split): ``<model>-<16 hex>``."""
+    """One file name per (reward model, data source and split): ``<model>-<16 hex>``. split_fp: the data's own
+    fingerprint (`PreferenceSet.fingerprint`)."""
     ident = json.dumps([model_name, model_fp, source, subset, split, split_fp])
     return f"{model_name}-{hashlib.sha256(ident.encode()).hexdigest()[:16]}"
 
