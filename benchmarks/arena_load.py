@@ -68,14 +68,15 @@ def main() -> None:
         from rlhf_demo.data.pairs import pairs_from_set
 
         pairs = pairs_from_set(ws.data.source.load())
-        ws.reward_models.train(RewardConfig(backbone="policy", max_length=64, num_train_epochs=1, eval_pairs=16),
-                               pairs[:96], pairs[96:112], ws.reward_backbone("policy"))
-        ws.jobs.submit("ppo", "PPO", lambda ctx: ws.ppo.run(ctx, 100_000))
-        while len(ws.ppo.view().history) < args.alone_steps + 1:  # (the first step also fits the score norm)
+        ws.reward.models.train(RewardConfig(backbone="policy", max_length=64, num_train_epochs=1, eval_pairs=16),
+                               pairs[:96], pairs[96:112], ws.reward.backbones.resolve("policy"))
+        ws.ppo.run.use_reward(ws.reward.active)
+        ws.jobs.submit("ppo", "PPO", lambda ctx: ws.ppo.run.run(ctx, 100_000))
+        while len(ws.ppo.run.view().history) < args.alone_steps + 1:  # (the first step also fits the score norm)
             time.sleep(0.5)
-        alone = [h["time/step_seconds"] for h in ws.ppo.view().history[1:]]
+        alone = [h["time/step_seconds"] for h in ws.ppo.run.view().history[1:]]
         ppo_alone = statistics.mean(alone)
-        ppo_from = len(ws.ppo.view().history)
+        ppo_from = len(ws.ppo.run.view().history)
 
     if ws is not None:
         # the voters run in another process, as a class's phones do: in this one their 30 client threads would fight
@@ -139,7 +140,7 @@ def report(args, ws, demo, url: str, wall: float, client: dict, ppo_alone, ppo_f
 
     ppo_loaded = ppo_steps_loaded = None
     if args.train:
-        loaded = [h["time/step_seconds"] for h in ws.ppo.view().history[ppo_from:]]
+        loaded = [h["time/step_seconds"] for h in ws.ppo.run.view().history[ppo_from:]]
         ppo_steps_loaded = len(loaded)
         ppo_loaded = statistics.mean(loaded) if loaded else None
         ws.jobs.stop()

@@ -3,7 +3,7 @@
 The app's own code path, on the offline default (SmolLM2-135M-Instruct Q4_1, the bundled data, MiniLM reward models):
 
     1. a PROXY reward model trained on a small slice (--proxy-pairs of the bundled train split, like a class's votes)
-       and a GOLD one trained on the whole train split (the Reward tab's job, `reward.session.training_job`);
+       and a GOLD one trained on the whole train split (the Reward tab's job, `RewardService.training_job`);
        or reuse two saved ones with --data-dir DIR --proxy NAME --gold NAME
     2. the PPO tab's session with the reward-hacking demo's settings (HACK_SETTINGS: β = 0, a high learning rate),
        the proxy active; the gold model is picked by the app's default (the other model, trained on more pairs)
@@ -29,7 +29,7 @@ from pathlib import Path
 
 import _common  # noqa: F401  (offline env)
 
-from rlhf_demo.ppo.config import HACK_SETTINGS  # noqa: E402
+from rlhf_demo.ppo.service import HACK_SETTINGS  # noqa: E402
 
 
 class Ctx:
@@ -54,13 +54,12 @@ class Ctx:
 
 def train_reward(ws, name: str, n_pairs: int, quick: bool = False) -> dict:
     from rlhf_demo.reward.config import RewardConfig
-    from rlhf_demo.reward.session import training_job
 
     subset = ws.data.source.default()[0]
     cfg = RewardConfig(eval_pairs=48)
     if quick:  # the workspace's reward backbone is the tiny BERT (main)
         cfg = RewardConfig(backbone=ws.settings.reward_backbone, **_common.QUICK_REWARD)
-    job, data = training_job(ws, cfg, subset, n_pairs, False, name=name)
+    job, data = ws.reward.training_job(cfg, subset, n_pairs, False, name=name)
     t0 = time.perf_counter()
     result = job(Ctx())
     return {"name": name, "pairs": len(data.train), "accuracy": result.get("eval_accuracy", result.get("accuracy")),
@@ -102,9 +101,10 @@ def main() -> int:
         prep.append(train_reward(ws, "gold", min(n_all, 64) if args.quick else n_all, args.quick))
         prep.append(train_reward(ws, "proxy", args.proxy_pairs, args.quick))
         args.proxy, args.gold = "proxy", "gold"
-    ws.reward_models.set_active(args.proxy)
-    ws.lab.set_gold(args.gold)
-    session = ws.ppo
+    ws.reward.models.set_active(args.proxy)
+    ws.gold.set(args.gold)
+    session = ws.ppo.run
+    session.use_reward(args.proxy)
     session.eval_every = args.every
     if args.quick:  # before the engine is built: it takes the session's config
         from dataclasses import replace

@@ -44,7 +44,7 @@ from pathlib import Path
 
 import _common  # noqa: F401  (offline env)
 
-from rlhf_demo.ppo.config import HACK_SETTINGS  # noqa: E402
+from rlhf_demo.ppo.service import HACK_SETTINGS  # noqa: E402
 
 REPO = _common.REPO
 BUNDLED = REPO / "assets" / "bundled"

@@ -1,6 +1,6 @@
 """How right is the Reward tab's ETA, and how long does the tab's default training take?
 
-Runs the app's own reward-training job (`rlhf_demo.reward.session.training_job`, the Reward tab's default settings:
+Runs the app's own reward-training job (`rlhf_demo.reward.service.RewardService.training_job`, the Reward tab's default settings:
 400 hh-rlhf pairs, minilm) on the real harmless-base sample, polls the job as a page does (every second), and
 compares the ETA shown at ~10 %, ~25 % and ~50 % of the run's real duration with the time that was really left.
 Also reports the held-out accuracy (before / after), both length baselines, the evaluation curve's points and the
@@ -23,7 +23,6 @@ from pathlib import Path
 import _common  # noqa: F401  (offline env)
 
 from rlhf_demo.reward.config import RewardConfig  # noqa: E402
-from rlhf_demo.reward.session import training_job  # noqa: E402
 from rlhf_demo.settings import Settings  # noqa: E402
 from rlhf_demo.workspace import Workspace  # noqa: E402
 
@@ -75,7 +74,7 @@ def main() -> None:
         subset = ws.data.source.default()[0]
         load_start = os.getloadavg()
         t0 = time.time()
-        job, data = training_job(ws, cfg, subset, args.pairs, use_votes=False)
+        job, data = ws.reward.training_job(cfg, subset, args.pairs, use_votes=False)
         ws.jobs.submit("reward", "Reward model training", job)
         samples: list[tuple[float, float | None]] = []
         while ws.jobs.snapshot().active:

@@ -220,10 +220,11 @@ class JobRunner:
             cur.version += 1
 
     # -- controls ---------------------------------------------------------------------------
-    def stop(self) -> bool:
-        """Ask the running job to stop at its next check. Returns False when nothing runs."""
+    def stop(self, kind: str | None = None) -> bool:
+        """Ask the running job to stop at its next check (only when it is of `kind`, when given). Returns False when
+        nothing (of that kind) runs."""
         with self._lock:
-            if not self._current.active:
+            if not self._current.active or kind not in (None, self._current.kind):
                 return False
             self._stop.set()
             self._paused.clear()

@@ -22,6 +22,7 @@ import hashlib
 import json
 import os
 import shutil
+import time
 import uuid
 from pathlib import Path
 
@@ -289,3 +290,20 @@ def storage_message(problem: str) -> str:
         return ("the disk is full: nothing more can be saved (votes, models, checkpoints). Whoever runs the app must "
                 "free some space on it.")
     return f"the data folder cannot be written ({problem}). Whoever runs the app must fix it and restart it."
+
+
+def download_path(data_dir: str | Path, filename: str, keep: int = 20, max_age_seconds: float = 3600) -> Path:
+    """Where a download (a votes export, a chart) is written: ONE folder per data dir in the system's temp dir (Gradio
+    serves files from there), pruned at every call to the newest `keep` files of the last `max_age_seconds`."""
+    import hashlib
+    import tempfile
+
+    key = hashlib.sha256(str(Path(data_dir).resolve()).encode()).hexdigest()[:10]
+    folder = Path(tempfile.gettempdir()) / f"rlhf-playground-exports-{key}"
+    folder.mkdir(parents=True, exist_ok=True)
+    files = sorted((f for f in folder.iterdir() if f.is_file()), key=lambda f: f.stat().st_mtime, reverse=True)
+    now = time.time()
+    for i, f in enumerate(files):
+        if i >= keep - 1 or now - f.stat().st_mtime > max_age_seconds:
+            f.unlink(missing_ok=True)
+    return folder / filename

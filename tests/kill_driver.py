@@ -68,14 +68,15 @@ def reward_config(backbone: str, epochs: float) -> RewardConfig:
 def main() -> None:
     scenario, data_dir, backbone = sys.argv[1:4]
     ws = Workspace(Settings(offline=True, policy="tiny", reward_backbone=backbone, data_dir=data_dir, device="cpu"))
-    ws.ppo.autosave_seconds = 0.0  # autosave after every step: a kill always finds a recent one
+    ws.ppo.run.autosave_seconds = 0.0  # autosave after every step: a kill always finds a recent one
     pairs = pairs_from_set(BundledSource().load("bundled", "train"))
     if scenario == "prepare":
-        ws.reward_models.train(reward_config(backbone, 1), pairs[:96], pairs[96:112], ws.reward_backbone(), name="rm-first")
-        ws.ppo.set_live(batch_size=4, response_length=8)
-        ws.ppo.run(Ctx(), 1)
-        ws.ppo.save_checkpoint("first")
-        rc, rr = ws.reward_models.active_model().score_pairs(PROBE_PAIRS)
+        ws.reward.models.train(reward_config(backbone, 1), pairs[:96], pairs[96:112], ws.reward.backbones.resolve(), name="rm-first")
+        ws.ppo.run.set_live(batch_size=4, response_length=8)
+        ws.ppo.run.use_reward(ws.reward.active)
+        ws.ppo.run.run(Ctx(), 1)
+        ws.ppo.run.save_checkpoint("first")
+        rc, rr = ws.reward.models.active_model().score_pairs(PROBE_PAIRS)
         say(json.dumps({"scores": rc.tolist() + rr.tolist()}))
         return
     voting = threading.Event()
@@ -83,19 +84,21 @@ def main() -> None:
     voting.wait(120)  # the votes are flowing before the work that will be killed begins
     if scenario == "reward":
         say("BUSY")
-        ws.reward_models.train(reward_config(backbone, 100), pairs, pairs[:16], ws.reward_backbone(), name="rm-second",
+        ws.reward.models.train(reward_config(backbone, 100), pairs, pairs[:16], ws.reward.backbones.resolve(), name="rm-second",
                                on_log=lambda row: None)
     elif scenario == "ppo":
-        ws.ppo.set_live(batch_size=4, response_length=8)
-        ws.ppo.engine()
+        ws.ppo.run.set_live(batch_size=4, response_length=8)
+        ws.ppo.run.use_reward(ws.reward.active)
+        ws.ppo.run.engine()
         say("BUSY")
-        ws.ppo.run(Ctx(), 100_000)
+        ws.ppo.run.run(Ctx(), 100_000)
     elif scenario == "save":
-        ws.ppo.set_live(batch_size=4, response_length=8)
-        ws.ppo.run(Ctx(), 1)
+        ws.ppo.run.set_live(batch_size=4, response_length=8)
+        ws.ppo.run.use_reward(ws.reward.active)
+        ws.ppo.run.run(Ctx(), 1)
         say("BUSY")
         while True:
-            ws.ppo.save_checkpoint()
+            ws.ppo.run.save_checkpoint()
     time.sleep(3600)
 
 

@@ -8,6 +8,7 @@ import pytest
 from gradio_client import Client
 
 from rlhf_demo.arena.votes import VoteError, VoteStore
+from rlhf_demo.storage import download_path
 from tests.test_cli_end_to_end import REPO, refused
 
 BUNDLED = REPO / "assets" / "bundled"
@@ -136,7 +137,7 @@ def test_exports_share_one_folder_that_is_pruned(tmp_path):
     ws = Workspace(Settings(offline=True, policy="tiny", data_dir=tmp_path / "data"))
     paths = []
     for i in range(30):
-        p = ws.export_path(f"votes-{i}.jsonl")
+        p = download_path(ws.settings.data_dir, f"votes-{i}.jsonl")
         p.write_text("{}\n")
         paths.append(p)
     folder = paths[0].parent
@@ -174,10 +175,10 @@ def test_only_preset_backbones_unless_the_operator_allows_any(tmp_path):
 
     ws = Workspace(Settings(offline=True, policy="tiny", data_dir=tmp_path / "data"))
     with pytest.raises(ValueError, match="--allow-any-model"):
-        ws.reward_backbone("some-org/some-model")
+        ws.reward.backbones.resolve("some-org/some-model")
     with pytest.raises(ValueError, match="--allow-any-model"):
-        ws.reward_backbone(str(TINY_POLICY_DIR))
-    assert ws.reward_backbone("policy").path == str(TINY_POLICY_DIR)
+        ws.reward.backbones.resolve(str(TINY_POLICY_DIR))
+    assert ws.reward.backbones.resolve("policy").path == str(TINY_POLICY_DIR)
     open_ws = Workspace(Settings(offline=True, policy="tiny", data_dir=tmp_path / "data", allow_any_model=True))
     assert open_ws.reward_backbone(str(TINY_POLICY_DIR)).path == str(TINY_POLICY_DIR)
 
@@ -391,12 +392,12 @@ def test_the_bounds_are_the_configs_own():
                                           ("num_ppo_epochs", 10**9)])
 def test_ppo_settings_refuses_values_out_of_bounds_naming_the_field(client, bundled_app, field, value):
     _, ws = bundled_app
-    before = ws.ppo.view().config
+    before = ws.ppo.run.view().config
     with pytest.raises(Exception) as e:
         client.predict("", api_name="/ppo_settings", **{field: value})
     message = str(e.value)
     assert f"PPOConfig: {field}" in message and "must be" in message and "Traceback" not in message, message
-    assert ws.ppo.view().config == before  # nothing changed
+    assert ws.ppo.run.view().config == before  # nothing changed
 
 
 def test_the_adaptive_kl_controller_keeps_beta_within_its_bound():

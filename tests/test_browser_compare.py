@@ -30,7 +30,7 @@ def compare_app(tmp_path_factory, tiny_bert):
         meta.update(n_train=n, trained_on={"source": "bundled", "description": "the bundled set", "n_pairs": n})
         (folder / META_FILE).write_text(json.dumps(meta))
     url, ws, demo = serve(Settings(offline=True, policy="tiny", data_dir=data_dir))
-    ws.reward_models.set_active("rm-votes")
+    ws.reward.models.set_active("rm-votes")
     yield url, ws
     demo.close()
 
@@ -64,7 +64,7 @@ def test_compare_tab_in_chromium(compare_app):
         wait_text(page, "#ppo-checkpoints", "ppo-step2", 30_000)
         page.get_by_role("tab", name="5 · Compare").click()
         wait_text(page, "#cmp-overopt-md", "2 evaluations", 30_000)
-        evals = ws.ppo.view().evals
+        evals = ws.ppo.run.view().evals
         assert [e["step"] for e in evals] == [0, 2] and {e["gold_name"] for e in evals} == {"rm-all"}
         assert page.locator("#cmp-overopt-plot img, #cmp-overopt-plot svg").count() > 0
 
@@ -86,7 +86,7 @@ def test_compare_tab_in_chromium(compare_app):
         table = text_of(page, "#cmp-frontier-table")
         for name in ("best-of-1", "best-of-2", "dpo-1", "ppo-step2"):
             assert name in table
-        result = ws.lab.last_frontier()
+        result = ws.frontier.last()
         assert result["proxy"] == "rm-votes" and result["gold"] == "rm-all" and result["n_prompts"] == 4
         assert {r["method"] for r in result["rows"]} == {"best-of-n", "dpo", "ppo"}
         assert page.locator("#cmp-frontier-plot img, #cmp-frontier-plot svg").count() > 0

@@ -71,11 +71,11 @@ def test_students_cannot_change_the_lesson_and_two_pages_never_fight(locked_app)
         student.wait_for_function("document.querySelector('#ppo-beta input[type=number]').value === '0.2'",
                                   timeout=20_000)  # every page polls the settings in use, the student's too
         early.wait_for_function("document.querySelector('#ppo-beta input[type=number]').value === '0.2'", timeout=20_000)
-        assert ws.ppo.config.kl_coef == 0.2
+        assert ws.ppo.run.config.kl_coef == 0.2
         set_number(early, "#ppo-temperature", 0.9)  # ... the early page nudges the temperature: beta stays 0.2
         early.wait_for_function("document.querySelector('#ppo-status').innerText.includes('temperature 0.9')",
                                 timeout=20_000)
-        assert (ws.ppo.config.kl_coef, ws.ppo.config.temperature) == (0.2, 0.9)
+        assert (ws.ppo.run.config.kl_coef, ws.ppo.run.config.temperature) == (0.2, 0.9)
         for page in (early, late, student):
             page.wait_for_function("document.querySelector('#ppo-status').innerText.includes('β = 0.2')", timeout=20_000)
             assert beta_shown(page) == "0.2"
@@ -86,7 +86,7 @@ def test_students_cannot_change_the_lesson_and_two_pages_never_fight(locked_app)
         student.evaluate("document.querySelector('#ppo-reset').disabled = false")
         student.click("#ppo-reset")
         student.wait_for_selector("text=Instructor only", timeout=20_000)
-        assert ws.ppo.config.kl_coef == 0.2
+        assert ws.ppo.run.config.kl_coef == 0.2
         # an error is a message that goes away, never a red "Error" pill left over an output (it read as a crash)
         pills = ("() => [...document.querySelectorAll('[data-testid=status-tracker]')]"
                  ".filter(e => e.innerText.includes('Error') && !e.classList.contains('hide')"

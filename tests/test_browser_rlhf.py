@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from rlhf_demo.ppo.config import HACK_SETTINGS
+from rlhf_demo.ppo.service import HACK_SETTINGS
 
 from .browser import chromium_page, set_number
 from .conftest import ARTIFACTS
@@ -44,7 +44,7 @@ def test_reward_then_ppo_in_chromium(bundled_app):
         page.click("#rm-pg-score")
         page.wait_for_function("document.querySelector('#rm-pg-out').innerText.includes('Reply 1')", timeout=30_000)
         page.screenshot(path=str(ARTIFACTS / "reward.png"), full_page=True)
-        assert ws.reward_models.active is not None
+        assert ws.reward.models.active is not None
 
         # -- PPO: two steps --
         page.get_by_role("tab", name="4 · PPO").click()
@@ -59,7 +59,7 @@ def test_reward_then_ppo_in_chromium(bundled_app):
         # newest probes first: the top row is from the step just run (the table also holds step 0's)
         page.wait_for_function(f"!!({DATAFRAME_CELL})(['ppo-probe-table', 0, 'step'])", timeout=20_000)
         top_step = page.evaluate(DATAFRAME_CELL, ["ppo-probe-table", 0, "step"])
-        assert int(top_step) == ws.ppo.view().step == 2
+        assert int(top_step) == ws.ppo.run.view().step == 2
         page.click("#ppo-save")
         page.wait_for_function("document.querySelector('#ppo-checkpoints').innerText.includes('ppo-step2')", timeout=20_000)
         page.screenshot(path=str(ARTIFACTS / "ppo.png"), full_page=True)
@@ -69,12 +69,12 @@ def test_reward_then_ppo_in_chromium(bundled_app):
         page.wait_for_function("document.querySelector('#ppo-steps input').value === '150'", timeout=20_000)
         page.wait_for_function("document.querySelector('#ppo-beta input[type=number]').value === '0'", timeout=20_000)
         assert "Reward-hacking demo." in page.locator("body").inner_text()  # the explanation of what to watch
-        assert ws.ppo.config.kl_coef == 0.0 and ws.ppo.config.learning_rate == HACK_SETTINGS["learning_rate"]  # next step
+        assert ws.ppo.run.config.kl_coef == 0.0 and ws.ppo.run.config.learning_rate == HACK_SETTINGS["learning_rate"]  # next step
         page.click("#ppo-restore")
         page.wait_for_function("document.querySelector('#ppo-beta input[type=number]').value === '0.05'", timeout=20_000)
-        assert ws.ppo.config.kl_coef == 0.05
+        assert ws.ppo.run.config.kl_coef == 0.05
     assert "ppo-step2" in ws.contestants
-    history = ws.ppo.view().history
+    history = ws.ppo.run.view().history
     assert len(history) == 2
     # the app runs 2 PPO epochs per batch, so the second pass sees a moved policy: approx KL is not ~0
     assert all(row["policy/approxkl_avg"] > 1e-9 for row in history)

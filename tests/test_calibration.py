@@ -255,7 +255,7 @@ def test_the_chart_reads_the_active_reward_models_accuracy_and_baselines(tmp_pat
     folder.mkdir(parents=True)
     (folder / META_FILE).write_text(json.dumps({"eval": {"accuracy": 0.7}, "baseline_shorter_wins": 0.4,
                                                 "baseline_longer_wins": 0.6}))
-    ws.reward_models.set_active("rm-x")
+    ws.reward.models.set_active("rm-x")
     rm = reward_reference(ws)
     assert rm == {"name": "rm-x", "accuracy": 0.7, "shorter": 0.4, "longer": 0.6}
     st = {"label_agreement": 0.5, "percent_agreement": 0.6, "shorter_wins": 0.0, "longer_wins": 1.0}

@@ -49,11 +49,11 @@ def restarted(tmp_path_factory, tiny_bert):
         c.predict(KEY, api_name="/reward_train", n_pairs=20, epochs="1", max_length=96)
         wait_idle(ws, "reward")
         assert ws.jobs.snapshot("reward").state == "done", ws.jobs.snapshot("reward").error
-        c.predict(KEY, ws.reward_models.list()[-1]["name"], api_name="/model_activate")
+        c.predict(KEY, ws.reward.models.list()[-1]["name"], api_name="/model_activate")
         c.predict(KEY, api_name="/ppo_settings", response_length=8)
         c.predict(KEY, api_name="/ppo_start", steps=2)
         wait_idle(ws, "ppo")
-        assert ws.ppo.view().step == 2, ws.jobs.snapshot("ppo").error
+        assert ws.ppo.run.view().step == 2, ws.jobs.snapshot("ppo").error
     finally:
         demo.close()
     for sub in ("reward_models", "ppo_autosave"):  # what a restart finds on disk
@@ -88,7 +88,7 @@ def test_a_restart_keeps_the_interrupted_run_until_it_is_resumed_or_discarded(re
 
     assert c.predict(KEY, api_name="/ppo_resume")["step"] == 2
     status = c.predict(api_name="/ppo_status")
-    assert status["step"] == 2 and len(ws.ppo.view().history) == 2
+    assert status["step"] == 2 and len(ws.ppo.run.view().history) == 2
     assert status["resumable"]["step"] == 1  # the run set aside by the resume is kept in its turn
     c.predict(KEY, api_name="/ppo_start", steps=1)  # the resumed run trains on from its step
     wait_idle(ws, "ppo")
@@ -184,8 +184,8 @@ def test_key_guesses_are_throttled_per_session_and_address_and_logged_in_one_lin
         err = capfd.readouterr().err
         assert "Traceback" not in err, err[-2000:]
     finally:
-        ws.lock.sessions.clear()
-        ws.lock.addresses.clear()
+        ws.instructor.sessions.clear()
+        ws.instructor.addresses.clear()
 
 
 def test_echoed_values_are_cut_short(restarted):
@@ -209,7 +209,7 @@ def test_the_key_is_kept_only_as_a_digest(restarted):
     assert ws.settings.instructor_key_sha256 == hashlib.sha256(KEY.encode()).hexdigest()
     s = settings_from(serve_parser().parse_args(["--offline", "--instructor-key", f" {KEY} "]))
     assert s.instructor_key_sha256 == ws.settings.instructor_key_sha256
-    held = [str(v) for obj in (s, ws.settings, ws.lock) for v in vars(obj).values()]
+    held = [str(v) for obj in (s, ws.settings, ws.instructor) for v in vars(obj).values()]
     assert not any(KEY in v for v in held)
 
 

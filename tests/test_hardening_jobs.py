@@ -19,6 +19,7 @@ import time
 import pytest
 import torch
 
+from rlhf_demo.data.prompts import training_prompts
 from rlhf_demo.jobs import FAILED, STOPPED, JobRunner
 from rlhf_demo.ppo.core import non_finite, saved_weights_problem, weights_problem
 from rlhf_demo.ppo.guard import NonFiniteStep, NonFiniteWeights
@@ -55,7 +56,7 @@ def poison_nan_file(path) -> None:
 
 
 def job_session(tmp_path, engine, **kw) -> PPOSession:
-    return PPOSession(make_engine=lambda cfg: engine, checkpoint_dir=tmp_path / "ckpt", autosave_dir=tmp_path / "auto",
+    return PPOSession(make_engine=lambda cfg, reward_name=None: engine, checkpoint_dir=tmp_path / "ckpt", autosave_dir=tmp_path / "auto",
                       autosave_seconds=0.0, probe_prompts=(PROMPTS[0],), probe_every=1000, **kw)
 
 
@@ -229,12 +230,12 @@ def test_a_nan_checkpoint_is_never_a_contestant_and_is_named_in_the_tab(tmp_path
     from rlhf_demo.ppo.config import PPOConfig
     from rlhf_demo.ppo.engine import PPOEngine
     from rlhf_demo.settings import Settings
-    from rlhf_demo.ui.ppo import checkpoints_label
+    from rlhf_demo.ui.ppo_view import checkpoints_label
     from rlhf_demo.workspace import Workspace
 
     ws = Workspace(Settings(offline=True, policy="tiny", data_dir=tmp_path / "data"))
     model, tok = load_policy(ws.policy_choice, "cpu")
-    engine = PPOEngine(model, tok, LengthReward(), ws.prompts_for_training()[:8],
+    engine = PPOEngine(model, tok, LengthReward(), training_prompts(ws.data.source)[:8],
                        PPOConfig(batch_size=4, samples_per_prompt=2, response_length=4, lora_layers=None), device="cpu")
     engine.step()
     for name in ("good", "bad"):
@@ -244,10 +245,10 @@ def test_a_nan_checkpoint_is_never_a_contestant_and_is_named_in_the_tab(tmp_path
     again = Workspace(Settings(offline=True, policy="tiny", data_dir=tmp_path / "data"))
     names = [c.name for c in again.contestants.list()]
     assert "good" in names and "bad" not in names
-    assert any(s.startswith("bad (its weights are NaN or infinite") for s in again.skipped_contestants)
-    assert [c["name"] for c in again.ppo.checkpoints()] == ["good"]
-    assert again.ppo.refused_checkpoints["bad"].startswith("its weights are NaN or infinite")
-    label = checkpoints_label(again.ppo)
+    assert any(s.startswith("bad (its weights are NaN or infinite") for s in again.contestants.skipped)
+    assert [c["name"] for c in again.ppo.run.checkpoints()] == ["good"]
+    assert again.ppo.run.refused_checkpoints["bad"].startswith("its weights are NaN or infinite")
+    label = checkpoints_label(again.ppo.run.view())
     assert "left out: bad, its weights are NaN or infinite" in label
     for seed in range(4):
         rnd = again.arena.new_round("How do I keep basil fresh?", voter_id="v", seed=seed)

@@ -306,14 +306,14 @@ def test_vote_filters_follow_the_file(tmp_path, sample_path):
 
     settings = Settings(data=str(sample_path), offline=True, policy="tiny", data_dir=tmp_path)
     a, b = Workspace(settings), Workspace(settings)
-    assert a.vote_filters == b.vote_filters  # both read (and remember) the defaults
-    new = replace(a.vote_filters, min_seconds=2.0 if a.vote_filters.min_seconds != 2.0 else 3.0, cap_per_hour=7)
-    a.set_vote_filters(new)
-    assert b.vote_filters == new
-    assert b.standings_key()[2] == new
+    assert a.standings.filters == b.standings.filters  # both read (and remember) the defaults
+    new = replace(a.standings.filters, min_seconds=2.0 if a.standings.filters.min_seconds != 2.0 else 3.0, cap_per_hour=7)
+    a.standings.set_filters(new)
+    assert b.standings.filters == new
+    assert b.standings.key()[2] == new
     newer = replace(new, cap_per_hour=9)
-    b.set_vote_filters(newer)
-    assert a.vote_filters == newer
+    b.standings.set_filters(newer)
+    assert a.standings.filters == newer
 
 
 # ------------------------------------------------------------------------------------------------------------

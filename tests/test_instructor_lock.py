@@ -48,10 +48,10 @@ def locked(tmp_path_factory, tiny_bert):
 
 def shared_state(ws) -> tuple:
     """Everything a locked action could change."""
-    return (ws.jobs.snapshot().id, ws.ppo.view().config, ws.ppo.version, ws.reward_models.active,
-            [m["name"] for m in ws.reward_models.list()], [c["name"] for c in ws.ppo.view().checkpoints],
+    return (ws.jobs.snapshot().id, ws.ppo.run.view().config, ws.ppo.run.version, ws.reward.models.active,
+            [m["name"] for m in ws.reward.models.list()], [c["name"] for c in ws.ppo.run.view().checkpoints],
             ws.votes.count(), getattr(ws, "calibration", None) and ws.calibration.active(),
-            ws.lab.gold_file_text(), [a["name"] for a in ws.lab.dpo_adapters()], ws.lab.last_frontier())
+            (ws.root / "gold.json").exists() and (ws.root / "gold.json").read_text(), [a["name"] for a in ws.dpo.adapters()], ws.frontier.last())
 
 
 def wait_idle(ws, kind: str, timeout: float = 240) -> None:
@@ -77,8 +77,8 @@ def test_anonymous_or_wrong_key_changes_nothing(locked, key):
                 client.predict(key, api_name=endpoint, **kwargs)
         assert shared_state(ws) == before
     finally:  # the guesses throttle this client's session and address (tests/test_hardening_api.py): start afresh
-        ws.lock.sessions.clear()
-        ws.lock.addresses.clear()
+        ws.instructor.sessions.clear()
+        ws.instructor.addresses.clear()
 
 
 def test_open_endpoints_stay_open(locked):
@@ -97,14 +97,14 @@ def test_the_instructor_scripts_a_lesson(locked):
     assert out
     wait_idle(ws, "reward")
     assert ws.jobs.snapshot("reward").state == "done", ws.jobs.snapshot("reward").error
-    saved = ws.reward_models.list()[-1]
+    saved = ws.reward.models.list()[-1]
     name = saved["name"]
     # it records what it learned from (the Reward tab and Browse show it; the header compares it with the data)
     assert saved["trained_on"]["source"] == ws.data.source.identity and saved["trained_on"]["n_pairs"] == 20
     assert client.predict(KEY, name, api_name="/model_activate")
-    assert ws.reward_models.active == name
+    assert ws.reward.models.active == name
     settings = client.predict(KEY, api_name="/ppo_settings", kl_coef=0.3, response_length=16)
-    assert settings["kl_coef"] == 0.3 and ws.ppo.config.response_length == 16
+    assert settings["kl_coef"] == 0.3 and ws.ppo.run.config.response_length == 16
     assert client.predict(api_name="/ppo_status")["settings"]["kl_coef"] == 0.3  # what every page polls
     with pytest.raises(Exception, match="kl_coef"):  # a bad value is named, and nothing changes
         client.predict(KEY, api_name="/ppo_settings", kl_coef=-1)
@@ -112,14 +112,14 @@ def test_the_instructor_scripts_a_lesson(locked):
         client.predict(KEY, api_name="/ppo_settings", kl_coef="lots")
     with pytest.raises(Exception, match="Steps to run must be between 1 and 1,000"):
         client.predict(KEY, api_name="/ppo_start", steps=0)
-    assert ws.ppo.config.kl_coef == 0.3
+    assert ws.ppo.run.config.kl_coef == 0.3
     client.predict(KEY, api_name="/ppo_start", steps=1)
     wait_idle(ws, "ppo")
-    assert ws.ppo.view().step == 1
+    assert ws.ppo.run.view().step == 1
     saved = client.predict(KEY, api_name="/checkpoint_save", name="lesson-1")
     assert saved["name"] == "lesson-1" and "lesson-1" in ws.contestants
     client.predict(KEY, api_name="/ppo_reset")
-    assert ws.ppo.view().step == 0
+    assert ws.ppo.run.view().step == 0
 
 
 def test_the_key_never_leaks(locked):
@@ -127,14 +127,14 @@ def test_the_key_never_leaks(locked):
     for path in ("", "config", "gradio_api/info"):
         with urllib.request.urlopen(url + path, timeout=30) as r:
             assert KEY not in r.read().decode("utf-8", "replace"), path
-    assert KEY not in repr(ws.settings) and KEY not in repr(ws.lock) and KEY not in str(ws.describe())
+    assert KEY not in repr(ws.settings) and KEY not in repr(ws.instructor) and KEY not in str(ws.describe())
 
 
 def test_without_a_key_the_app_is_single_user(bundled_app):
     url, ws = bundled_app
     client = Client(url, verbose=False, analytics_enabled=False, download_files=False)
-    before = ws.ppo.config.temperature
+    before = ws.ppo.run.config.temperature
     try:
         assert client.predict("", api_name="/ppo_settings", temperature=0.8)["temperature"] == 0.8
     finally:
-        ws.ppo.set_live(temperature=before)
+        ws.ppo.run.set_live(temperature=before)

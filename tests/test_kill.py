@@ -91,17 +91,17 @@ def check_restart(data: Path, backbone: str, scores: list[float], acked: list[st
     stored = {v.round_id for v in ws.votes.votes()}
     assert acked and set(acked) <= stored, f"{len(set(acked) - stored)} acknowledged votes lost"
     # the active reward model loads and scores as before
-    assert ws.reward_models.active == "rm-first"
-    rc, rr = ws.reward_models.active_model().score_pairs(PROBE_PAIRS)
+    assert ws.reward.models.active == "rm-first"
+    rc, rr = ws.reward.models.active_model().score_pairs(PROBE_PAIRS)
     assert rc.tolist() + rr.tolist() == pytest.approx(scores, abs=1e-5)
-    assert all(m["name"].startswith("rm-") for m in ws.reward_models.list())  # complete ones only
+    assert all(m["name"].startswith("rm-") for m in ws.reward.models.list())  # complete ones only
     # exactly the complete checkpoints are listed; each loads; each is a contestant
     on_disk = [d for d in (data / "ppo_checkpoints").iterdir() if not d.name.startswith(".")]
     complete = sorted(d.name for d in on_disk if (d / "ppo_state.json").is_file())
-    assert sorted(c["name"] for c in ws.ppo.checkpoints()) == complete and "first" in complete
+    assert sorted(c["name"] for c in ws.ppo.run.checkpoints()) == complete and "first" in complete
     assert not [d for d in (data / "ppo_checkpoints").iterdir() if d.name.startswith(".tmp-")]  # swept
-    engine = ws.ppo.engine()
-    for c in ws.ppo.checkpoints():
+    engine = ws.ppo.run.engine()
+    for c in ws.ppo.run.checkpoints():
         engine.load(c["path"])
         assert engine.step_count == c["step"]
     names = {c.name for c in ws.contestants.list()}
@@ -119,9 +119,9 @@ def test_kill_the_app_mid_work_then_restart(prepared, scenario, seconds):
     lines = run_and_kill([sys.executable, str(DRIVER), scenario, str(data), backbone], "BUSY", seconds)
     ws = check_restart(data, backbone, scores, acked_votes(lines))
     if scenario == "ppo":
-        assert ws.ppo.resumable is not None and ws.ppo.resumable["step"] >= 1  # the PPO tab offers to resume
-        ws.ppo.resume()
-        assert ws.ppo.view().history and ws.ppo.engine().step_count == ws.ppo.view().step
+        assert ws.ppo.run.resumable is not None and ws.ppo.run.resumable["step"] >= 1  # the PPO tab offers to resume
+        ws.ppo.run.resume()
+        assert ws.ppo.run.view().history and ws.ppo.run.engine().step_count == ws.ppo.run.view().step
     if scenario == "reward":
         assert not (data / "reward_models" / "rm-second").exists()  # the killed training left nothing listed
 

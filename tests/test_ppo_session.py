@@ -74,7 +74,7 @@ def made(tmp_path):
     """(session, engines built by it, checkpoints announced by it)."""
     engines, announced = [], []
 
-    def make_engine(config):
+    def make_engine(config, reward_name=None):
         engines.append(FakeEngine(config))
         return engines[-1]
 
@@ -160,7 +160,7 @@ def test_checkpoints_come_back_from_disk_and_names_of_contestants_are_refused(tm
     killed save left behind, sweeps its temporary folder, and never reuses a name, a contestant's included."""
     engines = []
 
-    def make(config):
+    def make(config, reward_name=None):
         engines.append(FakeEngine(config))
         return engines[-1]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from rlhf_demo.ui.reward import parse_epochs
+from rlhf_demo.reward.form import parse_epochs
 
 
 @pytest.mark.parametrize("text", [None, "", "  ", "auto", "AUTO"])

@@ -10,6 +10,7 @@ import pytest
 from gradio_client import Client
 
 from rlhf_demo.arena.generator import EMPTY_REPLY
+from rlhf_demo.data.prompts import arena_prompts
 from rlhf_demo.data.hh import STOP_STRINGS
 from rlhf_demo.models.generation import CHAT_MARKERS
 
@@ -48,7 +49,7 @@ def test_round_vote_and_leaderboard(client, app_server):
 def test_round_with_a_prompt_drawn_from_the_data(client, app_server):
     _, ws = app_server
     r = client.predict("", api_name="/arena_round")
-    assert r["prompt"] in set(ws.arena_prompts())
+    assert r["prompt"] in set(arena_prompts(ws.data.source))
 
 
 def test_bad_votes_are_refused_clearly(client):
@@ -113,7 +114,7 @@ def keyed_client(url):
 def test_instructor_actions_need_the_key_and_change_nothing_without_it(keyed_app):
     url, ws = keyed_app
     c = keyed_client(url)
-    sets, filters = ws.calibration.count_sets(), ws.vote_filters
+    sets, filters = ws.calibration.count_sets(), ws.standings.filters
     r = ws.votes.add_round("\n\nHuman: hi\n\nAssistant:", "m1", "m2", "x", "y", "v")
     ws.votes.add_vote(r.round_id, "A", "v")
     for args, api in [(("", 4), "/calibration_start"), (("wrong", 4), "/calibration_start"),
@@ -122,8 +123,8 @@ def test_instructor_actions_need_the_key_and_change_nothing_without_it(keyed_app
         with pytest.raises(Exception, match="Instructor only"):
             c.predict(*args, api_name=api)
     assert ws.calibration.count_sets() == sets and ws.calibration.active() is None
-    assert ws.vote_filters == filters and ws.votes.count() == 1
-    assert not (ws.path("vote_filters.json")).exists()
+    assert ws.standings.filters == filters and ws.votes.count() == 1
+    assert not ((ws.root / "vote_filters.json")).exists()
 
 
 def test_vote_filters_and_reset_with_the_key(keyed_app):
@@ -138,7 +139,7 @@ def test_vote_filters_and_reset_with_the_key(keyed_app):
     assert board["counted"] == board["votes"] - board["filtered"]["filtered"]
     out = c.predict(KEY, 60, 0, False, api_name="/vote_filters")
     assert out["filters"]["min_seconds"] == 0 and out["report"]["counted"] == before + 3
-    assert json.loads(ws.path("vote_filters.json").read_text())["min_seconds"] == 0  # saved for the next start
+    assert json.loads((ws.root / "vote_filters.json").read_text())["min_seconds"] == 0  # saved for the next start
     assert c.predict(api_name="/leaderboard")["counted"] == before + 3
     for bad, match in [((KEY, -1, 0, False), "cap_per_hour"), ((KEY, 5, "soon", False), "min_seconds"),
                        ((KEY, 5, "nan", False), "min_seconds"),

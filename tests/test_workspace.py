@@ -6,8 +6,10 @@ from __future__ import annotations
 import pytest
 
 import rlhf_demo.data.sources as sources_module
+import rlhf_demo.models.loaded as loaded_module
 import rlhf_demo.models.presets as presets_module
 import rlhf_demo.workspace as workspace_module
+from rlhf_demo.data.prompts import arena_prompts, training_prompts
 from rlhf_demo.data.sources import BundledSource
 from rlhf_demo.paths import TINY_POLICY_DIR
 from rlhf_demo.settings import Settings
@@ -17,7 +19,7 @@ from rlhf_demo.workspace import Workspace
 def patch_hub_probe(monkeypatch, probe) -> None:
     """Replace `hub_reachable` wherever it can be called from: its module, and each module that imported the name."""
     monkeypatch.setattr(sources_module, "hub_reachable", probe)
-    for module in (workspace_module, presets_module):
+    for module in (workspace_module, loaded_module, presets_module):
         if hasattr(module, "hub_reachable"):
             monkeypatch.setattr(module, "hub_reachable", probe)
 
@@ -41,16 +43,16 @@ def test_describe_names_the_bundled_data_and_the_tiny_policy(ws, tmp_path):
     assert "word salad" in d["policy_weights"]
     assert d["reward_backbone"] == ws.reward_choice.label() and ws.reward_choice.name == "minilm"
     assert d["hub_reachable"] is False and d["data_dir"] == str(tmp_path / "data")
-    assert not ws.policy_loaded  # describing the choices loads nothing
+    assert not ws.policy.loaded  # describing the choices loads nothing
 
 
 def test_reward_backbone_policy_is_the_policy_in_use_and_never_probes(ws):
-    backbone = ws.reward_backbone("policy")
+    backbone = ws.reward.backbones.resolve("policy")
     assert backbone.name == "policy" and backbone.path == ws.policy_choice.path == str(TINY_POLICY_DIR)
     assert backbone.where == ws.policy_choice.where
-    assert ws.reward_backbone(None) is ws.reward_choice  # the start-up choice, as resolved at start-up
-    assert ws.reward_backbone("minilm") is ws.reward_choice  # its own name: the same object, not a new resolution
-    assert not ws.policy_loaded
+    assert ws.reward.backbones.resolve(None) is ws.reward_choice  # the start-up choice, as resolved at start-up
+    assert ws.reward.backbones.resolve("minilm") is ws.reward_choice  # its own name: the same object, not a new resolution
+    assert not ws.policy.loaded
 
 
 def test_an_unreachable_hub_is_probed_once_at_start_up_and_never_again(tmp_path, monkeypatch):
@@ -60,15 +62,15 @@ def test_an_unreachable_hub_is_probed_once_at_start_up_and_never_again(tmp_path,
     assert probes == [0.5]
     assert ws.hub_ok is False and ws.data.source.kind == "bundled" and "not reachable" in ws.describe()["data_note"]
     for name in ("policy", None, "minilm"):
-        ws.reward_backbone(name)
-    ws.arena_prompts()
-    ws.prompts_for_training()
+        ws.reward.backbones.resolve(name)
+    arena_prompts(ws.data.source)
+    training_prompts(ws.data.source)
     ws.describe()
     assert probes == [0.5]  # everything after start-up uses what start-up found
 
 
 def test_prompt_pools_are_hh_prompts_and_training_leaves_the_held_out_split_alone(ws):
-    arena, training = ws.arena_prompts(), ws.prompts_for_training()
+    arena, training = arena_prompts(ws.data.source), training_prompts(ws.data.source)
     for pool in (arena, training):
         assert pool and all(p.startswith("\n\nHuman: ") and p.endswith("\n\nAssistant:") for p in pool)
         assert all(len(p) <= 1500 for p in pool)
@@ -76,28 +78,22 @@ def test_prompt_pools_are_hh_prompts_and_training_leaves_the_held_out_split_alon
     assert set(training) == {p.prompt for p in bundled.load("bundled", "train").pairs if len(p.prompt) <= 1500}
     assert set(arena) == {p.prompt for p in bundled.load("bundled", "test").pairs if len(p.prompt) <= 1500}
     assert not set(training) & set(arena)  # PPO never trains on the held-out conversations
-    assert all(len(p) <= 200 for p in ws.arena_prompts(max_chars=200))
-
-
-def test_path_is_under_the_data_dir_and_creates_its_parents(ws, tmp_path):
-    p = ws.path("exports", "2024", "votes.jsonl")
-    assert p == tmp_path / "data" / "exports" / "2024" / "votes.jsonl"
-    assert p.parent.is_dir() and not p.exists()  # the folder is made, the file is the caller's to write
+    assert all(len(p) <= 200 for p in arena_prompts(ws.data.source, max_chars=200))
 
 
 def test_ppo_without_an_active_reward_model_is_a_clear_error(ws, monkeypatch):
     def no_load(*args, **kwargs):
         raise AssertionError("a policy was loaded for a PPO run that cannot start")
 
-    for module in (workspace_module, presets_module):
+    for module in (workspace_module, loaded_module, presets_module):
         if hasattr(module, "load_policy"):
             monkeypatch.setattr(module, "load_policy", no_load)
-    assert ws.reward_models.active is None
-    with pytest.raises(ValueError, match="No active reward model: train one in the Reward model tab"):
-        ws._make_ppo_engine(ws.ppo.config)
+    assert ws.reward.models.active is None
+    with pytest.raises(ValueError, match="No active reward model yet: train one in the Reward model tab"):
+        ws.ppo.start(1)
     with pytest.raises(ValueError, match="No active reward model"):  # what the PPO tab's Start runs into
-        ws.ppo.engine()
-    assert not ws.ppo.built  # the next Start tries again (after a reward model is trained)
+        ws.ppo.run.engine()
+    assert not ws.ppo.run.built  # the next Start tries again (after a reward model is trained)
 
 
 class LengthReward:
@@ -117,7 +113,7 @@ def test_a_restart_brings_back_every_complete_checkpoint_as_a_contestant_with_it
     from rlhf_demo.storage import file_sha256
 
     model, tok = load_policy(ws.policy_choice, "cpu")
-    engine = PPOEngine(model, tok, LengthReward(), ws.prompts_for_training()[:8],
+    engine = PPOEngine(model, tok, LengthReward(), training_prompts(ws.data.source)[:8],
                        PPOConfig(batch_size=4, samples_per_prompt=2, response_length=4, lora_layers=None), device="cpu")
     engine.step()
     engine.save(ws.checkpoint_dir / "kept", info={"score": 0.5, "kl": 0.1, "saved": "2026-12-01 10:00:00"})
@@ -128,12 +124,12 @@ def test_a_restart_brings_back_every_complete_checkpoint_as_a_contestant_with_it
     assert names == ["base-t0.7", "base-t1.0", "base + best-of-8", "kept"]  # best-of-8 plays once a reward model is active
     kept = again.contestants.get("kept")
     assert kept.uid == file_sha256(ws.checkpoint_dir / "kept" / "adapter_model.safetensors")
-    assert again.ppo.skipped_checkpoints == ["half"] and [c["name"] for c in again.ppo.checkpoints()] == ["kept"]
+    assert again.ppo.run.skipped_checkpoints == ["half"] and [c["name"] for c in again.ppo.run.checkpoints()] == ["kept"]
     base = again.contestants.get("base-t0.7")
     assert base.uid.startswith("tiny-") and base.uid != again.contestants.get("base-t1.0").uid
 
     # a checkpoint may not take a contestant's name: the arena would refuse it after it was written
-    assert again.ppo.name_taken("base-t0.7") and not again.ppo.name_taken("fresh-name")
+    assert again.ppo.run.name_taken("base-t0.7") and not again.ppo.run.name_taken("fresh-name")
 
     rnd = again.arena.new_round("How do I keep basil fresh?", voter_id="v", seed=3)
     stored = again.votes.get_round(rnd.round_id)
@@ -158,11 +154,11 @@ def test_a_reward_model_from_other_data_is_flagged_after_a_restart(tmp_path, sam
     bundled = Workspace(Settings(offline=True, policy="tiny", data_dir=data_dir))
     _saved_model(data_dir, "rm-bundled", {"source": bundled.data.source.identity, "description": "bundled set",
                                           "subset": "bundled", "n_pairs": 150, "n_votes": 2})
-    bundled.reward_models.set_active("rm-bundled")
-    assert bundled.reward_data_warning() is None  # trained on what is loaded: nothing to say
+    bundled.reward.models.set_active("rm-bundled")
+    assert bundled.reward.data_warning() is None  # trained on what is loaded: nothing to say
 
     real = Workspace(Settings(data=str(sample_path), offline=True, policy="tiny", data_dir=data_dir))
-    warning = real.reward_data_warning()
+    warning = real.reward.data_warning()
     assert warning and "rm-bundled" in warning and "bundled set (bundled), 150 pairs + 2 votes" in warning
     assert real.data.source.description in warning
 
@@ -171,13 +167,13 @@ def test_a_reward_model_from_other_data_is_flagged_after_a_restart(tmp_path, sam
 
     relative = os.path.relpath(sample_path)
     _saved_model(data_dir, "rm-real", {"source": real.data.source.identity, "n_pairs": 400, "n_votes": 0})
-    real.reward_models.set_active("rm-real")
-    assert Workspace(Settings(data=relative, offline=True, policy="tiny", data_dir=data_dir)).reward_data_warning() is None
+    real.reward.models.set_active("rm-real")
+    assert Workspace(Settings(data=relative, offline=True, policy="tiny", data_dir=data_dir)).reward.data_warning() is None
 
 
 def test_a_model_saved_before_data_was_recorded_says_so(tmp_path):
     data_dir = tmp_path / "data"
     ws = Workspace(Settings(offline=True, policy="tiny", data_dir=data_dir))
     _saved_model(data_dir, "rm-old", None)
-    ws.reward_models.set_active("rm-old")
-    assert "does not record what it was trained on" in ws.reward_data_warning()
+    ws.reward.models.set_active("rm-old")
+    assert "does not record what it was trained on" in ws.reward.data_warning()

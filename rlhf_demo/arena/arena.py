@@ -144,3 +144,18 @@ class Arena:
     def vote(self, round_id: str, outcome: str, voter_id: str, voter_name: str | None = None) -> VoteResult:
         """Record the verdict and reveal who was who. Raises `votes.VoteError` (a ValueError) when refused."""
         return VoteResult.from_record(self.store.add_vote(round_id, outcome, voter_id, voter_name))
+
+
+def policy_arena(store: VoteStore, registry: ContestantRegistry, policy, prompts: Sequence[str],
+                 best_of_scorer: Callable[[], tuple[str, object] | None] | None = None,
+                 max_new_tokens: int = 48) -> Arena:
+    """The app's arena: replies of `policy` (a `models.loaded.LoadedPolicy`, loaded here) to `prompts`, with its
+    decoding backend; `best_of_scorer()` gives (name, reward model) that picks the best-of-N contestant's reply."""
+    from rlhf_demo.models.presets import format_prompt
+
+    model, tok = policy.get()
+    gen = PolicyGenerator(model, tok, max_new_tokens=max_new_tokens, format_prompt=lambda p: format_prompt(tok, p),
+                          decoding=policy.backend())
+    if best_of_scorer is not None:
+        gen.best_of_scorer = best_of_scorer
+    return Arena(store, registry, gen, prompt_picker(prompts))

@@ -83,6 +83,7 @@ class ContestantRegistry:
         self._lock = threading.Lock()
         self._by_name: dict[str, Contestant] = {}
         self._left_out: dict[str, str] = {}  # contestants taken out because they cannot answer: name -> why
+        self.skipped: list[str] = []  # saved adapters that never joined: "name (why)" (another policy's, NaN weights)
         self.policy_id = policy_id
         for c in contestants:
             self.add(c if c.uid else replace(c, uid=f"{policy_id}-t{c.temperature:g}"))
@@ -108,6 +109,23 @@ class ContestantRegistry:
         return self.add(Contestant(name, temperature, str(Path(adapter_path).resolve()),
                                    description or f"PPO checkpoint {Path(adapter_path).name}",
                                    uid=uid or file_sha256(weights)))
+
+    def add_saved_adapter(self, info: dict, base_path: str, description: str = "PPO checkpoint") -> None:
+        """A saved adapter (`info`: name, path, uid of a PPO checkpoint or DPO adapter) joins the arena if it was
+        trained on the policy at `base_path` (else it cannot load); else it is named in `skipped`, with why."""
+        import json
+
+        try:
+            base = json.loads((Path(info["path"]) / "adapter_config.json").read_text()).get("base_model_name_or_path")
+        except (OSError, ValueError):
+            return
+        if base != base_path:
+            self.skipped.append(f"{info['name']} (trained on {base})")
+            return
+        try:
+            self.add_checkpoint(info["name"], info["path"], description=description, uid=info.get("uid") or None)
+        except ArenaError as e:  # e.g. its weights are NaN or infinite: it could only fail every round
+            self.skipped.append(f"{info['name']} ({getattr(e, 'reason', e)})")
 
     def disable(self, name: str, reason: str) -> None:
         """Take a contestant that cannot answer out of the arena, remembering why (`left_out`). No-op if absent."""
@@ -143,3 +161,17 @@ class ContestantRegistry:
     def __contains__(self, name: str) -> bool:
         with self._lock:
             return name in self._by_name
+
+
+def arena_contestants(policy_id: str, base_path: str, checkpoints: Sequence[dict] = (),
+                      dpo_adapters: Sequence[dict] = ()) -> ContestantRegistry:
+    """The app's arena: the base policy's variants, best-of-8 (plays while a reward model is active: it keeps the
+    best of 8 base replies), and every saved PPO checkpoint and DPO adapter of this policy (after a restart too)."""
+    registry = ContestantRegistry(policy_id=policy_id)
+    bon = best_of_contestant(8)
+    registry.add(replace(bon, uid=f"{policy_id}-t{bon.temperature:g}-bo{bon.best_of}"))
+    for c in checkpoints:
+        registry.add_saved_adapter(c, base_path)
+    for a in dpo_adapters:
+        registry.add_saved_adapter(a, base_path, "DPO adapter")
+    return registry

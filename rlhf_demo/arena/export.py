@@ -5,7 +5,7 @@ Parquet), and `vote_pairs` hands (prompt, chosen, rejected) triples to the rewar
 carry no preference and are left out (and counted).
 
 Only COUNTED votes become data: archived votes (a reset) never, and with `filters` (`hygiene.VoteFilters`, e.g. the
-workspace's saved `ws.vote_filters`) only the votes that pass them, exactly what the leaderboard ranks.
+saved filters of the Vote tab, `ws.standings.filters`) only the votes that pass them, exactly what the leaderboard ranks.
 `filters=None` keeps every active vote.
 """
 
@@ -56,7 +56,7 @@ def counted_votes(store: VoteStore, filters: VoteFilters | None = None) -> list[
 
 def vote_pairs(store: VoteStore, filters: VoteFilters | None = None) -> list[tuple[str, str, str]]:
     """(prompt, chosen_reply, rejected_reply) for every counted decisive vote, oldest first: reward-model training
-    data. The reward session should pass the workspace's saved filters: ``vote_pairs(ws.votes, ws.vote_filters)``."""
+    data. The reward service gets the workspace's saved filters: ``vote_pairs(ws.votes, ws.standings.filters)``."""
     return _decisive(counted_votes(store, filters))
 
 

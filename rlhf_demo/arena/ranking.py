@@ -27,7 +27,7 @@ from typing import Any, Iterable, NamedTuple
 import numpy as np
 import pandas as pd
 
-from rlhf_demo.arena.agreement import Agreement, percent_agreement  # noqa: F401  (Agreement: re-exported)
+from rlhf_demo.arena.agreement import Agreement, percent_agreement
 
 OUTCOMES = ("A", "B", "tie", "both_bad")
 COLUMNS = ("model_a", "model_b", "outcome", "prompt", "reply_a", "reply_b", "voter_id")

@@ -218,3 +218,23 @@ def describe_env() -> dict:
 
     return {"torch": torch.__version__, "threads": torch.get_num_threads(), "device": pick_device(),
             "hf_offline": os.environ.get("HF_HUB_OFFLINE", "0")}
+
+
+@dataclass(frozen=True)
+class RewardBackbones:
+    """The reward backbones an app offers, resolved with what its start-up found: never a new Hub probe."""
+
+    started: ModelChoice  # the start-up choice (--reward-backbone), resolved at start-up
+    started_name: str  # its name as given ("minilm" when none was)
+    policy: ModelChoice  # the policy in use ("policy" = its base model)
+    hub_ok: bool
+    allow_any: bool = False  # --allow-any-model: any folder or Hub id, not only the presets
+
+    def resolve(self, name: str | None = None) -> ModelChoice:
+        """``None`` or the start-up choice's own name gives the start-up choice itself."""
+        if name is None or name == self.started_name:
+            return self.started
+        if name not in REWARD_BACKBONES and not self.allow_any:
+            raise ValueError(f"Reward backbone {name[:200]!r}: this app offers the presets {', '.join(REWARD_BACKBONES)}. "
+                             "Whoever starts it can allow any folder or Hub id with --allow-any-model.")
+        return resolve_reward_backbone(name, self.policy, self.hub_ok)

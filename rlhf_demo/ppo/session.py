@@ -29,7 +29,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
-from rlhf_demo.ppo.config import STATE_FILE, PPOConfig
+from rlhf_demo.ppo.config import LIVE_FIELDS, STATE_FILE, PPOConfig
 from rlhf_demo.settings import NAME_RULE, shorten, valid_name
 from rlhf_demo.storage import complete_folders, sweep_temporaries
 
@@ -46,13 +46,6 @@ AUTOSAVE_RE = re.compile(r"run-(?:(?P<run>[0-9a-f]{12})-)?step(?P<step>\d+)-(?P<
 
 def new_run_id() -> str:
     return uuid.uuid4().hex[:12]
-
-
-# What a user may change from the UI. A change is queued and applied between steps: every step runs on one frozen
-# copy of the config (recorded with its metrics row under "config"), so a slider moved mid-step cannot make the
-# rollout and the PPO loss of that step use different settings.
-LIVE_FIELDS = ("kl_coef", "learning_rate", "batch_size", "samples_per_prompt", "baseline", "response_length",
-               "temperature", "num_ppo_epochs")
 
 
 @dataclass
@@ -82,6 +75,8 @@ class SessionView:
     resumable: dict | None = None  # an autosaved run this session can resume: step, saved, reward_name, path
     evals: list[dict] = field(default_factory=list)  # `overopt.evaluate_gold` rows of the current gold model
     gold_name: str | None = None  # the gold reward model of those rows (None: no gold model evaluated)
+    skipped_checkpoints: list[str] = field(default_factory=list)  # folders that are no complete checkpoint
+    refused_checkpoints: dict[str, str] = field(default_factory=dict)  # name -> why (NaN or infinite weights)
 
 
 def scan_checkpoints(checkpoint_dir: Path, refused: dict[str, str] | None = None) -> tuple[list[dict], list[str]]:
@@ -114,9 +109,10 @@ def scan_checkpoints(checkpoint_dir: Path, refused: dict[str, str] | None = None
 
 @dataclass
 class PPOSession:
-    """One PPO run's state. `make_engine(config)` builds the engine (loads the models) on first use."""
+    """One PPO run's state. `make_engine(config, reward_name)` builds the engine (loads the policy and that reward
+    model) on first use; the run belongs to that reward model (`reward_name`, set by `use_reward`)."""
 
-    make_engine: Callable[[PPOConfig], object]
+    make_engine: Callable[[PPOConfig, str | None], object]
     checkpoint_dir: Path
     probe_prompts: tuple[str, ...] = PROBE_PROMPTS
     probe_every: int = 5  # K: re-generate the probe replies every K steps
@@ -185,9 +181,17 @@ class PPOSession:
     def engine(self):
         with self._lock:
             if self._engine is None:
-                self._engine = self.make_engine(replace(self.config))  # the engine's own copy
+                self._engine = self.make_engine(replace(self.config), self.reward_name)  # the engine's own copy
                 self._pending = {}
             return self._engine
+
+    def use_reward(self, name: str) -> None:
+        """Train against reward model `name` from the next step on: a run built for another model starts over (a
+        run belongs to one reward model; its curves would mix two scales)."""
+        with self._lock:
+            if self._engine is not None and self.reward_name != name:
+                self.reset(rebuild=True)
+            self.reward_name = name
 
     @property
     def built(self) -> bool:
@@ -361,7 +365,8 @@ class PPOSession:
                                   for k, v in state["config"].items() if k in PPOConfig.__dataclass_fields__})
             self.config = config
             self._pending = {}
-            self._engine = self.make_engine(replace(config))
+            self.reward_name = saved["reward_name"]  # the run continues against the model it was trained on
+            self._engine = self.make_engine(replace(config), self.reward_name)
             self._engine.load(folder, optimizer=True)
             self._history = run["history"]
             self._samples = run["samples"]
@@ -423,7 +428,8 @@ class PPOSession:
                 probes=list(self._probes), checkpoints=list(self._checkpoints), built=self._engine is not None,
                 reward_name=self.reward_name, version=self._version, resumable=self.resumable,
                 score_norm=self._engine.score_norm if self._engine is not None else None,
-                evals=list(self._evals), gold_name=self._evals[0].get("gold_name") if self._evals else None)
+                evals=list(self._evals), gold_name=self._evals[0].get("gold_name") if self._evals else None,
+                skipped_checkpoints=list(self.skipped_checkpoints), refused_checkpoints=dict(self.refused_checkpoints))
 
     @property
     def version(self) -> int:

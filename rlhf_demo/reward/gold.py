@@ -10,11 +10,18 @@ class's votes or 100 pairs, and a gold trained on the whole set is the classic p
     default_gold(models, proxy)            -> the name the app uses when nobody chose one (None: no candidate)
     check_gold(gold, proxy, allow_same)    -> raises ValueError when they are the same model and nobody asked
     pairing_text(gold_entry, proxy_entry)  -> one sentence a class can read: which is which, trained on what
+    GoldChoice(path, registry)             -> the choice someone made, saved in gold.json under the data dir
 """
 
 from __future__ import annotations
 
-from rlhf_demo.reward.registry import trained_on_text
+import json
+import threading
+from pathlib import Path
+
+from rlhf_demo.reward.registry import RewardModelRegistry, trained_on_text
+from rlhf_demo.settings import shorten
+from rlhf_demo.storage import write_json_atomic
 
 
 def default_gold(models: list[dict], proxy: str | None) -> str | None:
@@ -54,3 +61,41 @@ def pairing_text(gold: dict | None, proxy: dict | None) -> str:
     same = " **Gold = proxy, as asked: the gold curve only repeats the proxy.**" if gold["name"] == proxy["name"] else ""
     return (f"Proxy (optimised by PPO and best-of-N): {_described(proxy)} · Gold (never optimised against, only "
             f"watched): {_described(gold)}.{same}")
+
+
+class GoldChoice:
+    """The gold reward model someone picked (and whether gold = proxy was asked for on purpose), saved at `path`;
+    the default (`default_gold`) while nobody picked one or the pick is gone. Proxy = the registry's active model."""
+
+    def __init__(self, path: str | Path, registry: RewardModelRegistry):
+        self.path = Path(path)
+        self.registry = registry
+        self._lock = threading.Lock()
+
+    def _chosen(self) -> dict:
+        try:
+            return json.loads(self.path.read_text())
+        except (OSError, ValueError):
+            return {}
+
+    def name(self, proxy: str | None = None, models: list[dict] | None = None) -> str | None:
+        """The gold model now: the one picked, while it exists and is not the proxy (unless that was asked for), else
+        the default. `models`: the registry's list when the caller already has it (a poll), so it is not read twice."""
+        proxy = self.registry.active if proxy is None else proxy
+        chosen = self._chosen()
+        name = chosen.get("name")
+        if name and self.registry.exists(name) and (name != proxy or chosen.get("allow_same")):
+            return name
+        return default_gold(self.registry.list() if models is None else models, proxy)
+
+    def set(self, name: str | None, allow_same: bool = False) -> str | None:
+        """Pick the gold model (None / "": back to the default). Refused: an unknown model, or the proxy itself
+        unless `allow_same`. Returns the gold model now."""
+        name = (name if isinstance(name, str) else "").strip() or None
+        if name is not None:
+            if not self.registry.exists(name):
+                raise ValueError(f"No saved reward model named {shorten(name)}.")
+            check_gold(name, self.registry.active, allow_same)
+        with self._lock:
+            write_json_atomic(self.path, {"name": name, "allow_same": bool(allow_same and name)})
+        return self.name()

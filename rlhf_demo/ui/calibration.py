@@ -23,6 +23,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 from rlhf_demo.arena.calibration import K_DEFAULT, K_MAX, K_MIN, calibration_stats, draw_items  # noqa: E402
 from rlhf_demo.data.hh import prompt_turns  # noqa: E402
+from rlhf_demo.storage import download_path  # noqa: E402
 from rlhf_demo.ui.common import as_int, as_text, error, esc, turns_html  # noqa: E402
 from rlhf_demo.ui.lock import UnlockPanel, locked, require  # noqa: E402
 from rlhf_demo.workspace import Workspace  # noqa: E402
@@ -126,7 +127,7 @@ def stats_markdown(st: dict) -> str:
 def reward_reference(ws: Workspace) -> dict:
     """The active reward model's held-out accuracy and its length baselines (None where unknown)."""
     try:
-        active = ws.reward_models.info(ws.reward_models.active)
+        active = ws.reward.models.info(ws.reward.models.active)
     except (OSError, ValueError):
         active = None
     if active is None:
@@ -194,7 +195,7 @@ def wire(view: CalibrationView, ws: Workspace, demo: gr.Blocks, panel: UnlockPan
         with cache_lock:
             if cache.get("key") != key or not Path(cache["value"][1]).exists():  # (exports prune old files)
                 st = calibration_stats(cal, ws.calibration.judgements(cal.set_id))
-                path = ws.export_path(f"calibration-{cal.set_id}-{key[1]}.png")
+                path = download_path(ws.settings.data_dir, f"calibration-{cal.set_id}-{key[1]}.png")
                 cache.update(key=key, value=(stats_markdown(st), chart(chart_bars(st, rm), path)), stats=st)
             return cache["value"]
 

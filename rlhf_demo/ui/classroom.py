@@ -34,11 +34,11 @@ def lesson_state(ws: Workspace) -> LessonState:
         votes = ws.votes.count()
     except ValueError:  # an unreadable vote store shows its own error in the Vote tab
         votes = 0
-    models = ws.reward_models.list()
-    view = ws.ppo.view()
+    models = ws.reward.models.list()
+    view = ws.ppo.run.view()
     active = ws.calibration.active()
     voters = {(j.voter_id, j.voter_name) for j in ws.calibration.judgements(active.set_id)} if active else set()
-    return LessonState(votes=votes, reward_models=len(models), active_reward_model=ws.reward_models.active,
+    return LessonState(votes=votes, reward_models=len(models), active_reward_model=ws.reward.models.active,
                        ppo_steps=view.step, checkpoints=len(view.checkpoints),
                        job=snap.title if snap.active else "", job_line=snap.status_line() if snap.active else "",
                        calibration_voters=len(voters))
@@ -95,10 +95,10 @@ def wire(panel: ClassroomPanel, ws: Workspace, demo: gr.Blocks, tabs: gr.Tabs) -
 
     def refresh():
         state = lesson_state(ws)
-        warning = ws.reward_data_warning()
+        warning = ws.reward.data_warning()
         return (gr.update(visible=warning is not None, value=f"**Reward model and data differ.** {warning or ''}"),
                 f"**{html.escape(next_step(state))}**", plan_markdown(state),
-                f"**Decoding:** {html.escape(ws.decoding_status)}")
+                f"**Decoding:** {html.escape(ws.policy.decoding_status)}")
 
     def on_load(request: gr.Request):
         student = (getattr(request, "query_params", None) or {}).get("view") == "student"

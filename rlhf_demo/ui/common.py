@@ -130,3 +130,18 @@ def as_text(value, field: str, max_chars: int, allow_empty: bool = False) -> str
     if len(value) > max_chars:
         raise error(f"{field} is too long ({len(value):,} characters; at most {max_chars:,})")
     return value
+
+
+def user_errors(action, *args, **kwargs):
+    """`action(*args, **kwargs)` of a service, with what the user can fix (a ValueError, a job already running, a
+    missing file) shown as a clear message, never a stack trace. A storage failure (a full disk, a read-only folder)
+    passes on to `guards.explain_storage_errors`, which says what happened to the data folder."""
+    from rlhf_demo.jobs import JobBusy
+    from rlhf_demo.storage import storage_problem
+
+    try:
+        return action(*args, **kwargs)
+    except (ValueError, OSError, JobBusy) as e:
+        if isinstance(e, OSError) and storage_problem(e) is not None:
+            raise
+        raise error(str(e)[:600]) from e

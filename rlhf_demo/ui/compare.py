@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import gradio as gr
 
-from rlhf_demo.compare.lab import DPO_META, FRONTIER_NS, FRONTIER_PROMPTS, dpo_job, frontier_job
-from rlhf_demo.jobs import JobBusy
+from rlhf_demo.compare.service import FRONTIER_NS, FRONTIER_PROMPTS
 from rlhf_demo.reward.gold import pairing_text
-from rlhf_demo.ui.common import as_number, error, esc
+from rlhf_demo.ui.common import as_number, esc, user_errors
 from rlhf_demo.ui.compare_view import (
     dpo_figure,
     dpo_frame,
@@ -132,81 +130,26 @@ def build(ws: Workspace) -> CompareTab:
 # ----------------------------------------------------------------------------- the actions (UI and API)
 
 
-def _adapters(ws: Workspace) -> list[tuple[str, str, str]]:
-    """(method, name, path) of every adapter in the arena: PPO checkpoints and DPO adapters of the policy in use."""
-    out = []
-    for c in ws.contestants.list():
-        if c.adapter_path:
-            method = "dpo" if (Path(c.adapter_path) / DPO_META).is_file() else "ppo"
-            out.append((method, c.name, c.adapter_path))
-    return out
-
-
 def set_gold(ws: Workspace, name, allow_same) -> str | None:
-    try:
-        return ws.lab.set_gold(name if isinstance(name, str) else None, bool(allow_same))
-    except ValueError as e:
-        raise error(str(e)) from e
+    return user_errors(ws.gold.set, name, bool(allow_same))
 
 
 def start_dpo(ws: Workspace, beta, steps, use_votes) -> str:
-    from rlhf_demo.dpo.config import DPOConfig
-    from rlhf_demo.reward.session import select_pairs
-
     beta = as_number(beta, "β", 0.001, 10.0)
     steps = int(as_number(steps, "steps", 1, 500, whole=True))
-    try:
-        cfg = DPOConfig(beta=beta, max_steps=steps, device=ws.settings.device).validate()
-        data = select_pairs(ws, ws.data.source.default()[0], 400, bool(use_votes), 16)
-        name = ws.lab.new_dpo_name(lambda n: n in ws.contestants)
-        job = dpo_job(ws.lab, cfg, data.train, ws.policy_choice, name,
-                      on_saved=lambda a: ws._add_checkpoint_contestant(ws.contestants, a, "DPO adapter"))
-        ws.jobs.submit("dpo", f"DPO ({name})", job)
-    except (ValueError, JobBusy) as e:
-        raise error(str(e)) from e
-    return f"Starting DPO {name}: β = {beta:g}, {steps} steps, {len(data.train)} pairs ({data.n_votes} from votes)."
+    return user_errors(ws.dpo.start, beta, steps, bool(use_votes))
 
 
 def start_frontier(ws: Workspace, ns, n_prompts) -> str:
-    try:
-        chosen = sorted({int(n) for n in (ns or [])})
-    except (TypeError, ValueError):
-        raise error("best-of-N: pick N among 1, 2, 4, 8, 16.") from None
-    if not chosen or any(n not in FRONTIER_NS for n in chosen):
-        raise error("best-of-N: pick at least one N among 1, 2, 4, 8, 16.")
     n_prompts = int(as_number(n_prompts, "held-out prompts", 1, 256, whole=True))
-    proxy, gold = ws.reward_models.active, ws.lab.gold_name()
-    if proxy is None:
-        raise error("No active reward model yet: train one in tab 3 (it is the proxy).")
-    if gold is None:
-        raise error("No gold reward model: train a second reward model in tab 3, on more pairs than the proxy.")
-    from rlhf_demo.models.presets import load_policy
-
-    adapters = _adapters(ws)
-    job = frontier_job(ws.lab, lambda: load_policy(ws.policy_choice, ws.settings.device), proxy, gold,
-                       ws.heldout_prompts(n_prompts), adapters, chosen, device=ws.settings.device,
-                       decoding=lambda: ws.decoding()[0])
-    try:
-        ws.jobs.submit("frontier", "Reward–KL frontier", job)
-    except JobBusy as e:
-        raise error(str(e)) from e
-    return f"Computing the frontier: best-of-{', '.join(map(str, chosen))} and {len(adapters)} adapters."
-
-
-def stop_job(ws: Workspace, kind: str) -> str:
-    snap = ws.jobs.snapshot()
-    if snap.kind != kind or not snap.active:
-        return "not running"
-    ws.jobs.stop()
-    return "stopping"
+    return user_errors(ws.frontier.start, ns, n_prompts)
 
 
 def status(ws: Workspace) -> dict:
     """The tab's state as every page sees it (also /compare_status)."""
-    view = ws.ppo.view()
-    proxy, gold = ws.reward_models.active, ws.lab.gold_name()
-    return {"proxy": proxy, "gold": gold, "evals": view.evals, "eval_gold": view.gold_name,
-            "dpo_adapters": ws.lab.dpo_adapters(), "frontier": ws.lab.last_frontier()}
+    view = ws.ppo.run.view()
+    return {"proxy": ws.reward.active, "gold": ws.gold.name(), "evals": view.evals, "eval_gold": view.gold_name,
+            "dpo_adapters": ws.dpo.adapters(), "frontier": ws.frontier.last()}
 
 
 # ----------------------------------------------------------------------------- wiring
@@ -221,11 +164,11 @@ def wire(tab: CompareTab, ws: Workspace, demo: gr.Blocks, panel: UnlockPanel) ->
         return esc(snap.status_line()) if snap.state != "idle" else idle
 
     def refresh(seen):
-        s = ws.ppo
+        s = ws.ppo.run
         dpo, front = ws.jobs.snapshot("dpo"), ws.jobs.snapshot("frontier")
-        models = ws.reward_models.list()
-        proxy = ws.reward_models.active
-        gold = ws.lab.gold_name(proxy, models)
+        models = ws.reward.models.list()
+        proxy = ws.reward.active
+        gold = ws.gold.name(proxy, models)
         stamp = (s.version, dpo.version, front.version, proxy, gold, tuple(m["name"] for m in models))
         if seen is not None and tuple(seen) == stamp:
             return seen, *([gr.skip()] * 10)
@@ -236,14 +179,14 @@ def wire(tab: CompareTab, ws: Workspace, demo: gr.Blocks, panel: UnlockPanel) ->
         pairing = pairing_text(by_name.get(gold), by_name.get(proxy))
         if view.gold_name and view.gold_name != gold:
             pairing += f"  \n*The curves below were measured with {esc(view.gold_name)}; the next PPO run uses {esc(gold)}.*"
-        result = ws.lab.last_frontier()
+        result = ws.frontier.last()
         dpo_log = dpo.data.get("log", [])
         dropdown = gr.update(choices=[m["name"] for m in models], value=gold) if models_changed else gr.skip()
         return (list(stamp), pairing, dropdown,
                 overopt_markdown(view.evals, view.history, view.config.get("response_length"), s.eval_every),
                 overopt_figure(view.evals, view.history),
                 job_line("dpo", "No DPO run yet in this session: press *Train DPO*."), dpo_figure(dpo_log),
-                dpo_frame(ws.lab.dpo_adapters()),
+                dpo_frame(ws.dpo.adapters()),
                 job_line("frontier", "") + ("  \n" if front.state != "idle" else "") + frontier_markdown(result),
                 frontier_figure(result), frontier_frame(result))
 
@@ -255,10 +198,10 @@ def wire(tab: CompareTab, ws: Workspace, demo: gr.Blocks, panel: UnlockPanel) ->
     tab.set_gold.click(locked(ws, on_gold), [*key, tab.gold, tab.allow_same], [tab.seen], **private)
     tab.dpo_train.click(locked(ws, lambda b, s, v: start_dpo(ws, b, s, v)), [*key, tab.beta, tab.dpo_steps, tab.use_votes],
                         [tab.dpo_status], **private)
-    tab.dpo_stop.click(locked(ws, lambda: stop_job(ws, "dpo")), key, [tab.dpo_status], **private)
+    tab.dpo_stop.click(locked(ws, ws.dpo.stop), key, [tab.dpo_status], **private)
     tab.frontier_start.click(locked(ws, lambda ns, n: start_frontier(ws, ns, n)), [*key, tab.ns, tab.n_prompts],
                              [tab.frontier_status], **private)
-    tab.frontier_stop.click(locked(ws, lambda: stop_job(ws, "frontier")), key, [tab.frontier_status], **private)
+    tab.frontier_stop.click(locked(ws, ws.frontier.stop), key, [tab.frontier_status], **private)
     out = [tab.seen, tab.pairing, tab.gold, tab.overopt_md, tab.overopt_plot, tab.dpo_status, tab.dpo_plot,
            tab.dpo_table, tab.frontier_status, tab.frontier_plot, tab.frontier_table]
     tab.timer.tick(refresh, [tab.seen], out, show_progress="hidden", **private)
@@ -268,7 +211,7 @@ def wire(tab: CompareTab, ws: Workspace, demo: gr.Blocks, panel: UnlockPanel) ->
     def gold_set(key: str, name: str = "", allow_same: bool = False) -> dict:
         """Pick the gold reward model ("" = the default). Instructor only."""
         require(ws, key)
-        return {"gold": set_gold(ws, name, allow_same), "proxy": ws.reward_models.active}
+        return {"gold": set_gold(ws, name, allow_same), "proxy": ws.reward.active}
 
     def dpo_train(key: str, beta: float = 0.1, steps: int = 8, use_votes: bool = True) -> dict:
         """Train a DPO adapter as a background job. Instructor only."""

@@ -36,7 +36,7 @@ def check_key(ws: Workspace, key) -> bool:
     """Does `key` open the lock, for the session and address in hand? Raises the throttle's refusal while they must
     wait."""
     try:
-        return ws.lock.attempt(key, *who())
+        return ws.instructor.attempt(key, *who())
     except KeyThrottled as e:
         raise _refused(str(e)) from None
 
@@ -68,7 +68,7 @@ class UnlockPanel:
 
 
 def status_text(ws: Workspace, unlocked: bool) -> str:
-    if not ws.lock.enabled:
+    if not ws.instructor.enabled:
         return "No instructor key is set: everyone can control everything (a local, single-user app)."
     if unlocked:
         return "**Instructor mode** (unlocked) for this browser session: you can start jobs, change settings and models."
@@ -79,7 +79,7 @@ def status_text(ws: Workspace, unlocked: bool) -> str:
 def build(ws: Workspace) -> UnlockPanel:
     """The unlock field (only when a key is set)."""
     state = gr.State("")
-    if not ws.lock.enabled:
+    if not ws.instructor.enabled:
         return UnlockPanel(state)
     with gr.Accordion("Instructor", open=False, elem_id="instructor-panel"):
         status = gr.Markdown(status_text(ws, False), elem_id="instructor-status")
@@ -92,7 +92,7 @@ def build(ws: Workspace) -> UnlockPanel:
 
 def wire(panel: UnlockPanel, ws: Workspace, demo: gr.Blocks) -> None:
     """Unlock / lock buttons, and the controls' look on page load. Call after every tab added its controls."""
-    if not ws.lock.enabled:
+    if not ws.instructor.enabled:
         return
     private = dict(api_visibility="private", show_progress="hidden")
     n = len(panel.controls)

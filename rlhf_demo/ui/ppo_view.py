@@ -9,6 +9,7 @@ import math
 import pandas as pd
 
 from rlhf_demo.data.hh import last_question
+from rlhf_demo.ppo.service import SETTABLE
 from rlhf_demo.ppo.session import SessionView
 from rlhf_demo.ui.common import esc
 from rlhf_demo.ui.plots import PLOT_DPI, PLOT_PT, plt, style
@@ -18,9 +19,6 @@ MAIN_PLOTS = [("objective/scores", "score (0 = base policy's mean)"), ("objectiv
 MORE_PLOTS = [("objective/entropy", "entropy (nats/reply)"), ("policy/approxkl_avg", "approx KL per update"),
               ("policy/clipfrac_avg", "clip fraction"), ("loss/policy_avg", "policy loss"),
               ("loss/value_avg", "value loss"), ("val/ratio", "ratio new/old")]
-# control -> the PPOConfig field it edits. The baseline radio also sets samples_per_prompt (group = GROUP_SIZE).
-LIVE_CONTROLS = {"kl_coef": "kl_coef", "lr": "learning_rate", "batch_size": "batch_size", "baseline": "baseline",
-                 "response_length": "response_length", "temperature": "temperature", "epochs": "num_ppo_epochs"}
 PROBE_COLUMNS = ["step", "probe", "score", "KL", "reply"]  # the long reply last, so the numbers never scroll away
 LR_CHOICES = [1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 2e-3, 3e-3, 1e-2]
 
@@ -141,9 +139,38 @@ def checkpoints_frame(view: SessionView) -> pd.DataFrame:
 
 
 def settings_values(config: dict) -> list:
-    """The live controls' values (LIVE_CONTROLS order) for a config: what the shared run actually uses."""
+    """The live controls' values (`SETTABLE` order) for a config: what the shared run actually uses."""
     lr = min(LR_CHOICES, key=lambda x: abs(x - config["learning_rate"]))  # the dropdown's nearest choice
-    return [lr if field == "learning_rate" else config[field] for field in LIVE_CONTROLS.values()]
+    return [lr if field == "learning_rate" else config[field] for field in SETTABLE]
+
+
+def resume_label(saved: dict | None) -> str:
+    if not saved:
+        return "Resume"
+    return f"Resume the run from step {saved['step']} (saved {saved['saved']}, reward model {saved['reward_name']})"
+
+
+def checkpoints_label(view: SessionView) -> str:
+    """The checkpoint table's title, naming the folders left out: incomplete ones (a killed save) and those whose
+    weights are NaN or infinite (never listed, never an arena contestant)."""
+    skipped = view.skipped_checkpoints
+    label = "Checkpoints" + (f" (left out, incomplete: {', '.join(skipped)})" if skipped else "")
+    return label + "".join(f" · left out: {name}, {why}" for name, why in view.refused_checkpoints.items())
+
+
+def status_markdown(view: SessionView, job_line: str, active_reward: str | None) -> str:
+    """The status above the plots: the job, the step, the reward model the run belongs to, the settings in use."""
+    reward = view.reward_name or active_reward or "none (train one in tab 3)"
+    if view.resumable is not None and job_line is None:
+        job_line = (f"A saved run can be resumed from step {view.resumable['step']} (saved {view.resumable['saved']}): "
+                    "press Resume to continue it, with its curves, or Discard to delete it. Start trains the policy "
+                    "shown here and keeps the saved run.")
+    status = f"{esc(job_line or 'Idle: press Start.')}  \n**Step {view.step}** · reward model: **{esc(reward)}**"
+    if view.score_norm is not None and view.config.get("normalize_scores"):
+        mu, sd = view.score_norm
+        status += (f" · scores normalised: 0 = the base policy's average ({mu:+.3g} raw), "
+                   f"1 = one standard deviation ({sd:.3g} raw)")
+    return status + "  \n" + settings_line(view.config)
 
 
 def settings_line(config: dict) -> str:

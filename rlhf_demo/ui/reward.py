@@ -7,13 +7,11 @@ from dataclasses import dataclass
 import gradio as gr
 import pandas as pd
 
-from rlhf_demo.jobs import JobBusy
 from rlhf_demo.reward.config import RewardConfig
-from rlhf_demo.reward.form import default_use_votes, parse_epochs, parse_settings  # noqa: F401
-from rlhf_demo.reward.reference import describe, relative
-from rlhf_demo.reward.session import training_job
-from rlhf_demo.ui.common import as_text, error, esc
-from rlhf_demo.ui.lock import UnlockPanel, locked, require  # noqa: F401
+from rlhf_demo.reward.form import default_use_votes, parse_settings
+from rlhf_demo.reward.reference import describe
+from rlhf_demo.ui.common import as_text, error, esc, user_errors
+from rlhf_demo.ui.lock import UnlockPanel, locked, require
 from rlhf_demo.ui.reward_view import (
     MODEL_COLUMNS,
     curves_figure,
@@ -138,111 +136,100 @@ def build(ws: Workspace) -> RewardTab:
                      pg_prompt, pg_reply1, pg_reply2, pg_score, pg_out, timer, gr.State((-1, -1)), controls)
 
 
+# ----------------------------------------------------------------------------- the actions (UI and API)
+# Each is a line or two into the reward service (`reward/service.py`); the caller checked the instructor lock.
+
+
+def train(ws: Workspace, subset, n_pairs, use_votes, backbone, max_length, use_lora, r, alpha, dropout, targets, lr,
+          epochs):
+    """Validate every setting (a bad one is named), pick the pairs, start the job."""
+    def start():
+        cfg, n, votes = parse_settings(n_pairs, use_votes, backbone, max_length, use_lora, r, alpha, dropout, targets,
+                                       lr, epochs, device=ws.settings.device)
+        return ws.reward.start(cfg, subset, n, votes)
+
+    return user_errors(start)
+
+
+def train_ui(ws: Workspace, *values) -> str:
+    data = train(ws, *values)
+    return f"Starting: {len(data.train)} training pairs ({data.n_votes} from votes), {len(data.eval)} held out."
+
+
+def models_update(ws: Workspace):
+    """The saved models' table and the picker (naming the folders left out)."""
+    models = ws.reward.models
+    items, skipped = models.list(), models.skipped()
+    info = f"Left out (incomplete, e.g. a run that was killed): {', '.join(skipped)}" if skipped else None
+    return models_frame(items), gr.update(choices=[m["name"] for m in items], value=models.active, info=info)
+
+
+def refresh(ws: Workspace, seen):
+    """The poll: redraw when the job or the number of saved models changed since `seen`."""
+    snap = ws.jobs.snapshot("reward")
+    n_models = len(ws.reward.models.list()) if snap.state != "running" else seen[1]
+    key = (snap.version, n_models)
+    if tuple(seen) == key:
+        return seen, *([gr.skip()] * 6)
+    status = snap.status_line() if snap.state != "idle" else "No training yet: press Train."
+    changed = n_models != seen[1] or snap.state in ("done", "stopped")
+    table, pick = models_update(ws) if changed else (gr.skip(), gr.skip())
+    return (key, esc(status), curves_figure(snap.data.get("log", [])), evaluation_markdown(snap),
+            margins_figure(snap.data.get("margins", [])), table, pick)
+
+
+def activate_ui(ws: Workspace, name):
+    user_errors(ws.reward.activate, name)
+    gr.Info(f"{name} is now the active reward model.")
+    return models_update(ws)
+
+
+def score(ws: Workspace, prompt, r1, r2) -> str:
+    prompt = (prompt or "").strip()
+    replies = [r for r in ((r1 or "").strip(), (r2 or "").strip()) if r]
+    if not prompt or not replies:
+        raise error("Type a prompt and at least one reply.")
+    return playground_markdown(*user_errors(ws.reward.score, prompt, replies))
+
+
+# ----------------------------------------------------------------------------- wiring
+
+
 def wire(tab: RewardTab, ws: Workspace, demo: gr.Blocks, panel: UnlockPanel) -> None:
     private = dict(api_visibility="private")
-
-    def train(subset, n_pairs, use_votes, backbone, max_length, use_lora, r, alpha, dropout, targets, lr, epochs):
-        """Validate every setting (a bad one is named), pick the pairs, start the job. Instructor only (`locked`)."""
-        try:
-            if subset is None or subset == "":
-                subset = ws.data.source.default()[0]
-            if not isinstance(subset, str):
-                raise ValueError(f"subset must be one of {ws.data.source.subsets()}")
-            cfg, n, votes = parse_settings(n_pairs, use_votes, backbone, max_length, use_lora, r, alpha, dropout,
-                                           targets, lr, epochs, device=ws.settings.device)
-            job, data = training_job(ws, cfg, subset, n, votes)
-            ws.jobs.submit("reward", "Reward model training", job)
-        except (ValueError, FileNotFoundError, JobBusy) as e:
-            raise error(str(e)) from e
-        return data
-
-    def train_ui(*values) -> str:
-        data = train(*values)
-        return f"Starting: {len(data.train)} training pairs ({data.n_votes} from votes), {len(data.eval)} held out."
-
-    def stop() -> bool:
-        return ws.jobs.snapshot().kind == "reward" and ws.jobs.stop()
-
-    def models_update():
-        items = ws.reward_models.list()
-        names = [m["name"] for m in items]
-        skipped = ws.reward_models.skipped()
-        info = (f"Left out (incomplete, e.g. a run that was killed): {', '.join(skipped)}" if skipped else None)
-        return models_frame(items), gr.update(choices=names, value=ws.reward_models.active, info=info)
-
-    def refresh(seen):
-        snap = ws.jobs.snapshot("reward")
-        n_models = len(ws.reward_models.list()) if snap.state != "running" else seen[1]
-        key = (snap.version, n_models)
-        if tuple(seen) == key:
-            return seen, *([gr.skip()] * 6)
-        status = snap.status_line() if snap.state != "idle" else "No training yet: press Train."
-        table, pick = models_update() if n_models != seen[1] or snap.state in ("done", "stopped") else (gr.skip(), gr.skip())
-        return (key, esc(status), curves_figure(snap.data.get("log", [])), evaluation_markdown(snap),
-                margins_figure(snap.data.get("margins", [])), table, pick)
-
-    def activate(name):
-        if not name or not isinstance(name, str):
-            raise error("Pick a saved model first.")
-        try:
-            ws.reward_models.set_active(name)
-        except (ValueError, FileNotFoundError) as e:
-            raise error(str(e)[:300]) from e
-
-    def activate_ui(name):
-        activate(name)
-        gr.Info(f"{name} is now the active reward model.")
-        return models_update()
-
-    def scored(prompt, replies: list[str]) -> tuple[list[float], list[float | None], str]:
-        """The active model's scores of `replies` to a typed prompt, the same in σ of its held-out replies' scores."""
-        name = ws.reward_models.active
-        model = ws.reward_models.active_model(ws.settings.device)
-        if model is None:
-            raise error("No active reward model yet: train one in the Reward model tab first.")
-        from rlhf_demo.data.hh import prompt_from_text
-
-        scores = model.score([prompt_from_text(prompt)] * len(replies), replies).tolist()
-        ref = model.meta.get("score_reference")
-        return scores, [relative(x, ref) for x in scores], name or ""
-
-    def score(prompt, r1, r2):
-        prompt = (prompt or "").strip()
-        replies = [r for r in ((r1 or "").strip(), (r2 or "").strip()) if r]
-        if not prompt or not replies:
-            raise error("Type a prompt and at least one reply.")
-        scores, zs, name = scored(prompt, replies)
-        return playground_markdown(scores, zs, name)
-
     key = [panel.key]
     inputs = [tab.subset, tab.n_pairs, tab.use_votes, tab.backbone, tab.max_length, tab.use_lora, tab.lora_r,
               tab.lora_alpha, tab.lora_dropout, tab.targets, tab.lr, tab.epochs]
     # preprocess=False: raw values reach `parse_settings`, whose messages name the field (State inputs still arrive)
-    tab.train.click(locked(ws, train_ui), [*key, *inputs], [tab.status], preprocess=False, **private)
-    tab.stop.click(locked(ws, stop), key, None, **private)
+    tab.train.click(locked(ws, lambda *values: train_ui(ws, *values)), [*key, *inputs], [tab.status],
+                    preprocess=False, **private)
+    tab.stop.click(locked(ws, ws.reward.stop), key, None, **private)
     out = [tab.seen, tab.status, tab.curves, tab.evaluation, tab.margins, tab.models, tab.pick]
-    tab.timer.tick(refresh, [tab.seen], out, show_progress="hidden", **private)
-    demo.load(refresh, [tab.seen], out, show_progress="hidden", **private)
-    tab.activate.click(locked(ws, activate_ui), [*key, tab.pick], [tab.models, tab.pick], **private)
-    tab.pg_score.click(score, [tab.pg_prompt, tab.pg_reply1, tab.pg_reply2], [tab.pg_out], **private)
+    tab.timer.tick(lambda seen: refresh(ws, seen), [tab.seen], out, show_progress="hidden", **private)
+    demo.load(lambda seen: refresh(ws, seen), [tab.seen], out, show_progress="hidden", **private)
+    tab.activate.click(locked(ws, lambda name: activate_ui(ws, name)), [*key, tab.pick], [tab.models, tab.pick],
+                       **private)
+    tab.pg_score.click(lambda p, r1, r2: score(ws, p, r1, r2), [tab.pg_prompt, tab.pg_reply1, tab.pg_reply2],
+                       [tab.pg_out], **private)
+    api(ws)
 
-    # -- the API ---------------------------------------------------------------------------------------------
+
+def api(ws: Workspace) -> None:
+    """The API: scoring for everyone, training and activation for the instructor (the key first)."""
+    d = RewardConfig()
+
     def reward_score(prompt: str, reply: str) -> float:
         """Score one reply to a typed prompt with the active reward model."""
-        prompt = as_text(prompt, "prompt", 4000)
-        reply = as_text(reply, "reply", 4000)
-        return float(scored(prompt, [reply])[0][0])
+        scores, _, _ = user_errors(ws.reward.score, as_text(prompt, "prompt", 4000), [as_text(reply, "reply", 4000)])
+        return float(scores[0])
 
     def reward_score_detail(prompt: str, reply: str) -> dict:
         """Score one reply with the active reward model: the raw score, and the same in standard deviations of the
         model's scores of its held-out replies (`sigma`, None for a model saved without that reference)."""
-        prompt = as_text(prompt, "prompt", 4000)
-        reply = as_text(reply, "reply", 4000)
-        scores, zs, name = scored(prompt, [reply])
+        scores, zs, name = user_errors(ws.reward.score, as_text(prompt, "prompt", 4000),
+                                       [as_text(reply, "reply", 4000)])
         return {"score": scores[0], "sigma": zs[0], "text": describe(zs[0]), "model": name,
-                "reference": ws.reward_models.active_model(ws.settings.device).meta.get("score_reference")}
-
-    d = RewardConfig()
+                "reference": ws.reward.load(name).meta.get("score_reference")}
 
     def reward_train(key: str, subset: str = "", n_pairs: int = DEFAULT_PAIRS, use_votes: bool = default_use_votes(),
                      epochs: str = "", backbone: str = "", max_length: int = d.max_length, use_lora: bool = d.use_lora,
@@ -252,7 +239,7 @@ def wire(tab: RewardTab, ws: Workspace, demo: gr.Blocks, panel: UnlockPanel) -> 
         model when done. Watch it with the tab or `/reward_status`. Instructor only."""
         require(ws, key)
         backbone = backbone or (ws.settings.reward_backbone or d.backbone)
-        data = train(subset, n_pairs, use_votes, backbone, max_length, use_lora, lora_r, lora_alpha, lora_dropout,
+        data = train(ws, subset, n_pairs, use_votes, backbone, max_length, use_lora, lora_r, lora_alpha, lora_dropout,
                      target_modules, learning_rate, epochs)
         return {"started": True, "n_train": len(data.train), "n_votes": data.n_votes, "n_eval": len(data.eval),
                 "data": data.description}
@@ -260,13 +247,13 @@ def wire(tab: RewardTab, ws: Workspace, demo: gr.Blocks, panel: UnlockPanel) -> 
     def reward_stop(key: str) -> dict:
         """Stop reward-model training after the current step (the model trained so far is saved). Instructor only."""
         require(ws, key)
-        return {"stopping": bool(stop())}
+        return {"stopping": bool(ws.reward.stop())}
 
     def model_activate(key: str, name: str) -> dict:
         """Make a saved reward model the active one (what PPO optimises). Instructor only."""
         require(ws, key)
-        activate(as_text(name, "name", 200))
-        return {"active": ws.reward_models.active}
+        user_errors(ws.reward.activate, as_text(name, "name", 200))
+        return {"active": ws.reward.active}
 
     def reward_status() -> dict:
         """The reward-model job as every page sees it: state, progress, seconds left (None while estimating)."""
@@ -278,4 +265,3 @@ def wire(tab: RewardTab, ws: Workspace, demo: gr.Blocks, panel: UnlockPanel) -> 
     gr.api(reward_score, api_name="reward_score")
     for fn in (reward_score_detail, reward_train, reward_stop, model_activate, reward_status):
         gr.api(fn, api_name=fn.__name__)
-

@@ -18,6 +18,7 @@ import pandas as pd  # noqa: E402
 from rlhf_demo.arena.export import EXPORT_FORMATS, FILE_FORMATS, write_export  # noqa: E402
 from rlhf_demo.arena.votes import OUTCOMES  # noqa: E402
 from rlhf_demo.data.hh import prompt_turns  # noqa: E402
+from rlhf_demo.storage import download_path  # noqa: E402
 from rlhf_demo.ui import calibration, vote_filters  # noqa: E402
 from rlhf_demo.ui.common import as_text, error, esc, turns_html  # noqa: E402
 from rlhf_demo.ui.lock import UnlockPanel  # noqa: E402
@@ -239,18 +240,18 @@ def wire(tab: VoteTab, ws: Workspace, demo: gr.Blocks, panel: UnlockPanel) -> No
 
     def refresh(seen):
         try:
-            key = repr(ws.standings_key())  # votes stored, archived, filters: a change of any redraws
+            key = repr(ws.standings.key())  # votes stored, archived, filters: a change of any redraws
         except ValueError as e:
             return seen, gr.update(), f"⚠ {e}", gr.update()
         if key == seen:
             return seen, gr.skip(), gr.skip(), gr.skip()
-        st = ws.standings()
+        st = ws.standings.current()
         return key, board_frame(st["board"]), summary_markdown(st), matrix_plot(st["matrix"])
 
     def export(fmt, file_fmt):
         try:
-            out = ws.export_path(f"votes-{fmt}-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}.{file_fmt}")
-            stats = write_export(ws.votes, out, fmt=fmt, file_format=file_fmt, filters=ws.vote_filters)
+            out = download_path(ws.settings.data_dir, f"votes-{fmt}-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}.{file_fmt}")
+            stats = write_export(ws.votes, out, fmt=fmt, file_format=file_fmt, filters=ws.standings.filters)
         except ValueError as e:
             raise error(str(e)) from e
         filtered = f", and {stats.n_filtered} votes that do not count (vote filters)" if stats.n_filtered else ""
@@ -296,7 +297,7 @@ def wire(tab: VoteTab, ws: Workspace, demo: gr.Blocks, panel: UnlockPanel) -> No
     def leaderboard() -> dict:
         """The current ranking: one row per contestant (rank, elo, bt, ci_low, ci_high, votes, win_rate)."""
         try:
-            st = ws.standings()
+            st = ws.standings.current()
         except ValueError as e:
             raise error(str(e)) from e
         board = st["board"].astype(object).where(st["board"].notna(), None)

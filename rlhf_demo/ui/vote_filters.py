@@ -67,13 +67,13 @@ def wire(fc: FilterControls, ws: Workspace, demo: gr.Blocks, panel: UnlockPanel)
         min_seconds = as_number(min_seconds, "min_seconds", 0, 3600)
         if not isinstance(outliers, bool):
             raise error(f"outliers must be true or false, got {shorten(outliers)}")
-        old = ws.vote_filters
+        old = ws.standings.filters
         try:
             new = VoteFilters(cap, min_seconds, outliers, old.outlier_min_votes, old.outlier_side_share)
-            ws.set_vote_filters(new)
+            ws.standings.set_filters(new)
         except (ValueError, OSError) as e:
             raise error(f"Could not save the vote filters: {e}") from e
-        st = ws.standings()
+        st = ws.standings.current()
         return {"filters": new.as_dict(), "report": st["report"].as_dict()}
 
     def reset() -> dict:
@@ -96,7 +96,7 @@ def wire(fc: FilterControls, ws: Workspace, demo: gr.Blocks, panel: UnlockPanel)
         return gr.update(visible=False), reset()["message"]
 
     def load_values():
-        f = ws.vote_filters
+        f = ws.standings.filters
         return f.cap_per_hour, f.min_seconds, f.outliers
 
     private = dict(api_visibility="private", show_progress="hidden")

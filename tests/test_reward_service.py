@@ -8,7 +8,7 @@ import pytest
 from rlhf_demo.arena.hygiene import VoteFilters
 from rlhf_demo.data.sources import BundledSource
 from rlhf_demo.data.pairs import pairs_from_set
-from rlhf_demo.reward.session import select_pairs
+
 from rlhf_demo.settings import Settings
 from rlhf_demo.workspace import Workspace
 
@@ -26,54 +26,54 @@ def vote(ws, outcome: str, reply_a: str, reply_b: str, prompt: str = PROMPT) -> 
 
 
 def test_train_and_held_out_pairs_are_disjoint_splits_of_the_bundled_set(ws):
-    data = select_pairs(ws, "bundled", n_pairs=40, use_votes=False, n_eval=16)
+    data = ws.reward.select_pairs("bundled", n_pairs=40, use_votes=False, n_eval=16)
     train_split = set(pairs_from_set(BundledSource().load("bundled", "train")))
     test_split = set(pairs_from_set(BundledSource().load("bundled", "test")))
     assert len(data.train) == 40 and len(data.eval) == 16 and data.n_votes == 0
     assert set(data.train) <= train_split and set(data.eval) <= test_split
     assert not {p for p, _, _ in data.train} & {p for p, _, _ in data.eval}  # not even a shared conversation
     assert "bundled/train" in data.description and "bundled/test" in data.description
-    again = select_pairs(ws, "bundled", n_pairs=40, use_votes=False, n_eval=16)
+    again = ws.reward.select_pairs("bundled", n_pairs=40, use_votes=False, n_eval=16)
     assert (again.train, again.eval) == (data.train, data.eval)  # seeded: the same pairs every time
 
 
 def test_the_pair_budget_is_honoured(ws):
     available = len(pairs_from_set(BundledSource().load("bundled", "train")))
-    assert len(select_pairs(ws, "bundled", n_pairs=5, use_votes=False, n_eval=8).train) == 5
-    assert len(select_pairs(ws, "bundled", n_pairs=10_000, use_votes=False, n_eval=8).train) == available
+    assert len(ws.reward.select_pairs("bundled", n_pairs=5, use_votes=False, n_eval=8).train) == 5
+    assert len(ws.reward.select_pairs("bundled", n_pairs=10_000, use_votes=False, n_eval=8).train) == available
     with pytest.raises(ValueError, match="No training pairs"):
-        select_pairs(ws, "bundled", n_pairs=0, use_votes=False, n_eval=8)
+        ws.reward.select_pairs("bundled", n_pairs=0, use_votes=False, n_eval=8)
 
 
 def test_votes_the_vote_filters_do_not_count_stay_out_of_training(ws):
     vote(ws, "A", "Pasta with tomatoes.", "Nothing, skip dinner.")  # cast at once: under the 2 s minimum
-    assert select_pairs(ws, "bundled", n_pairs=10, use_votes=True, n_eval=8).n_votes == 0
-    ws.set_vote_filters(VoteFilters(min_seconds=0))  # the instructor turns that filter off: it counts
-    assert select_pairs(ws, "bundled", n_pairs=10, use_votes=True, n_eval=8).n_votes == 1
+    assert ws.reward.select_pairs("bundled", n_pairs=10, use_votes=True, n_eval=8).n_votes == 0
+    ws.standings.set_filters(VoteFilters(min_seconds=0))  # the instructor turns that filter off: it counts
+    assert ws.reward.select_pairs("bundled", n_pairs=10, use_votes=True, n_eval=8).n_votes == 1
 
 
 def test_decisive_votes_join_the_training_pairs_when_asked(ws):
-    ws.set_vote_filters(VoteFilters(min_seconds=0))  # test votes are cast the moment their round exists
+    ws.standings.set_filters(VoteFilters(min_seconds=0))  # test votes are cast the moment their round exists
     vote(ws, "A", "Pasta with tomatoes.", "Nothing, skip dinner.")
     vote(ws, "B", "Whatever.", "A vegetable curry.")
     vote(ws, "tie", "Soup.", "Salad.")  # no preference: not a pair
-    with_votes = select_pairs(ws, "bundled", n_pairs=10, use_votes=True, n_eval=8)
+    with_votes = ws.reward.select_pairs("bundled", n_pairs=10, use_votes=True, n_eval=8)
     assert with_votes.n_votes == 2 and len(with_votes.train) == 12  # the votes come on top of the budget
     assert (PROMPT, "Pasta with tomatoes.", "Nothing, skip dinner.") in with_votes.train  # winner first
     assert (PROMPT, "A vegetable curry.", "Whatever.") in with_votes.train
     assert not any("Soup." in pair for pair in with_votes.train)
-    without = select_pairs(ws, "bundled", n_pairs=10, use_votes=False, n_eval=8)
+    without = ws.reward.select_pairs("bundled", n_pairs=10, use_votes=False, n_eval=8)
     assert without.n_votes == 0 and len(without.train) == 10 and all(p != PROMPT for p, _, _ in without.train)
-    only_votes = select_pairs(ws, "bundled", n_pairs=0, use_votes=True, n_eval=8)  # votes alone are enough to train
+    only_votes = ws.reward.select_pairs("bundled", n_pairs=0, use_votes=True, n_eval=8)  # votes alone are enough to train
     assert sorted(only_votes.train) == sorted([(PROMPT, "Pasta with tomatoes.", "Nothing, skip dinner."),
                                                (PROMPT, "A vegetable curry.", "Whatever.")])
 
 
 def test_bad_requests_are_clear_errors(ws):
     with pytest.raises(ValueError, match="cannot be negative"):
-        select_pairs(ws, "bundled", n_pairs=-1, use_votes=False, n_eval=8)
+        ws.reward.select_pairs("bundled", n_pairs=-1, use_votes=False, n_eval=8)
     with pytest.raises(ValueError, match="Unknown subset 'harmless-base'"):
-        select_pairs(ws, "harmless-base", n_pairs=10, use_votes=False, n_eval=8)
+        ws.reward.select_pairs("harmless-base", n_pairs=10, use_votes=False, n_eval=8)
 
 
 def test_the_app_holds_out_a_fifth_of_a_single_split_file(tmp_path):
@@ -83,7 +83,7 @@ def test_the_app_holds_out_a_fifth_of_a_single_split_file(tmp_path):
     ws = Workspace(Settings(data=str(BUNDLED_DIR / "train.jsonl"), offline=True, policy="tiny",
                             data_dir=tmp_path / "data"))
     subset = ws.data.source.default()[0]
-    data = select_pairs(ws, subset, n_pairs=1000, use_votes=False, n_eval=400)
+    data = ws.reward.select_pairs(subset, n_pairs=1000, use_votes=False, n_eval=400)
     total = len(data.train) + len(data.eval)
     assert len(data.eval) == round(0.2 * total) and len(data.train) > 0
     assert f"minus {len(data.eval)} held-out pairs" in data.description

@@ -1,0 +1,177 @@
+"""The PPO stage as the app drives it: one shared run, started, paused, stopped, reset and resumed by its instructor.
+
+Every action here is written once and called by the PPO tab, its API endpoints and the tests alike. The tab only
+turns a click into a call; this file decides what the call means for the shared run:
+
+- a run belongs to one reward model (the one it was trained against). Start on a run built for another model
+  starts over against the active one; Resume makes the saved run's model active again; Reset rebuilds when the
+  active model changed.
+- live settings are queued and applied between steps (`PPORun.set_live`), only the fields of `LIVE_FIELDS`.
+
+Errors the user can fix are `ValueError`s with a sentence to show; the UI shows them as they are.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+from rlhf_demo.jobs import JobRunner
+from rlhf_demo.models.loaded import LoadedPolicy
+from rlhf_demo.ppo.config import GROUP_SIZE, LIVE_FIELDS, PPOConfig
+from rlhf_demo.ppo.session import PPOSession
+from rlhf_demo.reward.registry import RewardModelRegistry
+from rlhf_demo.settings import shorten
+
+JOB = "ppo"  # the job kind of a PPO run on the app's job runner
+
+# What a user sets live (the controls of the PPO tab, /ppo_settings): every live field but the replies per prompt,
+# which follow the baseline (the group baseline compares GROUP_SIZE replies to each prompt, the value head needs 1)
+SETTABLE = tuple(f for f in LIVE_FIELDS if f != "samples_per_prompt")
+
+# The reward-hacking demo (the PPO tab's button, benchmarks/ppo_learning.py): no KL leash, a larger step size.
+HACK_SETTINGS = {"kl_coef": 0.0, "learning_rate": 3e-3}
+
+
+def resumable_info(saved: dict | None) -> dict | None:
+    """The saved run that can be resumed, as /ppo_status tells it (None: there is none)."""
+    if not saved:
+        return None
+    return {"step": saved["step"], "saved": saved["saved"], "reward_model": saved["reward_name"]}
+
+
+def engine_factory(models: RewardModelRegistry, policy: LoadedPolicy, prompts: Callable[[], list[str]]):
+    """`make_engine(config, reward_name)` for the app's run: the reward model `reward_name`, and a copy of the policy
+    of its OWN (PPO wraps it with LoRA in place; the arena keeps the untouched base), trained on `prompts()`."""
+
+    def make_engine(config: PPOConfig, reward_name: str | None):
+        from rlhf_demo.models.presets import format_prompt
+        from rlhf_demo.ppo.engine import PPOEngine
+
+        if reward_name is None:
+            raise ValueError("No active reward model: train one in the Reward model tab first (a few minutes on a CPU).")
+        reward = models.load(reward_name, policy.device)
+        model, tok = policy.fresh_copy()
+        return PPOEngine(model, tok, reward, prompts(), config, device=policy.device,
+                         format_prompt=lambda p: format_prompt(tok, p), decoding=policy.backend())
+
+    return make_engine
+
+
+class PPOService:
+    """Start, pause, stop, reset, resume, discard and live settings of the app's one PPO run."""
+
+    def __init__(self, run: PPOSession, jobs: JobRunner, reward_models: RewardModelRegistry, hack_steps: int = 30):
+        self.run = run
+        self.jobs = jobs
+        self.reward_models = reward_models
+        self.hack_steps = hack_steps  # steps of the reward-hacking demo (about 10 minutes on 2 CPU cores)
+
+    @property
+    def running(self) -> bool:
+        return self.jobs.snapshot(JOB).active
+
+    def start(self, n_steps: int) -> str:
+        """Start (or continue) the run for `n_steps` steps against the active reward model."""
+        active = self.reward_models.active
+        if active is None:
+            raise ValueError("No active reward model yet: train one in the Reward model tab first.")
+        if self.running:
+            raise ValueError("PPO is already running.")
+        self.run.use_reward(active)  # another reward model became active: start over with it
+        self.jobs.submit(JOB, "PPO", lambda ctx: self.run.run(ctx, n_steps))
+        return "Starting…"
+
+    def pause(self) -> str:
+        """Pause the running job, or resume it when paused: returns "paused" or "running"."""
+        if not self.running:
+            raise ValueError("PPO is not running.")
+        if self.jobs.pause():
+            return "paused"
+        self.jobs.resume()
+        return "running"
+
+    def stop(self) -> str:
+        """Stop within one optimiser step (the run is autosaved)."""
+        return "stopping" if self.jobs.stop(JOB) else "not running"
+
+    def reset(self) -> str:
+        """Back to the base policy; rebuilt when the run belongs to another reward model than the active one."""
+        if self.running:
+            raise ValueError("Stop the run before resetting.")
+        self.run.reset(rebuild=self.run.reward_name not in (None, self.reward_models.active))
+        return "reset to the base policy"
+
+    def hack(self) -> int:
+        """The reward-hacking demo's settings; returns the steps to run."""
+        self.run.set_live(**HACK_SETTINGS)
+        return self.hack_steps
+
+    def restore(self) -> dict:
+        """β and the learning rate back to their defaults."""
+        d = PPOConfig()
+        return self.set_live(kl_coef=d.kl_coef, learning_rate=d.learning_rate)
+
+    def resume(self) -> dict:
+        """Continue the saved run against the reward model it was trained on (made active again)."""
+        if self.running:
+            raise ValueError("A run is in progress: stop it first.")
+        saved = self.run.resumable
+        if saved is None:
+            raise ValueError("There is no saved run to resume.")
+        if saved["reward_name"] != self.reward_models.active:
+            if saved["reward_name"] is None or not self.reward_models.exists(saved["reward_name"]):
+                raise ValueError(f"The saved run was trained against reward model {saved['reward_name']!r}, "
+                                 "which is gone.")
+            self.reward_models.set_active(saved["reward_name"])
+        return self.run.resume()
+
+    def discard(self) -> dict:
+        return self.run.discard()
+
+    def save_checkpoint(self, name: str | None = None) -> dict:
+        return self.run.save_checkpoint((name or "").strip() or None)
+
+    def set_live(self, **values) -> dict:
+        """Queue live settings (only those given, not None), validated; returns the live settings in use. The
+        baseline also sets the replies per prompt (the group baseline compares GROUP_SIZE replies)."""
+        clean = {k: v for k, v in values.items() if v is not None}
+        if "baseline" in clean:
+            if clean["baseline"] not in ("group", "value"):
+                raise ValueError(f"baseline must be 'group' or 'value', got {shorten(clean['baseline'])}")
+            clean["samples_per_prompt"] = GROUP_SIZE if clean["baseline"] == "group" else 1
+        self.run.set_live(**clean)
+        return self.settings()
+
+    def settings(self) -> dict:
+        """The live settings in use (queued changes included)."""
+        config = self.run.view().config
+        return {k: config[k] for k in LIVE_FIELDS}
+
+    def status(self) -> dict:
+        """The shared run as every page sees it: job state (with why, when it failed), step, live settings."""
+        view = self.run.view()
+        snap = self.jobs.snapshot(JOB)
+        return {"state": snap.state, "message": snap.message, "error": snap.error, "step": view.step,
+                "reward_model": view.reward_name, "settings": {k: view.config[k] for k in LIVE_FIELDS},
+                "resumable": resumable_info(view.resumable)}
+
+
+def ppo_service(root: Path, jobs: JobRunner, reward, gold, policy: LoadedPolicy, source,
+                contestants: Callable[[], object]) -> PPOService:
+    """The app's PPO stage under the data dir `root`: checkpoints in ppo_checkpoints/ (each an arena contestant of
+    `contestants()` at once), autosaves in ppo_autosave/, trained on the source's train split against `reward`'s
+    models, with `gold`'s model scoring held-out replies every few steps (the over-optimisation curves)."""
+    from rlhf_demo.data.prompts import heldout_prompts, training_prompts
+    from rlhf_demo.ppo.overopt import EVAL_PROMPTS
+
+    def make_gold():
+        name = gold.name()
+        return None if name is None else (name, reward.load(name))
+
+    run = PPOSession(make_engine=engine_factory(reward.models, policy, lambda: training_prompts(source)),
+                     checkpoint_dir=root / "ppo_checkpoints", autosave_dir=root / "ppo_autosave", config=PPOConfig(),
+                     on_checkpoint=lambda info: contestants().add_saved_adapter(info, policy.choice.path),
+                     name_taken=lambda name: name in contestants(), make_gold=make_gold,
+                     eval_prompts=tuple(heldout_prompts(source, EVAL_PROMPTS)))
+    return PPOService(run, jobs, reward.models, hack_steps=150 if policy.choice.name == "tiny" else 30)
