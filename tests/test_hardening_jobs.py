@@ -21,9 +21,9 @@ import torch
 
 from rlhf_demo.data.prompts import training_prompts
 from rlhf_demo.jobs import FAILED, STOPPED, JobRunner
-from rlhf_demo.ppo.core import non_finite, saved_weights_problem, weights_problem
+from rlhf_demo.models.weights import non_finite, saved_weights_problem, weights_problem
 from rlhf_demo.ppo.guard import NonFiniteStep, NonFiniteWeights
-from rlhf_demo.ppo.session import PPOSession
+from rlhf_demo.ppo.run import PPORun
 from tests.test_ppo import PROMPTS, make_engine
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")  # tiny models: see conftest
@@ -55,8 +55,8 @@ def poison_nan_file(path) -> None:
     save_file({k: torch.full_like(v, NAN) for k, v in tensors.items()}, str(path))
 
 
-def job_session(tmp_path, engine, **kw) -> PPOSession:
-    return PPOSession(make_engine=lambda cfg, reward_name=None: engine, checkpoint_dir=tmp_path / "ckpt", autosave_dir=tmp_path / "auto",
+def job_session(tmp_path, engine, **kw) -> PPORun:
+    return PPORun(make_engine=lambda cfg, reward_name=None: engine, checkpoint_dir=tmp_path / "ckpt", autosave_dir=tmp_path / "auto",
                       autosave_seconds=0.0, probe_prompts=(PROMPTS[0],), probe_every=1000, **kw)
 
 
@@ -145,11 +145,11 @@ def test_a_failed_ppo_job_says_why_and_leaves_a_finite_autosave(tmp_path):
     engine = make_engine()
     session = job_session(tmp_path, engine)
     runner = JobRunner()
-    runner.submit("ppo", "PPO", lambda ctx: session.run(ctx, 1))
+    runner.submit("ppo", "PPO", lambda ctx: session.train(ctx, 1))
     assert runner.join(120)
     good = trained(engine)
     _poison_loss(engine)
-    runner.submit("ppo", "PPO", lambda ctx: session.run(ctx, 3))
+    runner.submit("ppo", "PPO", lambda ctx: session.train(ctx, 3))
     assert runner.join(120)
     snap = runner.snapshot("ppo")
     assert snap.state == FAILED and "PPO step 2 was rolled back" in snap.error and "\n" not in snap.error
@@ -194,7 +194,7 @@ def test_non_finite_weights_are_never_saved_nor_loaded(tmp_path):
         def update(self, **kw):
             pass
 
-    session.run(Ctx(), 1)
+    session.train(Ctx(), 1)
     engine.save(tmp_path / "good")
     good = trained(engine)
 
@@ -409,7 +409,7 @@ def test_stop_ends_a_ppo_job_within_one_optimiser_step_and_the_autosave_is_valid
         return out
 
     engine.optimizer.step = step
-    runner.submit("ppo", "PPO", lambda ctx: session.run(ctx, 50))
+    runner.submit("ppo", "PPO", lambda ctx: session.train(ctx, 50))
     assert runner.join(120)
     assert runner.snapshot("ppo").state == STOPPED and len(calls) == 1 and engine.step_count == 1
     now = trained(engine)

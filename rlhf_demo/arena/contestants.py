@@ -30,7 +30,7 @@ def adapter_problem(adapter_path: str | Path) -> str | None:
     weights = Path(adapter_path) / "adapter_model.safetensors"
     if not weights.is_file():
         return None
-    from rlhf_demo.ppo.core import saved_weights_problem  # torch: imported only when an adapter is checked
+    from rlhf_demo.models.weights import saved_weights_problem  # torch: imported only when an adapter is checked
 
     return saved_weights_problem(weights)
 

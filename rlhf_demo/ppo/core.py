@@ -1,11 +1,9 @@
-"""PPO's pure helpers: masked statistics, GAE, the group (RLOO) baseline, KL estimators, log-probs, finiteness.
+"""PPO's pure helpers: masked statistics, GAE, the group (RLOO) baseline, KL estimators, log-probs.
 
 Small functions of tensors, no model and no state, each tested against a plain-Python loop (tests/test_ppo.py).
 """
 
 from __future__ import annotations
-
-from typing import Mapping
 
 import torch
 
@@ -151,34 +149,3 @@ def logprobs_and_entropy(logits: torch.Tensor, tokens: torch.Tensor,
         entropy = lse - ((scaled - lse.unsqueeze(-1)).exp_() * scaled).sum(-1)  # softmax from the same logsumexp
     return logprobs, entropy
 
-
-# ----------------------------------------------------------------------------------------------------------
-# finiteness: a step, a save or a contestant whose numbers went NaN or infinite is refused, never kept
-
-
-def non_finite(tensors: Mapping[str, torch.Tensor | None]) -> list[str]:
-    """The names of the tensors holding a NaN or an infinity, in order; [] when all are finite. None values (a
-    parameter without a gradient) are skipped."""
-    return [name for name, t in tensors.items() if t is not None and not bool(torch.isfinite(t).all())]
-
-
-def weights_problem(tensors: Mapping[str, torch.Tensor | None], what: str = "weights") -> str | None:
-    """None when every tensor is finite, else one plain sentence for the user: "its weights are NaN or infinite
-    (16 of 16 tensors, e.g. ...)"."""
-    bad = non_finite(tensors)
-    if not bad:
-        return None
-    total = sum(t is not None for t in tensors.values())
-    return f"its {what} are NaN or infinite ({len(bad)} of {total} tensors, e.g. {bad[0]})"
-
-
-def saved_weights_problem(path) -> str | None:
-    """`weights_problem` of a safetensors file (e.g. adapter_model.safetensors); also a sentence when it is unreadable."""
-    from safetensors import SafetensorError
-    from safetensors.torch import load_file
-
-    try:
-        tensors = load_file(str(path))
-    except (OSError, SafetensorError, ValueError) as e:
-        return f"its weights cannot be read ({type(e).__name__}: {str(e)[:200]})"
-    return weights_problem(tensors)

@@ -20,7 +20,7 @@ import copy
 
 import torch
 
-from rlhf_demo.ppo.core import non_finite
+from rlhf_demo.models.weights import non_finite
 
 
 class NonFiniteStep(ValueError):
