@@ -71,7 +71,7 @@ def main() -> None:
         ws.reward.models.train(RewardConfig(backbone="policy", max_length=64, num_train_epochs=1, eval_pairs=16),
                                pairs[:96], pairs[96:112], ws.reward.backbones.resolve("policy"))
         ws.ppo.run.use_reward(ws.reward.active)
-        ws.jobs.submit("ppo", "PPO", lambda ctx: ws.ppo.run.run(ctx, 100_000))
+        ws.jobs.submit("ppo", "PPO", lambda ctx: ws.ppo.run.train(ctx, 100_000))
         while len(ws.ppo.run.view().history) < args.alone_steps + 1:  # (the first step also fits the score norm)
             time.sleep(0.5)
         alone = [h["time/step_seconds"] for h in ws.ppo.run.view().history[1:]]

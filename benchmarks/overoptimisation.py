@@ -114,7 +114,7 @@ def main() -> int:
         session.set_live(batch_size=4, response_length=8)
     session.set_live(**HACK_SETTINGS)
     t0 = time.perf_counter()
-    session.run(Ctx(), args.steps)
+    session.train(Ctx(), args.steps)
     seconds = time.perf_counter() - t0
     view = session.view()
     curve = overopt_curve(view.evals)

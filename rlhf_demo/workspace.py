@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Callable, TypeVar
 
 from rlhf_demo.data.sources import SourceChoice, hub_reachable, open_source
 from rlhf_demo.jobs import StorageCheckedJobs
-from rlhf_demo.lock import InstructorLock
+from rlhf_demo.instructor import InstructorLock
 from rlhf_demo.models.loaded import LoadedPolicy
 from rlhf_demo.models.presets import ModelChoice, RewardBackbones, resolve_policy, resolve_reward_backbone
 from rlhf_demo.settings import Settings
@@ -92,7 +92,7 @@ class Workspace:
     @property
     def contestants(self) -> ContestantRegistry:
         from rlhf_demo.arena.contestants import arena_contestants
-        from rlhf_demo.ppo.session import scan_checkpoints
+        from rlhf_demo.ppo.run import scan_checkpoints
 
         return self._once("contestants", lambda: arena_contestants(
             self.policy.id, self.policy_choice.path, scan_checkpoints(self.checkpoint_dir)[0], self.dpo.adapters()))

@@ -74,7 +74,7 @@ def main() -> None:
         ws.reward.models.train(reward_config(backbone, 1), pairs[:96], pairs[96:112], ws.reward.backbones.resolve(), name="rm-first")
         ws.ppo.run.set_live(batch_size=4, response_length=8)
         ws.ppo.run.use_reward(ws.reward.active)
-        ws.ppo.run.run(Ctx(), 1)
+        ws.ppo.run.train(Ctx(), 1)
         ws.ppo.run.save_checkpoint("first")
         rc, rr = ws.reward.models.active_model().score_pairs(PROBE_PAIRS)
         say(json.dumps({"scores": rc.tolist() + rr.tolist()}))
@@ -91,11 +91,11 @@ def main() -> None:
         ws.ppo.run.use_reward(ws.reward.active)
         ws.ppo.run.engine()
         say("BUSY")
-        ws.ppo.run.run(Ctx(), 100_000)
+        ws.ppo.run.train(Ctx(), 100_000)
     elif scenario == "save":
         ws.ppo.run.set_live(batch_size=4, response_length=8)
         ws.ppo.run.use_reward(ws.reward.active)
-        ws.ppo.run.run(Ctx(), 1)
+        ws.ppo.run.train(Ctx(), 1)
         say("BUSY")
         while True:
             ws.ppo.run.save_checkpoint()

@@ -11,7 +11,7 @@ import torch
 from rlhf_demo.reward.gold import GoldChoice
 from rlhf_demo.ppo.config import PPOConfig
 from rlhf_demo.ppo.overopt import drift_flags, evaluate_gold, gold_peak, overopt_curve
-from rlhf_demo.ppo.session import PPOSession
+from rlhf_demo.ppo.run import PPORun
 from rlhf_demo.reward.gold import check_gold, default_gold, pairing_text
 from tests.test_ppo import PROMPTS, CountReward, make_engine
 
@@ -167,12 +167,12 @@ def test_a_session_evaluates_at_step_zero_every_k_steps_and_at_the_end_and_keeps
         return (golds["name"], LengthGold()) if golds["name"] else None
 
     def session():
-        return PPOSession(make_engine=make, checkpoint_dir=tmp_path / "ck", autosave_dir=tmp_path / "auto",
+        return PPORun(make_engine=make, checkpoint_dir=tmp_path / "ck", autosave_dir=tmp_path / "auto",
                           probe_prompts=tuple(PROMPTS[:1]), probe_every=100, make_gold=make_gold,
                           eval_prompts=tuple(PROMPTS), eval_every=2, config=PPOConfig())
 
     s = session()
-    s.run(Ctx(), 5)
+    s.train(Ctx(), 5)
     view = s.view()
     assert [e["step"] for e in view.evals] == [0, 2, 4, 5] and view.gold_name == "rm-gold"
     curve = overopt_curve(view.evals)
@@ -181,10 +181,10 @@ def test_a_session_evaluates_at_step_zero_every_k_steps_and_at_the_end_and_keeps
     restarted.resume()  # the autosave brings the curves back
     assert restarted.view().evals == view.evals
     golds["name"] = "rm-other"  # another gold model: its curve starts over where the policy is now
-    restarted.run(Ctx(), 1)
+    restarted.train(Ctx(), 1)
     assert [e["step"] for e in restarted.view().evals] == [5, 6]
     assert {e["gold_name"] for e in restarted.view().evals} == {"rm-other"}
     golds["name"] = None  # no gold model: no evaluation at all
     restarted.reset()
-    restarted.run(Ctx(), 2)
+    restarted.train(Ctx(), 2)
     assert restarted.view().evals == [] and restarted.view().gold_name is None

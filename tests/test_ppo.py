@@ -556,7 +556,7 @@ def test_a_step_runs_on_one_frozen_config_while_another_thread_changes_it(monkey
     and the PPO loss would then use different temperatures, and the PPO ratio would be wrong): it waits for the next."""
     import rlhf_demo.ppo.engine as engine_module
     import rlhf_demo.ppo.rollout as rollout_module
-    from rlhf_demo.ppo.session import PPOSession
+    from rlhf_demo.ppo.run import PPORun
 
     class MeddlingReward(CountReward):
         """Scores like CountReward, but while scoring (mid-step, between the rollout and the PPO epochs) another
@@ -586,7 +586,7 @@ def test_a_step_runs_on_one_frozen_config_while_another_thread_changes_it(monkey
 
     reward = MeddlingReward()
     engine = make_engine(reward=reward, temperature=1.0, kl_coef=0.01, num_ppo_epochs=2, num_mini_batches=2)
-    session = PPOSession(make_engine=lambda cfg, reward_name=None: engine, checkpoint_dir=Path("unused"),
+    session = PPORun(make_engine=lambda cfg, reward_name=None: engine, checkpoint_dir=Path("unused"),
                          probe_prompts=(PROMPTS[0],), probe_every=1000, config=engine.config)
     reward.session = session
     engine.fit_score_norm()  # before meddling: the norm fit's own rollouts are not part of the step
@@ -601,14 +601,14 @@ def test_a_step_runs_on_one_frozen_config_while_another_thread_changes_it(monkey
     session.engine()
     temperatures.clear()
     reward.meddle = True
-    session.run(Ctx(), 1)
+    session.train(Ctx(), 1)
     assert temperatures and set(temperatures) == {1.0}, temperatures  # rollout, reference and PPO loss: one value
     first = session.view().history[0]
     assert first["kl_coef"] == 0.01 and first["config"]["temperature"] == 1.0 and first["config"]["kl_coef"] == 0.01
     assert session.config.temperature == 0.3  # the change was accepted, and is shown, but queued
 
     temperatures.clear()
-    session.run(Ctx(), 1)  # the next step takes it
+    session.train(Ctx(), 1)  # the next step takes it
     assert set(temperatures) == {0.3}
     second = session.view().history[1]
     assert second["kl_coef"] == 0.9 and second["config"]["temperature"] == 0.3
@@ -617,7 +617,7 @@ def test_a_step_runs_on_one_frozen_config_while_another_thread_changes_it(monkey
 def test_a_run_is_autosaved_and_resumed_after_a_restart_with_its_history_and_optimiser(tmp_path):
     """The app autosaves the live run; a new session on the same folders (a restart) offers it, and resuming brings
     back the adapter, the value head, Adam's moments, the step count and the curves, then trains on from there."""
-    from rlhf_demo.ppo.session import PPOSession
+    from rlhf_demo.ppo.run import PPORun
 
     class Ctx:
         def check(self):
@@ -627,13 +627,13 @@ def test_a_run_is_autosaved_and_resumed_after_a_restart_with_its_history_and_opt
             pass
 
     def session(engine_seed):
-        return PPOSession(make_engine=lambda cfg: make_engine(seed=engine_seed), checkpoint_dir=tmp_path / "ckpt",
+        return PPORun(make_engine=lambda cfg: make_engine(seed=engine_seed), checkpoint_dir=tmp_path / "ckpt",
                           autosave_dir=tmp_path / "autosave", autosave_seconds=0.0, probe_prompts=(PROMPTS[0],),
                           probe_every=1000)
 
     first = session(0)
     assert first.resumable is None
-    first.run(Ctx(), 2)
+    first.train(Ctx(), 2)
     saved = sorted((tmp_path / "autosave").iterdir())
     assert len(saved) == 1 and (saved[0] / "optimizer.pt").is_file()  # the older autosave was replaced
     trained = {n: p.detach().clone() for n, p in first.engine().model.named_parameters() if p.requires_grad}
@@ -650,7 +650,7 @@ def test_a_run_is_autosaved_and_resumed_after_a_restart_with_its_history_and_opt
     restored = engine.optimizer.state_dict()["state"]
     assert restored.keys() == moments.keys()
     assert all(torch.equal(restored[k]["exp_avg"], moments[k]["exp_avg"]) for k in moments)
-    again.run(Ctx(), 1)
+    again.train(Ctx(), 1)
     assert engine.step_count == 3 and [h["step"] for h in again.view().history] == [1.0, 2.0, 3.0]
     with pytest.raises(ValueError, match="no saved run"):
         again.resume()

@@ -1,4 +1,4 @@
-"""The PPO tab's session (rlhf_demo/ppo/session.py) around a fake engine: live settings are validated and queued until
+"""The PPO tab's run (rlhf_demo/ppo/run.py) around a fake engine: live settings are validated and queued until
 the next step, checkpoints are refused when they cannot be right, and Reset starts the history over. No model runs."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from rlhf_demo.ppo.config import PPOConfig
-from rlhf_demo.ppo.session import PPOSession
+from rlhf_demo.ppo.run import PPORun
 
 PROBES = ("\n\nHuman: How do I make tea?\n\nAssistant:", "\n\nHuman: Plan my week.\n\nAssistant:")
 
@@ -78,7 +78,7 @@ def made(tmp_path):
         engines.append(FakeEngine(config))
         return engines[-1]
 
-    session = PPOSession(make_engine=make_engine, checkpoint_dir=tmp_path / "ckpts", probe_prompts=PROBES,
+    session = PPORun(make_engine=make_engine, checkpoint_dir=tmp_path / "ckpts", probe_prompts=PROBES,
                          probe_every=1000, config=PPOConfig(),
                          on_checkpoint=lambda info: announced.append((info["name"], Path(info["path"]))))
     return session, engines, announced
@@ -117,14 +117,14 @@ def test_live_changes_are_queued_and_reach_the_engine_only_between_steps(made):
 
     # a second browser moves β in the middle of the next step
     engine.during_step = lambda: session.set_live(kl_coef=0.4)
-    session.run(Ctx(), 1)
+    session.train(Ctx(), 1)
     start, end = engine.step_configs[0]
     assert start == end and (start.kl_coef, start.temperature) == (0.2, 0.9)  # one config for the whole step
     assert session.view().history[0]["config"]["kl_coef"] == 0.2  # and that is the config recorded with it
     assert engine.config.kl_coef == 0.2 and session.view().config["kl_coef"] == 0.4  # the new one waits
 
     engine.during_step = None
-    session.run(Ctx(), 1)
+    session.train(Ctx(), 1)
     assert engine.step_configs[1][0].kl_coef == 0.4 and engine.config.temperature == 0.9  # the next step takes it
     assert [row["config"]["kl_coef"] for row in session.view().history] == [0.2, 0.4]
 
@@ -136,7 +136,7 @@ def test_checkpoints_need_a_step_a_valid_name_and_a_new_name(made, tmp_path):
     session.engine()
     with pytest.raises(ValueError, match="run at least one PPO step"):
         session.save_checkpoint("early")  # an engine, but still the base policy
-    session.run(Ctx(), 2)
+    session.train(Ctx(), 2)
     for bad in ("../escape", "has space", "-starts-with-dash", "x" * 65):
         with pytest.raises(ValueError, match="Checkpoint name .*: use letters, digits"):
             session.save_checkpoint(bad)
@@ -164,18 +164,18 @@ def test_checkpoints_come_back_from_disk_and_names_of_contestants_are_refused(tm
         engines.append(FakeEngine(config))
         return engines[-1]
 
-    first = PPOSession(make_engine=make, checkpoint_dir=tmp_path / "ckpts", probe_prompts=PROBES, probe_every=1000)
-    first.run(Ctx(), 1)
+    first = PPORun(make_engine=make, checkpoint_dir=tmp_path / "ckpts", probe_prompts=PROBES, probe_every=1000)
+    first.train(Ctx(), 1)
     first.save_checkpoint("kept")
     (tmp_path / "ckpts" / "half-written").mkdir()  # no completion marker: an old-style or interrupted save
     (tmp_path / "ckpts" / ".tmp-lost-999999999-abcdef12").mkdir()  # a killed writer's temporary folder
 
-    again = PPOSession(make_engine=make, checkpoint_dir=tmp_path / "ckpts", probe_prompts=PROBES, probe_every=1000,
+    again = PPORun(make_engine=make, checkpoint_dir=tmp_path / "ckpts", probe_prompts=PROBES, probe_every=1000,
                        name_taken=lambda name: name == "base-t0.7")
     assert [c["name"] for c in again.checkpoints()] == ["kept"] and again.checkpoints()[0]["uid"] == "f00d"
     assert again.skipped_checkpoints == ["half-written"]
     assert not (tmp_path / "ckpts" / ".tmp-lost-999999999-abcdef12").exists()
-    again.run(Ctx(), 1)
+    again.train(Ctx(), 1)
     for taken in ("kept", "half-written", "base-t0.7"):
         with pytest.raises(ValueError, match="is taken"):
             again.save_checkpoint(taken)
@@ -184,7 +184,7 @@ def test_checkpoints_come_back_from_disk_and_names_of_contestants_are_refused(tm
 
 def test_reset_clears_the_run_and_keeps_the_checkpoints(made):
     session, engines, _ = made
-    session.run(Ctx(), 2)
+    session.train(Ctx(), 2)
     session.save_checkpoint("kept")
     v = session.view()
     assert v.step == 2 and len(v.history) == 2 and v.samples and {p.step for p in v.probes} == {0, 2}
@@ -199,6 +199,37 @@ def test_reset_clears_the_run_and_keeps_the_checkpoints(made):
 
     session.reset(rebuild=True)  # e.g. another reward model became active: the next run builds a new engine
     assert not session.view().built
-    session.run(Ctx(), 1)
+    session.train(Ctx(), 1)
     assert len(engines) == 2 and session.view().step == 1 and len(session.view().history) == 1
 
+
+
+def test_the_live_fields_are_one_tuple_read_by_the_run_the_tab_the_api_and_the_docs(tmp_path):
+    """One definition, `ppo.config.LIVE_FIELDS`: the run refuses every other field, the tab has one control per field a
+    user sets (`SETTABLE`: the replies per prompt follow the baseline), /ppo_settings takes exactly those, and the
+    config's documentation names each of them."""
+    import inspect
+
+    import gradio as gr
+
+    import rlhf_demo.ppo.config as config_module
+    from rlhf_demo.ppo.config import LIVE_FIELDS
+    from rlhf_demo.ppo.service import SETTABLE
+    from rlhf_demo.settings import Settings
+    from rlhf_demo.ui import ppo as ppo_tab
+    from rlhf_demo.workspace import Workspace
+
+    assert set(SETTABLE) == set(LIVE_FIELDS) - {"samples_per_prompt"}
+    run = PPORun(make_engine=lambda config, reward_name=None: None, checkpoint_dir=tmp_path / "ckpt")
+    for name in ("max_prompt_length", "cliprange", "seed", "lora_r"):
+        with pytest.raises(ValueError, match="not live-editable"):
+            run.set_live(**{name: getattr(PPOConfig(), name)})
+    ws = Workspace(Settings(offline=True, policy="tiny", data_dir=tmp_path / "data"))
+    with gr.Blocks() as demo:
+        tab = ppo_tab.build(ws)
+        ppo_tab.api(ws)
+    assert tuple(tab.live) == SETTABLE
+    settings_fn = next(f.fn for f in demo.fns.values() if f.api_name == "ppo_settings")
+    assert tuple(inspect.signature(settings_fn).parameters)[1:] == SETTABLE  # after the key
+    live_paragraph = config_module.__doc__.split("Live changes", 1)[1]
+    assert all(name in live_paragraph for name in LIVE_FIELDS)

@@ -1,6 +1,6 @@
 """A live PPO run for the app (and the CLI): the engine plus everything a viewer wants to see.
 
-`PPOSession` owns one `PPOEngine` (built on first use from its own copy of the policy and the active reward
+`PPORun` owns one `PPOEngine` (built on first use from its own copy of the policy and the active reward
 model), and keeps, across Start / Pause / Stop and until Reset:
 
     history   one metrics row per PPO step (TRL's names), for the live plots
@@ -10,7 +10,7 @@ model), and keeps, across Start / Pause / Stop and until Reset:
               step 0 and every K steps (`overopt.py`: the over-optimisation curves)
     checkpoints  LoRA adapters saved on request (each becomes an arena contestant)
 
-`run(ctx, n_steps)` is the background job (see `jobs.py`): it checks the stop/pause flags between steps, and the
+`train(ctx, n_steps)` is the background job (see `jobs.py`): it checks the stop/pause flags between steps, and the
 engine checks the stop flag after every optimiser step, so a Stop always leaves a consistent policy that can be saved.
 A step whose numbers turn NaN or infinite is rolled back and fails the job with the reason; weights that are not finite
 are never saved, and a saved checkpoint holding them is never listed (`refused_checkpoints` says why). Every method is
@@ -59,7 +59,7 @@ class ProbeRow:
 
 
 @dataclass
-class SessionView:
+class RunView:
     """A consistent copy of what the PPO tab shows."""
 
     step: int
@@ -72,7 +72,7 @@ class SessionView:
     reward_name: str | None
     version: int = 0
     score_norm: tuple[float, float] | None = None  # (mean, std) of the reward model on the base policy's replies
-    resumable: dict | None = None  # an autosaved run this session can resume: step, saved, reward_name, path
+    resumable: dict | None = None  # an autosaved run this run can resume: step, saved, reward_name, path
     evals: list[dict] = field(default_factory=list)  # `overopt.evaluate_gold` rows of the current gold model
     gold_name: str | None = None  # the gold reward model of those rows (None: no gold model evaluated)
     skipped_checkpoints: list[str] = field(default_factory=list)  # folders that are no complete checkpoint
@@ -94,7 +94,7 @@ def scan_checkpoints(checkpoint_dir: Path, refused: dict[str, str] | None = None
             skipped.append(d.name)
             continue
         if refused is not None:
-            from rlhf_demo.ppo.core import saved_weights_problem
+            from rlhf_demo.models.weights import saved_weights_problem
 
             weights = d / "adapter_model.safetensors"
             problem = saved_weights_problem(weights) if weights.is_file() else None
@@ -108,7 +108,7 @@ def scan_checkpoints(checkpoint_dir: Path, refused: dict[str, str] | None = None
 
 
 @dataclass
-class PPOSession:
+class PPORun:
     """One PPO run's state. `make_engine(config, reward_name)` builds the engine (loads the policy and that reward
     model) on first use; the run belongs to that reward model (`reward_name`, set by `use_reward`)."""
 
@@ -144,7 +144,7 @@ class PPOSession:
         self._checkpoints, self.skipped_checkpoints = scan_checkpoints(self.checkpoint_dir, self.refused_checkpoints)
         self._last_autosave = time.perf_counter()
         self._unsaved_steps = 0
-        # which run this session holds: its autosaves replace each other, and never touch another run's
+        # which run this object holds: its autosaves replace each other, and never touch another run's
         self._run_id = new_run_id()
         # another run saved on disk (the newest one): a restart interrupted it, or a Reset or Resume set it aside. The
         # tab and /ppo_status offer it until it is resumed or discarded: starting a new run never deletes it
@@ -155,7 +155,7 @@ class PPOSession:
     # -- configuration ------------------------------------------------------------------------------
     def set_live(self, **values) -> PPOConfig:
         """Change live fields (β, lr, batch size, length, temperature, PPO epochs); validated; queued, and applied
-        to the engine between steps (never during one). Returns the session's config, changes included."""
+        to the engine between steps (never during one). Returns the run's config, changes included."""
         unknown = set(values) - set(LIVE_FIELDS)
         if unknown:
             raise ValueError(f"not live-editable: {sorted(unknown)}")
@@ -224,7 +224,7 @@ class PPOSession:
             self._evals.append(row)
             self._version += 1
 
-    def run(self, ctx, n_steps: int) -> dict:
+    def train(self, ctx, n_steps: int) -> dict:
         """The background job: `n_steps` PPO steps, probes every K steps, live progress to `ctx`."""
         if n_steps < 1:
             raise ValueError("Number of steps must be at least 1.")
@@ -325,7 +325,7 @@ class PPOSession:
         return runs
 
     def _find_autosave(self) -> dict | None:
-        """The newest save of the most recently saved run other than this session's (None: there is none)."""
+        """The newest save of the most recently saved run other than this one's (None: there is none)."""
         others = [saves[-1] for run, saves in self._autosaves().items() if run != self._run_id]
         if not others:
             return None
@@ -372,7 +372,7 @@ class PPOSession:
             self._samples = run["samples"]
             self._probes = [ProbeRow(**p) for p in run["probes"]]
             self._evals = run.get("evals", [])  # runs saved before gold evaluation existed have none
-            self._run_id = saved["run"]  # this session holds that run now: its next autosave replaces these saves
+            self._run_id = saved["run"]  # this object holds that run now: its next autosave replaces these saves
             self.resumable = self._find_autosave()  # the run held before (if saved) is offered in its place
             self._unsaved_steps = 0
             self._version += 1
@@ -420,9 +420,9 @@ class PPOSession:
         return info
 
     # -- reading ---------------------------------------------------------------------------------------------
-    def view(self) -> SessionView:
+    def view(self) -> RunView:
         with self._lock:
-            return SessionView(
+            return RunView(
                 step=self._engine.step_count if self._engine is not None else 0,
                 config=self._shown_config(), history=list(self._history), samples=list(self._samples),
                 probes=list(self._probes), checkpoints=list(self._checkpoints), built=self._engine is not None,

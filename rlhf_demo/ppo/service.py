@@ -19,7 +19,7 @@ from typing import Callable
 from rlhf_demo.jobs import JobRunner
 from rlhf_demo.models.loaded import LoadedPolicy
 from rlhf_demo.ppo.config import GROUP_SIZE, LIVE_FIELDS, PPOConfig
-from rlhf_demo.ppo.session import PPOSession
+from rlhf_demo.ppo.run import PPORun
 from rlhf_demo.reward.registry import RewardModelRegistry
 from rlhf_demo.settings import shorten
 
@@ -61,7 +61,7 @@ def engine_factory(models: RewardModelRegistry, policy: LoadedPolicy, prompts: C
 class PPOService:
     """Start, pause, stop, reset, resume, discard and live settings of the app's one PPO run."""
 
-    def __init__(self, run: PPOSession, jobs: JobRunner, reward_models: RewardModelRegistry, hack_steps: int = 30):
+    def __init__(self, run: PPORun, jobs: JobRunner, reward_models: RewardModelRegistry, hack_steps: int = 30):
         self.run = run
         self.jobs = jobs
         self.reward_models = reward_models
@@ -79,7 +79,7 @@ class PPOService:
         if self.running:
             raise ValueError("PPO is already running.")
         self.run.use_reward(active)  # another reward model became active: start over with it
-        self.jobs.submit(JOB, "PPO", lambda ctx: self.run.run(ctx, n_steps))
+        self.jobs.submit(JOB, "PPO", lambda ctx: self.run.train(ctx, n_steps))
         return "Starting…"
 
     def pause(self) -> str:
@@ -169,7 +169,7 @@ def ppo_service(root: Path, jobs: JobRunner, reward, gold, policy: LoadedPolicy,
         name = gold.name()
         return None if name is None else (name, reward.load(name))
 
-    run = PPOSession(make_engine=engine_factory(reward.models, policy, lambda: training_prompts(source)),
+    run = PPORun(make_engine=engine_factory(reward.models, policy, lambda: training_prompts(source)),
                      checkpoint_dir=root / "ppo_checkpoints", autosave_dir=root / "ppo_autosave", config=PPOConfig(),
                      on_checkpoint=lambda info: contestants().add_saved_adapter(info, policy.choice.path),
                      name_taken=lambda name: name in contestants(), make_gold=make_gold,

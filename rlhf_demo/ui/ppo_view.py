@@ -1,4 +1,4 @@
-"""What the PPO tab draws from a run's state: pure functions of a SessionView / metrics history (figures, HTML,
+"""What the PPO tab draws from a run's state: pure functions of a RunView / metrics history (figures, HTML,
 tables, the settings line), tested without a server. The tab itself (layout, events, API) is `ppo.py`."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import pandas as pd
 
 from rlhf_demo.data.hh import last_question
 from rlhf_demo.ppo.service import SETTABLE
-from rlhf_demo.ppo.session import SessionView
+from rlhf_demo.ppo.run import RunView
 from rlhf_demo.ui.common import esc
 from rlhf_demo.ui.plots import PLOT_DPI, PLOT_PT, plt, style
 
@@ -107,7 +107,7 @@ def samples_html(samples: list[dict], limit: int = 4) -> str:
             f'reference (scale: max {scale:.3f}). KL here is the k3 estimate, never negative.</div>' + "".join(rows))
 
 
-def probe_compare_html(view: SessionView) -> str:
+def probe_compare_html(view: RunView) -> str:
     if not view.probes:
         return '<div class="rl-empty">Probe replies appear at step 0, when PPO starts.</div>'
     first = min(p.step for p in view.probes)
@@ -126,13 +126,13 @@ def probe_compare_html(view: SessionView) -> str:
     return "".join(rows)
 
 
-def probe_frame(view: SessionView) -> pd.DataFrame:
+def probe_frame(view: RunView) -> pd.DataFrame:
     rows = [{"step": p.step, "probe": p.probe + 1, "reply": p.reply, "score": round(p.score, 3), "KL": round(p.kl, 3)}
             for p in sorted(view.probes, key=lambda p: (-p.step, p.probe))]
     return pd.DataFrame(rows, columns=PROBE_COLUMNS)
 
 
-def checkpoints_frame(view: SessionView) -> pd.DataFrame:
+def checkpoints_frame(view: RunView) -> pd.DataFrame:
     rows = [{"name": c["name"], "step": c["step"], "score": None if c["score"] is None else round(c["score"], 3),
              "KL": None if c["kl"] is None else round(c["kl"], 3), "saved": c["saved"]} for c in view.checkpoints]
     return pd.DataFrame(rows, columns=["name", "step", "score", "KL", "saved"])
@@ -150,7 +150,7 @@ def resume_label(saved: dict | None) -> str:
     return f"Resume the run from step {saved['step']} (saved {saved['saved']}, reward model {saved['reward_name']})"
 
 
-def checkpoints_label(view: SessionView) -> str:
+def checkpoints_label(view: RunView) -> str:
     """The checkpoint table's title, naming the folders left out: incomplete ones (a killed save) and those whose
     weights are NaN or infinite (never listed, never an arena contestant)."""
     skipped = view.skipped_checkpoints
@@ -158,7 +158,7 @@ def checkpoints_label(view: SessionView) -> str:
     return label + "".join(f" · left out: {name}, {why}" for name, why in view.refused_checkpoints.items())
 
 
-def status_markdown(view: SessionView, job_line: str, active_reward: str | None) -> str:
+def status_markdown(view: RunView, job_line: str, active_reward: str | None) -> str:
     """The status above the plots: the job, the step, the reward model the run belongs to, the settings in use."""
     reward = view.reward_name or active_reward or "none (train one in tab 3)"
     if view.resumable is not None and job_line is None:
