@@ -18,7 +18,7 @@ import logging
 import threading
 import time
 
-log = logging.getLogger("rlhf_demo.lock")
+log = logging.getLogger("rlhf_demo.instructor")
 
 LOCKED_MESSAGE = ("Instructor only: this changes the shared lesson for everyone. Unlock with the instructor key "
                   "(top of the page), or pass `key` when calling the API.")

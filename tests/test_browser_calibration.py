@@ -20,7 +20,7 @@ SHOTS = Path(os.environ.get("RLHF_SHOTS", "/tmp/shots"))
 
 @pytest.fixture(scope="module")
 def cal_app(tmp_path_factory, sample_path):
-    from rlhf_demo.lock import key_digest
+    from rlhf_demo.instructor import key_digest
     from rlhf_demo.settings import Settings
 
     url, ws, demo = serve(Settings(data=str(sample_path), offline=True, policy="tiny", instructor_key_sha256=key_digest(KEY),

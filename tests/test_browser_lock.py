@@ -15,7 +15,7 @@ KEY = "owl-lantern-42"
 
 @pytest.fixture(scope="module")
 def locked_app(tmp_path_factory):
-    from rlhf_demo.lock import key_digest
+    from rlhf_demo.instructor import key_digest
     from rlhf_demo.settings import Settings
 
     url, ws, demo = serve(Settings(offline=True, policy="tiny", instructor_key_sha256=key_digest(KEY),

@@ -31,7 +31,7 @@ def wait_idle(ws, kind: str, timeout: float = 240) -> None:
 
 
 def settings(data_dir, tiny_bert):
-    from rlhf_demo.lock import key_digest
+    from rlhf_demo.instructor import key_digest
     from rlhf_demo.settings import Settings
 
     return Settings(offline=True, policy="tiny", reward_backbone=tiny_bert, allow_any_model=True,
@@ -158,7 +158,7 @@ def test_key_guesses_are_throttled_per_session_and_address_and_logged_in_one_lin
     instructor = client(url)
     assert instructor.predict(KEY, api_name="/ppo_settings")  # this session gave the right key
     capfd.readouterr()
-    caplog.set_level(logging.WARNING, logger="rlhf_demo.lock")
+    caplog.set_level(logging.WARNING, logger="rlhf_demo.instructor")
     guesser = client(url)
     try:
         for i in range(5):  # the first few wrong keys are only refused
@@ -178,7 +178,7 @@ def test_key_guesses_are_throttled_per_session_and_address_and_logged_in_one_lin
             client(url).predict(KEY, api_name="/ppo_settings")  # a new session behind that address must wait
         assert instructor.predict(KEY, api_name="/ppo_settings")  # the session that proved the key is never locked out
 
-        lines = [r for r in caplog.records if r.name == "rlhf_demo.lock"]
+        lines = [r for r in caplog.records if r.name == "rlhf_demo.instructor"]
         assert len(lines) >= 26 and all("\n" not in r.getMessage() for r in lines)
         assert all(KEY not in r.getMessage() and "guess-" not in r.getMessage() for r in lines)
         err = capfd.readouterr().err

@@ -37,7 +37,7 @@ LOCKED = {
 
 @pytest.fixture(scope="module")
 def locked(tmp_path_factory, tiny_bert):
-    from rlhf_demo.lock import key_digest
+    from rlhf_demo.instructor import key_digest
     from rlhf_demo.settings import Settings
 
     url, ws, demo = serve(Settings(offline=True, policy="tiny", reward_backbone=tiny_bert, allow_any_model=True,

@@ -96,7 +96,7 @@ KEY = "sesame-42"
 @pytest.fixture(scope="module")
 def keyed_app(tmp_path_factory, sample_path):
     """The real app with an instructor key (tiny policy, the real sample): yields (url, workspace)."""
-    from rlhf_demo.lock import key_digest
+    from rlhf_demo.instructor import key_digest
     from rlhf_demo.settings import Settings
 
     from .conftest import serve

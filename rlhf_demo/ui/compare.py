@@ -18,7 +18,7 @@ from rlhf_demo.ui.compare_view import (
     overopt_figure,
     overopt_markdown,
 )
-from rlhf_demo.ui.lock import UnlockPanel, locked, require
+from rlhf_demo.ui.instructor import UnlockPanel, locked, require
 from rlhf_demo.workspace import Workspace
 
 INTRO = """**Step 5 · Compare ways to optimise a preference.** PPO is one way to turn preferences into a better policy.

@@ -1,5 +1,5 @@
 """The instructor lock in the UI: an unlock field remembered for the browser session, and the guard every locked
-handler calls first. The backend rule (which key opens it) is `rlhf_demo.lock`.
+handler calls first. The backend rule (which key opens it) is `rlhf_demo.instructor`.
 
 A session's key lives in a ``gr.State``: on the server, never sent to the page. API clients pass ``key`` to each
 locked endpoint instead (`/ppo_start`, `/reward_train`, ...).
@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import gradio as gr
 
-from rlhf_demo.lock import LOCKED_MESSAGE, KeyThrottled
+from rlhf_demo.instructor import LOCKED_MESSAGE, KeyThrottled
 from rlhf_demo.workspace import Workspace
 
 

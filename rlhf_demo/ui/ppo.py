@@ -10,7 +10,7 @@ import pandas as pd
 from rlhf_demo.ppo.config import GROUP_SIZE, PPOConfig
 from rlhf_demo.ppo.service import HACK_SETTINGS, SETTABLE, resumable_info
 from rlhf_demo.ui.common import as_number, as_text, user_errors
-from rlhf_demo.ui.lock import UnlockPanel, locked, require
+from rlhf_demo.ui.instructor import UnlockPanel, locked, require
 from rlhf_demo.ui.ppo_view import (
     LR_CHOICES,
     PROBE_COLUMNS,

@@ -11,7 +11,7 @@ from rlhf_demo.reward.config import RewardConfig
 from rlhf_demo.reward.form import default_use_votes, parse_settings
 from rlhf_demo.reward.reference import describe
 from rlhf_demo.ui.common import as_text, error, esc, user_errors
-from rlhf_demo.ui.lock import UnlockPanel, locked, require
+from rlhf_demo.ui.instructor import UnlockPanel, locked, require
 from rlhf_demo.ui.reward_view import (
     MODEL_COLUMNS,
     curves_figure,
