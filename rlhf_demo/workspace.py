@@ -1,11 +1,7 @@
-"""The running app's services, one per stage, built once and handed to every tab and command.
+"""The running app's services, one per stage, built once and passed explicitly to every tab (no module globals).
 
-Built in `cli.py` and passed explicitly to every UI module; nothing is kept in module-level globals. This file holds
-no logic of its own: it resolves the start-up choices (one Hub probe at most), then wires each service to what it
-needs. Heavy things (the policy, the vote file, the reward models) are built lazily on first use by `_once`, so the
-app serves within seconds and the Browse tab never waits for a model.
-
-    data -> policy -> votes, standings, calibration, contestants, arena -> reward, gold -> ppo, dpo, frontier
+No logic of its own: it resolves the start-up choices (one Hub probe at most) and wires each service to what it
+needs. Services are built on first use (`_once`), so the app serves within seconds and Browse never waits for a model.
 """
 
 from __future__ import annotations
@@ -45,16 +41,14 @@ class Workspace:
         t0 = time.perf_counter()
         s = self.settings = settings or Settings()
         needs_hub = not s.offline and (s.data is None or s.policy != "tiny" or s.reward_backbone not in (None, "minilm"))
-        # the one Hub probe of the app (<= hub_timeout s), only when a choice could come from the Hub; every stage
-        # below gets its result, never probes again
+        # the app's one Hub probe (<= hub_timeout s), when a choice could come from the Hub: no stage probes again
         self.hub_ok = hub_reachable(s.hub_timeout) if needs_hub else False
         self.data: SourceChoice = open_source(s.data, offline=s.offline, hub_ok=self.hub_ok, hub_timeout=s.hub_timeout)
         self.policy_choice: ModelChoice = resolve_policy(s.policy, self.hub_ok)
         self.reward_choice: ModelChoice = resolve_reward_backbone(s.reward_backbone, self.policy_choice, self.hub_ok)
         self.policy = LoadedPolicy(self.policy_choice, s.device, s.decoding)
         self.jobs = StorageCheckedJobs(s.data_dir)
-        # can the app save anything? Asked once here for the header; training jobs ask again when they start
-        self.storage_problem: str | None = storage_status(s.data_dir)
+        self.storage_problem: str | None = storage_status(s.data_dir)  # for the header; jobs ask again at start
         self.instructor = InstructorLock(s.instructor_key_sha256)
         self.root = Path(s.data_dir)
         self.checkpoint_dir = self.root / "ppo_checkpoints"
@@ -63,16 +57,13 @@ class Workspace:
         self.startup_seconds = time.perf_counter() - t0
 
     def _once(self, name: str, build: Callable[[], T]) -> T:
-        """The service `name`, built by `build()` on first use (the one lazy helper)."""
+        """The service `name`, built by `build()` on first use."""
         with self._building:
-            if name not in self._built:
-                self._built[name] = build()
-            return self._built[name]
+            return self._built[name] if name in self._built else self._built.setdefault(name, build())
 
     # -- the arena: votes, their standings, who answers ------------------------------------------------------
     @property
-    def votes(self) -> VoteStore:
-        """The vote store (SQLite under the data dir). Raises VoteError when the dir is not writable."""
+    def votes(self) -> VoteStore:  # SQLite under the data dir; VoteError when the dir is not writable
         from rlhf_demo.arena.votes import VoteStore
 
         return self._once("votes", lambda: VoteStore(self.root / "votes.sqlite"))
@@ -98,8 +89,7 @@ class Workspace:
             self.policy.id, self.policy_choice.path, scan_checkpoints(self.checkpoint_dir)[0], self.dpo.adapters()))
 
     @property
-    def arena(self) -> Arena:
-        """The arena (loads the policy on first use); best-of-8 keeps the reply the active reward model likes best."""
+    def arena(self) -> Arena:  # loads the policy; best-of-8 keeps the reply the active reward model likes best
         from rlhf_demo.arena.arena import policy_arena
         from rlhf_demo.data.prompts import arena_prompts
 
@@ -127,8 +117,7 @@ class Workspace:
         return self._once("gold", lambda: GoldChoice(self.root / "gold.json", self.reward.models))
 
     @property
-    def ppo(self) -> PPOService:
-        """The app's one PPO run and its actions; its engine loads its OWN copy of the policy on first Start."""
+    def ppo(self) -> PPOService:  # the one PPO run; its engine loads its OWN copy of the policy on first Start
         from rlhf_demo.ppo.service import ppo_service
 
         return self._once("ppo", lambda: ppo_service(self.root, self.jobs, self.reward, self.gold, self.policy,
@@ -150,8 +139,7 @@ class Workspace:
             self.root / "frontier.json", self.jobs, self.reward.models, self.gold, self.policy,
             lambda n: heldout_prompts(self.data.source, n), lambda: self.contestants))
 
-    # -- what the app says about itself (the header, `info`) -------------------------------------------------------
-    def describe(self) -> dict:
+    def describe(self) -> dict:  # what the app says about itself: the header, `info`
         src = self.data.source
         return {"data": src.description, "data_kind": src.kind, "data_note": self.data.note,
                 "policy": self.policy_choice.label(), "policy_note": self.policy_choice.note,
