@@ -32,6 +32,7 @@ from rlhf_demo.arena.contestants import ArenaError, Contestant, ContestantFailed
 from rlhf_demo.lane import LANE
 from rlhf_demo.models.decoding import Backend, SamplingModel, decode, get_backend
 from rlhf_demo.models.generation import STOP_STRINGS, StopOnStrings, clean_reply, left_pad, turn_end_ids
+from rlhf_demo.models.seeding import global_rng_from, seeded_generator
 
 BASE_ADAPTER = "__base__"  # peft's name for "no adapter" in a mixed-adapter batch
 MAX_BATCH_ROWS = 32  # replies generated together at most (16 rounds): bounds a batched call's memory and time
@@ -266,21 +267,21 @@ class PolicyGenerator:
             names = [self._adapter_name(c.adapter_path) if c.adapter_path else BASE_ADAPTER for c in contestants]
             model, extra = self._peft, {"adapter_names": names}
         prompt_len = input_ids.shape[1]
-        # fork_rng: seeding for this round must not reset the random stream other code relies on
-        devices = [self.device] if self.device.type == "cuda" else []
         temperatures = [c.temperature for c in contestants]
-        with LANE("arena round"), torch.random.fork_rng(devices=devices, device_type=self.device.type), torch.no_grad():
-            # a batched call has no seed of its own: a fresh one, or every batch would replay the same random stream
-            torch.manual_seed(seed if seed is not None else random.SystemRandom().randrange(2**31))
+        # a random stream of its own (never the global RNG another thread may be seeding: `models/seeding.py`); a
+        # batched call has no seed of its own: a fresh one, or every batch would replay the same random stream
+        rng = seeded_generator(seed if seed is not None else random.SystemRandom().randrange(2**31), self.device)
+        with LANE("arena round"), torch.no_grad():
             if self.backend.loop:  # rows with the same prompt and adapter (best-of-N) share one prefill
                 stop = StopOnStrings(self.tokenizer, 0)
                 out = decode(model if extra else self._sampling.get(), input_ids, attention_mask, self.max_new_tokens,
                              torch.tensor(temperatures, device=self.device), self.end_ids, self.pad_id,
                              lambda ids: stop(ids, None), row_kwargs={"adapter_names": extra["adapter_names"]}
-                             if extra else None).tokens
+                             if extra else None, generator=rng).tokens
                 out = torch.cat([input_ids, out], dim=1)
             else:
-                out = self._hf_generate(model, input_ids, attention_mask, temperatures, extra)
+                with global_rng_from(rng, "arena round"):  # transformers' generate draws from the global RNG
+                    out = self._hf_generate(model, input_ids, attention_mask, temperatures, extra)
         replies = []
         for row in out[:, prompt_len:].tolist():
             ends = [row.index(t) for t in self.end_ids if t in row]

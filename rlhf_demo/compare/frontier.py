@@ -37,6 +37,7 @@ from transformers import StoppingCriteriaList
 from rlhf_demo.compare.best_of_n import DEFAULT_NS, GEN_BATCH_ROWS, _check_n, _floats, run_best_of_n, select_best
 from rlhf_demo.models.decoding import BACKENDS, Backend, SamplingModel, decode, get_backend
 from rlhf_demo.models.generation import StopOnStrings, clean_reply, left_pad, stop_string_index, turn_end_ids
+from rlhf_demo.models.seeding import global_rng_from, seeded_generator
 from rlhf_demo.dpo.config import META_FILE as DPO_META
 from rlhf_demo.ppo.config import STATE_FILE as PPO_STATE
 from rlhf_demo.ppo.core import kl_per_token, selective_logprobs
@@ -210,14 +211,14 @@ def sample_replies(model, tokenizer, prompts: list[str], seed: int, max_new_toke
     queries, query_mask = left_pad([tokenizer(format_prompt(p))["input_ids"][-keep:] for p in prompts], pad_id)
     queries, query_mask = queries.to(device), query_mask.to(device)  # (B, P) each
     P = queries.shape[1]
-    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else [], device_type=device.type):
-        torch.manual_seed(seed)
-        if backend.loop:
-            stop = StopOnStrings(tokenizer, 0)
-            out = torch.cat([queries, decode(sampler if sampler is not None else model, queries, query_mask,
-                                             max_new_tokens, temperature, end_ids, pad_id,
-                                             lambda ids: stop(ids, None)).tokens], 1)  # (B, P + L)
-        else:
+    rng = seeded_generator(seed, device)  # a random stream of its own (`models/seeding.py`)
+    if backend.loop:
+        stop = StopOnStrings(tokenizer, 0)
+        out = torch.cat([queries, decode(sampler if sampler is not None else model, queries, query_mask,
+                                         max_new_tokens, temperature, end_ids, pad_id,
+                                         lambda ids: stop(ids, None), generator=rng).tokens], 1)  # (B, P + L)
+    else:
+        with global_rng_from(rng, "frontier sampling", "training"):  # transformers' generate draws from the global RNG
             out = model.generate(input_ids=queries, attention_mask=query_mask, do_sample=True, top_k=0, top_p=1.0,
                                  temperature=temperature, max_new_tokens=max_new_tokens, pad_token_id=pad_id,
                                  eos_token_id=end_ids or None,

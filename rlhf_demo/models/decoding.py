@@ -41,8 +41,10 @@ from typing import Callable
 
 import torch
 
+from rlhf_demo.lane import LANE
 from rlhf_demo.machine import cpu_description
 from rlhf_demo.models.fast_llama import FastLlama, llama_decoder
+from rlhf_demo.models.seeding import global_rng_from, seeded_generator
 from rlhf_demo.settings import DECODING_CHOICES as CHOICES
 from rlhf_demo.settings import MAX_DECODING_KL as MAX_KL  # nats per sampled token: further from float32 is refused
 
@@ -98,14 +100,16 @@ def precision(backend: Backend, device: torch.device | str = "cpu"):
 # the sampler
 
 
-def sample_next(logits: torch.Tensor, temperature: float | torch.Tensor) -> torch.Tensor:
+def sample_next(logits: torch.Tensor, temperature: float | torch.Tensor,
+                generator: torch.Generator | None = None) -> torch.Tensor:
     """One token per row from softmax(logits / T), exactly, by inverse CDF in two levels. (B, V) -> (B,).
 
     torch.multinomial draws an exponential number for every vocabulary entry (~13 ms for 16 x 49,152 on a CPU); an
     inverse CDF needs one uniform number per row. A plain cumulative sum over 49,152 floats is sequential and
     loses precision at the end, so: sum the probabilities in blocks of SAMPLER_BLOCK, pick a block by the uniform
     number against the blocks' cumulative sums, then a token inside that block (~0.6 ms for 16 x 49,152).
-    `temperature`: a number, or one per row (B,). Consumes torch's global RNG (seed it for a reproducible draw).
+    `temperature`: a number, or one per row (B,). Draws from `generator` (`models/seeding.py`), else from torch's
+    global RNG.
     """
     B, V = logits.shape
     t = torch.as_tensor(temperature, dtype=torch.float32, device=logits.device).reshape(-1, 1)  # (1|B, 1)
@@ -116,7 +120,7 @@ def sample_next(logits: torch.Tensor, temperature: float | torch.Tensor) -> torc
         p = torch.nn.functional.pad(p, (0, n_blocks * SAMPLER_BLOCK - V))  # zero mass: never drawn
     blocks = p.view(B, n_blocks, SAMPLER_BLOCK)
     block_cdf = blocks.sum(-1).cumsum(-1)  # (B, n_blocks)
-    u = torch.rand(B, 1, device=logits.device) * block_cdf[:, -1:]  # (B, 1) uniform in [0, total mass)
+    u = torch.rand(B, 1, device=logits.device, generator=generator) * block_cdf[:, -1:]  # (B, 1) in [0, total mass)
     # side="right": the first block whose cumulative sum EXCEEDS u (an empty block, whose sum equals its
     # predecessor's, is never picked)
     b = torch.searchsorted(block_cdf, u, right=True).clamp_(max=n_blocks - 1)  # (B, 1)
@@ -157,7 +161,8 @@ def distinct_rows(input_ids: torch.Tensor, attention_mask: torch.Tensor,
 def decode(model, input_ids: torch.Tensor, attention_mask: torch.Tensor, max_new_tokens: int,
            temperature: float | torch.Tensor, stop_ids: list[int], pad_id: int,
            stop_check: Callable[[torch.Tensor], torch.Tensor] | None = None, row_kwargs: dict | None = None,
-           record_logits: bool = False, record_trunk: int | None = None) -> Decoded:
+           record_logits: bool = False, record_trunk: int | None = None,
+           generator: torch.Generator | None = None) -> Decoded:
     """Sample up to `max_new_tokens` per row from `model` (any HF causal LM, peft-wrapped or not).
 
     input_ids, attention_mask: (B, P), left-padded. temperature: a number or (B,). stop_ids: tokens that end a row
@@ -165,6 +170,7 @@ def decode(model, input_ids: torch.Tensor, attention_mask: torch.Tensor, max_new
     row_kwargs: per-row forward arguments, e.g. {"adapter_names": [...]} for peft's mixed-adapter batches (rows
     with different adapters never share a prefill). Ends early once every row has ended. record_trunk: a block
     index; a `FastLlama` then also returns the input of that block at every position but the last (`Decoded.trunk`).
+    generator: the random stream to sample from (`models/seeding.py`); None = torch's global RNG.
 
     1. prefill each distinct prompt once: (U, P) -> KV cache and the logits of its last position
     2. copy the cache and logits to the rows: (U, ...) -> (B, ...)
@@ -181,7 +187,7 @@ def decode(model, input_ids: torch.Tensor, attention_mask: torch.Tensor, max_new
         if row_kwargs:
             raise ValueError("FastLlama runs one set of weights: rows with their own adapters go through the model")
         return _decode_fast(model, input_ids, attention_mask, position_ids, reps, groups, max_new_tokens, temperature,
-                            stop_ids, pad_id, stop_check, record_logits, record_trunk)
+                            stop_ids, pad_id, stop_check, record_logits, record_trunk, generator)
     cache = DynamicCache()
     rep_index = torch.tensor(reps, dtype=torch.long, device=input_ids.device)
     out = model(input_ids=input_ids[rep_index], attention_mask=attention_mask[rep_index],
@@ -198,11 +204,12 @@ def decode(model, input_ids: torch.Tensor, attention_mask: torch.Tensor, max_new
         return out.logits[:, -1].float()
 
     tokens, recorded = _sample_steps(logits, next_logits, max_new_tokens, temperature, stop_ids, pad_id, stop_check,
-                                     record_logits)
+                                     record_logits, generator)
     return Decoded(tokens=tokens, logits=recorded, groups=groups)
 
 
-def _sample_steps(logits, next_logits, max_new_tokens, temperature, stop_ids, pad_id, stop_check, record_logits):
+def _sample_steps(logits, next_logits, max_new_tokens, temperature, stop_ids, pad_id, stop_check, record_logits,
+                  generator):
     """Step 3 of `decode`: per token, sample from `logits` (B, V), pad the rows that had ended, check the stops, and
     get the next logits from `next_logits(token (B,), t)`. -> (tokens (B, L), the logits sampled from (B, L, V) or
     None)."""
@@ -213,7 +220,7 @@ def _sample_steps(logits, next_logits, max_new_tokens, temperature, stop_ids, pa
     for t in range(max_new_tokens):
         if record_logits:
             recorded.append(logits)
-        token = sample_next(logits, temperature).masked_fill_(done, pad_id)  # (B,)
+        token = sample_next(logits, temperature, generator).masked_fill_(done, pad_id)  # (B,)
         tokens.append(token)
         done = done | torch.isin(token, stop)
         if stop_check is not None:
@@ -225,7 +232,7 @@ def _sample_steps(logits, next_logits, max_new_tokens, temperature, stop_ids, pa
 
 
 def _decode_fast(fast: FastLlama, input_ids, attention_mask, position_ids, reps, groups, max_new_tokens, temperature,
-                 stop_ids, pad_id, stop_check, record_logits, record_trunk) -> Decoded:
+                 stop_ids, pad_id, stop_check, record_logits, record_trunk, generator) -> Decoded:
     """`decode` on a `FastLlama`: the same three steps, with its preallocated KV cache."""
     B, P = input_ids.shape
     trunk: list[torch.Tensor] = []
@@ -245,7 +252,7 @@ def _decode_fast(fast: FastLlama, input_ids, attention_mask, position_ids, reps,
         return fast.forward(token[:, None], position + t + 1, cache, P + t, key_ok[:, :P + t + 1], record)
 
     tokens, recorded = _sample_steps(logits, next_logits, max_new_tokens, temperature, stop_ids, pad_id, stop_check,
-                                     record_logits)
+                                     record_logits, generator)
     return Decoded(tokens=tokens, logits=recorded, groups=groups, trunk=torch.cat(trunk, 1) if trunk else None)
 
 
@@ -365,21 +372,25 @@ def measure_backend(model, backend: Backend, input_ids: torch.Tensor, attention_
     m = sampler.get()
 
     def run(record: bool):
-        torch.manual_seed(0)
+        rng = seeded_generator(0, input_ids.device)
         if not backend.loop:
-            out = m.generate(input_ids=input_ids, attention_mask=attention_mask, do_sample=True, top_k=0, top_p=1.0,
-                             temperature=temperature, max_new_tokens=new_tokens, min_new_tokens=new_tokens,
-                             pad_token_id=pad_id, eos_token_id=None, output_logits=record, return_dict_in_generate=True)
+            with global_rng_from(rng, "measuring decoding"):
+                out = m.generate(input_ids=input_ids, attention_mask=attention_mask, do_sample=True, top_k=0, top_p=1.0,
+                                 temperature=temperature, max_new_tokens=new_tokens, min_new_tokens=new_tokens,
+                                 pad_token_id=pad_id, eos_token_id=None, output_logits=record,
+                                 return_dict_in_generate=True)
             return out.sequences[:, input_ids.shape[1]:], torch.stack(out.logits, 1).float() if record else None
-        d = decode(m, input_ids, attention_mask, new_tokens, temperature, [], pad_id, record_logits=record)
+        d = decode(m, input_ids, attention_mask, new_tokens, temperature, [], pad_id, record_logits=record,
+                   generator=rng)
         return d.tokens, d.logits
 
     run(False)
     seconds = []
     for _ in range(repeats):
-        t0 = time.perf_counter()
-        run(False)
-        seconds.append(time.perf_counter() - t0)
+        with LANE("measuring decoding"):  # timed alone, and every backend alike (eager's turn above is re-entrant)
+            t0 = time.perf_counter()
+            run(False)
+            seconds.append(time.perf_counter() - t0)
     kl = 0.0
     if not backend.exact:
         tokens, q_logits = run(True)  # (B, L), (B, L, V)

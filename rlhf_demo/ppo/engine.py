@@ -47,6 +47,8 @@ import torch.nn as nn
 from rlhf_demo.lane import LANE
 from rlhf_demo.models.decoding import Backend, SamplingModel, get_backend, precision
 from rlhf_demo.models.generation import left_pad
+from rlhf_demo.models.seeding import global_rng_from, seeded_generator
+from rlhf_demo.models.weights import weights_problem
 from rlhf_demo.ppo.config import STATE_FILE, PPOConfig
 from rlhf_demo.ppo.core import (
     adaptive_kl_coef,
@@ -57,7 +59,6 @@ from rlhf_demo.ppo.core import (
     masked_mean,
     masked_whiten,
     selective_logprobs,
-    weights_problem,
 )
 from rlhf_demo.ppo.guard import NonFiniteStep, NonFiniteWeights, StepGuard
 from rlhf_demo.ppo.policy import default_target_modules, forward_reply, top_layers, trunk_split
@@ -128,8 +129,7 @@ class PPOEngine:
                                  target_modules=cfg.lora_target_modules or default_target_modules(policy),
                                  layers_to_transform=top_layers(policy, cfg.lora_layers),
                                  task_type="CAUSAL_LM", bias="none")
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(cfg.seed)
+        with global_rng_from(seeded_generator(cfg.seed), "building the PPO policy", "training"):  # peft's init: global RNG
             self.model = get_peft_model(policy.to(self.device), lora_config)
         self.model.eval()  # train() only around the PPO update (enables lora_dropout, if any)
         # what rollouts sample with: the policy itself, or a lower-precision copy synced with the adapter each rollout
@@ -241,19 +241,19 @@ class PPOEngine:
     # ------------------------------------------------------------------------------------------------------
     # rollout: steps 2-5 of the recipe (also used for the fixed probe prompts)
 
-    def rollout(self, prompts: list[str], cfg: PPOConfig | None = None) -> Rollout:
-        """Steps 2-5 for `prompts` under `cfg` (default: a snapshot of `self.config`): see `rollout.rollout`. In one
-        turn of the compute lane (`rlhf_demo/lane.py`): an arena round waits for a rollout, not for a whole step."""
+    def rollout(self, prompts: list[str], cfg: PPOConfig | None = None, rng: torch.Generator | None = None) -> Rollout:
+        """Steps 2-5 for `prompts` under `cfg` (default: a snapshot of `self.config`), sampling from `rng` (None: the
+        global RNG): see `rollout.rollout`. In one turn of the compute lane (`rlhf_demo/lane.py`): an arena round
+        waits for a rollout, not for a whole step."""
         with LANE("PPO rollout", "training"):
-            return rollout(self, prompts, cfg if cfg is not None else replace(self.config).validate())
+            return rollout(self, prompts, cfg if cfg is not None else replace(self.config).validate(), rng)
 
     def generate_probes(self, prompts: list[str], seed: int = 0) -> list[dict]:
         """Replies of the current policy to fixed prompts, sampled with a fixed seed (so successive calls differ only
         because the policy changed). Same dicts as `StepResult.samples`; nothing is trained."""
         with self._lock:
             self.fit_score_norm()
-            with self._seeded(seed):
-                return self._samples(self.rollout(prompts))  # a snapshot of the config, as a step takes
+            return self._samples(self.rollout(prompts, rng=self._rng(seed)))  # a snapshot of the config, as a step takes
 
     def fit_score_norm(self) -> tuple[float, float] | None:
         """Reward normalisation, once: score `score_norm_samples` replies of the policy as it is now (the base policy,
@@ -268,9 +268,9 @@ class PPOEngine:
             # in chunks of >= 16: decoding streams every weight once per token whatever the batch, so on a CPU one
             # batch of 32 replies costs little more than one of 8
             chunk = max(cfg.batch_size, 16)
-            with self._seeded(cfg.seed + 1):
-                raw = torch.cat([self.rollout(prompts[i:i + chunk], cfg).raw_scores.float().cpu()
-                                 for i in range(0, len(prompts), chunk)])
+            rng = self._rng(cfg.seed + 1)
+            raw = torch.cat([self.rollout(prompts[i:i + chunk], cfg, rng).raw_scores.float().cpu()
+                             for i in range(0, len(prompts), chunk)])
             std = raw.std().item()
             self.score_norm = (raw.mean().item(), std if std > 1e-6 else 1.0)
             return self.score_norm
@@ -292,37 +292,37 @@ class PPOEngine:
         cfg = replace(self.config).validate()
         self.fit_score_norm()  # once, before the first step (not timed as part of a step)
         t_start = time.perf_counter()
-        with self._seeded(cfg.seed * 1_000_003 + self.step_count):
-            # 1. a batch of prompts, without replacement until the pool is used up; with samples_per_prompt = k,
-            # batch_size / k prompts, each k times in a row (a group: rows g*k ... g*k + k - 1)
-            k = cfg.samples_per_prompt
-            prompts = [p for p in self._next_prompts(cfg.batch_size // k) for _ in range(k)]
+        rng = self._rng(cfg.seed * 1_000_003 + self.step_count)  # the step's random stream: sampling, shuffling
+        # 1. a batch of prompts, without replacement until the pool is used up; with samples_per_prompt = k,
+        # batch_size / k prompts, each k times in a row (a group: rows g*k ... g*k + k - 1)
+        k = cfg.samples_per_prompt
+        prompts = [p for p in self._next_prompts(cfg.batch_size // k) for _ in range(k)]
 
-            # 2-5. generate, log-probs, truncate, masks, score
-            r = self.rollout(prompts, cfg)
-            B, L = r.responses.shape
-            valid = ~r.padding_mask  # (B, L)
+        # 2-5. generate, log-probs, truncate, masks, score
+        r = self.rollout(prompts, cfg, rng)
+        B, L = r.responses.shape
+        valid = ~r.padding_mask  # (B, L)
 
-            # 6. per-token rewards: -beta * KL on every token, plus the score on the last real token
-            kl_coef = cfg.kl_coef
-            non_score_reward = -kl_coef * r.kl  # (B, L)
-            rewards = non_score_reward.clone()
-            rewards[torch.arange(B, device=self.device), r.last_index] += r.scores
-            if cfg.whiten_rewards:
-                rewards = masked_whiten(rewards, valid, shift_mean=False).masked_fill(r.padding_mask, 0.0)
+        # 6. per-token rewards: -beta * KL on every token, plus the score on the last real token
+        kl_coef = cfg.kl_coef
+        non_score_reward = -kl_coef * r.kl  # (B, L)
+        rewards = non_score_reward.clone()
+        rewards[torch.arange(B, device=self.device), r.last_index] += r.scores
+        if cfg.whiten_rewards:
+            rewards = masked_whiten(rewards, valid, shift_mean=False).masked_fill(r.padding_mask, 0.0)
 
-            # 7. advantages, whitened over the real tokens of the batch. baseline "value": GAE with the value head.
-            # baseline "group" (RLOO, Ahmadian et al. 2024): each reply's whole reward (score - beta * its KL) minus
-            # the mean reward of the other replies to the same prompt, on every one of its tokens; no value head.
-            advantages, returns = gae(rewards, r.values, cfg.gamma, cfg.lam)  # (B, L), (B, L)
-            if cfg.baseline == "group":
-                advantages = group_advantages(rewards.sum(1), k)[:, None].expand(B, L)  # (B,) -> (B, L)
-            advantages = masked_whiten(advantages, valid).masked_fill(r.padding_mask, 0.0)
+        # 7. advantages, whitened over the real tokens of the batch. baseline "value": GAE with the value head.
+        # baseline "group" (RLOO, Ahmadian et al. 2024): each reply's whole reward (score - beta * its KL) minus
+        # the mean reward of the other replies to the same prompt, on every one of its tokens; no value head.
+        advantages, returns = gae(rewards, r.values, cfg.gamma, cfg.lam)  # (B, L), (B, L)
+        if cfg.baseline == "group":
+            advantages = group_advantages(rewards.sum(1), k)[:, None].expand(B, L)  # (B,) -> (B, L)
+        advantages = masked_whiten(advantages, valid).masked_fill(r.padding_mask, 0.0)
 
-            # 8. PPO epochs over shuffled minibatches (rolled back whole if a number turns NaN or infinite)
-            t_update = time.perf_counter()
-            stats = self._ppo_update(r, advantages, returns, cfg, should_stop)
-            update_seconds = time.perf_counter() - t_update
+        # 8. PPO epochs over shuffled minibatches (rolled back whole if a number turns NaN or infinite)
+        t_update = time.perf_counter()
+        stats = self._ppo_update(r, advantages, returns, cfg, should_stop, rng)
+        update_seconds = time.perf_counter() - t_update
 
         # the adaptive KL controller updates beta for the NEXT step, from this batch's mean per-reply KL
         mean_kl = r.kl.sum(1).mean().item()
@@ -354,7 +354,7 @@ class PPOEngine:
         return StepResult(metrics=metrics, samples=self._samples(r), config=asdict(cfg))
 
     def _ppo_update(self, r: Rollout, advantages: torch.Tensor, returns: torch.Tensor, cfg: PPOConfig,
-                    should_stop: Callable[[], bool] | None = None) -> dict[str, float]:
+                    should_stop: Callable[[], bool] | None = None, rng: torch.Generator | None = None) -> dict[str, float]:
         """Step 8: `num_ppo_epochs` passes of clipped PPO over shuffled minibatches. Returns averaged statistics.
 
         Every loss, gradient and updated weight must be finite, else the step is rolled back (`guard.py`) and
@@ -371,11 +371,12 @@ class PPOEngine:
             for _epoch in range(cfg.num_ppo_epochs):
                 if stopped:
                     break
-                order = torch.randperm(B, device=self.device)
+                order = torch.randperm(B, device=self.device, generator=rng)
                 for mb_start in range(0, B, cfg.mini_batch_size):
                     mb_indices = order[mb_start: mb_start + cfg.mini_batch_size]
                     self.optimizer.zero_grad(set_to_none=True)
-                    with LANE("PPO update", "training"):  # one optimiser step per turn of the compute lane
+                    # one optimiser step per turn of the compute lane; LoRA dropout, if any, draws from `rng`
+                    with global_rng_from(rng, "PPO update", "training"):
                         for micro_start in range(0, cfg.mini_batch_size, cfg.micro_batch_size):
                             idx = mb_indices[micro_start: micro_start + cfg.micro_batch_size]
                             loss, stats = self._ppo_loss(r, idx, advantages[idx], returns[idx], cfg)
@@ -488,10 +489,14 @@ class PPOEngine:
             })
         return samples
 
+    def _rng(self, seed: int) -> torch.Generator:
+        """A random stream of its own, seeded (`models/seeding.py`): torch's global RNG is never reseeded, so an arena
+        round or a frontier job in another thread neither changes nor is changed by this one."""
+        return seeded_generator(seed, self.device)
+
     @contextlib.contextmanager
     def _seeded(self, seed: int):
-        """Run the block with torch's RNG seeded, then restore the caller's RNG state (no global side effect)."""
-        devices = [self.device] if self.device.type == "cuda" else []
-        with torch.random.fork_rng(devices=devices):
-            torch.manual_seed(seed)
+        """The block with torch's global RNG seeded, in one turn of the compute lane, restored after it: for a caller
+        of `rollout` that passes no `rng` (tests/test_decoding.py)."""
+        with global_rng_from(self._rng(seed), "PPO (seeded)", "training"):
             yield

@@ -19,6 +19,7 @@ import torch
 
 from rlhf_demo.models.decoding import decode, distinct_rows, precision
 from rlhf_demo.models.generation import StopOnStrings, clean_reply, stop_string_index
+from rlhf_demo.models.seeding import global_rng_from
 from rlhf_demo.ppo.config import PPOConfig
 from rlhf_demo.ppo.core import first_true_indices, kl_per_token, selective_logprobs, truncate_after
 from rlhf_demo.ppo.policy import capture_lm_head_input, capture_trunk, forward_reply
@@ -54,10 +55,10 @@ class Rollout:
 
 
 @torch.no_grad()
-def rollout(engine, prompts: list[str], cfg: PPOConfig) -> Rollout:
+def rollout(engine, prompts: list[str], cfg: PPOConfig, rng: torch.Generator | None = None) -> Rollout:
     """Generate one reply per prompt with the engine's current policy and compute log-probs, reference log-probs,
-    KL, values and scores, all under the one config `cfg` (the step's frozen snapshot). Sampling uses torch's global
-    RNG: seed it (as `PPOEngine.step` and `generate_probes` do)."""
+    KL, values and scores, all under the one config `cfg` (the step's frozen snapshot). Sampling draws from `rng`
+    (`models/seeding.py`; `PPOEngine.step` and `generate_probes` pass a seeded one), else from torch's global RNG."""
     stop_id = cfg.stop_token_id if cfg.stop_token_id is not None else engine.tokenizer.eos_token_id
     queries, query_mask = engine.encode_prompts(prompts, cfg.max_prompt_length)  # (B, P), (B, P)
     B, P = queries.shape
@@ -85,7 +86,8 @@ def rollout(engine, prompts: list[str], cfg: PPOConfig) -> Rollout:
     trunk_steps: list[torch.Tensor] = []
     hidden_steps: list[torch.Tensor] = []
     if not backend.loop:
-        with capture_lm_head_input(engine.model) as hidden_steps, capture_trunk(engine.trunk_split, trunk_steps):
+        with (capture_lm_head_input(engine.model) as hidden_steps, capture_trunk(engine.trunk_split, trunk_steps),
+              global_rng_from(rng, "PPO rollout", "training")):  # transformers' generate draws from the global RNG
             out = engine.model.generate(input_ids=queries, attention_mask=query_mask, max_new_tokens=cfg.response_length,
                                         do_sample=True, temperature=cfg.temperature, top_k=0, top_p=1.0,
                                         eos_token_id=stop_id, pad_token_id=engine.pad_token_id,
@@ -102,7 +104,7 @@ def rollout(engine, prompts: list[str], cfg: PPOConfig) -> Rollout:
             decoded = decode(engine.sampling.get(), queries, query_mask, cfg.response_length, cfg.temperature,
                              [stop_id], engine.pad_token_id, (lambda ids: stop_check(ids, None)) if stop_check else None,
                              record_logits=backend.exact,
-                             record_trunk=None if engine.trunk_split is None else engine.trunk_split[1])
+                             record_trunk=None if engine.trunk_split is None else engine.trunk_split[1], generator=rng)
         responses, step_logits = decoded.tokens, decoded.logits
         sampled_trunk = decoded.trunk  # (B, P + L - 1, H) from a FastLlama, else None
         # the prefill ran once per distinct prompt: its recorded states (U, ...) -> one per row (B, ...)
