@@ -627,7 +627,7 @@ def test_a_run_is_autosaved_and_resumed_after_a_restart_with_its_history_and_opt
             pass
 
     def session(engine_seed):
-        return PPORun(make_engine=lambda cfg: make_engine(seed=engine_seed), checkpoint_dir=tmp_path / "ckpt",
+        return PPORun(make_engine=lambda cfg, reward_name=None: make_engine(seed=engine_seed), checkpoint_dir=tmp_path / "ckpt",
                           autosave_dir=tmp_path / "autosave", autosave_seconds=0.0, probe_prompts=(PROMPTS[0],),
                           probe_every=1000)
 
