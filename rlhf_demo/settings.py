@@ -17,13 +17,20 @@ DECODING_CHOICES = ("auto", "eager", "fp32", "fast32", "bf16")
 MAX_DECODING_KL = 0.02  # nats per sampled token: "auto" refuses a backend whose sampling is further from float32's
 
 
+def decoding_field():
+    """`--decoding` as a field of a command's arguments dataclass: the same choices and help on every command that
+    samples from the policy (and on the app, `add_decoding_argument`)."""
+    return field(default="auto", metadata={
+        "choices": DECODING_CHOICES,
+        "help": f"how replies are sampled: auto (the fastest backend that stays within {MAX_DECODING_KL} nats per token "
+                "of float32, measured once on this machine and cached), eager (transformers generate, float32), fp32, "
+                "fast32 or bf16 (our loop: each prompt prefilled once, an inverse-CDF sampler; fast32 and bf16 in a "
+                "lean Llama decoder) (default: %(default)s)"})
+
+
 def add_decoding_argument(parser) -> None:
-    """`--decoding`, the same on the app and on every command that samples from the policy."""
-    parser.add_argument("--decoding", choices=DECODING_CHOICES, default="auto",
-                        help="how replies are sampled: auto (default: the fastest backend that stays within "
-                             f"{MAX_DECODING_KL} nats per token of float32, measured once on this machine and cached), "
-                             "eager (transformers generate, float32), fp32, fast32 or bf16 (our loop: each prompt prefilled "
-                             "once, an inverse-CDF sampler; fast32 and bf16 in a lean Llama decoder)")
+    """`--decoding` on a hand-written parser (the app's): `decoding_field` as an option."""
+    parser.add_argument("--decoding", default="auto", **decoding_field().metadata)
 
 
 def shorten(value, n: int = 60) -> str:

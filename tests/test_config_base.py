@@ -1,9 +1,15 @@
-"""rlhf_demo/config_base.py: the field checks and LoraArgs (one set of LoRA bounds for every stage)."""
+"""rlhf_demo/config_base.py: the field checks, LoraArgs (one set of LoRA bounds for every stage), and the command lines
+generated from the configs (every field in --help with its default; today's flags still parse; a bad value is one
+`error:` line naming the field, exit status 2)."""
 
 from __future__ import annotations
 
 import dataclasses
 import math
+import os
+import re
+import subprocess
+import sys
 
 import pytest
 
@@ -12,6 +18,7 @@ from rlhf_demo.config_base import (FieldError, LoraArgs, check_choice, check_int
 from rlhf_demo.dpo.config import DPOConfig
 from rlhf_demo.ppo.config import LIVE_FIELDS, PPOConfig
 from rlhf_demo.reward.config import RewardConfig
+from tests.conftest import REPO
 
 CONFIGS = (RewardConfig, DPOConfig, PPOConfig)
 
@@ -125,3 +132,100 @@ def test_the_live_fields_are_ppo_fields_and_the_docstring_names_exactly_them():
     assert set(LIVE_FIELDS) <= {f.name for f in dataclasses.fields(PPOConfig)}
     block = ppo_config.__doc__.split("Live changes.")[1].split("\n\n")[1]
     assert [name.strip() for name in block.split(",")] == list(LIVE_FIELDS)
+
+
+# ------------------------------------------------------------------------------------------ the command lines
+
+
+def parsers():
+    from rlhf_demo.compare.cli import frontier_parser
+    from rlhf_demo.dpo.cli import dpo_parser
+    from rlhf_demo.ppo.cli import parser as ppo_parser
+    from rlhf_demo.ppo.evaluate import parser as evaluate_parser
+    from rlhf_demo.reward.cli import reward_parser
+
+    return {"reward": reward_parser(), "dpo": dpo_parser(), "ppo": ppo_parser(), "evaluate": evaluate_parser(),
+            "frontier": frontier_parser()}
+
+
+@pytest.fixture(scope="module")
+def built():
+    return parsers()
+
+
+@pytest.mark.parametrize("command", ["reward", "dpo", "ppo", "evaluate", "frontier"])
+def test_every_field_is_in_help_with_its_default(built, command):
+    parser = built[command]
+    options = parser.format_help().split("\noptions:\n")[1]
+    blocks = {b.split()[0].rstrip(","): " ".join(b.split()) for b in re.split(r"\n(?=  -)", options)}
+    for dtype in parser.dataclass_types:
+        for f in dataclasses.fields(dtype):
+            block = blocks[f"--{f.name}"]
+            assert f.metadata["help"].split()[0] in block, (command, f.name)
+            required = f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+            assert required or "(default: " in block, (command, f.name, block)
+
+
+def parse(built, command, *argv):
+    from rlhf_demo.config_base import parse_command
+
+    return parse_command(built[command], list(argv))
+
+
+def test_todays_reward_flags_still_parse(built):
+    args, cfg = parse(built, "reward", "--train", "t", "--out", "o", "--eval", "e", "--backbone", "policy", "--policy",
+                      "tiny", "--max-pairs", "8", "--eval-pairs", "4", "--epochs", "2", "--lr", "1e-4", "--batch-size",
+                      "8", "--max-length", "64", "--lora-r", "8", "--lora-targets", "query,value", "--no-lora",
+                      "--center-rewards", "0.01", "--eval-steps", "3", "--seed", "1", "--device", "cpu", "--quiet")
+    assert (args.train, args.out, args.eval, args.policy, args.quiet) == ("t", "o", "e", "tiny", True)
+    assert (cfg.backbone, cfg.max_pairs, cfg.eval_pairs, cfg.num_train_epochs, cfg.learning_rate) == ("policy", 8, 4, 2.0, 1e-4)
+    assert (cfg.per_device_train_batch_size, cfg.max_length, cfg.lora_r, cfg.lora_alpha) == (8, 64, 8, 16)
+    assert (cfg.lora_target_modules, cfg.use_lora, cfg.center_rewards_coefficient) == (["query", "value"], False, 0.01)
+    assert (cfg.eval_steps, cfg.eval_points, cfg.seed, cfg.device) == (3, 3, 1, "cpu")  # eval_points: the command's 3
+    assert parse(built, "reward", "--train", "t", "--out", "o", "--lora-alpha", "5")[1].lora_alpha == 5
+
+
+def test_todays_ppo_dpo_evaluate_and_frontier_flags_still_parse(built):
+    args, cfg = parse(built, "ppo", "--reward", "r", "--steps", "2", "--out", "o", "--max-seconds", "9", "--policy", "tiny",
+                      "--data", "d", "--kl-coef", "0.1", "--batch-size", "8", "--lr", "1e-3", "--raw-scores", "--epochs",
+                      "3", "--samples-per-prompt", "1", "--baseline", "value", "--mini-batches", "4", "--lora-layers",
+                      "2", "--response-length", "16", "--temperature", "0.9", "--seed", "5", "--device", "cpu",
+                      "--decoding", "eager", "--quiet")
+    assert (args.reward, args.steps, args.max_seconds, args.data, args.decoding, args.quiet) == ("r", 2, 9.0, "d", "eager", True)
+    assert (cfg.kl_coef, cfg.batch_size, cfg.learning_rate, cfg.normalize_scores, cfg.num_ppo_epochs) == (0.1, 8, 1e-3, False, 3)
+    assert (cfg.samples_per_prompt, cfg.baseline, cfg.num_mini_batches, cfg.lora_layers) == (1, "value", 4, 2)
+    assert (cfg.response_length, cfg.temperature, cfg.seed) == (16, 0.9, 5) and cfg.validate()
+    args, cfg = parse(built, "dpo", "--train", "t", "--out", "o", "--beta", "0.2", "--policy", "tiny", "--max-pairs", "8",
+                      "--steps", "3", "--lr", "1e-3", "--max-length", "64", "--batch-size", "2", "--seed", "1",
+                      "--device", "cpu", "--offline", "--quiet")
+    assert (args.offline, args.quiet, cfg.beta, cfg.max_steps, cfg.per_device_train_batch_size) == (True, True, 0.2, 3, 2)
+    (args,) = parse(built, "evaluate", "--reward", "r", "--prompts", "p", "--adapter", "a", "--n", "6", "--seed", "1",
+                    "--response-length", "5", "--temperature", "0.5", "--max-prompt-chars", "99", "--decoding", "fp32")
+    assert (args.adapter, args.n, args.response_length, args.temperature, args.max_prompt_chars) == ("a", 6, 5, 0.5, 99)
+    assert parse(built, "evaluate", "--reward", "r", "--prompts", "p")[0].response_length is None  # the checkpoint's
+    (args,) = parse(built, "frontier", "--proxy", "p", "--gold", "g", "--prompts", "x", "--adapters", "a", "b",
+                    "--best-of", "1,2", "--n", "3", "--response-length", "10", "--allow-same")
+    assert (args.adapters, args.best_of, args.n, args.response_length, args.allow_same) == (["a", "b"], "1,2", 3, 10, True)
+
+
+def run_command(*args: str) -> subprocess.CompletedProcess:
+    env = dict(os.environ, HF_HUB_OFFLINE="1")
+    return subprocess.run([sys.executable, "-m", "rlhf_demo", *args], cwd=REPO, env=env, capture_output=True,
+                          text=True, timeout=120)
+
+
+@pytest.mark.parametrize("command, flags, field", [
+    ("ppo", ("--reward", "r", "--steps", "1", "--lora-r", "0"), "lora_r"),
+    ("dpo", ("--train", "t", "--lora-dropout", "1"), "lora_dropout"),
+    ("reward", ("--train", "t", "--lora-alpha", "0"), "lora_alpha"),
+])
+def test_a_bad_value_is_one_error_line_naming_the_field(tmp_path, command, flags, field):
+    p = run_command(command, *flags, "--out", str(tmp_path / "o"))
+    errors = [line for line in p.stderr.splitlines() if "error:" in line]
+    assert p.returncode == 2 and len(errors) == 1 and field in errors[0] and "Traceback" not in p.stderr, p.stderr
+    assert not (tmp_path / "o").exists()
+
+
+def test_an_unknown_option_is_argparses_error_not_a_traceback(tmp_path):
+    p = run_command("dpo", "--train", "t", "--out", str(tmp_path / "o"), "--no-such-option", "1")
+    assert p.returncode == 2 and "unrecognized arguments: --no-such-option 1" in p.stderr and "Traceback" not in p.stderr

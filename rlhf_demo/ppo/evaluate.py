@@ -16,9 +16,12 @@ import argparse
 import json
 import sys
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from rlhf_demo.settings import add_decoding_argument
+from rlhf_demo.config_base import command_parser, device_field, parse_command
+from rlhf_demo.ppo.config import PPOConfig
+from rlhf_demo.settings import decoding_field
 
 EVAL_BATCH = 16  # replies generated together: decoding streams all weights once per token, so bigger is cheaper
 
@@ -40,33 +43,36 @@ def summarise(samples: list[dict]) -> dict:
             "mean_kl": sum(s["kl"] for s in samples) / n, "n": n}
 
 
-def parser() -> argparse.ArgumentParser:
-    from rlhf_demo.ppo.config import PPOConfig
+@dataclass
+class EvaluateArguments:
+    """`python -m rlhf_demo evaluate`'s options."""
 
-    d = PPOConfig()
-    p = argparse.ArgumentParser(prog="python -m rlhf_demo evaluate", description=__doc__.split("\n\n")[0])
-    p.add_argument("--reward", required=True, help="a reward model folder saved by `python -m rlhf_demo reward`")
-    p.add_argument("--prompts", required=True, help="hh-rlhf .jsonl/.jsonl.gz: the prompts of its pairs are used")
-    p.add_argument("--adapter", help="a PPO checkpoint (`python -m rlhf_demo ppo --out DIR`); default: the base policy")
-    p.add_argument("--policy", help="policy preset, folder or Hub id (default smollm2-135m; with --adapter, the "
-                                    "policy it was trained on must be the same)")
-    p.add_argument("--n", type=int, default=None, help="evaluate the first N distinct prompts (default: all)")
-    p.add_argument("--seed", type=int, default=0, help="sampling seed (default 0)")
-    p.add_argument("--response-length", type=int, default=None, help=f"max new tokens (default: the checkpoint's, else {d.response_length})")
-    p.add_argument("--temperature", type=float, default=None, help=f"sampling temperature (default: the checkpoint's, else {d.temperature})")
-    p.add_argument("--max-prompt-chars", type=int, default=1500, help="skip prompts longer than this (default 1500)")
-    p.add_argument("--device", help="cpu or cuda (default: cuda when available)")
-    add_decoding_argument(p)
-    return p
+    reward: str = field(metadata={"help": "a reward model folder saved by `python -m rlhf_demo reward`"})
+    prompts: str = field(metadata={"help": "hh-rlhf .jsonl/.jsonl.gz: the prompts of its pairs are used"})
+    adapter: str | None = field(default=None, metadata={
+        "help": "a PPO checkpoint (`python -m rlhf_demo ppo --out DIR`); None = the base policy"})
+    policy: str | None = field(default=None, metadata={
+        "help": "policy preset, folder or Hub id; None = smollm2-135m (with --adapter, the policy it was trained on "
+                "must be the same)"})
+    n: int | None = field(default=None, metadata={"help": "evaluate the first N distinct prompts; None = all"})
+    seed: int = field(default=0, metadata={"help": "sampling seed"})
+    response_length: int | None = field(default=None, metadata={
+        "help": f"max new tokens; None = the checkpoint's, else {PPOConfig.response_length}"})
+    temperature: float | None = field(default=None, metadata={
+        "help": f"sampling temperature; None = the checkpoint's, else {PPOConfig.temperature}"})
+    max_prompt_chars: int = field(default=1500, metadata={"help": "skip prompts longer than this"})
+    device: str | None = device_field()
+    decoding: str = decoding_field()
+
+
+def parser() -> argparse.ArgumentParser:
+    return command_parser("python -m rlhf_demo evaluate", __doc__.split("\n\n")[0], EvaluateArguments)
 
 
 def evaluate_main(argv: list[str]) -> int:
-    args = parser().parse_args(argv)
-    from dataclasses import fields
-
+    (args,) = parse_command(parser(), argv)
     from rlhf_demo.data.hh import load_jsonl
     from rlhf_demo.data.prompts import short_prompts
-    from rlhf_demo.ppo.config import PPOConfig
 
     t0 = time.perf_counter()
     try:
@@ -79,9 +85,7 @@ def evaluate_main(argv: list[str]) -> int:
             state_file = Path(args.adapter) / "ppo_state.json"
             if not state_file.is_file():
                 raise FileNotFoundError(f"{args.adapter} is not a PPO checkpoint (no ppo_state.json)")
-            saved = json.loads(state_file.read_text())["config"]
-            known = {f.name for f in fields(PPOConfig)}
-            cfg = PPOConfig(**{k: v for k, v in saved.items() if k in known})  # same adapter shape as when saved
+            cfg = PPOConfig.from_dict(json.loads(state_file.read_text())["config"])  # the adapter's shape when saved
         if args.response_length is not None:
             cfg.response_length = args.response_length
         if args.temperature is not None:
