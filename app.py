@@ -1,13 +1,12 @@
-"""RLHF Playground: `python app.py [--data PATH] [--policy NAME] [--offline] [--port N]`.
+"""RLHF Playground: `python app.py [--data PATH] [--policy NAME] [--offline] [--port N]`, the same as
+`python -m rlhf_demo serve [...]` (both start in `rlhf_demo.cli.main`).
 
 Also the entry point of the Hugging Face Space (README.md header: `app_file: app.py`).
 """
 
-import os
+import sys
 
-os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
-
-from rlhf_demo.cli import serve_main  # noqa: E402
+from rlhf_demo.cli import main
 
 if __name__ == "__main__":
-    serve_main()
+    raise SystemExit(main(["serve", *sys.argv[1:]]))

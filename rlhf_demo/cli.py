@@ -6,11 +6,13 @@ The headless commands never import gradio; they are what `accelerate launch` run
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import sys
 import threading
 import time
+import warnings
 from pathlib import Path
 
 from rlhf_demo.settings import add_decoding_argument
@@ -35,7 +37,7 @@ def settings_from(args: argparse.Namespace):
     kw = dict(data=args.data, policy=args.policy, reward_backbone=args.reward_backbone, allow_any_model=args.allow_any_model,
               decoding=args.decoding, offline=args.offline or os.environ.get("HF_HUB_OFFLINE", "0") in ("1", "true", "True"), device=args.device)
     if getattr(args, "instructor_key", None):
-        from rlhf_demo.lock import key_digest
+        from rlhf_demo.instructor import key_digest
 
         kw["instructor_key_sha256"] = key_digest(args.instructor_key)  # the app keeps the digest, never the key
     return Settings(**kw)
@@ -83,8 +85,10 @@ def serve_parser() -> argparse.ArgumentParser:
 
 
 def serve_main(argv: list[str] | None = None) -> None:
-    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     args = serve_parser().parse_args(argv)
+    # Training and generation run in Python threads next to the server's event loop. With CPython's default 5 ms
+    # GIL switch interval a vote waits behind them for seconds under load; 0.5 ms keeps a click's answer quick.
+    sys.setswitchinterval(0.0005)
     t0 = time.perf_counter()
     from rlhf_demo.folder_lock import hold_data_folder
     from rlhf_demo.workspace import Workspace
@@ -101,7 +105,7 @@ def serve_main(argv: list[str] | None = None) -> None:
     print(f"[rlhf-playground] policy: {d['policy']} ({d['policy_weights']}) {d['policy_note']}", flush=True)
     print(f"[rlhf-playground] reward backbone: {d['reward_backbone']}", flush=True)
     print(f"[rlhf-playground] writes to: {d['data_dir']}; ready in {time.perf_counter() - t0:.1f} s", flush=True)
-    threading.Thread(target=ws.warm_up, name="warm-up", daemon=True).start()  # the page is served meanwhile
+    threading.Thread(target=ws.policy.warm_up, name="warm-up", daemon=True).start()  # the page is served meanwhile
     demo.queue(default_concurrency_limit=8).launch(server_name=args.host, server_port=args.port, share=args.share,
                                                    **launch_kwargs())
 
@@ -128,17 +132,28 @@ def info_main(argv: list[str]) -> int:
     return 0
 
 
-COMMANDS = {"serve": lambda argv: serve_main(argv) or 0, "info": info_main,
-            "reward": lambda argv: __import__("rlhf_demo.reward.cli", fromlist=["reward_main"]).reward_main(argv),
-            "dpo": lambda argv: __import__("rlhf_demo.dpo.cli", fromlist=["dpo_main"]).dpo_main(argv),
-            "ppo": lambda argv: __import__("rlhf_demo.ppo.cli", fromlist=["ppo_main"]).ppo_main(argv),
-            "evaluate": lambda argv: __import__("rlhf_demo.ppo.evaluate", fromlist=["evaluate_main"]).evaluate_main(argv),
-            "frontier": lambda argv: __import__("rlhf_demo.compare.cli", fromlist=["frontier_main"]).frontier_main(argv)}
+# python -m rlhf_demo <command>: "module:function", imported only when the command runs (the headless commands
+# never import gradio)
+COMMANDS = {"serve": "rlhf_demo.cli:serve_main", "info": "rlhf_demo.cli:info_main",
+            "reward": "rlhf_demo.reward.cli:reward_main", "dpo": "rlhf_demo.dpo.cli:dpo_main",
+            "ppo": "rlhf_demo.ppo.cli:ppo_main", "evaluate": "rlhf_demo.ppo.evaluate:evaluate_main",
+            "frontier": "rlhf_demo.compare.cli:frontier_main"}
+
+
+def command(name: str):
+    """The function that runs command `name` (its module is imported now)."""
+    module, function = COMMANDS[name].split(":")
+    return getattr(importlib.import_module(module), function)
 
 
 def main(argv: list[str] | None = None) -> int:
+    """`python -m rlhf_demo <command> [options]` and `python app.py [options]` (= serve): where the process starts."""
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] in ("-h", "--help") or argv[0] not in COMMANDS:
         print("usage: python -m rlhf_demo {" + ",".join(COMMANDS) + "} [options]   (each command has --help)")
         return 0 if not argv or argv[0] in ("-h", "--help") else 2
-    return COMMANDS[argv[0]](argv[1:])
+    # choices for the whole process, made here rather than as a side effect of importing a module:
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # before any gradio import: no usage reports
+    # transformers 5 deprecates the name `gradient_checkpointing`; TRL/peft still read it. Not our bug, not news.
+    warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.* is deprecated", category=FutureWarning)
+    return command(argv[0])(argv[1:]) or 0

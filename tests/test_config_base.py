@@ -229,3 +229,21 @@ def test_a_bad_value_is_one_error_line_naming_the_field(tmp_path, command, flags
 def test_an_unknown_option_is_argparses_error_not_a_traceback(tmp_path):
     p = run_command("dpo", "--train", "t", "--out", str(tmp_path / "o"), "--no-such-option", "1")
     assert p.returncode == 2 and "unrecognized arguments: --no-such-option 1" in p.stderr and "Traceback" not in p.stderr
+
+
+def test_commands_are_imported_by_name_without_gradio_or_process_wide_side_effects():
+    """`COMMANDS` names "module:function"; importing every headless command (and the trainer they use) adds none of
+    our warning filters and leaves the GIL switch interval alone: those are set where the process starts."""
+    code = """
+import sys, warnings
+interval = sys.getswitchinterval()
+from rlhf_demo.cli import COMMANDS, command
+for name in COMMANDS:
+    assert callable(command(name)), name
+import rlhf_demo.reward.trainer
+assert "gradio" not in sys.modules, "a headless command imported gradio"
+assert not [f for f in warnings.filters if f[1] is not None and "gradient_checkpointing" in f[1].pattern]
+assert sys.getswitchinterval() == interval
+"""
+    p = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stderr[-2000:]

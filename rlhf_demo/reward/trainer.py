@@ -9,7 +9,6 @@ import json
 import math
 import os
 import time
-import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
@@ -25,10 +24,6 @@ from rlhf_demo.reward.model import META_FILE, ReplyEncoder, RewardModel, evaluat
 from rlhf_demo.data.pairs import Pair, check_pairs
 from rlhf_demo.reward.progress import auto_eval_steps, batch_work, planned_work
 from rlhf_demo.reward.reference import score_reference
-
-# transformers 5 deprecates the name `gradient_checkpointing`; TRL/peft still read it. Not our bug, not news.
-warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.* is deprecated", category=FutureWarning)
-
 
 class TrainingDiverged(ValueError):
     """The loss became NaN/inf: nothing is saved (a ValueError, so the UI shows the message as is)."""

@@ -6,8 +6,6 @@ first, then wired, so one tab's events can update another's components.
 
 from __future__ import annotations
 
-import sys
-
 import gradio as gr
 
 from rlhf_demo.storage import storage_message
@@ -47,9 +45,6 @@ MAX_UPLOAD = "2mb"  # the app takes no files from visitors: nothing should need 
 
 def build_app(ws: Workspace) -> gr.Blocks:
     """The whole app for one Workspace."""
-    # Training and generation run in Python threads next to the server's event loop. With CPython's default 5 ms
-    # GIL switch interval a vote waits behind them for seconds under load; 0.5 ms keeps a click's answer quick.
-    sys.setswitchinterval(0.0005)
     needs_warning = ws.data.source.kind != "bundled"
     # delete_cache: every 10 minutes, files Gradio cached for a visitor (uploads, exports) older than an hour go
     with gr.Blocks(title=TITLE, analytics_enabled=False, delete_cache=(600, 3600)) as demo:
