@@ -1,11 +1,14 @@
-"""The Vote tab's win-rate matrix is readable on a projector: every text in its PNG is at least 14 px tall (the PPO,
-Reward, Browse and calibration figures have the same test next to their other tests)."""
+"""The Vote tab's figures are readable on a projector: every text in their PNGs is at least 14 px tall (the PPO,
+Reward and Browse figures have the same test next to their other tests; all use tests/fonts.py)."""
 
 from __future__ import annotations
 
+import pytest
+
 from rlhf_demo.arena.ranking import win_matrix
 from rlhf_demo.arena.votes import VoteRecord
-from rlhf_demo.ui.vote import matrix_plot
+from rlhf_demo.ui.calibration_view import chart_bars, chart_figure
+from rlhf_demo.ui.vote_view import matrix_plot
 
 from .fonts import assert_readable
 
@@ -19,3 +22,10 @@ def test_win_matrix_text_is_at_least_14_px():
                              "outcome": "A" if i % 3 else "B"}) for i in range(6)]
     assert_readable(matrix_plot(win_matrix(records)))
     assert_readable(matrix_plot(None))
+
+
+@pytest.mark.parametrize("rm", [{"name": None, "accuracy": None, "shorter": None, "longer": None},
+                                {"name": "rm-1", "accuracy": 0.7, "shorter": 0.4, "longer": 0.6}])
+def test_the_calibration_chart_text_is_at_least_14_px(rm):
+    st = {"label_agreement": 0.6, "percent_agreement": float("nan"), "shorter_wins": 0.4, "longer_wins": 0.6}
+    assert_readable(chart_figure(chart_bars(st, rm)), min_texts=8)

@@ -33,7 +33,7 @@ from rlhf_demo.ui.browse_view import (
     verdict_html,
 )
 from rlhf_demo.ui.common import as_int, as_text, error
-from rlhf_demo.ui.lock import UnlockPanel
+from rlhf_demo.ui.instructor import UnlockPanel
 from rlhf_demo.workspace import Workspace
 
 INTRO = """**Step 1 · Human preferences.** RLHF starts from people comparing two replies to the same

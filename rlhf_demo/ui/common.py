@@ -90,6 +90,11 @@ def spans_html(spans: list[Span]) -> str:
     return "".join(out) or "<i>(empty reply)</i>"
 
 
+def voter(request: gr.Request | None) -> str:
+    """Who votes or judges: the browser session (a name typed in it is only a label); "api" for a call without one."""
+    return (getattr(request, "session_hash", None) or "api") if request is not None else "api"
+
+
 def error(message: str) -> gr.Error:
     """A clear message for the user (never a stack trace)."""
     return gr.Error(message, duration=8)

@@ -1,40 +1,45 @@
-"""Vote tab: an anonymous arena. Two models answer, you pick the better reply, the class builds a ranking."""
+"""Vote tab: an anonymous arena. Two models answer, you pick the better reply, the class builds a ranking.
+
+`build` lays the tab out, `wire` connects its events to the actions below, each a call into the arena
+(`arena/arena.py`: rounds and votes), the standings (`arena/standings.py`) or the export (`arena/export.py`), whose
+answer `vote_view.py` draws. The instructor's vote filters are `vote_filters.py`, the calibration panel
+`calibration.py`.
+"""
 
 from __future__ import annotations
 
-import math
 import time
 import uuid
 from dataclasses import dataclass
+from functools import partial
 
 import gradio as gr
-import matplotlib
+import pandas as pd
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-
-from rlhf_demo.arena.export import EXPORT_FORMATS, FILE_FORMATS, write_export  # noqa: E402
-from rlhf_demo.arena.votes import OUTCOMES  # noqa: E402
-from rlhf_demo.data.hh import prompt_turns  # noqa: E402
-from rlhf_demo.storage import download_path  # noqa: E402
-from rlhf_demo.ui import calibration, vote_filters  # noqa: E402
-from rlhf_demo.ui.common import as_text, error, esc, turns_html  # noqa: E402
-from rlhf_demo.ui.lock import UnlockPanel  # noqa: E402
-from rlhf_demo.workspace import Workspace  # noqa: E402
+from rlhf_demo.arena.export import EXPORT_FORMATS, FILE_FORMATS, write_export
+from rlhf_demo.arena.votes import OUTCOMES
+from rlhf_demo.storage import download_path
+from rlhf_demo.ui import calibration, vote_filters
+from rlhf_demo.ui.common import as_text, error, voter
+from rlhf_demo.ui.instructor import UnlockPanel
+from rlhf_demo.ui.vote_view import (
+    ASK,
+    BOARD_COLUMNS,
+    board_frame,
+    export_markdown,
+    matrix_plot,
+    prompt_html,
+    reply_html,
+    reveal_markdown,
+    summary_markdown,
+)
+from rlhf_demo.workspace import Workspace
 
 INTRO = """**Step 2 · Collect preferences.** This is how preference data is made: two anonymous models answer the
 same prompt and you say which reply is better. Your votes are stored, ranked below, and can train the reward model
 in tab 3, exactly like the human labels in hh-rlhf."""
 
-ELO_TEXT = """**How the ranking works.** *Elo* treats every vote as a game: the winner takes points from the loser,
-more when the win was unexpected, so ratings settle where each model's expected score matches its results.
-*Bradley-Terry* fits all votes at once (the same model a reward model uses: P(A beats B) = σ(r_A − r_B)), and the
-95 % intervals come from re-fitting on resampled votes: overlapping intervals mean "we cannot tell them apart yet"."""
-
 VOTE_LABELS = {"A": "A is better", "B": "B is better", "tie": "Tie", "both_bad": "Both are bad"}
-BOARD_COLUMNS = ["Rank", "Contestant", "Elo", "Bradley-Terry", "95 % CI", "Votes", "Win rate"]
 
 
 ROUND_CONCURRENCY = 12  # rounds in flight at most (they share generate calls); with 16 or 32 the queue slowed every vote
@@ -66,77 +71,6 @@ class VoteTab:
     cal: calibration.CalibrationView
     filters: vote_filters.FilterControls
     instructor_controls: list  # greyed out for students (ui/app.py hands them to the lock)
-
-
-# ----------------------------------------------------------------------------- rendering
-
-
-def prompt_html(hh_prompt: str) -> str:
-    return turns_html(prompt_turns(hh_prompt))
-
-
-def reply_html(label: str, text: str, name: str | None = None) -> str:
-    who = f" · <b>{esc(name)}</b>" if name else ""
-    return f'<div class="rl-final"><h4>{label}{who}</h4>{esc(text)}</div>'
-
-
-def board_frame(board: pd.DataFrame) -> pd.DataFrame:
-    if board.empty:
-        return pd.DataFrame(columns=BOARD_COLUMNS)
-    fmt = lambda x: "–" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.0f}"  # noqa: E731
-    return pd.DataFrame({
-        "Rank": board["rank"].astype(int), "Contestant": board["contestant"],
-        "Elo": [fmt(x) for x in board["elo"]], "Bradley-Terry": [fmt(x) for x in board["bt"]],
-        "95 % CI": [f"{fmt(lo)} – {fmt(hi)}" for lo, hi in zip(board["ci_low"], board["ci_high"])],
-        "Votes": board["votes"].astype(int),
-        "Win rate": ["–" if math.isnan(w) else f"{100 * w:.0f} %" for w in board["win_rate"]],
-    })
-
-
-MATRIX_PT = 11  # 11 pt at 100 dpi = 15.3 px in the PNG: readable on a projector (>= 14 px)
-
-
-def matrix_plot(matrix):
-    fig, ax = plt.subplots(figsize=(6.4, 4.8), dpi=100)
-    if matrix is None or matrix.win_rate.empty:
-        ax.text(0.5, 0.5, "No decisive votes yet", ha="center", va="center", fontsize=MATRIX_PT + 2)
-        ax.axis("off")
-    else:
-        wr = matrix.win_rate
-        vals = wr.to_numpy(dtype=float)
-        ax.imshow(np.nan_to_num(vals, nan=0.5), cmap="RdYlGn", vmin=0, vmax=1)
-        ax.set_xticks(range(len(wr.columns)), wr.columns, rotation=30, ha="right", fontsize=MATRIX_PT)
-        ax.set_yticks(range(len(wr.index)), wr.index, fontsize=MATRIX_PT)
-        for i in range(vals.shape[0]):
-            for j in range(vals.shape[1]):
-                n = int(matrix.games.iloc[i, j])
-                ax.text(j, i, "" if n == 0 else f"{100 * vals[i, j]:.0f}%\n({n})", ha="center", va="center",
-                        fontsize=MATRIX_PT)
-        ax.set_xlabel("opponent", fontsize=MATRIX_PT)
-        ax.set_title("row's win rate against column\n(decisive votes)", fontsize=MATRIX_PT)
-    fig.tight_layout()
-    plt.close(fig)
-    return fig
-
-
-def counted_text(st: dict) -> str:
-    """E.g. "312 votes stored · 287 counted · filtered: 15 over the 60/hour cap, 10 cast < 2 s after ..."."""
-    rep = st["report"]
-    text = f"**{st['votes']:,} vote{'' if st['votes'] == 1 else 's'} stored** · **{st['counted']:,} counted**"
-    if rep.filtered:
-        text += " · filtered: " + ", ".join(rep.reasons())
-    if st.get("archived"):
-        text += f" · {st['archived']:,} archived by a reset (kept, not counted)"
-    return text
-
-
-def summary_markdown(st: dict) -> str:
-    ag = st["agreement"]
-    agree = ("no arena prompt has been judged by two voters yet (calibration sets show everyone the same items)"
-             if ag is None or ag.n_items == 0
-             else f"voters agree on **{100 * ag.rate:.0f} %** of {ag.n_pairs} voter pairs "
-                  f"({ag.n_items} items judged by 2+ voters)")
-    return f"{counted_text(st)}.  \nThe ranking uses the counted votes; {agree}.\n\n{ELO_TEXT}"
 
 
 # ----------------------------------------------------------------------------- building
@@ -193,119 +127,141 @@ def build(ws: Workspace) -> VoteTab:
                    gr.State(None), gr.State(None), cal, filters, controls)
 
 
-def wire(tab: VoteTab, ws: Workspace, demo: gr.Blocks, panel: UnlockPanel) -> None:
-    def voter(request: gr.Request | None) -> str:
-        return (getattr(request, "session_hash", None) or "api") if request is not None else "api"
+# ----------------------------------------------------------------------------- the actions
 
-    def start_round(typed: str | None, hh_prompt: str | None, request: gr.Request | None):
-        try:
-            arena = ws.arena
-            rnd = arena.new_round(typed if hh_prompt is None else None, voter_id=voter(request), hh_prompt=hh_prompt)
-        except ValueError as e:  # ArenaError / VoteError: the user's to fix
-            raise error(str(e)) from e
-        return rnd
 
-    def round_outputs(rnd, regenerate_ok=True):
-        st = {"round_id": rnd.round_id, "prompt": rnd.prompt, "voted": False}
-        on = [gr.update(interactive=True) for _ in tab.buttons]
-        return (st, prompt_html(rnd.prompt), reply_html("Model A", rnd.reply_a), reply_html("Model B", rnd.reply_b),
-                *on, gr.update(interactive=regenerate_ok), "Which reply is better? Names are revealed after your vote.")
+def start_round(ws: Workspace, typed: str | None, hh_prompt: str | None, request: gr.Request | None):
+    """A new round: two anonymous replies to `typed` (a question) or `hh_prompt` (a prompt again), None: drawn."""
+    try:
+        return ws.arena.new_round(typed if hh_prompt is None else None, voter_id=voter(request), hh_prompt=hh_prompt)
+    except ValueError as e:  # ArenaError / VoteError: the user's to fix
+        raise error(str(e)) from e
 
-    def new_round(typed, request: gr.Request):
-        return round_outputs(start_round(typed or None, None, request))
 
-    def regenerate(st, request: gr.Request):
-        if not st:
-            raise error("Start a round first.")
-        return round_outputs(start_round(None, st["prompt"], request))
+def round_outputs(rnd, regenerate_ok: bool = True) -> tuple:
+    """(state, prompt, reply A, reply B, the vote buttons on, Regenerate, the question)."""
+    st = {"round_id": rnd.round_id, "prompt": rnd.prompt, "voted": False}
+    on = [gr.update(interactive=True) for _ in OUTCOMES]
+    return (st, prompt_html(rnd.prompt), reply_html("Model A", rnd.reply_a), reply_html("Model B", rnd.reply_b),
+            *on, gr.update(interactive=regenerate_ok), ASK)
 
-    def vote(outcome: str):
-        def fn(st, name, request: gr.Request):
-            if not st:
-                raise error("Start a round first.")
-            try:
-                res = ws.arena.vote(st["round_id"], outcome, voter(request), (name or "").strip()[:60] or None)
-            except ValueError as e:
-                raise error(str(e)) from e
-            st = {**st, "voted": True}
-            picked = {"A": f"You preferred **{res.model_a}** (A) over **{res.model_b}** (B).",
-                      "B": f"You preferred **{res.model_b}** (B) over **{res.model_a}** (A).",
-                      "tie": f"A tie between **{res.model_a}** and **{res.model_b}**.",
-                      "both_bad": f"Both **{res.model_a}** and **{res.model_b}** were judged bad."}[outcome]
-            off = [gr.update(interactive=False) for _ in tab.buttons]
-            rec = ws.votes.get_round(st["round_id"])
-            return (st, reply_html("Model A", rec.reply_a, rec.model_a), reply_html("Model B", rec.reply_b, rec.model_b), *off,
-                    f"Model A was **{res.model_a}**, model B was **{res.model_b}**. {picked} Thanks! Press *New round* for another.")
-        return fn
 
-    def refresh(seen):
-        try:
-            key = repr(ws.standings.key())  # votes stored, archived, filters: a change of any redraws
-        except ValueError as e:
-            return seen, gr.update(), f"⚠ {e}", gr.update()
-        if key == seen:
-            return seen, gr.skip(), gr.skip(), gr.skip()
+def new_round(ws: Workspace, typed, request: gr.Request | None) -> tuple:
+    return round_outputs(start_round(ws, typed or None, None, request))
+
+
+def regenerate(ws: Workspace, st, request: gr.Request | None) -> tuple:
+    if not st:
+        raise error("Start a round first.")
+    return round_outputs(start_round(ws, None, st["prompt"], request))
+
+
+def cast(ws: Workspace, round_id: str, outcome: str, name: str, request: gr.Request | None):
+    """A vote on a round (a name is a label, at most 60 characters): the arena's `VoteResult` reveals A and B."""
+    try:
+        return ws.arena.vote(round_id, outcome, voter(request), name.strip()[:60] or None)
+    except ValueError as e:
+        raise error(str(e)) from e
+
+
+def vote(ws: Workspace, outcome: str, st, name, request: gr.Request | None) -> tuple:
+    """(state, reply A and B with their names, the vote buttons off, who was who)."""
+    if not st:
+        raise error("Start a round first.")
+    res = cast(ws, st["round_id"], outcome, name or "", request)
+    off = [gr.update(interactive=False) for _ in OUTCOMES]
+    rec = ws.votes.get_round(st["round_id"])
+    return ({**st, "voted": True}, reply_html("Model A", rec.reply_a, rec.model_a),
+            reply_html("Model B", rec.reply_b, rec.model_b), *off, reveal_markdown(res, outcome))
+
+
+def refresh(ws: Workspace, seen) -> tuple:
+    """(seen, board, summary, matrix): redrawn only when the votes stored, archived or the filters changed."""
+    try:
+        key = repr(ws.standings.key())
+    except ValueError as e:
+        return seen, gr.update(), f"⚠ {e}", gr.update()
+    if key == seen:
+        return seen, gr.skip(), gr.skip(), gr.skip()
+    st = ws.standings.current()
+    return key, board_frame(st["board"]), summary_markdown(st), matrix_plot(st["matrix"])
+
+
+def export(ws: Workspace, fmt, file_fmt) -> tuple:
+    """(the file to download or None, what was exported)."""
+    try:
+        name = f"votes-{fmt}-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}.{file_fmt}"
+        out = download_path(ws.settings.data_dir, name)
+        stats = write_export(ws.votes, out, fmt=fmt, file_format=file_fmt, filters=ws.standings.filters)
+    except ValueError as e:
+        raise error(str(e)) from e
+    return (str(out) if stats.n_pairs else None), export_markdown(stats)
+
+
+def standings_table(ws: Workspace) -> dict:
+    """The ranking as plain data (NaN as None): votes stored and counted, what the filters took out, the rows."""
+    try:
         st = ws.standings.current()
-        return key, board_frame(st["board"]), summary_markdown(st), matrix_plot(st["matrix"])
+    except ValueError as e:
+        raise error(str(e)) from e
+    board = st["board"].astype(object).where(st["board"].notna(), None)
+    return {"votes": st["votes"], "counted": st["counted"], "filtered": st["report"].as_dict(),
+            "rows": board.to_dict(orient="records")}
 
-    def export(fmt, file_fmt):
-        try:
-            out = download_path(ws.settings.data_dir, f"votes-{fmt}-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}.{file_fmt}")
-            stats = write_export(ws.votes, out, fmt=fmt, file_format=file_fmt, filters=ws.standings.filters)
-        except ValueError as e:
-            raise error(str(e)) from e
-        filtered = f", and {stats.n_filtered} votes that do not count (vote filters)" if stats.n_filtered else ""
-        if stats.n_pairs == 0:
-            return None, (f"No preference pairs yet ({stats.n_ties} ties and {stats.n_both_bad} 'both bad' votes are "
-                          f"left out: they say nothing about which reply is better{filtered}).")
-        return str(out), (f"**{stats.n_pairs} pairs** exported; left out: {stats.n_ties} ties, {stats.n_both_bad} both-bad"
-                          f"{filtered}. Load with `datasets.load_dataset(\"json\" or \"parquet\", data_files=...)`.")
+
+# ----------------------------------------------------------------------------- wiring
+
+
+def wire(tab: VoteTab, ws: Workspace, demo: gr.Blocks, panel: UnlockPanel) -> None:
+    def on_new_round(typed, request: gr.Request):
+        return new_round(ws, typed, request)
+
+    def on_regenerate(st, request: gr.Request):
+        return regenerate(ws, st, request)
+
+    def on_vote(outcome: str):
+        def fn(st, name, request: gr.Request):
+            return vote(ws, outcome, st, name, request)
+        return fn
 
     private = dict(api_visibility="private")
     round_out = [tab.state, tab.prompt_view, tab.reply_a, tab.reply_b, *tab.buttons.values(), tab.regenerate, tab.reveal]
     # rounds asked for at the same time are generated together (PolicyGenerator batches them): let a whole class in
     rounds = dict(concurrency_limit=ROUND_CONCURRENCY, concurrency_id="arena-round")
-    tab.new_round.click(new_round, [tab.prompt], round_out, **rounds, **private)
-    tab.prompt.submit(new_round, [tab.prompt], round_out, **rounds, **private)
-    tab.regenerate.click(regenerate, [tab.state], round_out, **rounds, **private)
+    tab.new_round.click(on_new_round, [tab.prompt], round_out, **rounds, **private)
+    tab.prompt.submit(on_new_round, [tab.prompt], round_out, **rounds, **private)
+    tab.regenerate.click(on_regenerate, [tab.state], round_out, **rounds, **private)
+    voted = [tab.state, tab.reply_a, tab.reply_b, *tab.buttons.values(), tab.reveal]
     for outcome, btn in tab.buttons.items():
-        btn.click(vote(outcome), [tab.state, tab.name], [tab.state, tab.reply_a, tab.reply_b, *tab.buttons.values(), tab.reveal],
-                  show_progress="hidden", **private)
+        btn.click(on_vote(outcome), [tab.state, tab.name], voted, show_progress="hidden", **private)
     refresh_out = [tab.seen, tab.board, tab.summary, tab.matrix]
-    tab.timer.tick(refresh, [tab.seen], refresh_out, show_progress="hidden", **private)
-    demo.load(refresh, [tab.seen], refresh_out, show_progress="hidden", **private)
-    tab.export.click(export, [tab.export_fmt, tab.export_file_fmt], [tab.export_file, tab.export_msg], **private)
+    tab.timer.tick(partial(refresh, ws), [tab.seen], refresh_out, show_progress="hidden", **private)
+    demo.load(partial(refresh, ws), [tab.seen], refresh_out, show_progress="hidden", **private)
+    tab.export.click(partial(export, ws), [tab.export_fmt, tab.export_file_fmt], [tab.export_file, tab.export_msg], **private)
+    api(ws, rounds)
+    vote_filters.wire(tab.filters, ws, demo, panel)
+    calibration.wire(tab.cal, ws, demo, panel, tab.name, tab.timer)
 
-    # -- the stable API (documented in the README) ---------------------------------------------
+
+def api(ws: Workspace, rounds: dict) -> None:
+    """The stable API (documented in the README). rounds: the queue settings of a round."""
+
     def arena_round(prompt: str = "", request: gr.Request = None) -> dict:
         """A new battle: two anonymous replies to `prompt` (empty = a prompt drawn from the data)."""
-        rnd = start_round(as_text(prompt, "prompt", 20_000, allow_empty=True) or None, None, request)
+        rnd = start_round(ws, as_text(prompt, "prompt", 20_000, allow_empty=True) or None, None, request)
         return {"round_id": rnd.round_id, "prompt": rnd.prompt, "reply_a": rnd.reply_a, "reply_b": rnd.reply_b}
 
     def arena_vote(round_id: str, outcome: str, voter_name: str = "", request: gr.Request = None) -> dict:
         """Judge a round: outcome is one of A, B, tie, both_bad. Reveals the two contestants."""
-        round_id = as_text(round_id, "round_id", 64)
-        outcome = as_text(outcome, "outcome", 20)
-        voter_name = as_text(voter_name, "voter_name", 200, allow_empty=True)
-        try:
-            res = ws.arena.vote(round_id, outcome, voter(request), voter_name.strip()[:60] or None)
-        except ValueError as e:
-            raise error(str(e)) from e
+        res = cast(ws, as_text(round_id, "round_id", 64), as_text(outcome, "outcome", 20),
+                   as_text(voter_name, "voter_name", 200, allow_empty=True), request)
         return {"round_id": res.round_id, "outcome": res.outcome, "model_a": res.model_a, "model_b": res.model_b,
                 "winner": res.winner}
 
     def leaderboard() -> dict:
         """The current ranking: one row per contestant (rank, elo, bt, ci_low, ci_high, votes, win_rate)."""
-        try:
-            st = ws.standings.current()
-        except ValueError as e:
-            raise error(str(e)) from e
-        board = st["board"].astype(object).where(st["board"].notna(), None)
-        return {"votes": st["votes"], "counted": st["counted"], "filtered": st["report"].as_dict(),
-                "rows": board.to_dict(orient="records")}
+        return standings_table(ws)
 
     gr.api(arena_round, api_name="arena_round", **rounds)
     gr.api(arena_vote, api_name="arena_vote", queue=False)  # a vote is a quick write: no queue round trips
     gr.api(leaderboard, api_name="leaderboard")
-    vote_filters.wire(tab.filters, ws, demo, panel)
-    calibration.wire(tab.cal, ws, demo, panel, tab.name, tab.timer, voter)

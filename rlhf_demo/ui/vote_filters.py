@@ -1,20 +1,22 @@
 """Vote tab, hygiene part: the instructor's vote filters and "Reset votes" (locked), and their API endpoints.
 
 The rules themselves are `arena/hygiene.py` (pure); the settings persist as JSON under the data dir
-(`Workspace.vote_filters`). A reset archives the votes (`VoteStore.archive_votes`): they stop counting, nothing is
-deleted.
+(`arena/standings.py`, `Workspace.standings`). A reset archives the votes (`VoteStore.archive_votes`): they stop
+counting, nothing is deleted. What the messages say is `vote_view.py`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 
 import gradio as gr
 
 from rlhf_demo.arena.hygiene import LIMITS_TEXT, VoteFilters
 from rlhf_demo.settings import shorten
 from rlhf_demo.ui.common import as_int, as_number, error
-from rlhf_demo.ui.lock import UnlockPanel, locked, require
+from rlhf_demo.ui.instructor import UnlockPanel, locked, require
+from rlhf_demo.ui.vote_view import applied_markdown, archived_markdown, confirm_reset_markdown
 from rlhf_demo.workspace import Workspace
 
 FILTERS_TEXT = """Every vote is stored; these rules decide which ones **count** (leaderboard, export, reward-model data), as
@@ -61,62 +63,67 @@ def build() -> FilterControls:
     return FilterControls(cap, min_seconds, outliers, save, reset, confirm_row, confirm, cancel, message)
 
 
+# ----------------------------------------------------------------------------- the actions
+
+
+def set_filters(ws: Workspace, cap, min_seconds, outliers) -> dict:
+    """Save new filters (the outlier rule's thresholds stay); -> the filters and what they filter now."""
+    cap = as_int(cap, "cap_per_hour", 0, 100_000)
+    min_seconds = as_number(min_seconds, "min_seconds", 0, 3600)
+    if not isinstance(outliers, bool):
+        raise error(f"outliers must be true or false, got {shorten(outliers)}")
+    old = ws.standings.filters
+    try:
+        new = VoteFilters(cap, min_seconds, outliers, old.outlier_min_votes, old.outlier_side_share)
+        ws.standings.set_filters(new)
+    except (ValueError, OSError) as e:
+        raise error(f"Could not save the vote filters: {e}") from e
+    st = ws.standings.current()
+    return {"filters": new.as_dict(), "report": st["report"].as_dict()}
+
+
+def reset(ws: Workspace) -> dict:
+    n = ws.votes.archive_votes()
+    return {"archived": n, "message": archived_markdown(n)}
+
+
+def shown_filters(ws: Workspace) -> tuple:
+    f = ws.standings.filters
+    return f.cap_per_hour, f.min_seconds, f.outliers
+
+
+# ----------------------------------------------------------------------------- wiring
+
+
 def wire(fc: FilterControls, ws: Workspace, demo: gr.Blocks, panel: UnlockPanel) -> None:
-    def set_filters(cap, min_seconds, outliers) -> dict:
-        cap = as_int(cap, "cap_per_hour", 0, 100_000)
-        min_seconds = as_number(min_seconds, "min_seconds", 0, 3600)
-        if not isinstance(outliers, bool):
-            raise error(f"outliers must be true or false, got {shorten(outliers)}")
-        old = ws.standings.filters
-        try:
-            new = VoteFilters(cap, min_seconds, outliers, old.outlier_min_votes, old.outlier_side_share)
-            ws.standings.set_filters(new)
-        except (ValueError, OSError) as e:
-            raise error(f"Could not save the vote filters: {e}") from e
-        st = ws.standings.current()
-        return {"filters": new.as_dict(), "report": st["report"].as_dict()}
-
-    def reset() -> dict:
-        n = ws.votes.archive_votes()
-        return {"archived": n, "message": f"{n:,} votes archived: they no longer count (leaderboard, export, reward "
-                                          "data) but nothing is deleted: they stay in the vote file, stamped archived_at."}
-
-    def save_ui(cap, min_seconds, outliers):
-        out = set_filters(cap, min_seconds, outliers)
-        rep = out["report"]
-        return (f"Filters applied: {rep['counted']:,} of {rep['stored']:,} stored votes count. "
-                "The leaderboard updates within a few seconds.")
-
-    def ask_reset():
-        n = ws.votes.count()
-        return (gr.update(visible=True), f"**Archive all {n:,} current votes?** They stop counting (the leaderboard "
-                "starts from zero) but nothing is deleted: every vote stays in the vote file, marked archived.")
-
-    def do_reset():
-        return gr.update(visible=False), reset()["message"]
-
-    def load_values():
-        f = ws.standings.filters
-        return f.cap_per_hour, f.min_seconds, f.outliers
+    def on_save(cap, min_seconds, outliers):
+        return applied_markdown(set_filters(ws, cap, min_seconds, outliers)["report"])
 
     private = dict(api_visibility="private", show_progress="hidden")
-    fc.save.click(locked(ws, save_ui), [panel.key, fc.cap, fc.min_seconds, fc.outliers], [fc.message], **private)
-    fc.reset.click(locked(ws, ask_reset), [panel.key], [fc.confirm_row, fc.message], **private)
-    fc.confirm.click(locked(ws, do_reset), [panel.key], [fc.confirm_row, fc.message], **private)
+    fc.save.click(locked(ws, on_save), [panel.key, fc.cap, fc.min_seconds, fc.outliers], [fc.message], **private)
+    fc.reset.click(locked(ws, lambda: (gr.update(visible=True), confirm_reset_markdown(ws.votes.count()))),
+                   [panel.key], [fc.confirm_row, fc.message], **private)
+    fc.confirm.click(locked(ws, lambda: (gr.update(visible=False), reset(ws)["message"])), [panel.key],
+                     [fc.confirm_row, fc.message], **private)
     fc.cancel.click(lambda: (gr.update(visible=False), "Nothing was changed."), None, [fc.confirm_row, fc.message],
                     **private)
-    demo.load(load_values, None, [fc.cap, fc.min_seconds, fc.outliers], **private)
+    demo.load(partial(shown_filters, ws), None, [fc.cap, fc.min_seconds, fc.outliers], **private)
+    api(ws)
+
+
+def api(ws: Workspace) -> None:
+    """The stable API (documented in the README): instructor actions, the key first."""
 
     def vote_filters(key: str, cap_per_hour: int, min_seconds: float, outliers: bool) -> dict:
         """Instructor: which votes count. cap_per_hour (0 = none), min_seconds from a round shown to its vote (0 =
         off), outliers: drop voters who always pick the same side. Returns the filters and what they filter."""
         require(ws, key)
-        return set_filters(cap_per_hour, min_seconds, outliers)
+        return set_filters(ws, cap_per_hour, min_seconds, outliers)
 
     def votes_reset(key: str) -> dict:
         """Instructor: archive every current vote (they stop counting; nothing is deleted)."""
         require(ws, key)
-        return reset()
+        return reset(ws)
 
     gr.api(vote_filters, api_name="vote_filters")
     gr.api(votes_reset, api_name="votes_reset")
