@@ -9,7 +9,7 @@ from __future__ import annotations
 import gradio as gr
 
 from rlhf_demo.storage import storage_message
-from rlhf_demo.ui import browse, classroom, compare, lock, ppo, reward, vote
+from rlhf_demo.ui import browse, classroom, compare, instructor, ppo, reward, vote
 from rlhf_demo.ui.common import CSS, HEAD
 from rlhf_demo.ui.guards import UploadGuard, explain_storage_errors
 from rlhf_demo.workspace import Workspace
@@ -49,7 +49,7 @@ def build_app(ws: Workspace) -> gr.Blocks:
     # delete_cache: every 10 minutes, files Gradio cached for a visitor (uploads, exports) older than an hour go
     with gr.Blocks(title=TITLE, analytics_enabled=False, delete_cache=(600, 3600)) as demo:
         gr.Markdown(header_markdown(ws), elem_id="rl-header")
-        panel = lock.build(ws)  # the instructor's unlock field (only when a key is set)
+        panel = instructor.build(ws)  # the instructor's unlock field (only when a key is set)
         lesson = classroom.build(ws)  # what happens next, and the join QR code
         with gr.Column(visible=needs_warning, elem_classes="rl-warning", elem_id="content-warning") as gate:
             gr.Markdown(WARNING)
@@ -78,7 +78,7 @@ def build_app(ws: Workspace) -> gr.Blocks:
         reward.wire(reward_tab, ws, demo, panel)
         ppo.wire(ppo_tab, ws, demo, panel)
         compare.wire(compare_tab, ws, demo, panel)
-        lock.wire(panel, ws, demo)
+        instructor.wire(panel, ws, demo)
         classroom.wire(lesson, ws, demo, tabs)
     for block_fn in demo.fns.values():  # every handler, UI and API alike: storage errors say what happened
         if block_fn.fn is not None and block_fn.renderable is None:
