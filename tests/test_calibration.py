@@ -229,9 +229,10 @@ def test_statistics_of_a_set(tmp_path):
 def test_the_chart_is_a_png_with_text_of_at_least_14_px(tmp_path):
     from PIL import Image
 
-    from rlhf_demo.ui.calibration import CHART_DPI, CHART_PT, chart, chart_bars
+    from rlhf_demo.ui.calibration_view import chart, chart_bars
+    from rlhf_demo.ui.plots import PLOT_DPI, PLOT_PT
 
-    assert CHART_PT * CHART_DPI / 72 >= 14  # every text of the chart uses CHART_PT (rc_context) at CHART_DPI
+    assert PLOT_PT * PLOT_DPI / 72 >= 14  # every text of the chart uses PLOT_PT (rc_context) at PLOT_DPI
     st = {"label_agreement": 0.6, "percent_agreement": float("nan"), "shorter_wins": 0.4, "longer_wins": 0.6}
     rm = {"name": None, "accuracy": None, "shorter": None, "longer": None}
     bars = chart_bars(st, rm)

@@ -284,8 +284,7 @@ def test_prompts_computed_once_give_the_same_logits_and_gradients(lora_layers):
     engine = make_engine(lora_layers=lora_layers, samples_per_prompt=4, baseline="group")
     for _ in range(2):
         engine.step()  # a trained adapter
-    with engine._seeded(0):
-        r = engine.rollout([p for p in PROMPTS for _ in range(4)])
+    r = engine.rollout([p for p in PROMPTS for _ in range(4)], rng=torch.Generator().manual_seed(0))
     P, valid = r.context_length, ~r.padding_mask
     groups = torch.arange(16) // 4
     for trunk in ([None, r.trunk] if r.trunk is not None else [None]):

@@ -32,7 +32,6 @@ passes.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import random
 import threading
@@ -493,10 +492,3 @@ class PPOEngine:
         """A random stream of its own, seeded (`models/seeding.py`): torch's global RNG is never reseeded, so an arena
         round or a frontier job in another thread neither changes nor is changed by this one."""
         return seeded_generator(seed, self.device)
-
-    @contextlib.contextmanager
-    def _seeded(self, seed: int):
-        """The block with torch's global RNG seeded, in one turn of the compute lane, restored after it: for a caller
-        of `rollout` that passes no `rng` (tests/test_decoding.py)."""
-        with global_rng_from(self._rng(seed), "PPO (seeded)", "training"):
-            yield

@@ -34,8 +34,6 @@ from rlhf_demo.ui.calibration_view import (
 )
 from rlhf_demo.ui.common import as_int, as_text, error, turns_html, voter
 from rlhf_demo.ui.instructor import UnlockPanel, locked, require
-from rlhf_demo.ui.plots import PLOT_DPI as CHART_DPI  # noqa: F401 (tests/test_calibration.py imports it from here)
-from rlhf_demo.ui.plots import PLOT_PT as CHART_PT  # noqa: F401 (likewise)
 from rlhf_demo.workspace import Workspace
 
 LESSON = ("**The lesson:** a reward model learns from labels like these. When people agree on only about two "
