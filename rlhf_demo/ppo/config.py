@@ -55,9 +55,6 @@ STATE_FILE = "ppo_state.json"  # written last into a saved PPO run (PPOEngine.sa
 
 GROUP_SIZE = 4  # replies per prompt with the group baseline (RLOO's k; GRPO uses 8-64 on a GPU)
 
-# The reward-hacking demo (the PPO tab's button, benchmarks/ppo_learning.py): no KL leash, a larger step size.
-HACK_SETTINGS = {"kl_coef": 0.0, "learning_rate": 3e-3}
-
 # What a user may change from the UI (`PPORun.set_live`; see "Live changes" above). A change is queued and applied
 # between steps: every step runs on one frozen copy of the config (recorded with its metrics row under "config"), so
 # a slider moved mid-step cannot make the rollout and the PPO loss of that step use different settings.
