@@ -180,7 +180,7 @@ def test_only_preset_backbones_unless_the_operator_allows_any(tmp_path):
         ws.reward.backbones.resolve(str(TINY_POLICY_DIR))
     assert ws.reward.backbones.resolve("policy").path == str(TINY_POLICY_DIR)
     open_ws = Workspace(Settings(offline=True, policy="tiny", data_dir=tmp_path / "data", allow_any_model=True))
-    assert open_ws.reward_backbone(str(TINY_POLICY_DIR)).path == str(TINY_POLICY_DIR)
+    assert open_ws.reward.backbones.resolve(str(TINY_POLICY_DIR)).path == str(TINY_POLICY_DIR)
 
 
 def test_files_gradio_keeps_for_visitors_are_swept(tmp_path):
