@@ -201,7 +201,7 @@ def test_echoed_values_are_cut_short(restarted):
 
 def test_the_key_is_kept_only_as_a_digest(restarted):
     """Before: Settings.instructor_key held the key in plain text (the README says only a digest is kept)."""
-    from rlhf_demo.cli import serve_parser, settings_from
+    from rlhf_demo.serve import serve_parser, settings_from
     from rlhf_demo.settings import Settings
 
     _, ws, _ = restarted
