@@ -68,6 +68,6 @@ class Settings:
     # download an arbitrary model from the Hub.
     allow_any_model: bool = False
     # --instructor-key / $RLHF_INSTRUCTOR_KEY: when set, only a session that entered it may change jobs, settings
-    # and models (see lock.py). Only its SHA-256 is kept (`lock.key_digest(key)`, done by the command line as it
+    # and models (see instructor.py). Only its SHA-256 is kept (`instructor.key_digest(key)`, done by the command line as it
     # reads the key): the key itself is in no object of the app. repr=False: not even the digest shows in a log line.
     instructor_key_sha256: str | None = field(default=None, repr=False)

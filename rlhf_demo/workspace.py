@@ -25,7 +25,7 @@ if TYPE_CHECKING:  # the services import torch and friends: loaded on first use,
     from rlhf_demo.arena.contestants import ContestantRegistry
     from rlhf_demo.arena.standings import Standings
     from rlhf_demo.arena.votes import VoteStore
-    from rlhf_demo.compare.service import FrontierService
+    from rlhf_demo.frontier.service import FrontierService
     from rlhf_demo.dpo.service import DPOService
     from rlhf_demo.ppo.service import PPOService
     from rlhf_demo.reward.gold import GoldChoice
@@ -132,7 +132,7 @@ class Workspace:
 
     @property
     def frontier(self) -> FrontierService:
-        from rlhf_demo.compare.service import FrontierService
+        from rlhf_demo.frontier.service import FrontierService
         from rlhf_demo.data.prompts import heldout_prompts
 
         return self._once("frontier", lambda: FrontierService(

@@ -1,4 +1,4 @@
-"""Best-of-N (rlhf_demo/compare/best_of_n.py): the closed-form KL, the selection, shared prefixes, the measured KL,
+"""Best-of-N (rlhf_demo/frontier/best_of_n.py): the closed-form KL, the selection, shared prefixes, the measured KL,
 and a run on the shipped tiny policy."""
 
 import itertools
@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from rlhf_demo.compare.best_of_n import (best_of_n, bon_kl, measured_bon_kl, prompt_bon_kl, run_best_of_n,
+from rlhf_demo.frontier.best_of_n import (best_of_n, bon_kl, measured_bon_kl, prompt_bon_kl, run_best_of_n,
                                          select_best)
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")

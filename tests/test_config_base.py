@@ -138,7 +138,7 @@ def test_the_live_fields_are_ppo_fields_and_the_docstring_names_exactly_them():
 
 
 def parsers():
-    from rlhf_demo.compare.cli import frontier_parser
+    from rlhf_demo.frontier.cli import frontier_parser
     from rlhf_demo.dpo.cli import dpo_parser
     from rlhf_demo.ppo.cli import parser as ppo_parser
     from rlhf_demo.ppo.evaluate import parser as evaluate_parser

@@ -1,4 +1,4 @@
-"""The reward-KL frontier (rlhf_demo/compare/frontier.py and `python -m rlhf_demo frontier`): best-of-N, a PPO checkpoint
+"""The reward-KL frontier (rlhf_demo/frontier/measure.py and `python -m rlhf_demo frontier`): best-of-N, a PPO checkpoint
 and a DPO adapter on the tiny policy with two tiny reward models; the equal-KL comparison on hand numbers."""
 
 import json
@@ -8,9 +8,9 @@ import shutil
 import pytest
 import torch
 
-from rlhf_demo.compare.best_of_n import bon_kl
-from rlhf_demo.compare.cli import frontier_main, parse_best_of
-from rlhf_demo.compare.frontier import (ROW_KEYS, adapter_method, adapter_point, best_at_equal_kl, equal_kl_summary,
+from rlhf_demo.frontier.best_of_n import bon_kl
+from rlhf_demo.frontier.cli import frontier_main, parse_best_of
+from rlhf_demo.frontier.measure import (ROW_KEYS, adapter_method, adapter_point, best_at_equal_kl, equal_kl_summary,
                                         frontier, kl_to_reach)
 from rlhf_demo.data.hh import load_jsonl
 from rlhf_demo.data.prompts import short_prompts

@@ -1,4 +1,4 @@
-"""Which pairs the Reward model tab trains and evaluates on (rlhf_demo/reward/session.py `select_pairs`): the held-out
+"""Which pairs the Reward model tab trains and evaluates on (rlhf_demo/reward/service.py `RewardService.select_pairs`): the held-out
 set never enters training, the pair budget is honoured, and the class's votes join when asked."""
 
 from __future__ import annotations

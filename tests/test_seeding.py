@@ -11,7 +11,7 @@ import torch
 
 from rlhf_demo.arena.contestants import Contestant
 from rlhf_demo.arena.generator import PolicyGenerator
-from rlhf_demo.compare.frontier import sample_replies
+from rlhf_demo.frontier.measure import sample_replies
 from rlhf_demo.models.decoding import BACKENDS
 from rlhf_demo.models.seeding import global_rng_from, seeded_generator
 

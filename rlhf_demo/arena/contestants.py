@@ -68,7 +68,7 @@ DEFAULT_CONTESTANTS = (
 
 def best_of_contestant(n: int = 8, temperature: float = 0.7) -> Contestant:
     """Best-of-N as a contestant: the base policy sampled N times, the ACTIVE reward model keeps the reply it likes
-    best (`compare/best_of_n.py`). No training, but N times the inference of every other contestant."""
+    best (`frontier/best_of_n.py`). No training, but N times the inference of every other contestant."""
     return Contestant(f"base + best-of-{n}", temperature, best_of=n,
                       description=f"the base policy at temperature {temperature:g}, {n} replies, the active reward "
                                   f"model keeps the best one ({n}x the inference)")

@@ -95,7 +95,7 @@ def frontier_parser() -> argparse.ArgumentParser:
 
 def frontier_main(argv: list[str] | None = None) -> int:
     (args,) = parse_command(frontier_parser(), argv)
-    from rlhf_demo.compare.frontier import LENGTH_UNIT, adapter_method, equal_kl_summary, frontier
+    from rlhf_demo.frontier.measure import LENGTH_UNIT, adapter_method, equal_kl_summary, frontier
     from rlhf_demo.bounds import MAX_TEMPERATURE, MIN_TEMPERATURE
     from rlhf_demo.data.hh import load_jsonl
     from rlhf_demo.data.prompts import short_prompts

@@ -34,7 +34,7 @@ from typing import Callable, Sequence
 import torch
 from transformers import StoppingCriteriaList
 
-from rlhf_demo.compare.best_of_n import DEFAULT_NS, GEN_BATCH_ROWS, _check_n, _floats, run_best_of_n, select_best
+from rlhf_demo.frontier.best_of_n import DEFAULT_NS, GEN_BATCH_ROWS, _check_n, _floats, run_best_of_n, select_best
 from rlhf_demo.models.decoding import BACKENDS, Backend, SamplingModel, decode, get_backend
 from rlhf_demo.models.generation import StopOnStrings, clean_reply, left_pad, stop_string_index, turn_end_ids
 from rlhf_demo.models.seeding import global_rng_from, seeded_generator

@@ -79,7 +79,7 @@ class FrontierService:
     def _run(self, ctx, proxy: str, gold: str, prompts: list[str], adapters: list, best_of: list[int],
              temperature: float, max_new_tokens: int) -> dict:
         """The job: the frontier (`compare.frontier.frontier`), saved to frontier.json with the models' names."""
-        from rlhf_demo.compare.frontier import frontier
+        from rlhf_demo.frontier.measure import frontier
         from rlhf_demo.models.presets import format_prompt
 
         ctx.update(progress=0.0, message="loading the policy, the proxy and the gold reward model")

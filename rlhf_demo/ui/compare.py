@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import gradio as gr
 
-from rlhf_demo.compare.service import FRONTIER_NS, FRONTIER_PROMPTS
+from rlhf_demo.frontier.service import FRONTIER_NS, FRONTIER_PROMPTS
 from rlhf_demo.reward.gold import pairing_text
 from rlhf_demo.ui.common import as_number, esc, user_errors
 from rlhf_demo.ui.compare_view import (

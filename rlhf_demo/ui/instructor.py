@@ -16,7 +16,7 @@ from rlhf_demo.workspace import Workspace
 
 
 def _refused(message: str) -> gr.Error:
-    """A refusal: shown to the user, and one log line (lock.py writes it), never a traceback."""
+    """A refusal: shown to the user, and one log line (rlhf_demo/instructor.py writes it), never a traceback."""
     return gr.Error(message, duration=8, print_exception=False)
 
 
