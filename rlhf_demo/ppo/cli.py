@@ -49,6 +49,24 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # Linux: KiB
 
 
+def build_engine(args, prompts: list[str], cfg: PPOConfig):
+    """(engine, policy choice, what decoding measured) for a command: the reward model `args.reward`, the policy
+    `args.policy` (its Hub id probed once), the decoding backend `args.decoding`, on `args.device`. Bad input raises
+    ValueError or OSError (the command prints one `error:` line)."""
+    from rlhf_demo.models import decoding
+    from rlhf_demo.models.presets import format_prompt, load_policy, resolve_policy_probing  # torch: seconds
+    from rlhf_demo.ppo.engine import PPOEngine
+    from rlhf_demo.reward.model import load_reward_model
+
+    choice = resolve_policy_probing(args.policy)
+    reward = load_reward_model(args.reward, args.device)
+    model, tok = load_policy(choice, args.device)
+    backend, measured = decoding.resolve(args.decoding, model, tok)
+    engine = PPOEngine(model, tok, reward, prompts, cfg, device=args.device, format_prompt=lambda p: format_prompt(tok, p),
+                       decoding=backend)
+    return engine, choice, measured
+
+
 def ppo_main(argv: list[str]) -> int:
     args, cfg = parse_command(parser(), argv)
     if args.steps < 1:
@@ -65,22 +83,13 @@ def ppo_main(argv: list[str]) -> int:
         subset, split = src.default()
         split = "train" if "train" in src.splits(subset) else split
         prompts = short_prompts(src.load(subset, split), 1500)
-        from rlhf_demo.models.presets import format_prompt, load_policy, resolve_policy_probing  # torch: seconds
-        from rlhf_demo.reward.model import load_reward_model
-
-        choice = resolve_policy_probing(args.policy)
-        reward = load_reward_model(args.reward, args.device)
-        model, tok = load_policy(choice, args.device)
+        engine, choice, measured = build_engine(args, prompts, cfg)
     except (ValueError, FileNotFoundError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     from rlhf_demo.models import decoding
-    from rlhf_demo.ppo.engine import PPOEngine
     from rlhf_demo.ppo.guard import NonFiniteStep
 
-    backend, measured = decoding.resolve(args.decoding, model, tok)
-    engine = PPOEngine(model, tok, reward, prompts, cfg, device=args.device, format_prompt=lambda p: format_prompt(tok, p),
-                       decoding=backend)
     history = []
     t_run = time.perf_counter()
     engine.fit_score_norm()  # the reward normalisation's extra replies are not part of any step's time

@@ -91,21 +91,14 @@ def evaluate_main(argv: list[str]) -> int:
         if args.temperature is not None:
             cfg.temperature = args.temperature
         cfg.validate()
-        from rlhf_demo.models.presets import format_prompt, load_policy, resolve_policy_probing  # torch: seconds
-        from rlhf_demo.reward.model import load_reward_model
+        from rlhf_demo.ppo.cli import build_engine
 
-        reward = load_reward_model(args.reward, args.device)
-        choice = resolve_policy_probing(args.policy)
-        model, tok = load_policy(choice, args.device)
+        engine, choice, measured = build_engine(args, prompts, cfg)
     except (ValueError, FileNotFoundError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     from rlhf_demo.models import decoding
-    from rlhf_demo.ppo.engine import PPOEngine
 
-    backend, measured = decoding.resolve(args.decoding, model, tok)
-    engine = PPOEngine(model, tok, reward, prompts, cfg, device=args.device, format_prompt=lambda p: format_prompt(tok, p),
-                       decoding=backend)
     if args.adapter:
         engine.load(args.adapter)
     samples = evaluate_policy(engine, prompts, seed=args.seed)
