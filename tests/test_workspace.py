@@ -3,6 +3,8 @@ the tabs, without loading a model or asking the Hub again."""
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 import rlhf_demo.data.sources as sources_module
@@ -177,3 +179,30 @@ def test_a_model_saved_before_data_was_recorded_says_so(tmp_path):
     _saved_model(data_dir, "rm-old", None)
     ws.reward.models.set_active("rm-old")
     assert "does not record what it was trained on" in ws.reward.data_warning()
+
+
+RACE = """
+import tempfile, threading
+from rlhf_demo.reward.config import RewardConfig
+from rlhf_demo.settings import Settings
+from rlhf_demo.workspace import Workspace
+
+ws = Workspace(Settings(offline=True, policy="tiny", data_dir=tempfile.mkdtemp()))
+threading.Thread(target=ws.policy.warm_up, daemon=True).start()  # what `serve` starts as the page is served
+ws.reward.start(RewardConfig(num_train_epochs=1, max_length=64, eval_pairs=8), None, 16, False)  # Train, at once
+ws.jobs.join(600)
+snap = ws.jobs.snapshot("reward")
+print(snap.state, snap.error)
+"""
+
+
+def test_training_right_after_start_up_does_not_race_the_warm_up_on_imports():
+    """A teacher who presses Train while the app is still loading the policy: both threads import transformers' lazy
+    classes at once, which failed with "cannot import name 'PrinterCallback' from 'transformers'" (a fresh process,
+    so nothing is imported yet)."""
+    import subprocess
+    import sys
+
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False"}
+    out = subprocess.run([sys.executable, "-c", RACE], capture_output=True, text=True, timeout=900, env=env)
+    assert out.stdout.strip().splitlines()[-1] == "done", out.stdout[-2000:] + out.stderr[-2000:]

@@ -22,11 +22,12 @@ from typing import Callable, Sequence
 import torch
 
 from rlhf_demo.data.pairs import preference_examples
+from rlhf_demo.data.pairs import Pair, build_training_pairs, check_pairs
 from rlhf_demo.dpo.config import META_FILE, DPOConfig
 from rlhf_demo.lane import TrainerTurns
+from rlhf_demo.models.libraries import import_libraries
 from rlhf_demo.models.presets import ModelChoice, ensure_weights, load_tokenizer, pick_device
 from rlhf_demo.reward.config import default_lora_targets
-from rlhf_demo.data.pairs import Pair, build_training_pairs, check_pairs
 from rlhf_demo.storage import atomic_folder
 
 # TRL's names for what the UI and the CLI show (DPOTrainer logs them as the mean over `logging_steps` steps)
@@ -123,6 +124,7 @@ def train_dpo(cfg: DPOConfig, pairs: Sequence[Pair], out_dir: str | os.PathLike,
     logps/*, logits/*, learning_rate, grad_norm, ...). ``should_stop()`` returning True ends training after the
     current step; the adapter trained so far is saved and the result has ``stopped=True``.
     """
+    import_libraries()  # first, and by one thread at a time (transformers' lazy imports are not thread-safe)
     from datasets import Dataset
     from transformers import AutoModelForCausalLM, PrinterCallback, set_seed
     from trl import DPOConfig as TRLDPOConfig

@@ -190,6 +190,10 @@ def load_tokenizer(path: str, padding_side: str = "left"):
 def load_policy(choice: ModelChoice, device: str | None = None):
     """(model, tokenizer) for generation: float32 on CPU, bfloat16 on a GPU that supports it."""
     import torch
+
+    from rlhf_demo.models.libraries import import_libraries
+
+    import_libraries()  # first, and by one thread at a time (transformers' lazy imports are not thread-safe)
     from transformers import AutoModelForCausalLM
 
     device = pick_device(device)

@@ -17,8 +17,9 @@ from typing import Protocol, Sequence, runtime_checkable
 
 import torch
 
-from rlhf_demo.lane import LANE
 from rlhf_demo.data.pairs import Pair
+from rlhf_demo.lane import LANE
+from rlhf_demo.models.libraries import import_libraries
 
 META_FILE = "reward_meta.json"
 
@@ -179,6 +180,7 @@ def evaluate(model: RewardModel, pairs: Sequence[Pair]) -> dict:
 
 def load_reward_model(path: str | os.PathLike, device: str | None = None) -> RewardModel:
     """Load a saved reward model (a LoRA adapter on its backbone, or a fully fine-tuned model)."""
+    import_libraries()  # first, and by one thread at a time (transformers' lazy imports are not thread-safe)
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
     from rlhf_demo.models.presets import pick_device

@@ -16,12 +16,13 @@ from typing import Callable, Sequence
 import torch
 
 from rlhf_demo.data.browse import longer_reply_wins, shorter_reply_wins
+from rlhf_demo.data.pairs import Pair, check_pairs
 from rlhf_demo.lane import TrainerTurns
 from rlhf_demo.models.decoding import bf16_faster
+from rlhf_demo.models.libraries import import_libraries
 from rlhf_demo.models.presets import ModelChoice, ensure_weights, pick_device
 from rlhf_demo.reward.config import RewardConfig, default_lora_targets
 from rlhf_demo.reward.model import META_FILE, ReplyEncoder, RewardModel, evaluate, head_module_name, load_backbone
-from rlhf_demo.data.pairs import Pair, check_pairs
 from rlhf_demo.reward.progress import auto_eval_steps, batch_work, planned_work
 from rlhf_demo.reward.reference import score_reference
 
@@ -239,6 +240,7 @@ def train_reward_model(cfg: RewardConfig, train_pairs: Sequence[Pair], eval_pair
     ``should_stop()`` returning True ends training after the current step; the model trained so far is saved and the
     result has ``stopped=True``. A NaN loss raises `TrainingDiverged` and nothing is saved.
     """
+    import_libraries()  # first, and by one thread at a time (transformers' lazy imports are not thread-safe)
     from transformers import PrinterCallback, set_seed
     from trl import RewardConfig as TRLRewardConfig
 
