@@ -33,10 +33,10 @@ import _common  # noqa: F401  (offline env)
 
 import torch  # noqa: E402
 
-from rlhf_demo.frontier.cli import parse_best_of, table  # noqa: E402
-from rlhf_demo.frontier.measure import LENGTH_UNIT, equal_kl_summary, frontier  # noqa: E402
 from rlhf_demo.data.prompts import short_prompts  # noqa: E402
 from rlhf_demo.data.sources import BundledSource  # noqa: E402
+from rlhf_demo.frontier.cli import parse_best_of, table  # noqa: E402
+from rlhf_demo.frontier.measure import LENGTH_UNIT, equal_kl_summary, frontier  # noqa: E402
 from rlhf_demo.models.presets import (format_prompt, load_policy, resolve_policy, resolve_policy_probing,  # noqa: E402
                                       resolve_reward_backbone)
 from rlhf_demo.data.pairs import pairs_from_set  # noqa: E402

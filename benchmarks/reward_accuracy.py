@@ -25,9 +25,9 @@ from pathlib import Path
 import _common  # noqa: E402,F401  (offline env)
 
 from rlhf_demo.data.hh import load_jsonl  # noqa: E402
+from rlhf_demo.data.pairs import pairs_from_set, split_pairs  # noqa: E402
 from rlhf_demo.models.presets import describe_env, resolve_reward_backbone  # noqa: E402
 from rlhf_demo.reward.config import RewardConfig  # noqa: E402
-from rlhf_demo.data.pairs import pairs_from_set, split_pairs  # noqa: E402
 from rlhf_demo.reward.trainer import train_reward_model
 
 SAMPLE = Path(__file__).resolve().parents[2] / "shared/hh-rlhf/harmless-base-sample.jsonl.gz"

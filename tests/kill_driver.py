@@ -20,9 +20,9 @@ import time
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
+from rlhf_demo.data.pairs import pairs_from_set  # noqa: E402
 from rlhf_demo.data.sources import BundledSource  # noqa: E402
 from rlhf_demo.reward.config import RewardConfig  # noqa: E402
-from rlhf_demo.data.pairs import pairs_from_set  # noqa: E402
 from rlhf_demo.settings import Settings  # noqa: E402
 from rlhf_demo.workspace import Workspace  # noqa: E402
 

@@ -9,12 +9,12 @@ import pytest
 from rlhf_demo.arena.contestants import Contestant, ContestantRegistry
 from rlhf_demo.arena.generator import PolicyGenerator
 from rlhf_demo.data.hh import load_jsonl
+from rlhf_demo.data.pairs import pairs_from_set
 from rlhf_demo.dpo.cli import dpo_main
 from rlhf_demo.dpo.config import DPOConfig
 from rlhf_demo.dpo.trainer import META_FILE, METRICS, to_trl_examples, train_dpo
 from rlhf_demo.models.presets import format_prompt, load_policy, resolve_policy
 from rlhf_demo.paths import BUNDLED_DIR
-from rlhf_demo.data.pairs import pairs_from_set
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 TRAIN = BUNDLED_DIR / "train.jsonl"

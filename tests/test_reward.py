@@ -33,8 +33,8 @@ def train(cfg, *args, **kw):
 def reg_train(reg, cfg, *args, **kw):
     return reg.train(cfg, *args, backbone=resolve_reward_backbone(cfg.backbone, None, hub_ok=False), **kw)
 from rlhf_demo.data.browse import shorter_reply_wins
-from rlhf_demo.reward.config import RewardConfig
 from rlhf_demo.data.pairs import build_training_pairs, pairs_from_set, split_pairs
+from rlhf_demo.reward.config import RewardConfig
 
 REPO = Path(__file__).resolve().parents[1]
 

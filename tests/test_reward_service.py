@@ -1,14 +1,13 @@
-"""Which pairs the Reward model tab trains and evaluates on (rlhf_demo/reward/service.py `RewardService.select_pairs`): the held-out
-set never enters training, the pair budget is honoured, and the class's votes join when asked."""
+"""Which pairs the Reward model tab trains and evaluates on (`RewardService.select_pairs`, rlhf_demo/reward/service.py):
+the held-out set never enters training, the pair budget is honoured, and the class's votes join when asked."""
 
 from __future__ import annotations
 
 import pytest
 
 from rlhf_demo.arena.hygiene import VoteFilters
-from rlhf_demo.data.sources import BundledSource
 from rlhf_demo.data.pairs import pairs_from_set
-
+from rlhf_demo.data.sources import BundledSource
 from rlhf_demo.settings import Settings
 from rlhf_demo.workspace import Workspace
 

@@ -7,11 +7,11 @@ import os
 from dataclasses import dataclass, field
 
 from rlhf_demo.config_base import command_parser, parse_command
+from rlhf_demo.data.pairs import build_training_pairs, hold_out, pairs_from_set
 from rlhf_demo.data.sources import LocalSource
 from rlhf_demo.models.presets import probe_hub_for, resolve_policy, resolve_reward_backbone
 from rlhf_demo.reward.config import RewardConfig
 from rlhf_demo.reward.model import META_FILE
-from rlhf_demo.data.pairs import build_training_pairs, hold_out, pairs_from_set
 from rlhf_demo.reward.trainer import NoLoraTargets, train_reward_model
 from rlhf_demo.storage import atomic_folder, check_new_folder
 

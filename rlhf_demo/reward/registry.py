@@ -10,10 +10,10 @@ import time
 from pathlib import Path
 from typing import Sequence
 
+from rlhf_demo.data.pairs import Pair
 from rlhf_demo.models.presets import ModelChoice
 from rlhf_demo.reward.config import RewardConfig
 from rlhf_demo.reward.model import META_FILE, RewardModel, load_reward_model
-from rlhf_demo.data.pairs import Pair
 from rlhf_demo.reward.trainer import TrainResult, train_reward_model
 from rlhf_demo.settings import NAME_RULE, shorten, valid_name
 from rlhf_demo.storage import atomic_folder, complete_folders, sweep_temporaries, write_json_atomic
