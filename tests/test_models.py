@@ -174,3 +174,29 @@ def test_local_names_never_probe_the_hub(monkeypatch, tmp_path):
     assert probe_hub_for("tiny", None) is True  # the default policy may come from the Hub: one probe
     assert probe_hub_for("nobody/some-model") is True
     assert len(probes) == 2
+
+
+def test_models_built_in_several_threads_at_once_are_all_real():
+    """The warm-up, a PPO Start and the Browse tab's scoring may each build a model at the same moment; transformers'
+    from_pretrained patches process-wide state while it builds, so without `models.libraries.building` two builds at
+    once left models on the meta device ("Cannot copy out of meta tensor": 18 of 18 loads failed here)."""
+    import threading
+
+    from rlhf_demo.models.presets import load_policy, resolve_policy
+
+    choice, errors, loaded = resolve_policy("tiny", False), [], []
+
+    def work():
+        for _ in range(3):
+            try:
+                model, _ = load_policy(choice, "cpu")
+                loaded.append(not any(p.is_meta for p in model.parameters()))
+            except Exception as e:  # noqa: BLE001 - the test reports every failure
+                errors.append(f"{type(e).__name__}: {e}"[:200])
+
+    threads = [threading.Thread(target=work) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(300)
+    assert errors == [] and loaded == [True] * 9

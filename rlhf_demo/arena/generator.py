@@ -32,6 +32,7 @@ from rlhf_demo.arena.contestants import ArenaError, Contestant, ContestantFailed
 from rlhf_demo.lane import LANE
 from rlhf_demo.models.decoding import Backend, SamplingModel, decode, get_backend
 from rlhf_demo.models.generation import STOP_STRINGS, StopOnStrings, clean_reply, left_pad, turn_end_ids
+from rlhf_demo.models.libraries import building
 from rlhf_demo.models.seeding import global_rng_from, seeded_generator
 
 BASE_ADAPTER = "__base__"  # peft's name for "no adapter" in a mixed-adapter batch
@@ -123,10 +124,11 @@ class PolicyGenerator:
         if problem is not None:
             raise ArenaError(problem)
         name = f"adapter{uuid.uuid4().hex[:8]}"
-        if self._peft is None:
-            self._peft = PeftModel.from_pretrained(copy.deepcopy(self.model), path, adapter_name=name)
-        else:
-            self._peft.load_adapter(path, adapter_name=name)
+        with building():  # one model built at a time (models/libraries.py)
+            if self._peft is None:
+                self._peft = PeftModel.from_pretrained(copy.deepcopy(self.model), path, adapter_name=name)
+            else:
+                self._peft.load_adapter(path, adapter_name=name)
         self._peft.eval()
         if cached:  # the checkpoint was overwritten: forget the stale weights
             if self._peft.active_adapter == cached[1]:

@@ -25,7 +25,7 @@ from rlhf_demo.data.pairs import preference_examples
 from rlhf_demo.data.pairs import Pair, build_training_pairs, check_pairs
 from rlhf_demo.dpo.config import META_FILE, DPOConfig
 from rlhf_demo.lane import TrainerTurns
-from rlhf_demo.models.libraries import import_libraries
+from rlhf_demo.models.libraries import building, import_libraries
 from rlhf_demo.models.presets import ModelChoice, ensure_weights, load_tokenizer, pick_device
 from rlhf_demo.reward.config import default_lora_targets
 from rlhf_demo.storage import atomic_folder
@@ -142,7 +142,8 @@ def train_dpo(cfg: DPOConfig, pairs: Sequence[Pair], out_dir: str | os.PathLike,
     set_seed(cfg.seed)  # before the adapter is created: same seed, same initial adapter
     path = ensure_weights(policy)  # a GGUF-backed policy is dequantised on first use
     tok = load_tokenizer(path, padding_side="right")
-    model = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32)
+    with building():  # one model built at a time (models/libraries.py)
+        model = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32)
     chat = bool(getattr(tok, "chat_template", None))
     train_ds = Dataset.from_list(to_trl_examples(pairs, chat))
 

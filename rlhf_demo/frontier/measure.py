@@ -34,11 +34,12 @@ from typing import Callable, Sequence
 import torch
 from transformers import StoppingCriteriaList
 
+from rlhf_demo.dpo.config import META_FILE as DPO_META
 from rlhf_demo.frontier.best_of_n import DEFAULT_NS, GEN_BATCH_ROWS, _check_n, _floats, run_best_of_n, select_best
 from rlhf_demo.models.decoding import BACKENDS, Backend, SamplingModel, decode, get_backend
 from rlhf_demo.models.generation import StopOnStrings, clean_reply, left_pad, stop_string_index, turn_end_ids
+from rlhf_demo.models.libraries import building
 from rlhf_demo.models.seeding import global_rng_from, seeded_generator
-from rlhf_demo.dpo.config import META_FILE as DPO_META
 from rlhf_demo.ppo.config import STATE_FILE as PPO_STATE
 from rlhf_demo.ppo.core import kl_per_token, selective_logprobs
 from rlhf_demo.ppo.policy import forward_reply
@@ -289,7 +290,8 @@ def adapter_point(model, tokenizer, adapter_dir, prompts, proxy, gold, *, method
     pm = None
     try:
         try:
-            pm = PeftModel.from_pretrained(model, str(adapter_dir), adapter_name=adapter_name)
+            with building():  # one model built at a time (models/libraries.py)
+                pm = PeftModel.from_pretrained(model, str(adapter_dir), adapter_name=adapter_name)
         except (RuntimeError, KeyError, ValueError) as e:  # peft's load errors (size mismatch, unknown keys)
             raise ValueError(f"{adapter_dir}: cannot apply this adapter to the policy ({str(e).splitlines()[0]})") from e
         pm.eval()

@@ -191,18 +191,18 @@ def load_policy(choice: ModelChoice, device: str | None = None):
     """(model, tokenizer) for generation: float32 on CPU, bfloat16 on a GPU that supports it."""
     import torch
 
-    from rlhf_demo.models.libraries import import_libraries
-
-    import_libraries()  # first, and by one thread at a time (transformers' lazy imports are not thread-safe)
-    from transformers import AutoModelForCausalLM
+    from rlhf_demo.models.libraries import building
 
     device = pick_device(device)
     dtype = torch.float32
     if device.startswith("cuda") and torch.cuda.is_bf16_supported():
         dtype = torch.bfloat16
-    path = ensure_weights(choice)
-    tok = load_tokenizer(path)
-    model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype).to(device)
+    with building():  # one model built at a time, the libraries imported first (models/libraries.py)
+        from transformers import AutoModelForCausalLM
+
+        path = ensure_weights(choice)
+        tok = load_tokenizer(path)
+        model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype).to(device)
     model.eval()
     if model.generation_config.pad_token_id is None:
         model.generation_config.pad_token_id = tok.pad_token_id

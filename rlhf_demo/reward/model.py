@@ -19,7 +19,7 @@ import torch
 
 from rlhf_demo.data.pairs import Pair
 from rlhf_demo.lane import LANE
-from rlhf_demo.models.libraries import import_libraries
+from rlhf_demo.models.libraries import building
 
 META_FILE = "reward_meta.json"
 
@@ -95,20 +95,21 @@ def head_module_name(model) -> str:
 
 def load_backbone(path: str, device: str | None = None):
     """``(model, tokenizer)``: a fresh 1-output score head on the backbone, pad token set on both."""
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer
-    from transformers.utils import logging as hf_logging
+    with building():  # one model built at a time, the libraries imported first (models/libraries.py)
+        from transformers import AutoModelForSequenceClassification, AutoTokenizer
+        from transformers.utils import logging as hf_logging
 
-    tok = AutoTokenizer.from_pretrained(path)
-    if tok.pad_token is None:
-        tok.pad_token = tok.eos_token
-    verbosity = hf_logging.get_verbosity()
-    hf_logging.set_verbosity_error()  # "newly initialized: classifier/score" is expected: that head is what we train
-    try:
-        # ignore_mismatched_sizes: a backbone that already is a classifier (say, 2 sentiment labels) gets a fresh head
-        model = AutoModelForSequenceClassification.from_pretrained(path, num_labels=1, dtype=torch.float32,
-                                                                   ignore_mismatched_sizes=True)
-    finally:
-        hf_logging.set_verbosity(verbosity)
+        tok = AutoTokenizer.from_pretrained(path)
+        if tok.pad_token is None:
+            tok.pad_token = tok.eos_token
+        verbosity = hf_logging.get_verbosity()
+        hf_logging.set_verbosity_error()  # "newly initialized: classifier/score" is expected: that head is trained
+        try:
+            # ignore_mismatched_sizes: a backbone that already is a classifier (2 sentiment labels) gets a fresh head
+            model = AutoModelForSequenceClassification.from_pretrained(path, num_labels=1, dtype=torch.float32,
+                                                                       ignore_mismatched_sizes=True)
+        finally:
+            hf_logging.set_verbosity(verbosity)
     model.config.pad_token_id = tok.pad_token_id  # sequence classifiers find the last real token with it
     if device:
         model.to(device)
@@ -180,9 +181,6 @@ def evaluate(model: RewardModel, pairs: Sequence[Pair]) -> dict:
 
 def load_reward_model(path: str | os.PathLike, device: str | None = None) -> RewardModel:
     """Load a saved reward model (a LoRA adapter on its backbone, or a fully fine-tuned model)."""
-    import_libraries()  # first, and by one thread at a time (transformers' lazy imports are not thread-safe)
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer
-
     from rlhf_demo.models.presets import pick_device
 
     path = Path(path)
@@ -191,15 +189,17 @@ def load_reward_model(path: str | os.PathLike, device: str | None = None) -> Rew
         raise FileNotFoundError(f"{path} is not a saved reward model (no {META_FILE})")
     meta = json.loads(meta_file.read_text())
     device = pick_device(device)
-    tok = AutoTokenizer.from_pretrained(path)
-    if (path / "adapter_config.json").is_file():
-        from peft import PeftModel
+    with building():  # one model built at a time, the libraries imported first (models/libraries.py)
+        from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-        base_path = _base_path(meta)
-        base, _ = load_backbone(base_path)
-        model = PeftModel.from_pretrained(base, path).merge_and_unload()  # plain model: faster scoring
-    else:
-        model = AutoModelForSequenceClassification.from_pretrained(path, num_labels=1, dtype=torch.float32)
+        tok = AutoTokenizer.from_pretrained(path)
+        if (path / "adapter_config.json").is_file():
+            from peft import PeftModel
+
+            base, _ = load_backbone(_base_path(meta))
+            model = PeftModel.from_pretrained(base, path).merge_and_unload()  # plain model: faster scoring
+        else:
+            model = AutoModelForSequenceClassification.from_pretrained(path, num_labels=1, dtype=torch.float32)
     model.config.pad_token_id = tok.pad_token_id
     model.to(device).eval()
     from rlhf_demo.models.decoding import bf16_faster
