@@ -100,6 +100,7 @@ def check_restart(data: Path, backbone: str, scores: list[float], acked: list[st
     complete = sorted(d.name for d in on_disk if (d / "ppo_state.json").is_file())
     assert sorted(c["name"] for c in ws.ppo.run.checkpoints()) == complete and "first" in complete
     assert not [d for d in (data / "ppo_checkpoints").iterdir() if d.name.startswith(".tmp-")]  # swept
+    ws.ppo.run.use_reward(ws.reward.active)  # what Start does: the run belongs to the active reward model
     engine = ws.ppo.run.engine()
     for c in ws.ppo.run.checkpoints():
         engine.load(c["path"])

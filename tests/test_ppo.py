@@ -252,8 +252,7 @@ def test_adaptive_kl_controller_moves_beta_towards_target():
 def test_step_zero_policy_is_the_reference_and_values_are_zero():
     engine = make_engine()
     assert isinstance(engine.reward, RewardScorer)
-    with engine._seeded(0):
-        rollout = engine.rollout(PROMPTS * 4)
+    rollout = engine.rollout(PROMPTS * 4, rng=torch.Generator().manual_seed(0))
     assert rollout.kl.abs().max().item() < 1e-4  # LoRA's B = 0: the adapter changes nothing yet
     assert torch.equal(rollout.values, torch.zeros_like(rollout.values))  # zero-initialised value head
 
@@ -494,8 +493,7 @@ def test_replies_end_at_a_stop_string_and_the_reward_never_sees_it():
     human = WORDS.index("Human:")
     reward = CountReward()
     engine = make_engine(reward=reward, stop_strings=("Human:",), response_length=8, batch_size=16)
-    with engine._seeded(0):
-        r = engine.rollout(PROMPTS * 4)
+    r = engine.rollout(PROMPTS * 4, rng=torch.Generator().manual_seed(0))
     ended_by_string = [i for i in range(16) if r.responses[i, r.last_index[i]].item() == human]
     assert ended_by_string  # happens with this seed
     for i in range(16):
@@ -508,8 +506,7 @@ def test_replies_end_at_a_stop_string_and_the_reward_never_sees_it():
     assert reward.calls[-1][1] == r.response_texts
 
     engine.config.stop_strings = ()  # off: the same policy writes "Human:" inside its replies
-    with engine._seeded(0):
-        r = engine.rollout(PROMPTS * 4)
+    r = engine.rollout(PROMPTS * 4, rng=torch.Generator().manual_seed(0))
     assert any("Human:" in text for text in r.response_texts)
 
 

@@ -17,6 +17,7 @@ thread build at a time; `import_libraries()` alone is for code that only needs t
 from __future__ import annotations
 
 import contextlib
+import importlib
 import threading
 
 _lock = threading.RLock()  # re-entrant: a loader may call another (the policy's GGUF dequantisation)
@@ -29,9 +30,10 @@ def import_libraries() -> None:
     with _lock:
         if _imported:
             return
-        import peft  # noqa: F401
         import transformers
         import trl
+
+        importlib.import_module("peft")  # LoRA: imported here for the same reason
 
         for name in ("AutoConfig", "AutoModel", "AutoModelForCausalLM", "AutoModelForSequenceClassification",
                      "AutoTokenizer", "PrinterCallback", "TrainerCallback", "set_seed", "LlamaForCausalLM",
