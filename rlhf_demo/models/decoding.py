@@ -45,6 +45,7 @@ from rlhf_demo.lane import LANE
 from rlhf_demo.machine import cpu_description
 from rlhf_demo.models.fast_llama import FastLlama, llama_decoder
 from rlhf_demo.models.seeding import global_rng_from, seeded_generator
+from rlhf_demo.numbers import fixed
 from rlhf_demo.settings import DECODING_CHOICES as CHOICES
 from rlhf_demo.settings import MAX_DECODING_KL as MAX_KL  # nats per sampled token: further from float32 is refused
 
@@ -456,7 +457,7 @@ def summary(choice: dict) -> str:
     rows = {m["backend"]: m for m in choice.get("measured", []) if "seconds" in m}
     name = choice["backend"]
     if name in rows and "eager" in rows and name != "eager":
-        return f"{name} ({rows['eager']['seconds'] / rows[name]['seconds']:.1f}x eager, KL {rows[name]['kl_to_fp32']:.3f})"
+        return f"{name} ({rows['eager']['seconds'] / rows[name]['seconds']:.1f}x eager, KL {fixed(rows[name]['kl_to_fp32'])})"
     return name
 
 

@@ -29,6 +29,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
+from rlhf_demo.numbers import fixed
 from rlhf_demo.ppo.config import LIVE_FIELDS, STATE_FILE, PPOConfig
 from rlhf_demo.settings import NAME_RULE, shorten, valid_name
 from rlhf_demo.storage import complete_folders, sweep_temporaries
@@ -260,7 +261,7 @@ class PPORun:
                 if time.perf_counter() - self._last_autosave >= self.autosave_seconds:
                     self.autosave()
                 ctx.update(progress=done / n_steps,
-                           message=f"step {engine.step_count}: score {m['objective/scores']:+.3f}, KL {m['objective/kl']:.3f}",
+                           message=f"step {engine.step_count}: score {m['objective/scores']:+.3f}, KL {fixed(m['objective/kl'])}",
                            step=engine.step_count)
             if engine.step_count % self.probe_every != 0:
                 self._record_probes(engine)  # always end with the policy's current replies

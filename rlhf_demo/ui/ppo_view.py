@@ -9,8 +9,9 @@ import math
 import pandas as pd
 
 from rlhf_demo.data.hh import last_question
-from rlhf_demo.ppo.service import SETTABLE
+from rlhf_demo.numbers import fixed
 from rlhf_demo.ppo.run import RunView
+from rlhf_demo.ppo.service import SETTABLE
 from rlhf_demo.ui.common import esc
 from rlhf_demo.ui.plots import PLOT_DPI, PLOT_PT, plt, style
 
@@ -121,7 +122,7 @@ def probe_compare_html(view: RunView) -> str:
         q = last_question(p0.prompt)
         rows.append(f'<div class="rl-meta" style="margin-top:8px"><b>Human:</b> {esc(q)}</div><div class="rl-finals">'
                     f'<div class="rl-final"><h4>step {p0.step} <span class="rl-meta">score {p0.score:+.3f}</span></h4>{esc(p0.reply) or "<i>(empty)</i>"}</div>'
-                    f'<div class="rl-final rl-chosen"><h4>step {pn.step} (now) <span class="rl-meta">score {pn.score:+.3f} · KL {pn.kl:.3f}</span></h4>'
+                    f'<div class="rl-final rl-chosen"><h4>step {pn.step} (now) <span class="rl-meta">score {pn.score:+.3f} · KL {fixed(pn.kl)}</span></h4>'
                     f'{esc(pn.reply) or "<i>(empty)</i>"}</div></div>')
     return "".join(rows)
 
