@@ -23,8 +23,8 @@ def test_reference_is_the_mean_and_population_std():
 def test_scores_in_sigma_units_and_their_words():
     ref = {"mean": -2.0, "std": 0.5, "n": 800}
     assert relative(-1.6, ref) == pytest.approx(0.8)
-    assert describe(relative(-1.6, ref)) == "+0.8 σ above an average held-out reply"
-    assert describe(relative(-2.5, ref)) == "-1.0 σ below an average held-out reply"
+    assert describe(relative(-1.6, ref)) == "0.8 σ above an average held-out reply"
+    assert describe(relative(-2.5, ref)) == "1.0 σ below an average held-out reply"  # no "-1.0 σ below": one negation
     assert relative(1.0, None) is None and relative(1.0, {"mean": 0, "std": 0, "n": 2}) is None
     assert "no reference" in describe(None)
 

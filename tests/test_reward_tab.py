@@ -106,12 +106,17 @@ def test_the_table_labels_the_untrained_head_and_shows_both_length_baselines():
     waiting = evaluation_markdown(SimpleNamespace(result=None, data={"baseline_shorter_wins": 0.44,
                                                                         "baseline_longer_wins": 0.56}))
     assert "shorter reply wins **44.0 %**" in waiting and "longer reply wins **56.0 %**" in waiting
+    assert "2 epochs = 50 optimiser steps" in md
+    stopped = evaluation_markdown(SimpleNamespace(result={**result, "steps": 7, "stopped": True}, data={}))
+    # a run stopped early did fewer steps than its epochs: never "2 epochs = 7 optimiser steps"
+    assert "7 optimiser steps (of 2 epochs planned)" in stopped and "epochs = 7" not in stopped
+    assert "stopped early" in stopped
 
 
 def test_playground_scores_come_with_sigma_units():
     md = playground_markdown([-1.6, -2.5], [0.8, -1.0], "rm-1")
-    assert "**-1.600** · +0.8 σ above an average held-out reply" in md
-    assert "-1.0 σ below an average held-out reply" in md and "prefers **reply 1**" in md
+    assert "**-1.600** · 0.8 σ above an average held-out reply" in md
+    assert "· 1.0 σ below an average held-out reply" in md and "prefers **reply 1**" in md
     assert "no reference" in playground_markdown([-1.0], [None], "old-model")
 
 

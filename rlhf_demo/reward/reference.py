@@ -29,7 +29,8 @@ def relative(score: float, reference: dict | None) -> float | None:
 
 
 def describe(z: float | None) -> str:
-    """``+0.8 σ above an average held-out reply`` (or "below"); a note when there is no reference."""
+    """``0.8 σ above an average held-out reply`` (or "below": the size, never a minus before "below"); a note when
+    there is no reference."""
     if z is None:
         return "no reference (this model was saved without held-out score statistics)"
-    return f"{z:+.1f} σ {'above' if z >= 0 else 'below'} an average held-out reply"
+    return f"{abs(z):.1f} σ {'above' if z >= 0 else 'below'} an average held-out reply"

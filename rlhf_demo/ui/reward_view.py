@@ -84,7 +84,10 @@ def evaluation_markdown(snap) -> str:
                  f"wins **{100 * longer:.1f} %**" if shorter is not None and longer is not None else "")
         return f"Held-out accuracy appears when training ends{extra}."
     stop = " (stopped early: the adapter trained so far was saved)" if r.get("stopped") else ""
-    epochs = f"{r['epochs']:g} epoch{'s' if r['epochs'] != 1 else ''} = " if r.get("epochs") else ""
+    planned = f"{r['epochs']:g} epoch{'s' if r['epochs'] != 1 else ''}" if r.get("epochs") else ""
+    # a stopped run did fewer steps than its epochs make: say what was planned, never "N epochs = <fewer> steps"
+    steps = (f"{r['steps']} optimiser steps" + (f" (of {planned} planned)" if planned else "") if r.get("stopped")
+             else (f"{planned} = " if planned else "") + f"{r['steps']} optimiser steps")
     longer = r.get("baseline_longer_wins", 1 - r["baseline_shorter_wins"])
     n_before = r.get("n_eval_before") or r["n_eval"]
     before_n = f" ({n_before} of the pairs)" if n_before != r["n_eval"] else ""
@@ -94,8 +97,8 @@ def evaluation_markdown(snap) -> str:
             f"| baseline: shorter reply wins | {100 * r['baseline_shorter_wins']:.1f} % |\n"
             f"| baseline: longer reply wins | {100 * longer:.1f} % |\n\n"
             f"¹ the untrained (random) score head on the frozen backbone{before_n}: not exactly 50 %.  \n"
-            f"Saved as **{esc(r['name'])}** and made active{stop}; {r['n_train']} training pairs, {epochs}"
-            f"{r['steps']} optimiser steps, {fmt_seconds(r['train_seconds'])}, {r['trainable_params']:,} of "
+            f"Saved as **{esc(r['name'])}** and made active{stop}; {r['n_train']} training pairs, {steps}, "
+            f"{fmt_seconds(r['train_seconds'])}, {r['trainable_params']:,} of "
             f"{r['total_params']:,} parameters trained.")
 
 
