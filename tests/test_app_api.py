@@ -38,6 +38,8 @@ def test_browse_search_and_stats(client):
     assert "alcohol" in (first["prompt"] + first["chosen"] + first["rejected"]).lower()
     s = client.predict("harmless-base-sample", "all", api_name="/browse_stats")
     assert s["pairs"] == 1812 and abs(s["longer_reply_wins"] + s["shorter_reply_wins"] - 1) < 1e-3
+    # where the pairs come from, in words: the split and the source, never a path of the server's files
+    assert s["origin"].startswith("harmless-base-sample/all, ") and "/work" not in s["origin"] and ".jsonl" not in s["origin"]
 
 
 def test_bad_input_is_a_clear_error_not_a_crash(client):

@@ -217,3 +217,25 @@ def test_split_verdicts_one_pair_at_once_then_the_whole_split_from_the_backgroun
     other = PreferenceSet(ps.pairs[:39], "sample")  # other data, another split: scored anew
     assert verdicts.scores("rm-1", where, other) is None and not verdicts.job("rm-1", where, other)[1]
     assert verdicts.scores("rm-1", (*where[:2], "train"), ps) is None
+
+
+def test_random_always_moves_and_says_when_the_filters_leave_one_pair(tmp_path, monkeypatch):
+    """Random shows another pair than the one on screen; when the search leaves a single pair it says so (it once
+    did nothing at all)."""
+    from rlhf_demo.reward.verdicts import SplitVerdicts
+    from rlhf_demo.settings import Settings
+    from rlhf_demo.ui import browse
+    from rlhf_demo.workspace import Workspace
+
+    ws = Workspace(Settings(offline=True, policy="tiny", data_dir=tmp_path))
+    verdicts = SplitVerdicts(ws.reward.models, tmp_path / "scores")
+    said = []
+    monkeypatch.setattr(browse.gr, "Info", lambda message, *a, **k: said.append(message))
+    st = browse.fresh("bundled", "test")
+    for _ in range(20):
+        before = st["pos"]
+        st = browse.jump(ws, verdicts, st, "bundled", "test")[0]
+        assert st["pos"] != before
+    assert said == []
+    one = {**browse.fresh("bundled", "test"), "matches": [7], "query": "soup"}
+    assert browse.jump(ws, verdicts, one, "bundled", "test")[1] == 7 and said and "Only one pair matches" in said[0]

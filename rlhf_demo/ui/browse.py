@@ -152,6 +152,11 @@ def reward_note(ws: Workspace, verdicts: SplitVerdicts, st: dict, i: int) -> str
     return verdict_html(name, chosen, rejected, trained_on_text((verdicts.registry.info(name) or {}).get("trained_on")))
 
 
+def split_description(ws: Workspace, subset: str, split: str) -> str:
+    """"bundled/test, bundled offline set (...)": what a split is, in words (a path would show the server's files)."""
+    return f"{subset}/{split}, {ws.data.source.description}"
+
+
 def open_split(ws: Workspace, verdicts: SplitVerdicts, subset: str, split: str | None) -> tuple:
     """A subset or split was picked: its first pair, its statistics, the filters cleared."""
     src = ws.data.source
@@ -162,7 +167,8 @@ def open_split(ws: Workspace, verdicts: SplitVerdicts, subset: str, split: str |
         raise error(f"Unknown subset {shorten(subset)}.")
     ps = load(ws, subset, split)
     st = set_length_stats(ps)
-    return (gr.update(choices=splits, value=split), *show(ws, verdicts, fresh(subset, split)), stats_markdown(ps, st),
+    where = split_description(ws, subset, split)
+    return (gr.update(choices=splits, value=split), *show(ws, verdicts, fresh(subset, split)), stats_markdown(ps, st, where),
             length_plot(st), "", False, "", gr.update(active=False))
 
 
@@ -225,10 +231,14 @@ def step(ws: Workspace, verdicts: SplitVerdicts, delta: int, st, subset, split) 
 
 
 def jump(ws: Workspace, verdicts: SplitVerdicts, st, subset, split) -> tuple:
-    """A random pair among those that pass the filters."""
+    """Another pair, drawn at random among those that pass the filters (with one match, a message says so)."""
     st = st or fresh(subset, split)
     n = len(load(ws, st["subset"], st["split"])) if st["matches"] is None else len(st["matches"])
-    st["pos"] = random.randrange(n) if n else 0
+    if n <= 1 and st["matches"] is not None:
+        gr.Info(f"{'Only one pair matches' if n else 'No pair matches'} the filters: clear them to draw from every pair.")
+    elif n > 1:
+        draw = random.randrange(n - 1)  # never the pair shown now
+        st["pos"] = draw if draw < st["pos"] % n else draw + 1
     return show(ws, verdicts, st)
 
 
@@ -299,7 +309,8 @@ def api(ws: Workspace) -> None:
     def browse_stats(subset: str, split: str) -> dict:
         """Length statistics of a split: how often the longer final reply is the chosen one."""
         ps = load(ws, as_text(subset, "subset", 200), as_text(split, "split", 200))
-        return {**set_length_stats(ps).as_dict(), "skipped_lines": ps.skipped, "origin": ps.origin}
+        return {**set_length_stats(ps).as_dict(), "skipped_lines": ps.skipped,
+                "origin": split_description(ws, subset, split)}
 
     def data_sources() -> dict:
         """Which data and models the app uses, and the subsets/splits it offers."""

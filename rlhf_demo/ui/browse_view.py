@@ -83,10 +83,11 @@ def length_plot(st: LengthStats):
     return fig
 
 
-def stats_markdown(ps: PreferenceSet, st: LengthStats) -> str:
+def stats_markdown(ps: PreferenceSet, st: LengthStats, where: str) -> str:
+    """`where`: the split and the data source in words (never a path on the server)."""
     skipped = f" · {ps.skipped:,} malformed line(s) skipped" if ps.skipped else ""
     return (
-        f"**{st.n:,} pairs** from {esc(ps.origin)}{skipped}\n\n"
+        f"**{st.n:,} pairs** of {esc(where)}{skipped}\n\n"
         f"- longer reply is the chosen one: **{100 * st.longer_wins:.1f} %** · shorter: **{100 * st.shorter_wins:.1f} %**"
         f" (lengths in words; {st.n_equal:,} pairs of equal length count half)\n"
         f"- median words: chosen {int(st.as_dict()['chosen_median_words'])}, rejected {int(st.as_dict()['rejected_median_words'])}\n\n"
