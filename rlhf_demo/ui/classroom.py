@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import gradio as gr
 
-from rlhf_demo.lesson import LessonState, lesson_steps, next_step
+from rlhf_demo.lesson import LessonState, lesson_steps, next_lesson_step, next_step
 from rlhf_demo.workspace import Workspace
 
 STUDENT_JS = """() => {
@@ -25,6 +25,7 @@ class ClassroomPanel:
     join_html: gr.HTML
     timer: gr.Timer
     decoding_md: gr.Markdown  # the measured decoding backend, or the measurement's progress at the first start
+    go: gr.Button  # "Go to tab N": opens the tab of the lesson's next step
 
 
 def lesson_state(ws: Workspace) -> LessonState:
@@ -41,7 +42,26 @@ def lesson_state(ws: Workspace) -> LessonState:
     return LessonState(votes=votes, reward_models=len(models), active_reward_model=ws.reward.models.active,
                        ppo_steps=view.step, checkpoints=len(view.checkpoints),
                        job=snap.title if snap.active else "", job_line=snap.status_line() if snap.active else "",
-                       calibration_voters=len(voters))
+                       calibration_voters=len(voters), before_after_votes=checkpoint_votes(ws, view.checkpoints) if votes else 0,
+                       compared=ws.frontier.last() is not None)
+
+
+def checkpoint_votes(ws: Workspace, checkpoints: list[dict]) -> int:
+    """Counted votes in which a saved checkpoint answered (from the cached standings: no extra read per poll)."""
+    names = {c["name"] for c in checkpoints}
+    if not names:
+        return 0
+    board = ws.standings.current()["board"]
+    return int(board.loc[board["contestant"].isin(names), "votes"].sum()) if len(board) else 0
+
+
+TAB_NAMES = {"browse": "1 · Browse", "vote": "2 · Vote", "reward": "3 · Reward", "ppo": "4 · PPO", "compare": "5 · Compare"}
+
+
+def go_button(state: LessonState):
+    """The button beside the lesson line: to the tab of the next step (hidden when every step is done)."""
+    step = next_lesson_step(state)
+    return gr.update(visible=step is not None, value=f"Go to tab {TAB_NAMES[step.tab]}" if step else "")
 
 
 def plan_markdown(state: LessonState) -> str:
@@ -80,14 +100,17 @@ def join_html(url: str) -> str:
 
 def build(ws: Workspace) -> ClassroomPanel:
     warning = gr.Markdown(visible=False, elem_id="data-warning", elem_classes="rl-data-warning")
-    next_md = gr.Markdown(elem_id="lesson-next", elem_classes="rl-lesson-next")
+    with gr.Row():  # on a phone the button wraps under the line (min widths), never squeezing it
+        with gr.Column(scale=4, min_width=320):
+            next_md = gr.Markdown(elem_id="lesson-next", elem_classes="rl-lesson-next")
+        go = gr.Button("Go", elem_id="lesson-go", size="sm", scale=0, min_width=200, visible=False)
     with gr.Row(elem_classes="rl-classroom"):
         with gr.Accordion("Lesson plan", open=False, elem_id="lesson-plan"):
             plan_md = gr.Markdown()
         with gr.Accordion("Join: QR code for phones", open=False, elem_id="join-panel"):
             join = gr.HTML(elem_id="join-qr")
     decoding_md = gr.Markdown(elem_id="decoding-status", elem_classes="rl-status")
-    return ClassroomPanel(warning, next_md, plan_md, join, gr.Timer(5.0), decoding_md)
+    return ClassroomPanel(warning, next_md, plan_md, join, gr.Timer(5.0), decoding_md, go)
 
 
 def wire(panel: ClassroomPanel, ws: Workspace, demo: gr.Blocks, tabs: gr.Tabs) -> None:
@@ -98,12 +121,17 @@ def wire(panel: ClassroomPanel, ws: Workspace, demo: gr.Blocks, tabs: gr.Tabs) -
         warning = ws.reward.data_warning()
         return (gr.update(visible=warning is not None, value=f"**Reward model and data differ.** {warning or ''}"),
                 f"**{html.escape(next_step(state))}**", plan_markdown(state),
-                f"**Decoding:** {html.escape(ws.policy.decoding_status)}")
+                f"**Decoding:** {html.escape(ws.policy.decoding_status)}", go_button(state))
+
+    def go_next():
+        step = next_lesson_step(lesson_state(ws))
+        return gr.Tabs(selected=step.tab) if step else gr.skip()
 
     def on_load(request: gr.Request):
         student = (getattr(request, "query_params", None) or {}).get("view") == "student"
         return (*refresh(), join_html(app_url(request)), gr.Tabs(selected="vote") if student else gr.skip())
 
-    out = [panel.data_warning, panel.next_md, panel.plan_md, panel.decoding_md]
+    out = [panel.data_warning, panel.next_md, panel.plan_md, panel.decoding_md, panel.go]
     demo.load(on_load, None, [*out, panel.join_html, tabs], js=STUDENT_JS, **private)
     panel.timer.tick(refresh, None, out, **private)
+    panel.go.click(go_next, None, [tabs], **private)

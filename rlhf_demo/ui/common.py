@@ -53,7 +53,7 @@ body.rl-student #vote-a, body.rl-student #vote-b, body.rl-student #vote-tie, bod
   {min-height: 72px; font-size: 1.3rem}
 body.rl-student #vote-new {min-height: 60px; font-size: 1.2rem}
 /* a student's phone: straight to the vote (no lesson plan, join panel, instructor field or header details) */
-body.rl-student #rl-header p, body.rl-student #lesson-next, body.rl-student .rl-classroom,
+body.rl-student #rl-header p, body.rl-student #lesson-next, body.rl-student #lesson-go, body.rl-student .rl-classroom,
 body.rl-student #instructor-panel, body.rl-student #decoding-status {display: none}
 /* phones: all five tabs fit in 390 px (Gradio moves tabs that do not fit under "...", where nobody finds them);
    the rule applies to the hidden copy Gradio measures too */
