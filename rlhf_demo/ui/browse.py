@@ -152,9 +152,12 @@ def reward_note(ws: Workspace, verdicts: SplitVerdicts, st: dict, i: int) -> str
     return verdict_html(name, chosen, rejected, trained_on_text((verdicts.registry.info(name) or {}).get("trained_on")))
 
 
+SOURCE_WORDS = {"bundled": "the bundled offline set", "local": "a file on the server", "hub": "Anthropic/hh-rlhf (Hub)"}
+
+
 def split_description(ws: Workspace, subset: str, split: str) -> str:
-    """"bundled/test, bundled offline set (...)": what a split is, in words (a path would show the server's files)."""
-    return f"{subset}/{split}, {ws.data.source.description}"
+    """"bundled/test, the bundled offline set": what a split is, in words (never a path of the server's files)."""
+    return f"{subset}/{split}, {SOURCE_WORDS.get(ws.data.source.kind, 'the loaded data')}"
 
 
 def open_split(ws: Workspace, verdicts: SplitVerdicts, subset: str, split: str | None) -> tuple:
