@@ -86,3 +86,53 @@ def test_the_app_holds_out_a_fifth_of_a_single_split_file(tmp_path):
     total = len(data.train) + len(data.eval)
     assert len(data.eval) == round(0.2 * total) and len(data.train) > 0
     assert f"minus {len(data.eval)} held-out pairs" in data.description
+
+
+class _Ctx:
+    def update(self, **kwargs):
+        pass
+
+    def append(self, key, item):
+        pass
+
+    def should_stop(self):
+        return False
+
+
+def test_a_new_reward_model_replaces_the_active_one_only_when_asked(tmp_path, tiny_bert):
+    """A class works with the active model; a newly trained one becomes active only when none is, or when the
+    instructor asks (it once replaced a 90 % model with an 81 % one without a word). The result names the active
+    model and its accuracy, so the tab can compare the two."""
+    from rlhf_demo.reward.config import RewardConfig
+
+    ws = Workspace(Settings(offline=True, policy="tiny", reward_backbone=tiny_bert, allow_any_model=True,
+                            data_dir=tmp_path))
+    cfg = RewardConfig(backbone=tiny_bert, max_length=64, lora_r=4, num_train_epochs=1, eval_pairs=16)
+
+    def train(**kwargs):
+        job, _ = ws.reward.training_job(cfg, "bundled", 32, False, **kwargs)
+        return job(_Ctx())
+
+    first = train(name="rm-first")
+    assert first["activated"] and ws.reward.active == "rm-first"  # nothing was active: the first one becomes it
+    second = train(name="rm-second")
+    assert not second["activated"] and ws.reward.active == "rm-first"
+    assert second["active"] == "rm-first" and second["active_eval_accuracy"] == first["eval_accuracy"]
+    third = train(name="rm-third", activate=True)
+    assert third["activated"] and ws.reward.active == "rm-third"
+
+
+def test_the_tab_says_when_a_new_model_is_not_the_active_one():
+    from types import SimpleNamespace
+
+    from rlhf_demo.ui.reward_view import evaluation_markdown
+
+    result = {"n_eval": 48, "eval_accuracy_before": 0.5, "eval_accuracy": 0.81, "baseline_shorter_wins": 0.4,
+              "baseline_longer_wins": 0.6, "name": "rm-2", "n_train": 100, "epochs": 1.0, "steps": 10,
+              "train_seconds": 30.0, "trainable_params": 1, "total_params": 2, "stopped": False,
+              "activated": False, "active": "rm-1", "active_eval_accuracy": 0.9}
+    md = evaluation_markdown(SimpleNamespace(result=result, data={}))
+    assert "Saved as **rm-2** (not higher than the active model's). It is **not** active" in md
+    assert "**rm-1**, 90.0 % on its own held-out pairs" in md and "made active" not in md
+    md = evaluation_markdown(SimpleNamespace(result={**result, "activated": True}, data={}))
+    assert "Saved as **rm-2** and made active" in md

@@ -71,9 +71,13 @@ class RewardService:
         return RewardData(train, eval_pairs, len(votes), where)
 
     # -- training -------------------------------------------------------------------------------------------
-    def training_job(self, cfg: RewardConfig, subset: str, n_pairs: int, use_votes: bool, name: str | None = None):
-        """(job, data): a job function for `jobs.submit` (train, save, activate, evaluate for the histogram) and the
-        pairs it trains on. The backbone is ``cfg.backbone`` resolved as start-up found it: no new Hub probe."""
+    def training_job(self, cfg: RewardConfig, subset: str, n_pairs: int, use_votes: bool, name: str | None = None,
+                     activate: bool | None = None):
+        """(job, data): a job function for `jobs.submit` (train, save, evaluate for the histogram) and the pairs it
+        trains on. The backbone is ``cfg.backbone`` resolved as start-up found it: no new Hub probe.
+
+        activate: make the new model the active one (what PPO optimises). None: only when no model is active when
+        training ends; a better-looking new model never silently replaces the one a class is working with."""
         cfg.validate()  # before any work: a bad value is the user's to fix
         backbone = self.backbones.resolve(cfg.backbone)
         data = self.select_pairs(subset, n_pairs, use_votes, cfg.eval_pairs, cfg.seed)
@@ -96,19 +100,26 @@ class RewardService:
                 ctx.update(progress=p["progress"], eta_s=p["eta_s"], eta_at=time.time())
 
             result = self.models.train(cfg, data.train, data.eval, backbone, name=name, on_log=on_log,
-                                       should_stop=ctx.should_stop, on_progress=on_progress, trained_on=trained_on)
+                                       should_stop=ctx.should_stop, on_progress=on_progress, trained_on=trained_on,
+                                       activate=False)
             model_name = Path(result.out_dir).name
+            before = self.models.active
+            if activate or (activate is None and before is None):
+                self.models.set_active(model_name)
+            active = self.models.info(self.models.active) or {}
             ctx.update(margins=[float(m) for m in result.margins], model=model_name, eta_s=0.0, eta_at=time.time())
-            return {**result.to_dict(), "name": model_name}
+            return {**result.to_dict(), "name": model_name, "activated": self.models.active == model_name,
+                    "active": active.get("name"), "active_eval_accuracy": active.get("eval_accuracy")}
 
         return job, data
 
-    def start(self, cfg: RewardConfig, subset: str | None, n_pairs: int, use_votes: bool) -> RewardData:
+    def start(self, cfg: RewardConfig, subset: str | None, n_pairs: int, use_votes: bool,
+              activate: bool | None = None) -> RewardData:
         """Validate, pick the pairs and start training in the background ("" or None: the default subset)."""
         subset = subset or self.source.default()[0]
         if not isinstance(subset, str):
             raise ValueError(f"subset must be one of {self.source.subsets()}")
-        job, data = self.training_job(cfg, subset, n_pairs, use_votes)
+        job, data = self.training_job(cfg, subset, n_pairs, use_votes, activate=activate)
         self.jobs.submit(JOB, "Reward model training", job)
         return data
 

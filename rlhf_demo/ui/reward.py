@@ -62,6 +62,7 @@ class RewardTab:
     timer: gr.Timer
     seen: gr.State
     instructor_controls: list  # Train, Stop, Make active and every setting: greyed out for students when locked
+    make_active: gr.Checkbox  # make the new model the active one when it is trained (else only when none is active)
 
 
 # ----------------------------------------------------------------------------- building
@@ -103,6 +104,9 @@ def build(ws: Workspace) -> RewardTab:
                                     info=f"auto: 1 epoch, or more for a small set so that training makes at least "
                                          f"{d.min_steps} optimiser steps (at most {d.max_auto_epochs} epochs)",
                                     elem_id="rm-epochs")
+            make_active = gr.Checkbox(False, label="Make it the active model when trained", elem_id="rm-make-active",
+                                      info="PPO optimises the active model; a first model always becomes active. Off: "
+                                           "you compare the new model with the active one, then choose")
             with gr.Row():
                 train = gr.Button("Train", variant="primary", elem_id="rm-train")
                 stop = gr.Button("Stop", variant="stop", elem_id="rm-stop")
@@ -130,10 +134,11 @@ def build(ws: Workspace) -> RewardTab:
         pg_out = gr.Markdown(elem_id="rm-pg-out")
     timer = gr.Timer(2.0)
     controls = [subset, n_pairs, use_votes, backbone, max_length, use_lora, lora_r, lora_alpha, lora_dropout, targets,
-                lr, epochs, train, stop, activate]
+                lr, epochs, make_active, train, stop, activate]
     return RewardTab(subset, n_pairs, use_votes, backbone, max_length, use_lora, lora_r, lora_alpha, lora_dropout,
                      targets, lr, epochs, train, stop, status, curves, evaluation, margins, models, pick, activate,
-                     pg_prompt, pg_reply1, pg_reply2, pg_score, pg_out, timer, gr.State((-1, -1)), controls)
+                     pg_prompt, pg_reply1, pg_reply2, pg_score, pg_out, timer, gr.State((-1, -1)), controls,
+                     make_active)
 
 
 # ----------------------------------------------------------------------------- the actions (UI and API)
@@ -141,12 +146,13 @@ def build(ws: Workspace) -> RewardTab:
 
 
 def train(ws: Workspace, subset, n_pairs, use_votes, backbone, max_length, use_lora, r, alpha, dropout, targets, lr,
-          epochs):
-    """Validate every setting (a bad one is named), pick the pairs, start the job."""
+          epochs, make_active=False):
+    """Validate every setting (a bad one is named), pick the pairs, start the job. The new model becomes active when
+    `make_active`, or when no model is active."""
     def start():
         cfg, n, votes = parse_settings(n_pairs, use_votes, backbone, max_length, use_lora, r, alpha, dropout, targets,
                                        lr, epochs, device=ws.settings.device)
-        return ws.reward.start(cfg, subset, n, votes)
+        return ws.reward.start(cfg, subset, n, votes, activate=True if make_active is True else None)
 
     return user_errors(start)
 
@@ -199,7 +205,7 @@ def wire(tab: RewardTab, ws: Workspace, demo: gr.Blocks, panel: UnlockPanel) -> 
     private = dict(api_visibility="private")
     key = [panel.key]
     inputs = [tab.subset, tab.n_pairs, tab.use_votes, tab.backbone, tab.max_length, tab.use_lora, tab.lora_r,
-              tab.lora_alpha, tab.lora_dropout, tab.targets, tab.lr, tab.epochs]
+              tab.lora_alpha, tab.lora_dropout, tab.targets, tab.lr, tab.epochs, tab.make_active]
     # preprocess=False: raw values reach `parse_settings`, whose messages name the field (State inputs still arrive)
     tab.train.click(locked(ws, lambda *values: train_ui(ws, *values)), [*key, *inputs], [tab.status],
                     preprocess=False, **private)
@@ -234,13 +240,14 @@ def api(ws: Workspace) -> None:
     def reward_train(key: str, subset: str = "", n_pairs: int = DEFAULT_PAIRS, use_votes: bool = default_use_votes(),
                      epochs: str = "", backbone: str = "", max_length: int = d.max_length, use_lora: bool = d.use_lora,
                      lora_r: int = d.lora_r, lora_alpha: int = d.lora_alpha, lora_dropout: float = d.lora_dropout,
-                     target_modules: str = "", learning_rate: float = d.learning_rate) -> dict:
-        """Train a reward model with the Reward tab's settings (same checks, same messages); it becomes the active
-        model when done. Watch it with the tab or `/reward_status`. Instructor only."""
+                     target_modules: str = "", learning_rate: float = d.learning_rate, make_active: bool = False) -> dict:
+        """Train a reward model with the Reward tab's settings (same checks, same messages). It becomes the active
+        model when done if `make_active`, or if no model is active. Watch it with the tab or `/reward_status`.
+        Instructor only."""
         require(ws, key)
         backbone = backbone or (ws.settings.reward_backbone or d.backbone)
         data = train(ws, subset, n_pairs, use_votes, backbone, max_length, use_lora, lora_r, lora_alpha, lora_dropout,
-                     target_modules, learning_rate, epochs)
+                     target_modules, learning_rate, epochs, make_active)
         return {"started": True, "n_train": len(data.train), "n_votes": data.n_votes, "n_eval": len(data.eval),
                 "data": data.description}
 

@@ -76,6 +76,18 @@ def margins_figure(margins: list[float]):
     return fig
 
 
+def activation_text(r: dict) -> str:
+    """Whether the new model became the active one; if not, the active one and how the two compare."""
+    if r.get("activated", True):
+        return " and made active"
+    acc = r.get("active_eval_accuracy")
+    held = f", {100 * acc:.1f} % on its own held-out pairs" if acc is not None else ""
+    verdict = ("" if acc is None else " (higher than the active model's)" if r["eval_accuracy"] > acc
+               else " (not higher than the active model's)")
+    return (f"{verdict}. It is **not** active: PPO still optimises **{esc(r.get('active') or '')}**{held}. "
+            "Pick it below and press *Make active* to use it")
+
+
 def evaluation_markdown(snap) -> str:
     r = snap.result if isinstance(snap.result, dict) else None
     shorter, longer = snap.data.get("baseline_shorter_wins"), snap.data.get("baseline_longer_wins")
@@ -97,7 +109,7 @@ def evaluation_markdown(snap) -> str:
             f"| baseline: shorter reply wins | {100 * r['baseline_shorter_wins']:.1f} % |\n"
             f"| baseline: longer reply wins | {100 * longer:.1f} % |\n\n"
             f"¹ the untrained (random) score head on the frozen backbone{before_n}: not exactly 50 %.  \n"
-            f"Saved as **{esc(r['name'])}** and made active{stop}; {r['n_train']} training pairs, {steps}, "
+            f"Saved as **{esc(r['name'])}**{activation_text(r)}{stop}; {r['n_train']} training pairs, {steps}, "
             f"{fmt_seconds(r['train_seconds'])}, {r['trainable_params']:,} of "
             f"{r['total_params']:,} parameters trained.")
 
