@@ -42,6 +42,14 @@ def test_gold_and_proxy_are_never_the_same_model_unless_asked():
     assert "No gold model yet" in pairing_text(None, {"name": "rm-a", "n_train": 40})
 
 
+def test_the_pairing_says_when_gold_saw_fewer_pairs_than_the_proxy():
+    """The Compare tab once said "gold is trained on more data" while gold had 104 pairs and the proxy 196."""
+    weak = pairing_text({"name": "rm-gold", "n_train": 104}, {"name": "rm-proxy", "n_train": 196})
+    assert "Gold was trained on fewer pairs (104) than the proxy (196)" in weak
+    strong = pairing_text({"name": "rm-gold", "n_train": 400}, {"name": "rm-proxy", "n_train": 100})
+    assert "fewer pairs" not in strong
+
+
 class FakeRegistry:
     def __init__(self, models, active):
         self.models, self.active = models, active

@@ -59,8 +59,12 @@ def pairing_text(gold: dict | None, proxy: dict | None) -> str:
                 "reward model in tab 3 on more data (e.g. the whole set, while the proxy used 100 pairs or the "
                 "class's votes); it is then picked as gold automatically.")
     same = " **Gold = proxy, as asked: the gold curve only repeats the proxy.**" if gold["name"] == proxy["name"] else ""
+    weaker = ""
+    if gold["name"] != proxy["name"] and (gold.get("n_train") or 0) < (proxy.get("n_train") or 0):
+        weaker = (f" **Gold was trained on fewer pairs ({gold['n_train'] or 0}) than the proxy ({proxy['n_train']}):** "
+                  "a weaker judge than the model it checks. Train a gold model on more data for a fair verdict.")
     return (f"Proxy (optimised by PPO and best-of-N): {_described(proxy)} · Gold (never optimised against, only "
-            f"watched): {_described(gold)}.{same}")
+            f"watched): {_described(gold)}.{same}{weaker}")
 
 
 class GoldChoice:

@@ -28,8 +28,8 @@ the base model (**KL**) against how good its replies are, judged by a reward mod
 WHY_GOLD = """**Why gold ≠ proxy.** The reward model PPO climbs (the *proxy*) is only an estimate of what people prefer,
 learnt from a few pairs. Push hard enough and the policy finds replies the proxy over-rates: the proxy keeps rising
 while true quality peaks and falls (Gao et al. 2022, *Scaling Laws for Reward Model Overoptimization*). We cannot ask
-the class after every step, so a second reward model trained on **more data**, that nothing is optimised against,
-stands in for the truth: the **gold** model. Run PPO in tab 4 (the reward-hacking demo, β = 0, shows it best): every
+the class after every step, so a second reward model that nothing is optimised against (best trained on **more
+data** than the proxy) stands in for the truth: the **gold** model. Run PPO in tab 4 (the reward-hacking demo, β = 0, shows it best): every
 few steps both models score the same held-out replies."""
 
 WHY_DPO = """**DPO (Rafailov et al. 2023) removes two things:** the reward model and the sampling. It turns each
