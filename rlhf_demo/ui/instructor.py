@@ -95,18 +95,26 @@ def wire(panel: UnlockPanel, ws: Workspace, demo: gr.Blocks) -> None:
     if not ws.instructor.enabled:
         return
     private = dict(api_visibility="private", show_progress="hidden")
-    n = len(panel.controls)
 
     def unlock(typed):
         if not check_key(ws, typed):
             raise _refused("That is not the instructor key.")
-        return typed, "", status_text(ws, True), *[gr.update(interactive=True)] * n
+        return typed, "", status_text(ws, True), *looks(panel.controls, unlocked=True)
 
     def relock():
-        return "", "", status_text(ws, False), *[gr.update(interactive=False)] * n
+        return "", "", status_text(ws, False), *looks(panel.controls, unlocked=False)
 
     out = [panel.key, panel.key_box, panel.status, *panel.controls]
     panel.unlock.click(unlock, [panel.key_box], out, **private)
     panel.key_box.submit(unlock, [panel.key_box], out, **private)
     panel.relock.click(relock, None, out, **private)
-    demo.load(lambda: [gr.update(interactive=False)] * n, None, panel.controls, **private)
+    demo.load(lambda: looks(panel.controls, unlocked=False), None, panel.controls, **private)
+
+
+LOCKED_LABEL = " · instructor only"
+
+
+def looks(controls: list, unlocked: bool) -> list:
+    """Each control greyed out or not; a locked button also says why, so a student knows it is not broken."""
+    return [gr.update(interactive=unlocked, value=f"{c.value}{'' if unlocked else LOCKED_LABEL}")
+            if isinstance(c, gr.Button) else gr.update(interactive=unlocked) for c in controls]
