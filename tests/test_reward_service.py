@@ -136,3 +136,14 @@ def test_the_tab_says_when_a_new_model_is_not_the_active_one():
     assert "**rm-1**, 90.0 % on its own held-out pairs" in md and "made active" not in md
     md = evaluation_markdown(SimpleNamespace(result={**result, "activated": True}, data={}))
     assert "Saved as **rm-2** and made active" in md
+
+
+def test_the_pairs_slider_is_bounded_by_the_data_at_hand(tmp_path, sample_path):
+    """The slider once went to 5,000 (default 400) on a bundled set of 192 training pairs."""
+    bundled = Workspace(Settings(offline=True, policy="tiny", data_dir=tmp_path / "a"))
+    assert bundled.reward.available_pairs("bundled") == len(pairs_from_set(BundledSource().load("bundled", "train")))
+    real = Workspace(Settings(offline=True, policy="tiny", data=str(sample_path), data_dir=tmp_path / "b"))
+    subset = real.data.source.default()[0]
+    n = real.reward.available_pairs(subset)  # one split: what is left after the held-out pairs
+    data = real.reward.select_pairs(subset, 10**6, False, 400)
+    assert n == len(data.train) and 1000 < n < 1812

@@ -70,6 +70,17 @@ class RewardService:
             raise ValueError("No held-out pairs to evaluate on.")
         return RewardData(train, eval_pairs, len(votes), where)
 
+    def available_pairs(self, subset: str, n_eval: int = RewardConfig().eval_pairs) -> int:
+        """How many hh-rlhf pairs `subset` can give training: its train split, else its one split minus the pairs
+        held out (as `select_pairs` draws them). What the tab's "training pairs" slider is bounded by."""
+        splits = self.source.splits(subset)
+        if "train" in splits:
+            return len(pairs_from_set(self.source.load(subset, "train")))
+        try:
+            return len(hold_out(pairs_from_set(self.source.load(subset, splits[0])), n_eval)[0])
+        except ValueError:  # too few pairs to hold any out: training will say so
+            return 0
+
     # -- training -------------------------------------------------------------------------------------------
     def training_job(self, cfg: RewardConfig, subset: str, n_pairs: int, use_votes: bool, name: str | None = None,
                      activate: bool | None = None):

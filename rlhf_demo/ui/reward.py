@@ -75,8 +75,9 @@ def build(ws: Workspace) -> RewardTab:
     with gr.Row():
         with gr.Column(scale=1, min_width=300):
             subset = gr.Dropdown(src.subsets(), value=src.default()[0], label="hh-rlhf subset")
-            n_pairs = gr.Slider(0, 5000, value=DEFAULT_PAIRS, step=20, label="hh-rlhf training pairs",
-                                elem_id="rm-pairs", info=PAIRS_INFO)
+            available = ws.reward.available_pairs(src.default()[0])  # the slider ends where the data does
+            n_pairs = gr.Slider(0, available, value=min(DEFAULT_PAIRS, available), step=1 if available < 200 else 20,
+                                label=f"hh-rlhf training pairs (of {available:,})", elem_id="rm-pairs", info=PAIRS_INFO)
             use_votes = gr.Checkbox(default_use_votes(), label="Use the class's votes", elem_id="rm-votes",
                                     info="each decisive vote (A or B better) becomes a chosen / rejected pair")
             startup = ws.settings.reward_backbone or d.backbone  # the operator's choice at start-up is always offered
