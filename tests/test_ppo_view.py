@@ -36,13 +36,14 @@ def test_long_runs_get_a_trend_line_on_every_metric(more):
     assert all(len(ax.lines) == 2 for ax in metric_axes)  # raw + smoothed
     short = metrics_figure(history[:3], more)
     assert all(len(ax.lines) == 1 for ax in short.axes[: len(plots)])
-    assert metric_axes[0].get_title().startswith(plots[0][0])  # TRL's names as titles
+    assert metric_axes[0].get_title() == plots[0][1]  # the title in words ...
+    assert plots[0][0] in [t.get_text() for t in metric_axes[0].texts]  # ... with TRL's name beneath, to look it up
 
 
 def test_main_view_is_four_plots_and_every_metric_is_somewhere():
     fig = metrics_figure([{"step": 1, "objective/kl": 0.04, "objective/scores": 0.3}])
     titles = [ax.get_title() for ax in fig.axes if ax.get_title()]
-    assert len(titles) == 4 and titles[-1].startswith("score vs √KL")
+    assert len(titles) == 4 and titles[-1].startswith("Score against distance")
     shown = {k for k, _ in MAIN_PLOTS + MORE_PLOTS}
     assert {"objective/scores", "objective/kl", "objective/entropy", "policy/clipfrac_avg", "loss/value_avg"} <= shown
 

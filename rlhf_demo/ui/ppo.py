@@ -36,15 +36,16 @@ CONCEPTS = {
               "memory. The KL of each token compares the policy's probability of it with the reference's.",
     "kl": "**KL penalty.** Every generated token costs β × (log π(token) − log π_ref(token)). "
           "Objective = score − β·KL. β = 0 removes the leash (see the reward-hacking demo).",
-    "advantage": "**Advantage.** How much better a token turned out than the value head expected (GAE, γ = 1, "
-                 "λ = 0.95, whitened per batch). Positive: make that token more likely.",
+    "advantage": "**Advantage.** How much better a reply turned out than expected. By default (*group*, RLOO): its "
+                 "score minus the average of the other replies to the same prompt. With the *value head*: minus what "
+                 "a learned critic predicted, token by token (GAE). Positive: make those tokens more likely.",
     "clip": "**Clipping.** PPO limits each update: the probability ratio new/old is clipped to 1 ± 0.2, so one batch "
             "cannot move the policy far (`policy/clipfrac_avg` = share of clipped tokens). The first pass over a batch "
             "has ratio 1; clipping shows from the second PPO epoch on.",
 }
 
 HACK_TEXT = """**Reward-hacking demo.** β is now **0**, the learning rate higher and *Steps to run* {steps}. Press *Start*
-(or keep it running) and watch `objective/scores` climb while `objective/kl` explodes and the probe replies drift into
+(or keep it running) and watch the reward score climb while the distance from the frozen copy (KL) explodes and the probe replies drift into
 text the reward model happens to like: the reward model is only an imperfect proxy of human judgement (tab 5 shows
 a **gold** reward model's verdict on the same run: when it stops rising and falls while this score climbs, the policy
 is exploiting the proxy). Then press

@@ -13,13 +13,15 @@ from rlhf_demo.numbers import fixed
 from rlhf_demo.ppo.run import RunView
 from rlhf_demo.ppo.service import SETTABLE
 from rlhf_demo.ui.common import esc
-from rlhf_demo.ui.plots import PLOT_DPI, PLOT_PT, plt, style
+from rlhf_demo.ui.plots import PLOT_DPI, PLOT_PT, SMALL_PT, plt, style
 
-MAIN_PLOTS = [("objective/scores", "score (0 = base policy's mean)"), ("objective/kl", "KL from the reference"),
-              ("objective/rlhf_reward", "score − β·KL")]
-MORE_PLOTS = [("objective/entropy", "entropy (nats/reply)"), ("policy/approxkl_avg", "approx KL per update"),
-              ("policy/clipfrac_avg", "clip fraction"), ("loss/policy_avg", "policy loss"),
-              ("loss/value_avg", "value loss"), ("val/ratio", "ratio new/old")]
+# (TRL's metric name, its title in words): the words are the title, the name a small line beneath (to look it up)
+MAIN_PLOTS = [("objective/scores", "Reward score (0 = the base policy)"),
+              ("objective/kl", "Distance from the frozen copy (KL)"),
+              ("objective/rlhf_reward", "Score minus the KL penalty")]
+MORE_PLOTS = [("objective/entropy", "Variety of the replies (entropy)"), ("policy/approxkl_avg", "Change per update"),
+              ("policy/clipfrac_avg", "Share of clipped tokens"), ("loss/policy_avg", "Policy loss"),
+              ("loss/value_avg", "Value loss"), ("val/ratio", "Probability ratio new / old")]
 PROBE_COLUMNS = ["step", "probe", "score", "KL", "reply"]  # the long reply last, so the numbers never scroll away
 LR_CHOICES = [1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 2e-3, 3e-3, 1e-2]
 
@@ -47,7 +49,8 @@ def _series(ax, steps: list[int], history: list[dict], key: str, title: str) -> 
             color="#4f46e5", alpha=0.3 if long_run else 1.0)
     if long_run:
         ax.plot(steps, smooth(ys), lw=2.4, color="#4f46e5")
-    ax.set_title(f"{key}\n{title}", fontsize=PLOT_PT)
+    ax.set_title(title, fontsize=PLOT_PT, pad=22)
+    ax.text(0.5, 1.02, key, transform=ax.transAxes, ha="center", va="bottom", fontsize=SMALL_PT, color="#6b7280")
     ax.set_xlabel("PPO step", fontsize=PLOT_PT)
     style(ax)
 
@@ -69,7 +72,9 @@ def metrics_figure(history: list[dict], more: bool = False):
         points = ax.scatter(kl, sc, c=steps, cmap="viridis", s=30)
         if history:
             fig.colorbar(points, ax=ax).ax.tick_params(labelsize=PLOT_PT)
-        ax.set_title("score vs √KL (colour = step)", fontsize=PLOT_PT)
+        ax.set_title("Score against distance (colour = step)", fontsize=PLOT_PT, pad=22)
+        ax.text(0.5, 1.02, "objective/scores vs √objective/kl", transform=ax.transAxes, ha="center", va="bottom",
+                fontsize=SMALL_PT, color="#6b7280")
         ax.set_xlabel("√KL", fontsize=PLOT_PT)
         style(ax)
     if not history:
