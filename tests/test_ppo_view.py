@@ -67,3 +67,22 @@ def test_kl_shading_escapes_text_and_scales_by_kl():
     assert "&lt;b&gt;" in out and "<b>" not in out
     assert "rgba(220,38,38,0.75)" in out and "rgba(220,38,38,0.00)" in out  # max KL darkest, negative KL clear
     assert "↵<br>" in out
+
+
+def test_probe_boxes_are_coloured_by_what_happened_and_same_text_is_named():
+    """The "now" box was always green, even where the score fell (-0.494 -> -0.771); identical replies showed two
+    different KLs with no word why."""
+    from types import SimpleNamespace
+
+    from rlhf_demo.ppo.run import ProbeRow
+    from rlhf_demo.ui.ppo_view import probe_compare_html
+
+    q = "\n\nHuman: Hi?\n\nAssistant:"
+    rows = [ProbeRow(0, 0, q, "Hello.", -0.494, 0.0), ProbeRow(5, 0, q, "Hi there.", -0.771, 0.3),
+            ProbeRow(0, 1, q, "Sure.", 0.1, 0.0), ProbeRow(5, 1, q, "Sure.", 0.12, 1.318),
+            ProbeRow(0, 2, q, "No.", 0.0, 0.0), ProbeRow(5, 2, q, "Yes, gladly.", 0.6, 0.5)]
+    html = probe_compare_html(SimpleNamespace(probes=rows))
+    boxes = html.split('class="rl-final ')[1:]
+    assert [b.split('"')[0] for b in boxes] == ["rl-worse", "rl-same", "rl-better"]
+    assert "worse (-0.28)" in html and "better (+0.60)" in html
+    assert "same text, only its probability moved" in boxes[1] and "same text" not in boxes[0] + boxes[2]

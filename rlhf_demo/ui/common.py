@@ -24,6 +24,8 @@ CSS = """
 .rl-final {padding: 10px 12px; border-radius: 10px; border: 2px solid var(--border-color-primary); line-height: 1.45}
 .rl-final h4 {margin: 0 0 6px 0; font-size: 0.9rem}
 .rl-chosen {border-color: #2e9d5b}
+.rl-better {border-color: #2e9d5b}
+.rl-worse {border-color: #d0563b}
 .rl-rejected {border-color: #d0563b}
 .rl-final mark {background: rgba(255, 200, 0, 0.35); color: inherit; border-radius: 3px; padding: 0 1px}
 .rl-badge {color: white; border-radius: 4px; padding: 1px 6px; font-size: 0.75rem; letter-spacing: .05em}

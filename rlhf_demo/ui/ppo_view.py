@@ -113,6 +113,20 @@ def samples_html(samples: list[dict], limit: int = 4) -> str:
             f'reference (scale: max {scale:.3f}). KL here is the k3 estimate, never negative.</div>' + "".join(rows))
 
 
+UNCHANGED = 0.1  # |score now - score at step 0| below this (σ of the base policy's scores): "about the same"
+
+
+def probe_change(p0, pn) -> tuple[str, str]:
+    """(css class, words) for how a probe reply changed: its border is green when its score rose, red when it fell,
+    plain when it is about the same; a reply whose text did not change says so (only its probability moved)."""
+    delta = pn.score - p0.score
+    cls, words = (("rl-better", f"better ({delta:+.2f})") if delta >= UNCHANGED
+                  else ("rl-worse", f"worse ({delta:+.2f})") if delta <= -UNCHANGED else ("rl-same", "about the same"))
+    if pn.reply == p0.reply and pn.step != p0.step:
+        words += "; same text, only its probability moved (the KL)"
+    return cls, words
+
+
 def probe_compare_html(view: RunView) -> str:
     if not view.probes:
         return '<div class="rl-empty">Probe replies appear at step 0, when PPO starts.</div>'
@@ -125,9 +139,11 @@ def probe_compare_html(view: RunView) -> str:
         if p0 is None or pn is None:
             continue
         q = last_question(p0.prompt)
+        cls, words = probe_change(p0, pn) if pn.step != p0.step else ("rl-same", "")
         rows.append(f'<div class="rl-meta" style="margin-top:8px"><b>Human:</b> {esc(q)}</div><div class="rl-finals">'
                     f'<div class="rl-final"><h4>step {p0.step} <span class="rl-meta">score {p0.score:+.3f}</span></h4>{esc(p0.reply) or "<i>(empty)</i>"}</div>'
-                    f'<div class="rl-final rl-chosen"><h4>step {pn.step} (now) <span class="rl-meta">score {pn.score:+.3f} · KL {fixed(pn.kl)}</span></h4>'
+                    f'<div class="rl-final {cls}"><h4>step {pn.step} (now) <span class="rl-meta">score {pn.score:+.3f} · KL {fixed(pn.kl)}'
+                    f'{" · " + words if words else ""}</span></h4>'
                     f'{esc(pn.reply) or "<i>(empty)</i>"}</div></div>')
     return "".join(rows)
 
