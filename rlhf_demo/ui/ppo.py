@@ -146,6 +146,9 @@ def build(ws: Workspace) -> PPOTab:
                                    wrap=True, column_widths=["7%", "7%", "9%", "9%", "68%"],
                                    elem_id="ppo-probe-table")
     gr.Markdown("### Latest samples, shaded by per-token KL")
+    gr.Markdown("*Teacher's note:* PPO follows whatever the reward model scores high, blind spots included, so a sample "
+                "can drift into unsafe advice (above all with β = 0). That is reward hacking; preview a run before "
+                "class.", elem_classes="rl-status")
     samples = gr.HTML(elem_id="ppo-samples")
     checkpoints = gr.Dataframe(checkpoints_frame(view), interactive=False, label=checkpoints_label(view),
                                elem_id="ppo-checkpoints")
