@@ -56,14 +56,16 @@ def matrix_plot(matrix):
     else:
         wr = matrix.win_rate
         vals = wr.to_numpy(dtype=float)
-        ax.imshow(np.nan_to_num(vals, nan=0.5), cmap="RdYlGn", vmin=0, vmax=1)
+        empty = matrix.games.to_numpy() == 0  # no decisive vote between the two: grey with a dash, never "50 %" yellow
+        cmap = plt.get_cmap("RdYlGn").with_extremes(bad="#e5e7eb")
+        ax.imshow(np.ma.masked_array(np.nan_to_num(vals, nan=0.5), mask=empty), cmap=cmap, vmin=0, vmax=1)
         ax.set_xticks(range(len(wr.columns)), wr.columns, rotation=30, ha="right", fontsize=SMALL_PT)
         ax.set_yticks(range(len(wr.index)), wr.index, fontsize=SMALL_PT)
         for i in range(vals.shape[0]):
             for j in range(vals.shape[1]):
                 n = int(matrix.games.iloc[i, j])
-                ax.text(j, i, "" if n == 0 else f"{100 * vals[i, j]:.0f}%\n({n})", ha="center", va="center",
-                        fontsize=SMALL_PT)
+                ax.text(j, i, "–" if n == 0 else f"{100 * vals[i, j]:.0f}%\n({n})", ha="center", va="center",
+                        fontsize=SMALL_PT, color="#6b7280" if n == 0 else "black")
         ax.set_xlabel("opponent", fontsize=SMALL_PT)
         ax.set_title("row's win rate against column\n(decisive votes)", fontsize=SMALL_PT)
     fig.tight_layout()
