@@ -104,10 +104,10 @@ class Workspace:
         from rlhf_demo.reward.service import RewardService
 
         s = self.settings
-        backbones = RewardBackbones(self.reward_choice, s.reward_backbone or "minilm", self.policy_choice, self.hub_ok,
-                                    s.allow_any_model)
         return self._once("reward", lambda: RewardService(
-            RewardModelRegistry(self.root / "reward_models"), self.data.source, self.jobs, backbones,
+            RewardModelRegistry(self.root / "reward_models"), self.data.source, self.jobs,
+            RewardBackbones(self.reward_choice, s.reward_backbone or "minilm", self.policy_choice, self.hub_ok,
+                            s.allow_any_model),
             counted_votes=lambda: vote_pairs(self.votes, self.standings.filters), device=s.device))
 
     @property

@@ -58,15 +58,15 @@ def build_app(ws: Workspace) -> gr.Blocks:
             if not needs_warning:
                 gr.Markdown(BUNDLED_NOTE, elem_classes="rl-status")
             with gr.Tabs(elem_id="rl-tabs") as tabs:
-                with gr.Tab("1 · Browse", id="browse"):
+                with gr.Tab(classroom.TAB_NAMES["browse"], id="browse"):
                     browse_tab = browse.build(ws)
-                with gr.Tab("2 · Vote", id="vote"):
+                with gr.Tab(classroom.TAB_NAMES["vote"], id="vote"):
                     vote_tab = vote.build(ws)
-                with gr.Tab("3 · Reward", id="reward"):
+                with gr.Tab(classroom.TAB_NAMES["reward"], id="reward"):
                     reward_tab = reward.build(ws)
-                with gr.Tab("4 · PPO", id="ppo"):
+                with gr.Tab(classroom.TAB_NAMES["ppo"], id="ppo"):
                     ppo_tab = ppo.build(ws)
-                with gr.Tab("5 · Compare", id="compare"):
+                with gr.Tab(classroom.TAB_NAMES["compare"], id="compare"):
                     compare_tab = compare.build(ws)
         # -- wiring (after everything is built) --
         ack.click(lambda: (gr.update(visible=False), gr.update(visible=True)), None, [gate, main],

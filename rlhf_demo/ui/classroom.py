@@ -55,6 +55,7 @@ def checkpoint_votes(ws: Workspace, checkpoints: list[dict]) -> int:
     return int(board.loc[board["contestant"].isin(names), "votes"].sum()) if len(board) else 0
 
 
+# the tabs' labels by id, used by ui/app.py to build them and by the lesson line to name them
 TAB_NAMES = {"browse": "1 · Browse", "vote": "2 · Vote", "reward": "3 · Reward", "ppo": "4 · PPO", "compare": "5 · Compare"}
 
 
