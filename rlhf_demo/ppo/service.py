@@ -143,9 +143,9 @@ class PPOService:
         self.run.set_live(**clean)
         return self.settings()
 
-    def settings(self) -> dict:
-        """The live settings in use (queued changes included)."""
-        config = self.run.view().config
+    def settings(self, config: dict | None = None) -> dict:
+        """The live settings in use (queued changes included), from `config` when the caller has a view already."""
+        config = self.run.view().config if config is None else config
         return {k: config[k] for k in LIVE_FIELDS}
 
     def status(self) -> dict:
@@ -153,7 +153,7 @@ class PPOService:
         view = self.run.view()
         snap = self.jobs.snapshot(JOB)
         return {"state": snap.state, "message": snap.message, "error": snap.error, "step": view.step,
-                "reward_model": view.reward_name, "settings": {k: view.config[k] for k in LIVE_FIELDS},
+                "reward_model": view.reward_name, "settings": self.settings(view.config),
                 "resumable": resumable_info(view.resumable)}
 
 
