@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from rlhf_demo.arena.ranking import (
+    ELO_K,
     LEADERBOARD_COLUMNS,
     agreement,
     bootstrap,
@@ -35,12 +36,26 @@ def battles(x_wins, y_wins, ties=0, x="x", y="y"):
 
 
 def test_elo_one_update_by_hand():
-    # equal ratings -> expected score 0.5 -> winner gains K * (1 - 0.5) = 2 points, loser loses 2
-    assert compute_elo([("x", "y", "A")]) == {"x": 1002.0, "y": 998.0}
-    # then y (998) beats x (1002): E_y = 1 / (1 + 10 ** (4 / 400)) = 0.494244, y gains 4 * 0.505756 = 2.023023
+    # K = 32: equal ratings -> expected score 0.5 -> winner gains 32 * (1 - 0.5) = 16 points, loser loses 16
+    assert ELO_K == 32
+    assert compute_elo([("x", "y", "A")]) == {"x": 1016.0, "y": 984.0}
+    # then y (984) beats x (1016): E_y = 1 / (1 + 10 ** (32 / 400)) = 0.454078, y gains 32 * 0.545922 = 17.469502
     elo = compute_elo([("x", "y", "A"), ("x", "y", "B")])
-    assert elo["y"] == pytest.approx(1000.023023, abs=1e-5)
-    assert elo["x"] == pytest.approx(999.976977, abs=1e-5)
+    assert elo["y"] == pytest.approx(1001.469502, abs=1e-5)
+    assert elo["x"] == pytest.approx(998.530498, abs=1e-5)
+    # FastChat's K stays available for arenas with ~10^5 votes
+    assert compute_elo([("x", "y", "A")], k=4) == {"x": 1002.0, "y": 998.0}
+
+
+def test_elo_moves_at_class_scale():
+    """Issue 23: after 3 wins out of 3 a checkpoint at K = 4 sat at 1006, where nobody sees that it won. Each vote
+    moves a rating by at most K points, and 3 straight wins from equal ratings move it by more than K."""
+    elo = compute_elo([("base", "ckpt", "B")] * 3)
+    assert elo["ckpt"] - 1000 > ELO_K  # 16 + 14.5 + 13.2 by hand: about 43.7
+    assert elo["ckpt"] == pytest.approx(2000 - elo["base"])
+    assert elo["ckpt"] - 1000 < 3 * ELO_K
+    one_more = compute_elo([("base", "ckpt", "B")] * 4)
+    assert 0 < one_more["ckpt"] - elo["ckpt"] < ELO_K
 
 
 def test_elo_ties_and_both_bad_are_half_a_win():

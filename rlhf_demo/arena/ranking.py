@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from statistics import NormalDist
 from typing import Any, Iterable, NamedTuple
 
 import numpy as np
@@ -32,6 +33,11 @@ from rlhf_demo.arena.agreement import Agreement, percent_agreement
 OUTCOMES = ("A", "B", "tie", "both_bad")
 COLUMNS = ("model_a", "model_b", "outcome", "prompt", "reply_a", "reply_b", "voter_id")
 LEADERBOARD_COLUMNS = ["rank", "contestant", "elo", "bt", "ci_low", "ci_high", "votes", "win_rate"]
+
+# Elo's step size. FastChat uses 4 for ~10^5 votes; a class casts tens, and after 3 wins out of 3 a checkpoint at
+# k = 4 stood at 1006 while Bradley-Terry said 1638: a leaderboard that does not move. 32 is chess's K for new players
+# (few games, ratings still unknown): one vote moves a rating by at most k = 32 points (by k/2 between equals).
+ELO_K = 32.0
 
 # Score of model_a in one battle. "both_bad" says nothing about which is better: counted as a tie (like FastChat's
 # "tie (bothbad)").
@@ -82,11 +88,12 @@ def _encode(df: pd.DataFrame) -> tuple[list[str], np.ndarray, np.ndarray, np.nda
 # online Elo
 
 
-def compute_elo(records, k: float = 4.0, scale: float = 400.0, base: float = 10.0,
+def compute_elo(records, k: float = ELO_K, scale: float = 400.0, base: float = 10.0,
                 init_rating: float = 1000.0) -> dict[str, float]:
     """Online Elo, replaying the battles in the given order (FastChat's ``compute_online_elo``).
 
-    k:           step size; FastChat uses 4 (small, so a long history matters more than the last few votes).
+    k:           step size: one battle moves a rating by at most k points (`ELO_K`, sized for a class's tens of
+                 votes; FastChat's 4 suits 10^5 votes, where a long history should outweigh the last few).
     scale, base: a rating gap of `scale` points means `base`:1 odds (chess: 400 points = 10:1).
     init_rating: everyone starts here.
     """
@@ -244,6 +251,52 @@ def win_matrix(records) -> WinMatrix:
     games = wins + wins.T
     win_rate = (wins / games.where(games > 0)).astype(float)
     return WinMatrix(win_rate, wins, games)
+
+
+class HeadToHead(NamedTuple):
+    """Every battle between two contestants, from b's side: does b beat a?"""
+
+    a: str
+    b: str
+    wins_a: int
+    wins_b: int
+    ties: int  # "tie" and "both_bad" (half a win each, as everywhere in this module)
+    n: int  # battles between a and b, ties included
+    rate_b: float  # (wins_b + ties / 2) / n; NaN when n == 0
+    low: float  # Wilson score interval of rate_b; NaN when n == 0
+    high: float
+    confidence: float
+
+
+def wilson_interval(successes: float, n: int, confidence: float = 0.95) -> tuple[float, float]:
+    """Wilson score interval of a proportion (successes may be fractional: a tie is half a win).
+
+    Unlike p +- z * sqrt(p(1-p)/n) it stays inside [0, 1] and is not zero-wide at 3 wins out of 3, which is
+    where a class's before/after contest starts. (NaN, NaN) when n == 0.
+    """
+    if n <= 0:
+        return math.nan, math.nan
+    z = NormalDist().inv_cdf(0.5 + confidence / 2.0)
+    p, z2 = successes / n, z * z
+    centre = (p + z2 / (2 * n)) / (1 + z2 / n)
+    half = z / (1 + z2 / n) * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n))
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def head_to_head(records, a: str, b: str, confidence: float = 0.95) -> HeadToHead:
+    """How often `b` beat `a` in their battles (either seat), ties half, with a Wilson interval.
+
+    One number for "did the votes change the model?": a = the base, b = a checkpoint. Battles against anyone
+    else do not enter, so unlike a rating it cannot move because of a third contestant.
+    """
+    df = to_frame(records)
+    pair = df[((df["model_a"] == a) & (df["model_b"] == b)) | ((df["model_a"] == b) & (df["model_b"] == a))]
+    score_b = [1.0 - SCORE_A[o] if ma == a else SCORE_A[o] for ma, o in zip(pair["model_a"], pair["outcome"])]
+    wins_b, wins_a = sum(s == 1.0 for s in score_b), sum(s == 0.0 for s in score_b)
+    n = len(score_b)
+    rate = sum(score_b) / n if n else math.nan
+    low, high = wilson_interval(sum(score_b), n, confidence)
+    return HeadToHead(a, b, wins_a, wins_b, n - wins_a - wins_b, n, rate, low, high, confidence)
 
 
 # ----------------------------------------------------------------------------------------------------------
