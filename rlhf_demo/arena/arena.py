@@ -39,6 +39,9 @@ class Round:
     prompt: str  # hh-rlhf text ending with "\n\nAssistant:"
     reply_a: str
     reply_b: str
+    cut_a: bool = False  # the reply limit cut reply A mid-thought (its text is the model's, without a "…")
+    cut_b: bool = False
+    max_new_tokens: int = 0  # the reply limit, in tokens
 
 
 @dataclass(frozen=True)
@@ -117,7 +120,7 @@ class Arena:
             a, b = rng.sample(contestants, 2)  # two different ones, in random order: sample() shuffles
             gen_seed = rng.randrange(2**31) if seed is not None else None  # None: batched with other rounds
             try:
-                reply_a, reply_b = self.generator.generate([hh_prompt, hh_prompt], [a, b], seed=gen_seed)
+                reply_a, reply_b = self.generator.replies([hh_prompt, hh_prompt], [a, b], seed=gen_seed)
                 break
             except ContestantFailed as e:
                 if not e.lasting or e.name not in (a.name, b.name):
@@ -125,7 +128,7 @@ class Arena:
                 # it never will answer (e.g. its weights are NaN): out of the arena, and the round is drawn again
                 self.registry.disable(e.name, e.reason)
                 contestants = [c for c in contestants if c.name != e.name]
-        settings = {**self.generator.settings(), "seed": gen_seed,
+        settings = {**self.generator.settings(), "seed": gen_seed, "cut_a": reply_a.cut, "cut_b": reply_b.cut,
                     "temperature_a": a.temperature, "temperature_b": b.temperature,
                     "adapter_a": a.adapter_path, "adapter_b": b.adapter_path}
         uid_a, uid_b = a.uid or None, b.uid or None
@@ -134,12 +137,13 @@ class Arena:
             settings.update(best_of_a=a.best_of, best_of_b=b.best_of, best_of_reward_model=picker[0])
             uid_a = f"{uid_a}|rm={picker[0]}" if a.best_of > 1 else uid_a
             uid_b = f"{uid_b}|rm={picker[0]}" if b.best_of > 1 else uid_b
-        rec = self.store.add_round(hh_prompt, a.name, b.name, reply_a, reply_b, voter_id, settings,
+        rec = self.store.add_round(hh_prompt, a.name, b.name, reply_a.text, reply_b.text, voter_id, settings,
                                    model_a_id=uid_a, model_b_id=uid_b)
         self._rounds_made += 1
         if self._rounds_made % EXPIRE_EVERY == 1:  # now and then (the first round after a start included)
             self.store.expire_unvoted(UNVOTED_ROUND_TTL)
-        return Round(rec.round_id, hh_prompt, reply_a, reply_b)
+        return Round(rec.round_id, hh_prompt, reply_a.text, reply_b.text, reply_a.cut, reply_b.cut,
+                     settings["max_new_tokens"])
 
     def vote(self, round_id: str, outcome: str, voter_id: str, voter_name: str | None = None) -> VoteResult:
         """Record the verdict and reveal who was who. Raises `votes.VoteError` (a ValueError) when refused."""

@@ -7,7 +7,9 @@ Batched generation with per-row settings, in detail (`PolicyGenerator`):
   * contestants with LoRA adapters: peft's mixed-adapter batches. Each adapter is loaded once (cached by path)
     into a peft model, and ``generate(..., adapter_names=["__base__", "ckpt0"])`` applies, per row, no
     adapter or the named one;
-  * replies are cut at EOS and at the next "\\n\\nHuman:" / "\\n\\nAssistant:" (the model starting the next turn).
+  * replies are cut at EOS and at the next "\\n\\nHuman:" / "\\n\\nAssistant:" (the model starting the next turn);
+    a reply that reached `max_new_tokens` without either was cut by the budget, mid-thought: `Reply.cut` says so,
+    and the Vote tab ends it with "…" (the stored text stays the model's own).
   * best-of-N contestants: N rows of the base policy in the same call; the active reward model keeps the best.
   * one bad contestant never fails the others: an adapter whose weights are NaN or infinite is refused before the
     call, and when a batched call fails anyway each round (then each row) is tried on its own, so only the rounds of
@@ -23,7 +25,7 @@ import threading
 import uuid
 from dataclasses import replace
 from pathlib import Path
-from typing import Callable
+from typing import Callable, NamedTuple
 
 import torch
 from transformers import LogitsProcessor, LogitsProcessorList, StoppingCriteriaList
@@ -31,13 +33,28 @@ from transformers import LogitsProcessor, LogitsProcessorList, StoppingCriteriaL
 from rlhf_demo.arena.contestants import ArenaError, Contestant, ContestantFailed, adapter_problem
 from rlhf_demo.lane import LANE
 from rlhf_demo.models.decoding import Backend, SamplingModel, decode, get_backend
-from rlhf_demo.models.generation import STOP_STRINGS, StopOnStrings, clean_reply, left_pad, turn_end_ids
+from rlhf_demo.models.generation import (
+    CHAT_MARKERS,
+    STOP_STRINGS,
+    StopOnStrings,
+    clean_reply,
+    left_pad,
+    turn_end_ids,
+)
 from rlhf_demo.models.libraries import building
 from rlhf_demo.models.seeding import global_rng_from, seeded_generator
 
 BASE_ADAPTER = "__base__"  # peft's name for "no adapter" in a mixed-adapter batch
 MAX_BATCH_ROWS = 32  # replies generated together at most (16 rounds): bounds a batched call's memory and time
 EMPTY_REPLY = "(no reply)"  # shown when the model stopped before saying anything
+
+
+class Reply(NamedTuple):
+    """One row's reply: its cleaned text, and whether the token budget cut it (no EOS, no stop string before
+    `max_new_tokens`)."""
+
+    text: str
+    cut: bool = False
 
 
 def _reason(e: Exception) -> str:
@@ -145,7 +162,11 @@ class PolicyGenerator:
         return input_ids.to(self.device), mask.to(self.device)
 
     def generate(self, prompts: list[str], contestants: list[Contestant], seed: int | None = None) -> list[str]:
-        """One reply per row: row i answers prompts[i] as contestants[i]. Thread-safe.
+        """The reply texts of `replies` (row i answers prompts[i] as contestants[i])."""
+        return [r.text for r in self.replies(prompts, contestants, seed)]
+
+    def replies(self, prompts: list[str], contestants: list[Contestant], seed: int | None = None) -> list[Reply]:
+        """One `Reply` per row: row i answers prompts[i] as contestants[i]. Thread-safe.
 
         With a `seed` the rows run alone and the replies are reproducible. Without one, the rows join the calls of
         other threads that wait meanwhile (a class asking for rounds at once): whoever holds the generation lock
@@ -236,7 +257,7 @@ class PolicyGenerator:
         r["error"] = e
         print(f"[rlhf-playground] arena: a round was dropped from its batch: {e}", file=sys.stderr, flush=True)
 
-    def _generate_best_of(self, prompts: list[str], contestants: list[Contestant], seed: int | None) -> list[str]:
+    def _generate_best_of(self, prompts: list[str], contestants: list[Contestant], seed: int | None) -> list[Reply]:
         """Rows of best-of-N contestants become N rows of the base policy (in the same batched call as the others);
         the reward model scores those N replies and the best one is the contestant's reply."""
         picker = self.best_of_scorer()
@@ -248,19 +269,19 @@ class PolicyGenerator:
             spans.append((len(rows_p), n))
             rows_p += [p] * n
             rows_c += [replace(c, best_of=1, name=f"{c.name}#{j}") for j in range(n)] if n > 1 else [c]
-        replies = self.generate(rows_p, rows_c, seed)
+        replies = self.replies(rows_p, rows_c, seed)
         out = []
         for (start, n), p in zip(spans, prompts):
             group = replies[start:start + n]
             if n == 1:
                 out.append(group[0])
                 continue
-            scores = picker[1].score([p] * n, group)
+            scores = picker[1].score([p] * n, [r.text for r in group])
             scores = scores.tolist() if hasattr(scores, "tolist") else list(scores)
             out.append(group[max(range(n), key=lambda j: (scores[j], -j))])  # the first of equal bests
         return out
 
-    def _generate_locked(self, prompts: list[str], contestants: list[Contestant], seed: int | None) -> list[str]:
+    def _generate_locked(self, prompts: list[str], contestants: list[Contestant], seed: int | None) -> list[Reply]:
         """One generate call for these rows; the caller holds `lock`."""
         texts = [self.format_prompt(p) if self.format_prompt else p for p in prompts]
         input_ids, attention_mask = self._left_pad(texts)  # (batch, prompt_len) each
@@ -287,10 +308,12 @@ class PolicyGenerator:
         replies = []
         for row in out[:, prompt_len:].tolist():
             ends = [row.index(t) for t in self.end_ids if t in row]
+            full = len(row) >= self.max_new_tokens  # the call ran to the budget (a row that ended sooner holds its end)
             if ends:
                 row = row[: min(ends)]
-            reply = clean_reply(self.tokenizer.decode(row, skip_special_tokens=True))
-            replies.append(reply or EMPTY_REPLY)
+            raw = self.tokenizer.decode(row, skip_special_tokens=True)
+            cut = full and not ends and not any(s in raw for s in STOP_STRINGS + CHAT_MARKERS)
+            replies.append(Reply(clean_reply(raw) or EMPTY_REPLY, cut))
         return replies
 
     def _hf_generate(self, model, input_ids, attention_mask, temperatures: list[float], extra: dict) -> torch.Tensor:
