@@ -84,6 +84,11 @@ def test_a_restart_keeps_the_interrupted_run_until_it_is_resumed_or_discarded(re
     wait_idle(ws, "ppo")
     status = c.predict(api_name="/ppo_status")
     assert status["step"] == 1 and status["resumable"]["step"] == 2  # ...keeps the interrupted one
+    # every page reads what the run did: the steps it was asked for, and the held-out verdict (step 0 vs step 1)
+    assert status["steps_to_run"] == 1
+    verdict = status["verdict"]
+    assert verdict["steps"] == 1 and verdict["verdict"] in ("gain", "no clear gain", "worse")
+    assert verdict["sentence"].startswith(f"After 1 step the held-out score moved by {verdict['moved']:+.2f} σ")
     assert autosaved_steps(ws) == [1, 2]
 
     assert c.predict(KEY, api_name="/ppo_resume")["step"] == 2

@@ -190,9 +190,15 @@ def test_a_session_evaluates_at_step_zero_every_k_steps_and_at_the_end_and_keeps
     assert restarted.view().evals == view.evals
     golds["name"] = "rm-other"  # another gold model: its curve starts over where the policy is now
     restarted.train(Ctx(), 1)
-    assert [e["step"] for e in restarted.view().evals] == [5, 6]
-    assert {e["gold_name"] for e in restarted.view().evals} == {"rm-other"}
-    golds["name"] = None  # no gold model: no evaluation at all
+    evals = restarted.view().evals  # the held-out rows stay (the PPO tab's verdict compares with step 0) ...
+    assert [e["step"] for e in evals] == [0, 2, 4, 5, 6]
+    assert [e["gold_name"] for e in evals] == [None, None, None, "rm-other", "rm-other"]  # ... the old gold's go
+    assert [c["step"] for c in overopt_curve(evals)] == [5, 6]  # the new gold's curve starts where the policy is
+    assert overopt_curve(evals)[0]["gold"] == 0.0
+    golds["name"] = None  # no gold model: the proxy alone scores the held-out replies, and there is no gold curve
     restarted.reset()
     restarted.train(Ctx(), 2)
-    assert restarted.view().evals == [] and restarted.view().gold_name is None
+    evals = restarted.view().evals
+    assert [e["step"] for e in evals] == [0, 2] and restarted.view().gold_name is None
+    assert all(e["gold_raw"] is None and len(e["proxy_scores"]) == len(PROMPTS) for e in evals)
+    assert overopt_curve(evals) == []

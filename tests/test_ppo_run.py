@@ -233,3 +233,31 @@ def test_the_live_fields_are_one_tuple_read_by_the_run_the_tab_the_api_and_the_d
     assert tuple(inspect.signature(settings_fn).parameters)[1:] == SETTABLE  # after the key
     live_paragraph = config_module.__doc__.split("Live changes", 1)[1]
     assert all(name in live_paragraph for name in LIVE_FIELDS)
+
+
+class RecordingCtx(Ctx):
+    def __init__(self):
+        self.updates = []
+
+    def update(self, **kw):
+        self.updates.append(kw)
+
+
+def test_the_first_step_says_what_step_zero_did_and_the_eta_comes_from_measured_steps(made):
+    """Issue 23: the first plot came 2.5 minutes after Start with nothing saying why, and "about 15 m left" at step
+    1 came from the progress fraction (step 0's set-up included). Now step 0 names its parts with their measured
+    seconds, the first step says what it does, and the time left is measured steps x steps left."""
+    session, engines, _ = made
+    ctx = RecordingCtx()
+    session.train(ctx, 3)
+    messages = [u.get("message", "") for u in ctx.updates]
+    assert any("step 0: sampling replies of the base policy" in m for m in messages)
+    first = next(u for u in ctx.updates if "the first rollout" in u.get("message", ""))
+    assert first["message"].startswith("step 0 took score scale and probes ")
+    assert f"sample {PPOConfig().batch_size} replies" in first["message"]
+    assert first["eta_s"] is None  # nothing measured yet: "estimating time left…", never a guess
+    etas = [u["eta_s"] for u in ctx.updates if "step" in u]  # one per finished step
+    assert len(etas) == 3 and all(e is not None and e >= 0 for e in etas) and etas[-1] == 0.0
+    ctx = RecordingCtx()
+    session.train(ctx, 1)  # a run that goes on: step 0 is done, nothing to say about it
+    assert not any("step 0" in u.get("message", "") for u in ctx.updates)

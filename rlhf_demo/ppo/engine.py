@@ -467,7 +467,8 @@ class PPOEngine:
         return [self.prompts[i] for i in chosen]
 
     def _samples(self, r: Rollout) -> list[dict]:
-        """Per-reply dicts for the UI: text, score, total KL and the per-token KL of every real reply token."""
+        """Per-reply dicts for the UI: text, score, total KL, whether the token limit cut it, and the per-token KL of
+        every real reply token."""
         samples = []
         # for display: k3 per token (>= 0, unbiased like k1). A single reply's k1 sum can be negative, which reads as a
         # bug on a projector; the objective keeps config.kl_estimator
@@ -482,6 +483,7 @@ class PPOEngine:
                 "raw_score": float(r.raw_scores[i]),
                 "kl": float(r.kl[i].sum()),
                 "kl_k3": float(k3[i].sum()),
+                "cut": not bool(r.contains_stop[i]),  # no stop token: the reply hit the token limit mid-way
                 "tokens": [self.tokenizer.decode([t]) for t in ids],
                 "token_kl": [float(x) for x in r.kl[i, :n].tolist()],
                 "token_kl_k3": [float(x) for x in k3[i, :n].tolist()],

@@ -6,8 +6,10 @@ climbing; the gold score rises, peaks and falls once the policy exploits the pro
 
     1. `evaluate_gold(engine, gold, prompts, seed)`  held-out prompts -> the policy's seeded replies (adapter on),
                                                      their KL from the reference, proxy AND gold raw scores: one row
-    2. `overopt_curve(rows)`                          rows -> both scores in σ above the FIRST row (the base
-                                                     policy, step 0), against √KL: the Gao et al. picture
+                                                     (gold None: the proxy alone, for the PPO tab's verdict)
+    2. `overopt_curve(rows)`                          rows -> both scores in σ above the FIRST row of the current
+                                                     gold model (the base policy, step 0), against √KL: the Gao et
+                                                     al. picture
     3. `drift_flags(history, response_length)`        per-step metrics -> "length drift" / "collapse" warnings
 
 The rows are JSON-able (saved with the run, so they survive a restart). KL is the per-reply k3 estimate (≥ 0, unbiased
@@ -30,24 +32,47 @@ COLLAPSE = 0.5  # entropy halved: the policy says nearly the same thing every ti
 def evaluate_gold(engine, gold, prompts: Sequence[str], seed: int = EVAL_SEED, gold_name: str | None = None) -> dict:
     """One evaluation of the engine's CURRENT policy on held-out `prompts` (nothing is trained).
 
-    engine: a `PPOEngine` (its reward model is the proxy); gold: any `RewardScorer` (raw scores, its own scale).
-    Returns {step, n, kl (mean k3 per reply), proxy_raw, gold_raw (means), length (mean reply tokens), distinct
-    (share of different replies), gold_name}."""
+    engine: a `PPOEngine` (its reward model is the proxy); gold: any `RewardScorer` (raw scores, its own scale), or
+    None: the proxy alone (the PPO tab's verdict and before/after panel need no gold model).
+    Returns {step, n, kl (mean k3 per reply), proxy_raw, gold_raw (means; gold_raw None without gold), their
+    standard deviations, length (mean reply tokens), distinct (share of different replies), gold_name} and, per
+    prompt (same order): prompts, replies, proxy_scores, gold_scores (None without gold), kls, cut (the reply hit
+    the token limit)."""
     samples = engine.generate_probes(list(prompts), seed=seed)
     replies = [s["response"] for s in samples]
-    gold_scores = gold.score([s["prompt"] for s in samples], replies)
-    gold_scores = gold_scores.tolist() if hasattr(gold_scores, "tolist") else list(gold_scores)
+    proxy = [float(s["raw_score"]) for s in samples]
+    golds = None
+    if gold is not None:
+        scored = gold.score([s["prompt"] for s in samples], replies)
+        golds = [float(g) for g in (scored.tolist() if hasattr(scored, "tolist") else scored)]
     return {"step": engine.step_count, "n": len(samples), "kl": fmean(s["kl_k3"] for s in samples),
-            "proxy_raw": fmean(s["raw_score"] for s in samples), "gold_raw": fmean(float(g) for g in gold_scores),
-            "proxy_raw_std": pstdev(s["raw_score"] for s in samples), "gold_raw_std": pstdev(float(g) for g in gold_scores),
+            "proxy_raw": fmean(proxy), "proxy_raw_std": pstdev(proxy),
+            "gold_raw": None if golds is None else fmean(golds), "gold_raw_std": None if golds is None else pstdev(golds),
             "length": fmean(len(s["tokens"]) for s in samples), "distinct": len(set(replies)) / len(replies),
-            "gold_name": gold_name}
+            "gold_name": None if golds is None else gold_name,
+            "prompts": [s["prompt"] for s in samples], "replies": replies, "proxy_scores": proxy, "gold_scores": golds,
+            "kls": [float(s["kl_k3"]) for s in samples], "cut": [bool(s["cut"]) for s in samples]}
+
+
+def gold_rows(rows: Sequence[dict]) -> list[dict]:
+    """The rows scored by the current gold model (the last row's), from where that gold model started: another gold
+    model's rows, or rows without gold, are not on the same scale and start nothing."""
+    if not rows or rows[-1].get("gold_raw") is None:
+        return []
+    name, out = rows[-1].get("gold_name"), []
+    for r in reversed(rows):
+        if r.get("gold_raw") is None or r.get("gold_name") != name:
+            break
+        out.append(r)
+    return out[::-1]
 
 
 def overopt_curve(rows: Sequence[dict]) -> list[dict]:
     """Rows of `evaluate_gold` -> points {step, sqrt_kl, proxy, gold}: each score as (mean - base mean) / base std,
-    the base being the FIRST row (step 0 when the run was evaluated from the start). Both reward models then read in
-    the same unit: "standard deviations of the base policy's replies", and both curves start at 0."""
+    the base being the FIRST row scored by the current gold model (`gold_rows`; step 0 when the run was evaluated
+    with it from the start). Both reward models then read in the same unit: "standard deviations of the base
+    policy's replies", and both curves start at 0. Rows without gold give no curve."""
+    rows = gold_rows(rows)
     if not rows:
         return []
     base = rows[0]

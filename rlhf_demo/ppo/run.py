@@ -29,6 +29,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
+from rlhf_demo.jobs import eta_seconds
 from rlhf_demo.numbers import fixed
 from rlhf_demo.ppo.config import LIVE_FIELDS, STATE_FILE, PPOConfig
 from rlhf_demo.settings import NAME_RULE, shorten, valid_name
@@ -57,6 +58,7 @@ class ProbeRow:
     reply: str
     score: float
     kl: float  # this reply's KL from the reference, k3 estimate (>= 0; a single reply's k1 sum can be negative)
+    cut: bool = False  # the reply hit the token limit (no stop token): shown with "…" (saves before this field: False)
 
 
 @dataclass
@@ -74,8 +76,8 @@ class RunView:
     version: int = 0
     score_norm: tuple[float, float] | None = None  # (mean, std) of the reward model on the base policy's replies
     resumable: dict | None = None  # an autosaved run this run can resume: step, saved, reward_name, path
-    evals: list[dict] = field(default_factory=list)  # `overopt.evaluate_gold` rows of the current gold model
-    gold_name: str | None = None  # the gold reward model of those rows (None: no gold model evaluated)
+    evals: list[dict] = field(default_factory=list)  # `overopt.evaluate_gold` rows: held-out replies, step 0 first
+    gold_name: str | None = None  # the gold model of the newest row (None: no gold; `overopt.gold_rows`)
     skipped_checkpoints: list[str] = field(default_factory=list)  # folders that are no complete checkpoint
     refused_checkpoints: dict[str, str] = field(default_factory=dict)  # name -> why (NaN or infinite weights)
 
@@ -202,47 +204,82 @@ class PPORun:
         rows = engine.generate_probes(list(self.probe_prompts), seed=self.probe_seed)
         with self._lock:
             for i, s in enumerate(rows):
-                self._probes.append(ProbeRow(engine.step_count, i, s["prompt"], s["response"], s["score"], s["kl_k3"]))
+                self._probes.append(ProbeRow(engine.step_count, i, s["prompt"], s["response"], s["score"], s["kl_k3"],
+                                             bool(s.get("cut", False))))
             self._version += 1
 
     def _gold_for_run(self) -> tuple[str, object] | None:
-        """The gold model for this run. Another gold than the one the curves were measured with starts the curves
-        over (their baseline would be another model's scores)."""
-        gold = self.make_gold() if (self.make_gold is not None and self.eval_prompts) else None
+        """The gold model for this run. The held-out rows measured so far are kept (the verdict compares with step 0),
+        but another gold than the one they were scored with (or none) takes their gold scores away: those were on
+        another model's scale, and the gold curve starts over from the next row."""
+        gold = self.make_gold() if self.make_gold is not None else None
         with self._lock:
-            if gold is None or (self._evals and self._evals[0].get("gold_name") != gold[0]):
-                self._evals = []
+            if self._evals and (gold is None or self._evals[-1].get("gold_name") != gold[0]):
+                self._evals = [{**r, "gold_raw": None, "gold_raw_std": None, "gold_scores": None, "gold_name": None}
+                               for r in self._evals]
             self._gold = gold
         return gold
 
-    def _record_eval(self, engine) -> None:
+    def _record_eval(self, engine) -> float:
+        """Score the held-out prompts (proxy, and gold when there is one): the verdict, the before/after panel and the
+        over-optimisation curves read these rows. Returns the seconds it took (0: no held-out prompts)."""
         from rlhf_demo.ppo.overopt import evaluate_gold
 
-        if self._gold is None:
-            return
-        row = evaluate_gold(engine, self._gold[1], list(self.eval_prompts), gold_name=self._gold[0])
+        if not self.eval_prompts:
+            return 0.0
+        t0 = time.perf_counter()
+        gold = self._gold
+        row = evaluate_gold(engine, None if gold is None else gold[1], list(self.eval_prompts),
+                            gold_name=None if gold is None else gold[0])
         with self._lock:
-            self._evals.append(row)
+            if self._evals and self._evals[-1]["step"] == row["step"]:
+                self._evals[-1] = row  # the same policy scored again (now with a gold model): one row per step
+            else:
+                self._evals.append(row)
             self._version += 1
+        return time.perf_counter() - t0
+
+    def _step_zero(self, ctx, engine) -> str:
+        """Before the first step of a run (or after the gold model changed): the reward normalisation and the probes
+        (the base policy's replies), then the held-out rows. Says what it does while it does it; returns what it
+        did and how long each part took (measured), for the status line of the first step."""
+        parts = []
+        if not self._probes:
+            ctx.update(message="step 0: sampling replies of the base policy to fix the score scale (normalisation) "
+                               "and to the probe prompts")
+            t0 = time.perf_counter()
+            self._record_probes(engine)
+            parts.append(f"score scale and probes {time.perf_counter() - t0:.0f} s")
+        gold = self._gold_for_run()
+        if self.eval_prompts and (not self._evals or (gold is not None and self._evals[-1].get("gold_name") != gold[0])):
+            ctx.update(message=f"step 0: scoring replies to {len(self.eval_prompts)} held-out prompts"
+                               + (" with the proxy and the gold reward model" if gold else ""))
+            parts.append(f"held-out replies {self._record_eval(engine):.0f} s")
+        return f"step 0 took {', '.join(parts)}; " if parts else ""
+
+    def _eta(self, step_seconds: list[float], eval_seconds: float, done: int, n_steps: int, step: int) -> float | None:
+        """Seconds left, from the steps measured in this run (the first is left out once there are others: it pays
+        first-call overheads) plus the held-out evaluations still to come."""
+        evals_left = sum(1 for k in range(step + 1, step + n_steps - done + 1) if k % self.eval_every == 0)
+        return eta_seconds(step_seconds, [1.0] * len(step_seconds), n_steps - done,
+                           warmup=1 if len(step_seconds) > 1 else 0, evals_left=evals_left, eval_seconds=eval_seconds)
 
     def train(self, ctx, n_steps: int) -> dict:
-        """The background job: `n_steps` PPO steps, probes every K steps, live progress to `ctx`."""
+        """The background job: `n_steps` PPO steps, probes every K steps, live progress and a measured ETA to `ctx`."""
         if n_steps < 1:
             raise ValueError("Number of steps must be at least 1.")
         ctx.update(progress=0.0, message="loading the policy and the reward model")
         engine = self.engine()
-        if not self._probes:
-            ctx.update(message="step 0: scoring replies of the base policy (reward normalisation) and the probe prompts")
-            self._record_probes(engine)
-        if self._gold_for_run() is not None and not self._evals:
-            ctx.update(message="step 0: scoring held-out replies with the proxy and the gold reward model")
-            self._record_eval(engine)
-        done = 0
+        first = self._step_zero(ctx, engine)
+        ctx.update(message=f"{first}step {engine.step_count + 1}: the first rollout (sample {engine.config.batch_size} "
+                           "replies, score them, update the policy)", eta_s=None, eta_at=time.time())
+        done, step_seconds, eval_seconds = 0, [], 0.0
         t0 = time.perf_counter()
         try:
             for i in range(n_steps):
                 ctx.check()  # pause / stop between steps: the policy is always consistent here
                 self._apply_pending(engine)
+                t_step = time.perf_counter()
                 # Stop is also honoured inside the step, after any optimiser step; a step whose numbers turn NaN or
                 # infinite is rolled back by the engine and fails the job with the reason (NonFiniteStep)
                 res = engine.step(should_stop=getattr(ctx, "should_stop", None))
@@ -256,17 +293,20 @@ class PPORun:
                 done += 1
                 if engine.step_count % self.probe_every == 0:
                     self._record_probes(engine)
+                spent_on_eval = 0.0
                 if engine.step_count % self.eval_every == 0:
-                    self._record_eval(engine)
+                    eval_seconds = spent_on_eval = self._record_eval(engine)
+                step_seconds.append(time.perf_counter() - t_step - spent_on_eval)  # the step and its probes
                 if time.perf_counter() - self._last_autosave >= self.autosave_seconds:
                     self.autosave()
                 ctx.update(progress=done / n_steps,
                            message=f"step {engine.step_count}: score {m['objective/scores']:+.3f}, KL {fixed(m['objective/kl'])}",
-                           step=engine.step_count)
+                           step=engine.step_count, eta_at=time.time(),
+                           eta_s=self._eta(step_seconds, eval_seconds, done, n_steps, engine.step_count))
             if engine.step_count % self.probe_every != 0:
                 self._record_probes(engine)  # always end with the policy's current replies
             if self._evals and self._evals[-1]["step"] != engine.step_count:
-                self._record_eval(engine)  # and with the curves' last point where the policy is now
+                self._record_eval(engine)  # and with the verdict's and the curves' last row where the policy is now
         finally:  # done, stopped or failed: what was trained is on disk
             self.autosave()
         return {"steps": done, "seconds_per_step": (time.perf_counter() - t0) / max(done, 1), "step": engine.step_count}
@@ -429,7 +469,7 @@ class PPORun:
                 probes=list(self._probes), checkpoints=list(self._checkpoints), built=self._engine is not None,
                 reward_name=self.reward_name, version=self._version, resumable=self.resumable,
                 score_norm=self._engine.score_norm if self._engine is not None else None,
-                evals=list(self._evals), gold_name=self._evals[0].get("gold_name") if self._evals else None,
+                evals=list(self._evals), gold_name=self._evals[-1].get("gold_name") if self._evals else None,
                 skipped_checkpoints=list(self.skipped_checkpoints), refused_checkpoints=dict(self.refused_checkpoints))
 
     @property

@@ -13,6 +13,7 @@ Errors the user can fix are `ValueError`s with a sentence to show; the UI shows 
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from pathlib import Path
 from typing import Callable
 
@@ -20,10 +21,12 @@ from rlhf_demo.jobs import JobRunner
 from rlhf_demo.models.loaded import LoadedPolicy
 from rlhf_demo.ppo.config import GROUP_SIZE, LIVE_FIELDS, PPOConfig
 from rlhf_demo.ppo.run import PPORun
+from rlhf_demo.ppo.verdict import Verdict, heldout_verdict
 from rlhf_demo.reward.registry import RewardModelRegistry
 from rlhf_demo.settings import shorten
 
 JOB = "ppo"  # the job kind of a PPO run on the app's job runner
+DEFAULT_STEPS = 20  # "Steps to run" before anyone pressed Start
 
 # What a user sets live (the controls of the PPO tab, /ppo_settings): every live field but the replies per prompt,
 # which follow the baseline (the group baseline compares GROUP_SIZE replies to each prompt, the value head needs 1)
@@ -66,6 +69,7 @@ class PPOService:
         self.jobs = jobs
         self.reward_models = reward_models
         self.hack_steps = hack_steps  # steps of the reward-hacking demo (about 10 minutes on 2 CPU cores)
+        self.steps_to_run = DEFAULT_STEPS  # what the last Start asked for (or the demo offers): every page shows it
 
     @property
     def running(self) -> bool:
@@ -80,6 +84,7 @@ class PPOService:
             raise ValueError("PPO is already running.")
         self.run.use_reward(active)  # another reward model became active: start over with it
         self.jobs.submit(JOB, "PPO", lambda ctx: self.run.train(ctx, n_steps))
+        self.steps_to_run = n_steps
         return "Starting…"
 
     def pause(self) -> str:
@@ -105,6 +110,7 @@ class PPOService:
     def hack(self) -> int:
         """The reward-hacking demo's settings; returns the steps to run."""
         self.run.set_live(**HACK_SETTINGS)
+        self.steps_to_run = self.hack_steps
         return self.hack_steps
 
     def restore(self) -> dict:
@@ -153,8 +159,14 @@ class PPOService:
         view = self.run.view()
         snap = self.jobs.snapshot(JOB)
         return {"state": snap.state, "message": snap.message, "error": snap.error, "step": view.step,
-                "reward_model": view.reward_name, "settings": self.settings(view.config),
+                "reward_model": view.reward_name, "settings": self.settings(view.config), "steps_to_run": self.steps_to_run,
+                "verdict": verdict_info(heldout_verdict(view.evals)),
                 "resumable": resumable_info(view.resumable)}
+
+
+def verdict_info(v: Verdict | None) -> dict | None:
+    """The held-out verdict for the API: its numbers and its sentence (None before two evaluations)."""
+    return None if v is None else {**asdict(v), "sentence": v.sentence()}
 
 
 def ppo_service(root: Path, jobs: JobRunner, reward, gold, policy: LoadedPolicy, source,

@@ -14,6 +14,7 @@ from rlhf_demo.ui.instructor import UnlockPanel, locked, require
 from rlhf_demo.ui.ppo_view import (
     LR_CHOICES,
     PROBE_COLUMNS,
+    before_after_html,
     checkpoints_frame,
     checkpoints_label,
     metrics_figure,
@@ -23,6 +24,7 @@ from rlhf_demo.ui.ppo_view import (
     samples_html,
     settings_values,
     status_markdown,
+    verdict_markdown,
 )
 from rlhf_demo.workspace import Workspace
 
@@ -80,6 +82,8 @@ class PPOTab:
     seen: gr.State
     resume: gr.Button  # "Resume the run from step K": shown when a restart interrupted an autosaved run
     more_plots: gr.Plot  # the six diagnostics, behind "More metrics"
+    verdict: gr.Markdown  # did it help? one sentence from the held-out rows
+    before_after: gr.HTML  # base vs now on held-out prompts
     instructor_controls: list  # greyed out for students when the instructor lock is on
     discard: gr.Button  # "Discard the saved run": shown with Resume
 
@@ -109,7 +113,7 @@ def build(ws: Workspace) -> PPOTab:
             live["num_ppo_epochs"] = gr.Slider(1, 4, value=d.num_ppo_epochs, step=1, label="PPO epochs per batch",
                                info="passes over each batch; with 1 the ratio stays 1, so nothing is clipped",
                                elem_id="ppo-epochs")
-            steps = gr.Number(20, precision=0, minimum=1, maximum=1000, label="Steps to run", elem_id="ppo-steps")
+            steps = gr.Number(ws.ppo.steps_to_run, precision=0, minimum=1, maximum=1000, label="Steps to run", elem_id="ppo-steps")
             with gr.Row():
                 start = gr.Button("Start", variant="primary", elem_id="ppo-start")
                 pause = gr.Button("Pause / Resume", elem_id="ppo-pause")
@@ -127,6 +131,7 @@ def build(ws: Workspace) -> PPOTab:
                         elem_classes="rl-status")
         with gr.Column(scale=3):
             status = gr.Markdown("Idle.", elem_id="ppo-status")
+            verdict = gr.Markdown(elem_id="ppo-verdict")
             with gr.Row():
                 resume = gr.Button(resume_label(view.resumable), visible=view.resumable is not None,
                                    variant="primary", elem_id="ppo-resume", scale=3)
@@ -145,6 +150,8 @@ def build(ws: Workspace) -> PPOTab:
         probe_table = gr.Dataframe(pd.DataFrame(columns=PROBE_COLUMNS), interactive=False,
                                    wrap=True, column_widths=["7%", "7%", "9%", "9%", "68%"],
                                    elem_id="ppo-probe-table")
+    gr.Markdown("### Before and after: the base policy and now, on held-out prompts")
+    before_after = gr.HTML(elem_id="ppo-before-after")
     gr.Markdown("### Latest samples, shaded by per-token KL")
     gr.Markdown("*Teacher's note:* PPO follows whatever the reward model scores high, blind spots included, so a sample "
                 "can drift into unsafe advice (above all with β = 0). That is reward hacking; preview a run before "
@@ -156,7 +163,7 @@ def build(ws: Workspace) -> PPOTab:
     controls = [*live.values(), steps, start, pause, stop, reset, hack, restore, ckpt_name, save, resume, discard]
     return PPOTab(live, steps, start, pause, stop, reset, hack, restore, hack_md, ckpt_name, save, status, plots,
                   probe_compare, probe_table, samples, checkpoints, timer, gr.State((-1, -1, None)), resume, more_plots,
-                  controls, discard)
+                  verdict, before_after, controls, discard)
 
 
 # ----------------------------------------------------------------------------- the actions (UI and API)
@@ -211,13 +218,14 @@ def on_save(ws: Workspace, name) -> str:
 
 
 def refresh(ws: Workspace, seen):
-    """The poll: redraw what changed since `seen` = (run version, job version, live settings shown)."""
+    """The poll: redraw what changed since `seen` = (run version, job version, controls shown: the live settings and
+    the steps the last Start asked for, so every page shows what the shared run uses)."""
     run, snap = ws.ppo.run, ws.jobs.snapshot("ppo")
     view = run.view()
-    settings = tuple(settings_values(view.config))
+    settings = (*settings_values(view.config), ws.ppo.steps_to_run)
     key = (view.version, snap.version, list(settings))
     if list(seen) == key:
-        return seen, *([gr.skip()] * (10 + len(settings)))
+        return seen, *([gr.skip()] * (12 + len(settings)))
     status = status_markdown(view, snap.status_line() if snap.state != "idle" else None, ws.reward.active)
     same_plot = seen[0] == view.version and seen[0] != -1
     same_settings = seen[2] is not None and tuple(seen[2]) == settings
@@ -225,9 +233,9 @@ def refresh(ws: Workspace, seen):
     def plot(draw, *args):
         return gr.skip() if same_plot else draw(*args)
 
-    return (key, status, plot(metrics_figure, view.history), plot(metrics_figure, view.history, True),
-            plot(probe_compare_html, view), plot(probe_frame, view), plot(samples_html, view.samples),
-            plot(checkpoints_frame, view), gr.skip(),
+    return (key, status, plot(verdict_markdown, view), plot(metrics_figure, view.history),
+            plot(metrics_figure, view.history, True), plot(probe_compare_html, view), plot(probe_frame, view),
+            plot(before_after_html, view), plot(samples_html, view.samples), plot(checkpoints_frame, view), gr.skip(),
             gr.update(visible=view.resumable is not None, value=resume_label(view.resumable)),
             gr.update(visible=view.resumable is not None),
             *([gr.skip()] * len(settings) if same_settings else settings))
@@ -257,8 +265,9 @@ def wire(tab: PPOTab, ws: Workspace, demo: gr.Blocks, panel: UnlockPanel) -> Non
     tab.save.click(locked(ws, lambda name: on_save(ws, name)), [*key, tab.ckpt_name], [tab.ckpt_name], **private)
     tab.resume.click(locked(ws, lambda: on_resume(ws)), key, [tab.resume], **private)
     tab.discard.click(locked(ws, lambda: on_discard(ws)), key, None, **private)
-    out = [tab.seen, tab.status, tab.plots, tab.more_plots, tab.probe_compare, tab.probe_table, tab.samples,
-           tab.checkpoints, tab.hack_md, tab.resume, tab.discard, *(tab.live[f] for f in SETTABLE)]
+    out = [tab.seen, tab.status, tab.verdict, tab.plots, tab.more_plots, tab.probe_compare, tab.probe_table,
+           tab.before_after, tab.samples, tab.checkpoints, tab.hack_md, tab.resume, tab.discard,
+           *(tab.live[f] for f in SETTABLE), tab.steps]
     tab.timer.tick(lambda seen: refresh(ws, seen), [tab.seen], out, show_progress="hidden", **private)
     demo.load(lambda seen: refresh(ws, seen), [tab.seen], out, show_progress="hidden", **private)
     api(ws)

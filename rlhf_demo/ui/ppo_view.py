@@ -12,6 +12,7 @@ from rlhf_demo.data.hh import last_question
 from rlhf_demo.numbers import fixed
 from rlhf_demo.ppo.run import RunView
 from rlhf_demo.ppo.service import SETTABLE
+from rlhf_demo.ppo.verdict import before_after, heldout_verdict
 from rlhf_demo.ui.common import esc
 from rlhf_demo.ui.plots import PLOT_DPI, PLOT_PT, SMALL_PT, plt, style
 
@@ -116,15 +117,29 @@ def samples_html(samples: list[dict], limit: int = 4) -> str:
 UNCHANGED = 0.1  # |score now - score at step 0| below this (σ of the base policy's scores): "about the same"
 
 
-def probe_change(p0, pn) -> tuple[str, str]:
-    """(css class, words) for how a probe reply changed: its border is green when its score rose, red when it fell,
-    plain when it is about the same; a reply whose text did not change says so (only its probability moved)."""
-    delta = pn.score - p0.score
+def change_words(delta: float, same_text: bool) -> tuple[str, str]:
+    """(css class, words) for how a reply changed: its border is green when its score rose, red when it fell, plain
+    when it is about the same; a reply whose text did not change says so (only its probability moved)."""
     cls, words = (("rl-better", f"better ({delta:+.2f})") if delta >= UNCHANGED
                   else ("rl-worse", f"worse ({delta:+.2f})") if delta <= -UNCHANGED else ("rl-same", "about the same"))
-    if pn.reply == p0.reply and pn.step != p0.step:
+    if same_text:
         words += "; same text, only its probability moved (the KL)"
     return cls, words
+
+
+def probe_change(p0, pn) -> tuple[str, str]:
+    """`change_words` for a probe at step 0 (p0) and now (pn)."""
+    return change_words(pn.score - p0.score, pn.reply == p0.reply and pn.step != p0.step)
+
+
+def reply_text(reply: str, cut: bool, limit: int | None) -> str:
+    """A reply as HTML; one the token limit cut ends with "…" and says so (the stored text has no "…")."""
+    if not reply:
+        return "<i>(empty)</i>"
+    if not cut:
+        return esc(reply)
+    what = f"cut at the {limit}-token limit" if limit else "cut at the token limit"
+    return f'{esc(reply.rstrip())}… <span class="rl-meta">({what})</span>'
 
 
 def probe_compare_html(view: RunView) -> str:
@@ -132,6 +147,7 @@ def probe_compare_html(view: RunView) -> str:
         return '<div class="rl-empty">Probe replies appear at step 0, when PPO starts.</div>'
     first = min(p.step for p in view.probes)
     last = max(p.step for p in view.probes)
+    limit = view.config.get("response_length")
     by = {(p.step, p.probe): p for p in view.probes}
     rows = []
     for i, prompt in enumerate(sorted({p.probe for p in view.probes})):
@@ -141,10 +157,40 @@ def probe_compare_html(view: RunView) -> str:
         q = last_question(p0.prompt)
         cls, words = probe_change(p0, pn) if pn.step != p0.step else ("rl-same", "")
         rows.append(f'<div class="rl-meta" style="margin-top:8px"><b>Human:</b> {esc(q)}</div><div class="rl-finals">'
-                    f'<div class="rl-final"><h4>step {p0.step} <span class="rl-meta">score {p0.score:+.3f}</span></h4>{esc(p0.reply) or "<i>(empty)</i>"}</div>'
+                    f'<div class="rl-final"><h4>step {p0.step} <span class="rl-meta">score {p0.score:+.3f}</span></h4>'
+                    f'{reply_text(p0.reply, p0.cut, limit)}</div>'
                     f'<div class="rl-final {cls}"><h4>step {pn.step} (now) <span class="rl-meta">score {pn.score:+.3f} · KL {fixed(pn.kl)}'
                     f'{" · " + words if words else ""}</span></h4>'
-                    f'{esc(pn.reply) or "<i>(empty)</i>"}</div></div>')
+                    f'{reply_text(pn.reply, pn.cut, limit)}</div></div>')
+    return "".join(rows)
+
+
+def verdict_markdown(view: RunView) -> str:
+    """The run's result in one sentence (`ppo/verdict.py`): how far the held-out score moved, against its noise."""
+    v = heldout_verdict(view.evals)
+    if v is None:
+        if view.evals:
+            return (f"The held-out replies of step {view.evals[0]['step']} are scored; the verdict appears at the next "
+                    "evaluation (every few steps and at the end of a run).")
+        return "The verdict appears after the first steps: the base policy and the trained one, on the same held-out prompts."
+    return v.sentence()
+
+
+def before_after_html(view: RunView, limit: int = 3) -> str:
+    """Held-out prompts, the base policy's reply beside the newest one (same prompt, same random numbers), with both
+    scores in σ of the base policy's scores; the newest box is coloured by what happened, like the probes."""
+    pairs = before_after(view.evals, limit)
+    if not pairs:
+        return '<div class="rl-empty">Base vs now on held-out prompts appears after the first evaluation of a run.</div>'
+    cut_at = view.config.get("response_length")
+    rows = []
+    for p in pairs:
+        cls, words = change_words(p.after_score - p.before_score, p.after == p.before)
+        rows.append(f'<div class="rl-meta" style="margin-top:8px"><b>Human:</b> {esc(last_question(p.prompt)[-300:])}</div>'
+                    f'<div class="rl-finals"><div class="rl-final"><h4>base (step {p.before_step}) '
+                    f'<span class="rl-meta">score {p.before_score:+.2f} σ</span></h4>{reply_text(p.before, p.before_cut, cut_at)}</div>'
+                    f'<div class="rl-final {cls}"><h4>now (step {p.after_step}) <span class="rl-meta">score '
+                    f'{p.after_score:+.2f} σ · {words}</span></h4>{reply_text(p.after, p.after_cut, cut_at)}</div></div>')
     return "".join(rows)
 
 
