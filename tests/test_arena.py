@@ -282,7 +282,8 @@ def test_a_round_runs_with_the_default_budget(arena, model, tokenizer, monkeypat
 def test_a_round_pits_two_different_hidden_contestants(arena):
     rnd = arena.new_round(None, voter_id="session-1", seed=0)
     assert isinstance(rnd, Round)
-    assert {f.name for f in dataclasses.fields(rnd)} == {"round_id", "prompt", "reply_a", "reply_b"}  # no names
+    assert {f.name for f in dataclasses.fields(rnd)} == {"round_id", "prompt", "reply_a", "reply_b",  # no names
+                                                         "cut_a", "cut_b", "max_new_tokens"}
     assert rnd.prompt.startswith("\n\nHuman:") and rnd.prompt.endswith("\n\nAssistant:")
     stored = arena.store.get_round(rnd.round_id)
     assert stored.model_a != stored.model_b
@@ -491,3 +492,58 @@ def _round(arena, store, seed):
 def _pair(arena, store, seed):
     rec = _round(arena, store, seed)
     return rec.model_a, rec.model_b
+
+
+# -- a reply cut by the reply limit ------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def tiny_policy():
+    """The bundled tiny policy (assets/tiny-policy): it writes short hh-style replies that end by themselves."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from rlhf_demo.paths import TINY_POLICY_DIR
+
+    return AutoModelForCausalLM.from_pretrained(TINY_POLICY_DIR).eval(), AutoTokenizer.from_pretrained(TINY_POLICY_DIR)
+
+
+def test_a_reply_cut_by_the_limit_ends_with_an_ellipsis_on_the_page_but_not_in_the_vote_file(tiny_policy, tmp_path):
+    """Issue 23: a reply that stops mid-sentence because of max_new_tokens says so ("…" and the limit named), while
+    the stored reply (what the export and the reward model read) stays the model's own text."""
+    import sqlite3
+
+    from rlhf_demo.ui.common import esc
+    from rlhf_demo.ui.vote import round_outputs
+    from rlhf_demo.ui.vote_view import cut_at, reply_html
+
+    model, tok = tiny_policy
+    with VoteStore(tmp_path / "votes.db") as store:
+        arena = Arena(store, ContestantRegistry(), PolicyGenerator(model, tok, max_new_tokens=3), prompt_picker([PROMPT]))
+        rnd = arena.new_round(None, voter_id="s", seed=0)
+        assert (rnd.cut_a, rnd.cut_b, rnd.max_new_tokens) == (True, True, 3)  # 3 tokens end no reply of this model
+        shown = round_outputs(rnd)[2:4]  # what the voter reads before the vote: reply A and B
+        for html, text in zip(shown, (rnd.reply_a, rnd.reply_b)):
+            assert "…" not in text and f"{esc(text)}…<" in html and "(cut at 3 tokens, the reply limit)" in html
+        arena.vote(rnd.round_id, "A", voter_id="s")
+        vote = store.votes()[-1]
+        assert (vote.reply_a, vote.reply_b) == (rnd.reply_a, rnd.reply_b)
+        assert vote.settings["cut_a"] is True and vote.settings["cut_b"] is True
+        after = reply_html("Model A", vote.reply_a, vote.model_a, cut_at(vote.settings, "a"))  # after the vote
+        assert f"{esc(vote.reply_a)}…<" in after and vote.model_a in after
+    with sqlite3.connect(tmp_path / "votes.db") as db:  # the file itself: no "…" anywhere in a stored reply
+        assert db.execute("SELECT count(*) FROM rounds WHERE reply_a LIKE '%…%' OR reply_b LIKE '%…%'").fetchone() == (0,)
+
+
+def test_a_reply_that_ends_by_itself_is_not_marked_cut(tiny_policy, tmp_path):
+    from rlhf_demo.ui.vote import round_outputs
+
+    model, tok = tiny_policy
+    gen = PolicyGenerator(model, tok, max_new_tokens=200)
+    with VoteStore(tmp_path / "votes.db") as store:
+        rnd = Arena(store, ContestantRegistry(), gen, prompt_picker([PROMPT])).new_round(None, voter_id="s", seed=0)
+        assert (rnd.cut_a, rnd.cut_b) == (False, False)  # both ended (EOS or the next turn) well before 200 tokens
+        assert store.get_round(rnd.round_id).settings["cut_a"] is False
+        assert not any("…" in html or "cut at" in html for html in round_outputs(rnd)[2:4])
+    # the generator's own verdict, row by row, for a budget that does cut
+    gen.max_new_tokens = 2
+    assert [r.cut for r in gen.replies([PROMPT], [DEFAULT_CONTESTANTS[0]], seed=1)] == [True]

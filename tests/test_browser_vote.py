@@ -35,6 +35,12 @@ def test_vote_round_in_chromium(app_server):
         page.wait_for_function(
             f"document.querySelector('#vote-summary').innerText.includes('{before + 1:,} vote')", timeout=20_000)
         assert page.locator("#vote-board").inner_text().count("base-t") >= 2
+        # before vs after, above the leaderboard: no checkpoint yet in this app, and the sentence says so
+        assert "Before vs after" in page.locator("#vote-before-after").inner_text()
+        # the student-facing intro is short: inference costs and formulas wait under the collapsed "More"
+        intro = page.locator("#vote-intro").inner_text()
+        assert "inference" not in intro and "σ" not in intro and "DPO adapter" not in intro
+        assert not page.get_by_text("8× the inference").is_visible()
         page.screenshot(path=str(ARTIFACTS / "vote.png"), full_page=True)
     assert ws.votes.votes()[-1].voter_name == "Grace"
 

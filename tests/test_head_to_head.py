@@ -66,3 +66,51 @@ def test_head_to_head_reads_stored_votes(tmp_path):
             store.add_vote(r.round_id, o, voter_id="s")
         h = head_to_head(store.votes(), "base-t0.7", "ppo-step5")
     assert (h.wins_a, h.wins_b, h.ties, h.n) == (1, 3, 2, 6)
+
+
+# ------------------------------------------------------------------------------------------ on the Vote tab
+
+
+def test_the_pair_is_the_newest_checkpoint_and_the_base_at_its_temperature():
+    from rlhf_demo.arena.contestants import DEFAULT_CONTESTANTS, Contestant, best_of_contestant
+    from rlhf_demo.ui.vote_view import before_after_pair
+
+    playing = [*DEFAULT_CONTESTANTS, best_of_contestant(8), Contestant("ppo-step5", 0.7, "/ckpt/5"),
+               Contestant("hot", 1.0, "/ckpt/hot")]
+    checkpoints = [{"name": "ppo-step2", "saved": "2025-01-01 10:00:00"}, {"name": "ppo-step5", "saved": "2025-01-01 10:05:00"}]
+    assert before_after_pair(checkpoints, playing) == ("base-t0.7", "ppo-step5")  # not best-of-8, also at 0.7
+    assert before_after_pair([{"name": "hot"}], playing) == ("base-t1.0", "hot")
+    assert before_after_pair([{"name": "gone"}], playing) == ("base-t0.7", "gone")  # not playing: checkpoints play at 0.7
+    assert before_after_pair([], playing) is None
+
+
+@pytest.mark.parametrize("records,verdict", [
+    ([("base-t0.7", "ppo-step5", "B")] * 12 + [("base-t0.7", "ppo-step5", "A")] * 2, "PPO helped"),
+    ([("base-t0.7", "ppo-step5", "A")] * 12 + [("base-t0.7", "ppo-step5", "B")] * 2, "PPO made it worse"),
+    ([("base-t0.7", "ppo-step5", "B")] * 9 + [("base-t0.7", "ppo-step5", "A")] * 5, "not clear yet"),
+])
+def test_the_sentence_says_the_rate_the_interval_the_votes_and_the_verdict(records, verdict):
+    from rlhf_demo.ui.vote_view import before_after_data, before_after_markdown
+
+    pair = ("base-t0.7", "ppo-step5")
+    h = head_to_head(records, *pair)
+    text = before_after_markdown(pair, h)
+    low, high = wilson_interval(h.wins_b + h.ties / 2, h.n)
+    assert text.startswith("**Before vs after:** ppo-step5 beat base-t0.7 in ")
+    assert f"**{100 * h.rate_b:.0f} %** of 14 votes" in text
+    assert f"(95 % interval {100 * low:.0f}–{100 * high:.0f} %)" in text and text.endswith(f"**{verdict}**.")
+    data = before_after_data(pair, h)
+    assert (data["a"], data["b"], data["n"], data["verdict"]) == ("base-t0.7", "ppo-step5", 14, verdict)
+
+
+def test_the_sentence_before_any_checkpoint_or_vote_between_them():
+    from rlhf_demo.ui.vote_view import before_after_data, before_after_markdown
+
+    assert "no PPO checkpoint yet" in before_after_markdown(None, None) and before_after_data(None, None) is None
+    pair = ("base-t0.7", "ppo-step5")
+    h = head_to_head(RECORDS[5:7], *pair)  # votes, but none between the two
+    assert "no votes yet between base-t0.7 and ppo-step5" in before_after_markdown(pair, h)
+    data = before_after_data(pair, h)
+    assert data["n"] == 0 and data["rate_b"] is None and data["verdict"] is None
+    ties = before_after_markdown(pair, head_to_head(RECORDS, *pair))
+    assert "of 6 votes" in ties and "2 ties counted half" in ties

@@ -25,7 +25,7 @@ def test_round_vote_and_leaderboard(client, app_server):
     _, ws = app_server
     before = ws.votes.count()
     r = client.predict("How do I keep basil fresh?", api_name="/arena_round")
-    assert set(r) >= {"round_id", "reply_a", "reply_b", "prompt"}
+    assert set(r) >= {"round_id", "reply_a", "reply_b", "prompt", "cut_a", "cut_b"}
     assert r["prompt"] == "\n\nHuman: How do I keep basil fresh?\n\nAssistant:"
     for reply in (r["reply_a"], r["reply_b"]):  # a real, cleaned reply: not the placeholder, no next turn in it
         assert reply != EMPTY_REPLY and reply == reply.strip(), reply
@@ -149,7 +149,7 @@ def test_vote_filters_and_reset_with_the_key(keyed_app):
     res = c.predict(KEY, api_name="/votes_reset")
     assert res["archived"] == before + 3 and "nothing is deleted" in res["message"]
     assert ws.votes.count() == 0 and ws.votes.count(include_archived=True) == before + 3
-    assert c.predict(api_name="/leaderboard") == {"votes": 0, "counted": 0, "rows": [],
+    assert c.predict(api_name="/leaderboard") == {"votes": 0, "counted": 0, "rows": [], "before_after": None,
                                                    "filtered": c.predict(api_name="/leaderboard")["filtered"]}
 
 
@@ -188,3 +188,23 @@ def test_calibration_over_the_api(keyed_app):
         keyed_client(url).predict(0, "A", "", api_name="/calibration_vote")
     with pytest.raises(Exception, match="between 3 and 30"):
         keyed_client(url).predict(KEY, 31, api_name="/calibration_start")
+
+
+def test_the_leaderboard_endpoint_says_before_vs_after_from_the_counted_votes(keyed_app, monkeypatch):
+    """Issue 23: the newest PPO checkpoint against the base at its temperature, as one head-to-head number."""
+    url, ws = keyed_app
+    monkeypatch.setattr(ws.ppo.run, "checkpoints", lambda: [{"name": "ppo-step3", "saved": "2025-01-01 10:00:00"},
+                                                            {"name": "ppo-step5", "saved": "2025-01-01 10:05:00"}])
+    c = keyed_client(url)
+    assert c.predict(api_name="/leaderboard")["before_after"]["n"] == 0
+    # by hand: ppo-step5 wins 3 (either seat), base wins 1, 1 tie; the vote against ppo-step3 does not count
+    battles = [("base-t0.7", "ppo-step5", "B"), ("ppo-step5", "base-t0.7", "A"), ("base-t0.7", "ppo-step5", "B"),
+               ("ppo-step5", "base-t0.7", "B"), ("base-t0.7", "ppo-step5", "tie"), ("base-t0.7", "ppo-step3", "A")]
+    rounds = [ws.votes.add_round("\n\nHuman: hi\n\nAssistant:", a, b, "x", "y", f"v{i}") for i, (a, b, _) in enumerate(battles)]
+    time.sleep(2.1)  # read first: faster votes do not count (the default vote filters)
+    for i, (r, (_, _, outcome)) in enumerate(zip(rounds, battles)):
+        ws.votes.add_vote(r.round_id, outcome, f"v{i}")
+    got = c.predict(api_name="/leaderboard")["before_after"]
+    assert {k: got[k] for k in ("a", "b", "wins_a", "wins_b", "ties", "n")} == {
+        "a": "base-t0.7", "b": "ppo-step5", "wins_a": 1, "wins_b": 3, "ties": 1, "n": 5}
+    assert got["rate_b"] == pytest.approx(3.5 / 5) and got["low"] < 0.5 < got["high"] and got["verdict"] == "not clear yet"

@@ -14,7 +14,7 @@ import threading
 from pathlib import Path
 
 from rlhf_demo.arena.hygiene import VoteFilters, apply_filters, load_filters, save_filters
-from rlhf_demo.arena.ranking import agreement, leaderboard, win_matrix
+from rlhf_demo.arena.ranking import HeadToHead, agreement, head_to_head, leaderboard, win_matrix
 from rlhf_demo.arena.votes import VoteStore, distinct_models
 
 
@@ -58,8 +58,8 @@ class Standings:
         return self.votes.count(), self.votes.count(include_archived=True), self.filters
 
     def current(self, n_bootstrap: int = 200) -> dict:
-        """Leaderboard, win matrix and agreement of the COUNTED votes (the saved filters applied), with the filter
-        report ("report": `hygiene.FilterReport`); recomputed only when `key()` changed."""
+        """Leaderboard, win matrix and agreement of the COUNTED votes ("records", the saved filters applied), with
+        the filter report ("report": `hygiene.FilterReport`); recomputed only when `key()` changed."""
         key = self.key()
         with self._lock:
             if self._cache is not None and self._cache[0] == key:
@@ -70,7 +70,12 @@ class Standings:
         out = {"votes": len(stored), "counted": len(records), "archived": key[1] - len(stored), "report": report,
                "board": leaderboard(records, n_bootstrap=n_bootstrap),
                "matrix": win_matrix(records) if records else None,
-               "agreement": agreement(records) if records else None}
+               "agreement": agreement(records) if records else None, "records": records}
         with self._lock:
             self._cache = ((len(stored), key[1], key[2]), out)
         return out
+
+    def head_to_head(self, a: str, b: str, confidence: float = 0.95) -> HeadToHead:
+        """`b` against `a` in the counted votes (`ranking.head_to_head`: one pass over the cached records), e.g. the
+        newest checkpoint against the base: the leaderboard's votes, so the two never disagree."""
+        return head_to_head(self.current()["records"], a, b, confidence)

@@ -25,7 +25,12 @@ from rlhf_demo.ui.instructor import UnlockPanel
 from rlhf_demo.ui.vote_view import (
     ASK,
     BOARD_COLUMNS,
+    MORE_TEXT,
+    before_after_data,
+    before_after_markdown,
+    before_after_pair,
     board_frame,
+    cut_at,
     export_markdown,
     matrix_plot,
     prompt_html,
@@ -37,7 +42,8 @@ from rlhf_demo.workspace import Workspace
 
 INTRO = """**Step 2 · Collect preferences.** This is how preference data is made: two anonymous models answer the
 same prompt and you say which reply is better. Your votes are stored, ranked below, and can train the reward model
-in tab 3, exactly like the human labels in hh-rlhf."""
+in tab 3, exactly like the human labels in hh-rlhf. The models are the base model and the versions trained in the
+next tabs."""
 
 VOTE_LABELS = {"A": "A is better", "B": "B is better", "tie": "Tie", "both_bad": "Both are bad"}
 
@@ -59,6 +65,7 @@ class VoteTab:
     reveal: gr.Markdown
     board: gr.Dataframe
     summary: gr.Markdown
+    before_after: gr.Markdown  # the newest PPO checkpoint against the base, head to head
     matrix: gr.Plot
     timer: gr.Timer
     export_fmt: gr.Radio
@@ -77,10 +84,12 @@ class VoteTab:
 
 
 def build(ws: Workspace) -> VoteTab:
-    gr.Markdown(INTRO + f"  \nThe contestants are **{ws.policy_choice.label()}** sampled at two temperatures, "
-                "**base + best-of-8** (8 replies, the active reward model keeps the best: 8× the inference) once a "
-                "reward model is active, plus every PPO checkpoint saved in tab 4 and every DPO adapter trained in "
-                "tab 5.", elem_classes="rl-intro")
+    gr.Markdown(INTRO, elem_classes="rl-intro", elem_id="vote-intro")
+    with gr.Accordion("More", open=False, elem_id="vote-more"):  # instructor-level detail
+        gr.Markdown(f"**The contestants** are **{ws.policy_choice.label()}** sampled at two temperatures, "
+                    "**base + best-of-8** (8 replies, the active reward model keeps the best: 8× the inference) once a "
+                    "reward model is active, plus every PPO checkpoint saved in tab 4 and every DPO adapter trained in "
+                    f"tab 5.\n\n{MORE_TEXT}")
     cal = calibration.build_panel()  # shown above the arena while the instructor runs a calibration set
     with gr.Row(equal_height=True):
         prompt = gr.Textbox(label="Prompt", lines=2, max_lines=6, scale=5, elem_id="vote-prompt",
@@ -104,6 +113,7 @@ def build(ws: Workspace) -> VoteTab:
         name = gr.Textbox(label="Your name (optional, stored with your votes)", max_lines=1, elem_id="vote-name", scale=0,
                           min_width=280)
     gr.Markdown("### Leaderboard")
+    before_after = gr.Markdown(before_after_markdown(None, None), elem_id="vote-before-after")
     with gr.Row():
         with gr.Column(scale=3):
             board = gr.Dataframe(value=pd.DataFrame(columns=BOARD_COLUMNS), interactive=False, elem_id="vote-board",
@@ -123,7 +133,7 @@ def build(ws: Workspace) -> VoteTab:
     timer = gr.Timer(3.0)
     controls = [*filters.instructor_controls, *cal.instructor_controls]
     return VoteTab(name, prompt, new_round, regenerate, prompt_view, reply_a, reply_b, buttons, reveal, board,
-                   summary, matrix, timer, export_fmt, export_file_fmt, export, export_file, export_msg,
+                   summary, before_after, matrix, timer, export_fmt, export_file_fmt, export, export_file, export_msg,
                    gr.State(None), gr.State(None), cal, filters, controls)
 
 
@@ -142,7 +152,9 @@ def round_outputs(rnd, regenerate_ok: bool = True) -> tuple:
     """(state, prompt, reply A, reply B, the vote buttons on, Regenerate, the question)."""
     st = {"round_id": rnd.round_id, "prompt": rnd.prompt, "voted": False}
     on = [gr.update(interactive=True) for _ in OUTCOMES]
-    return (st, prompt_html(rnd.prompt), reply_html("Model A", rnd.reply_a), reply_html("Model B", rnd.reply_b),
+    limit = rnd.max_new_tokens
+    return (st, prompt_html(rnd.prompt), reply_html("Model A", rnd.reply_a, cut_at=limit if rnd.cut_a else None),
+            reply_html("Model B", rnd.reply_b, cut_at=limit if rnd.cut_b else None),
             *on, gr.update(interactive=regenerate_ok), ASK)
 
 
@@ -171,20 +183,28 @@ def vote(ws: Workspace, outcome: str, st, name, request: gr.Request | None) -> t
     res = cast(ws, st["round_id"], outcome, name or "", request)
     off = [gr.update(interactive=False) for _ in OUTCOMES]
     rec = ws.votes.get_round(st["round_id"])
-    return ({**st, "voted": True}, reply_html("Model A", rec.reply_a, rec.model_a),
-            reply_html("Model B", rec.reply_b, rec.model_b), *off, reveal_markdown(res, outcome))
+    return ({**st, "voted": True}, reply_html("Model A", rec.reply_a, rec.model_a, cut_at(rec.settings, "a")),
+            reply_html("Model B", rec.reply_b, rec.model_b, cut_at(rec.settings, "b")), *off, reveal_markdown(res, outcome))
+
+
+def before_after(ws: Workspace) -> tuple:
+    """(base, newest PPO checkpoint) or None, and their head-to-head in the counted votes (None without a pair)."""
+    pair = before_after_pair(ws.ppo.run.checkpoints(), ws.contestants.list())
+    return pair, (ws.standings.head_to_head(*pair) if pair else None)
 
 
 def refresh(ws: Workspace, seen) -> tuple:
-    """(seen, board, summary, matrix): redrawn only when the votes stored, archived or the filters changed."""
+    """(seen, board, summary, before vs after, matrix): redrawn only when the votes stored, archived, the filters or
+    the newest checkpoint changed."""
     try:
-        key = repr(ws.standings.key())
+        key = repr((ws.standings.key(), before_after_pair(ws.ppo.run.checkpoints(), ws.contestants.list())))
     except ValueError as e:
-        return seen, gr.update(), f"⚠ {e}", gr.update()
+        return seen, gr.update(), f"⚠ {e}", gr.update(), gr.update()
     if key == seen:
-        return seen, gr.skip(), gr.skip(), gr.skip()
+        return seen, gr.skip(), gr.skip(), gr.skip(), gr.skip()
     st = ws.standings.current()
-    return key, board_frame(st["board"]), summary_markdown(st), matrix_plot(st["matrix"])
+    return (key, board_frame(st["board"]), summary_markdown(st), before_after_markdown(*before_after(ws)),
+            matrix_plot(st["matrix"]))
 
 
 def export(ws: Workspace, fmt, file_fmt) -> tuple:
@@ -206,7 +226,7 @@ def standings_table(ws: Workspace) -> dict:
         raise error(str(e)) from e
     board = st["board"].astype(object).where(st["board"].notna(), None)
     return {"votes": st["votes"], "counted": st["counted"], "filtered": st["report"].as_dict(),
-            "rows": board.to_dict(orient="records")}
+            "rows": board.to_dict(orient="records"), "before_after": before_after_data(*before_after(ws))}
 
 
 # ----------------------------------------------------------------------------- wiring
@@ -234,7 +254,7 @@ def wire(tab: VoteTab, ws: Workspace, demo: gr.Blocks, panel: UnlockPanel) -> No
     voted = [tab.state, tab.reply_a, tab.reply_b, *tab.buttons.values(), tab.reveal]
     for outcome, btn in tab.buttons.items():
         btn.click(on_vote(outcome), [tab.state, tab.name], voted, show_progress="hidden", **private)
-    refresh_out = [tab.seen, tab.board, tab.summary, tab.matrix]
+    refresh_out = [tab.seen, tab.board, tab.summary, tab.before_after, tab.matrix]
     tab.timer.tick(partial(refresh, ws), [tab.seen], refresh_out, show_progress="hidden", **private)
     demo.load(partial(refresh, ws), [tab.seen], refresh_out, show_progress="hidden", **private)
     tab.export.click(partial(export, ws), [tab.export_fmt, tab.export_file_fmt], [tab.export_file, tab.export_msg], **private)
@@ -249,7 +269,8 @@ def api(ws: Workspace, rounds: dict) -> None:
     def arena_round(prompt: str = "", request: gr.Request = None) -> dict:
         """A new battle: two anonymous replies to `prompt` (empty = a prompt drawn from the data)."""
         rnd = start_round(ws, as_text(prompt, "prompt", 20_000, allow_empty=True) or None, None, request)
-        return {"round_id": rnd.round_id, "prompt": rnd.prompt, "reply_a": rnd.reply_a, "reply_b": rnd.reply_b}
+        return {"round_id": rnd.round_id, "prompt": rnd.prompt, "reply_a": rnd.reply_a, "reply_b": rnd.reply_b,
+                "cut_a": rnd.cut_a, "cut_b": rnd.cut_b}
 
     def arena_vote(round_id: str, outcome: str, voter_name: str = "", request: gr.Request = None) -> dict:
         """Judge a round: outcome is one of A, B, tie, both_bad. Reveals the two contestants."""
@@ -259,7 +280,9 @@ def api(ws: Workspace, rounds: dict) -> None:
                 "winner": res.winner}
 
     def leaderboard() -> dict:
-        """The current ranking: one row per contestant (rank, elo, bt, ci_low, ci_high, votes, win_rate)."""
+        """The current ranking: one row per contestant (rank, elo, bt, ci_low, ci_high, votes, win_rate), and the
+        newest PPO checkpoint against the base ("before_after": a, b, wins_a, wins_b, ties, n, rate_b, low, high,
+        confidence, verdict; None before the first checkpoint)."""
         return standings_table(ws)
 
     gr.api(arena_round, api_name="arena_round", **rounds)

@@ -4,12 +4,13 @@ leaderboard table, the win-rate matrix), tested without a server. The tab itself
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 import pandas as pd
 
 from rlhf_demo.arena.export import ExportStats
+from rlhf_demo.arena.ranking import ELO_K, HeadToHead
 from rlhf_demo.data.hh import prompt_turns
 from rlhf_demo.ui.common import esc, turns_html
 from rlhf_demo.ui.plots import PLOT_DPI, SMALL_PT, plt
@@ -17,10 +18,18 @@ from rlhf_demo.ui.plots import PLOT_DPI, SMALL_PT, plt
 if TYPE_CHECKING:  # (the arena imports torch: not needed to draw)
     from rlhf_demo.arena.arena import VoteResult
 
-ELO_TEXT = """**How the ranking works.** *Elo* treats every vote as a game: the winner takes points from the loser,
-more when the win was unexpected, so ratings settle where each model's expected score matches its results.
-*Bradley-Terry* fits all votes at once (the same model a reward model uses: P(A beats B) = σ(r_A − r_B)), and the
-95 % intervals come from re-fitting on resampled votes: overlapping intervals mean "we cannot tell them apart yet"."""
+ELO_TEXT = f"""**How the ranking works.** *Elo* treats every vote as a game: the winner takes points from the loser,
+more when the win was unexpected; each vote moves a rating by at most k = {ELO_K:g} points (k sized for a class's
+tens of votes). *Bradley-Terry* fits all votes at once, and its 95 % intervals come from re-fitting on resampled
+votes: overlapping intervals mean "we cannot tell them apart yet"."""
+
+# instructor-level detail, in the tab's collapsed "More"
+MORE_TEXT = f"""**The ranking, in formulas.** Bradley-Terry is the model a reward model is trained with:
+P(A beats B) = σ(r_A − r_B), fitted to all counted votes at once (a tie is half a win each way). Elo replays the votes
+in order with k = {ELO_K:g}, chess's value for new players: Chatbot Arena's k = 4 suits 10⁵ votes: 3 wins out of
+3 move a rating by 6 points with it, by 44 with k = 32. *Before vs after* counts only
+the votes between the base at the checkpoints' temperature (0.7) and the newest PPO checkpoint; its interval is
+Wilson's score interval."""
 
 BOARD_COLUMNS = ["Rank", "Contestant", "Elo", "Bradley-Terry", "95 % CI", "Votes", "Win rate"]
 ASK = "Which reply is better? Names are revealed after your vote."
@@ -30,9 +39,71 @@ def prompt_html(hh_prompt: str) -> str:
     return turns_html(prompt_turns(hh_prompt))
 
 
-def reply_html(label: str, text: str, name: str | None = None) -> str:
+def reply_html(label: str, text: str, name: str | None = None, cut_at: int | None = None) -> str:
+    """A reply box. cut_at: the reply limit in tokens when it cut this reply mid-thought; the text then ends with
+    "…" and the limit is named (on the page only: the stored reply stays the model's own text)."""
     who = f" · <b>{esc(name)}</b>" if name else ""
-    return f'<div class="rl-final"><h4>{label}{who}</h4>{esc(text)}</div>'
+    if not cut_at:
+        return f'<div class="rl-final"><h4>{label}{who}</h4>{esc(text)}</div>'
+    note = f'<div class="rl-cut-note"><small>(cut at {cut_at} tokens, the reply limit)</small></div>'
+    return f'<div class="rl-final"><h4>{label}{who}</h4>{esc(text)}…{note}</div>'
+
+
+def cut_at(settings: dict, side: str) -> int | None:
+    """The reply limit when it cut reply `side` ("a" / "b") of a stored round (`settings`), else None."""
+    return settings.get("max_new_tokens") if settings.get(f"cut_{side}") else None
+
+
+# ------------------------------------------------------------------------------------------- before vs after
+
+
+def before_after_pair(checkpoints: Sequence[dict], contestants: Sequence) -> tuple[str, str] | None:
+    """(base, newest checkpoint) for the before/after contest; None before the first checkpoint.
+
+    1. the newest checkpoint is the last of `checkpoints` (PPO's list, oldest first);
+    2. its temperature is its contestant's (`contestants`: the arena's registry list), 0.7 if it is not playing
+       (checkpoints play at 0.7);
+    3. the base is the plain base contestant (no adapter, no best-of-N) at that temperature: the same sampling,
+       so only the training differs.
+    """
+    if not checkpoints:
+        return None
+    newest = checkpoints[-1]["name"]
+    t = next((c.temperature for c in contestants if c.name == newest), 0.7)
+    base = next((c.name for c in contestants if not c.adapter_path and c.best_of == 1 and c.temperature == t),
+                f"base-t{t:.1f}")
+    return base, newest
+
+
+def before_after_verdict(h: HeadToHead) -> str:
+    """From the interval: does it exclude 50 %?"""
+    if h.low > 0.5:
+        return "PPO helped"
+    if h.high < 0.5:
+        return "PPO made it worse"
+    return "not clear yet"
+
+
+def before_after_markdown(pair: tuple[str, str] | None, h: HeadToHead | None) -> str:
+    """One sentence: did the votes change the model? The newest checkpoint against the base, head to head."""
+    if pair is None:
+        return "**Before vs after:** no PPO checkpoint yet. Save one in tab 4 and it joins the arena."
+    base, ckpt = pair
+    if h is None or h.n == 0:
+        return (f"**Before vs after:** no votes yet between {base} and {ckpt}. Keep pressing *New round*: each round "
+                "draws two contestants at random.")
+    ties = f"; {h.ties} tie{'' if h.ties == 1 else 's'} counted half" if h.ties else ""
+    pct = lambda x: f"{100 * x:.0f}"  # noqa: E731
+    return (f"**Before vs after:** {ckpt} beat {base} in **{pct(h.rate_b)} %** of {h.n} vote{'' if h.n == 1 else 's'} "
+            f"({pct(h.confidence)} % interval {pct(h.low)}–{pct(h.high)} %{ties}): **{before_after_verdict(h)}**.")
+
+
+def before_after_data(pair: tuple[str, str] | None, h: HeadToHead | None) -> dict | None:
+    """The same for the API: plain numbers (NaN as None) and the verdict; None before the first checkpoint."""
+    if pair is None or h is None:
+        return None
+    nums = {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in h._asdict().items()}
+    return {**nums, "verdict": before_after_verdict(h) if h.n else None}
 
 
 def board_frame(board: pd.DataFrame) -> pd.DataFrame:
