@@ -160,7 +160,7 @@ def summary_markdown(st: dict) -> str:
     agree = ("no arena prompt has been judged by two voters yet (calibration sets show everyone the same items)"
              if ag is None or ag.n_items == 0
              else f"voters agree on **{100 * ag.rate:.0f} %** of {ag.n_pairs} voter pairs "
-                  f"({ag.n_items} items judged by 2+ voters)")
+                  f"({ag.n_items} item{'' if ag.n_items == 1 else 's'} judged by 2+ voters)")
     return f"{counted_text(st)}.  \nThe ranking uses the counted votes; {agree}.\n\n{ELO_TEXT}"
 
 
