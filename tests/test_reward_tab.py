@@ -132,3 +132,50 @@ def test_each_model_says_what_it_was_trained_on():
                                             "not recorded"]
     html = verdict_html("rm-1", 0.4, -0.2, "local files: harmless-base-sample (harmless-base), 400 pairs + 3 votes")
     assert "trained on local files: harmless-base-sample (harmless-base), 400 pairs + 3 votes" in html
+
+
+# ---------------------------------------------------------------------------------------------- the training time
+from rlhf_demo.reward.timing import NOT_MEASURED, last_measurement, planned_steps, training_time_text  # noqa: E402
+
+
+def test_the_training_time_comes_from_the_last_training_measured_here():
+    """Issue 23: "400 pairs: about 6 minutes on 2 idle CPU cores" was a constant, on a slider that ended at 192."""
+    newest = {"name": "rm-2", "backbone": "minilm", "n_train": 192, "steps": 48, "train_seconds": 120.0}
+    older = {"name": "rm-1", "backbone": "policy", "n_train": 400, "steps": 25, "train_seconds": 600.0}
+    untimed = {"name": "rm-0", "backbone": "minilm", "n_train": 100, "steps": None, "train_seconds": None}
+    assert last_measurement([untimed, newest, older]) is newest
+    assert last_measurement([newest, older], backbone="policy") is older  # the same backbone first
+    assert last_measurement([untimed]) is None and last_measurement([]) is None
+    # 192 pairs in batches of 16 = 12 steps an epoch, 4 auto epochs = 48 steps; 400 pairs: 25 steps, 2 epochs = 50
+    assert planned_steps(192) == 48 and planned_steps(400) == 50
+    text = training_time_text(400, newest)  # 50 steps at 2.5 s
+    assert text.startswith("Time for 400 pairs: about 2 minutes") and "took 2m 00s for 192 pairs, 48 steps" in text
+    assert "under a minute" in training_time_text(16, newest)
+
+
+def test_nothing_measured_means_no_number_but_the_eta():
+    text = training_time_text(192, None)
+    assert text == NOT_MEASURED and "ETA" in text and not any(ch.isdigit() for ch in text)
+
+
+def test_a_saved_models_entry_carries_its_training_time(tmp_path):
+    import json
+
+    from rlhf_demo.reward.model import META_FILE
+    from rlhf_demo.reward.registry import RewardModelRegistry
+
+    (tmp_path / "rm-a").mkdir()
+    (tmp_path / "rm-a" / META_FILE).write_text(json.dumps({"n_train": 64, "steps": 48, "train_seconds": 30.5,
+                                                           "backbone": "minilm", "created": 1.0}))
+    entry = RewardModelRegistry(tmp_path).list()[0]
+    assert (entry["train_seconds"], entry["steps"], entry["n_train"]) == (30.5, 48, 64)
+    assert last_measurement([entry]) is entry
+
+
+# ---------------------------------------------------------------------------------------------- the pairs slider
+def test_the_pairs_slider_ends_where_the_data_does():
+    from rlhf_demo.ui.reward import pairs_slider
+
+    assert pairs_slider(192) == dict(minimum=0, maximum=192, value=192, step=1, label="hh-rlhf training pairs (of 192)")
+    assert pairs_slider(5000, 300)["value"] == 300 and pairs_slider(5000)["step"] == 20
+    assert pairs_slider(100, 300)["value"] == 100  # a value from a bigger subset is cut to this one's end

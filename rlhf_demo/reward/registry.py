@@ -71,6 +71,7 @@ class RewardModelRegistry:
         return {"name": folder.name, "created": meta.get("created", 0.0), "created_iso": meta.get("created_iso", ""),
                 "eval_accuracy": meta.get("eval", {}).get("accuracy"), "backbone": meta.get("backbone"),
                 "n_train": meta.get("n_train"), "lora": meta.get("lora"), "stopped": meta.get("stopped", False),
+                "train_seconds": meta.get("train_seconds"), "steps": meta.get("steps"),  # timing.py's measurement
                 "trained_on": meta.get("trained_on"), "baseline_shorter_wins": meta.get("baseline_shorter_wins"),
                 "baseline_longer_wins": meta.get("baseline_longer_wins"), "active": folder.name == active}
 

@@ -10,6 +10,7 @@ import pandas as pd
 from rlhf_demo.reward.config import RewardConfig
 from rlhf_demo.reward.form import default_use_votes, parse_settings
 from rlhf_demo.reward.reference import describe
+from rlhf_demo.reward.timing import last_measurement, training_time_text
 from rlhf_demo.ui.common import as_text, error, esc, user_errors
 from rlhf_demo.ui.instructor import UnlockPanel, locked, require
 from rlhf_demo.ui.reward_view import (
@@ -28,13 +29,13 @@ trained on preference pairs so that the **chosen** reply scores higher than the 
 trained on top of a frozen pretrained encoder. PPO (tab 4) then optimises the policy against the active model."""
 
 DEFAULT_PAIRS = 400
-PAIRS_INFO = "400 pairs: about 6 minutes on 2 idle CPU cores (longer on a busy machine: see the ETA)"
 
 
 @dataclass
 class RewardTab:
     subset: gr.Dropdown
     n_pairs: gr.Slider
+    pairs_time: gr.Markdown  # how long training the chosen pairs takes, from this machine's last training
     use_votes: gr.Checkbox
     backbone: gr.Dropdown
     max_length: gr.Slider
@@ -73,14 +74,14 @@ def build(ws: Workspace) -> RewardTab:
     src = ws.data.source
     gr.Markdown(INTRO, elem_classes="rl-intro")
     with gr.Row():
-        with gr.Column(scale=1, min_width=300):
-            subset = gr.Dropdown(src.subsets(), value=src.default()[0], label="hh-rlhf subset")
-            available = ws.reward.available_pairs(src.default()[0])  # the slider ends where the data does
-            n_pairs = gr.Slider(0, available, value=min(DEFAULT_PAIRS, available), step=1 if available < 200 else 20,
-                                label=f"hh-rlhf training pairs (of {available:,})", elem_id="rm-pairs", info=PAIRS_INFO)
+        with gr.Column(scale=1, min_width=300, elem_classes="rl-instructor"):  # hidden in the student view
+            subset = gr.Dropdown(src.subsets(), value=src.default()[0], label="hh-rlhf subset", elem_id="rm-subset")
+            n_pairs = gr.Slider(**pairs_slider(ws.reward.available_pairs(src.default()[0])), elem_id="rm-pairs")
+            pairs_time = gr.Markdown(pairs_time_text(ws, DEFAULT_PAIRS, startup_backbone(ws)),
+                                     elem_id="rm-pairs-time", elem_classes="rl-meta")
             use_votes = gr.Checkbox(default_use_votes(), label="Use the class's votes", elem_id="rm-votes",
                                     info="each decisive vote (A or B better) becomes a chosen / rejected pair")
-            startup = ws.settings.reward_backbone or d.backbone  # the operator's choice at start-up is always offered
+            startup = startup_backbone(ws)  # the operator's choice at start-up is always offered
             backbone = gr.Dropdown(list(dict.fromkeys(["minilm", "policy", startup])), value=startup,
                                    allow_custom_value=ws.settings.allow_any_model, label="Backbone",
                                    info="minilm, policy, or a folder / Hub id" if ws.settings.allow_any_model
@@ -121,7 +122,7 @@ def build(ws: Workspace) -> RewardTab:
                                       elem_id="rm-margins")
     gr.Markdown("### Saved reward models")
     models = gr.Dataframe(pd.DataFrame(columns=MODEL_COLUMNS), interactive=False, elem_id="rm-models")
-    with gr.Row(equal_height=True):
+    with gr.Row(equal_height=True, elem_classes="rl-instructor"):
         pick = gr.Dropdown([], label="Model", scale=3, elem_id="rm-pick")
         activate = gr.Button("Make active (PPO optimises the active model)", scale=2, elem_id="rm-activate")
     gr.Markdown("### Playground: score your own replies with the active model")
@@ -136,10 +137,37 @@ def build(ws: Workspace) -> RewardTab:
     timer = gr.Timer(2.0)
     controls = [subset, n_pairs, use_votes, backbone, max_length, use_lora, lora_r, lora_alpha, lora_dropout, targets,
                 lr, epochs, make_active, train, stop, activate]
-    return RewardTab(subset, n_pairs, use_votes, backbone, max_length, use_lora, lora_r, lora_alpha, lora_dropout,
+    return RewardTab(subset, n_pairs, pairs_time, use_votes, backbone, max_length, use_lora, lora_r, lora_alpha, lora_dropout,
                      targets, lr, epochs, train, stop, status, curves, evaluation, margins, models, pick, activate,
                      pg_prompt, pg_reply1, pg_reply2, pg_score, pg_out, timer, gr.State((-1, -1)), controls,
                      make_active)
+
+
+def startup_backbone(ws: Workspace) -> str:
+    return ws.settings.reward_backbone or RewardConfig().backbone
+
+
+def pairs_slider(available: int, value: float | None = None) -> dict:
+    """The training-pairs slider for a subset with `available` pairs: it ends where the data does."""
+    value = DEFAULT_PAIRS if value is None else value
+    return dict(minimum=0, maximum=available, value=min(value, available), step=1 if available < 200 else 20,
+                label=f"hh-rlhf training pairs (of {available:,})")
+
+
+def pairs_time_text(ws: Workspace, n_pairs, backbone) -> str:
+    """How long `n_pairs` pairs take to train, from the newest model saved here (`reward/timing.py`)."""
+    try:
+        n = max(0, int(float(n_pairs)))
+    except (TypeError, ValueError):
+        n = 0
+    return training_time_text(n, last_measurement(ws.reward.models.list(), backbone if isinstance(backbone, str)
+                                                   else None))
+
+
+def subset_changed(ws: Workspace, subset, n_pairs):
+    """Another subset: the slider's end moves to its number of pairs."""
+    available = user_errors(ws.reward.available_pairs, subset)
+    return gr.update(**pairs_slider(available, n_pairs if isinstance(n_pairs, (int, float)) else None))
 
 
 # ----------------------------------------------------------------------------- the actions (UI and API)
@@ -171,18 +199,20 @@ def models_update(ws: Workspace):
     return models_frame(items), gr.update(choices=[m["name"] for m in items], value=models.active, info=info)
 
 
-def refresh(ws: Workspace, seen):
-    """The poll: redraw when the job or the number of saved models changed since `seen`."""
+def refresh(ws: Workspace, seen, n_pairs=DEFAULT_PAIRS, backbone=None):
+    """The poll: redraw when the job or the number of saved models changed since `seen` (a new model is also a new
+    measurement of the training time)."""
     snap = ws.jobs.snapshot("reward")
     n_models = len(ws.reward.models.list()) if snap.state != "running" else seen[1]
     key = (snap.version, n_models)
     if tuple(seen) == key:
-        return seen, *([gr.skip()] * 6)
+        return seen, *([gr.skip()] * 7)
     status = snap.status_line() if snap.state != "idle" else "No training yet: press Train."
     changed = n_models != seen[1] or snap.state in ("done", "stopped")
     table, pick = models_update(ws) if changed else (gr.skip(), gr.skip())
+    timing = pairs_time_text(ws, n_pairs, backbone) if changed else gr.skip()
     return (key, esc(status), curves_figure(snap.data.get("log", [])), evaluation_markdown(snap),
-            margins_figure(snap.data.get("margins", [])), table, pick)
+            margins_figure(snap.data.get("margins", [])), table, pick, timing)
 
 
 def activate_ui(ws: Workspace, name):
@@ -211,9 +241,14 @@ def wire(tab: RewardTab, ws: Workspace, demo: gr.Blocks, panel: UnlockPanel) -> 
     tab.train.click(locked(ws, lambda *values: train_ui(ws, *values)), [*key, *inputs], [tab.status],
                     preprocess=False, **private)
     tab.stop.click(locked(ws, ws.reward.stop), key, None, **private)
-    out = [tab.seen, tab.status, tab.curves, tab.evaluation, tab.margins, tab.models, tab.pick]
-    tab.timer.tick(lambda seen: refresh(ws, seen), [tab.seen], out, show_progress="hidden", **private)
-    demo.load(lambda seen: refresh(ws, seen), [tab.seen], out, show_progress="hidden", **private)
+    out = [tab.seen, tab.status, tab.curves, tab.evaluation, tab.margins, tab.models, tab.pick, tab.pairs_time]
+    poll = [tab.seen, tab.n_pairs, tab.backbone]
+    tab.timer.tick(lambda *v: refresh(ws, *v), poll, out, show_progress="hidden", **private)
+    demo.load(lambda *v: refresh(ws, *v), poll, out, show_progress="hidden", **private)
+    quiet = dict(show_progress="hidden", **private)
+    for changed in (tab.n_pairs.change, tab.backbone.change):  # the slider's change: also a new subset's end
+        changed(lambda n, b: pairs_time_text(ws, n, b), [tab.n_pairs, tab.backbone], [tab.pairs_time], **quiet)
+    tab.subset.change(lambda s, n: subset_changed(ws, s, n), [tab.subset, tab.n_pairs], [tab.n_pairs], **quiet)
     tab.activate.click(locked(ws, lambda name: activate_ui(ws, name)), [*key, tab.pick], [tab.models, tab.pick],
                        **private)
     tab.pg_score.click(lambda p, r1, r2: score(ws, p, r1, r2), [tab.pg_prompt, tab.pg_reply1, tab.pg_reply2],
