@@ -21,9 +21,13 @@ The Anthropic **hh-rlhf** data used here contains offensive and upsetting text *
 to teach models what *not* to say (harmful requests, insults, dangerous advice). Read it as teaching material.
 Continue only if you are fine seeing such text."""
 
-BUNDLED_NOTE = ("Using the **bundled offline set**: benign conversations written by this project in the hh-rlhf format. "
-                "A few prompts ask for something harmful (never in graphic detail), and the assistant politely "
-                "refuses. Start with `--data PATH` or with Hub access to use the real hh-rlhf data.")
+# the instructor reads where the data comes from and how to change it; a student's phone (?view=student) shows one
+# short sentence instead (CSS: .rl-for-instructor / .rl-for-student in ui/common.py)
+BUNDLED_NOTE = ("<span class='rl-for-instructor'>Using the **bundled offline set**: benign conversations written by this "
+                "project in the hh-rlhf format. A few prompts ask for something harmful (never in graphic detail), and "
+                "the assistant politely refuses. Start with <code>--data PATH</code> or with Hub access to use the "
+                "real hh-rlhf data.</span><span class='rl-for-student'>The conversations here are harmless practice "
+                "examples written for this app.</span>")
 
 
 def header_markdown(ws: Workspace) -> str:

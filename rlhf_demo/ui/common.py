@@ -57,6 +57,34 @@ body.rl-student #vote-new {min-height: 60px; font-size: 1.2rem}
 /* a student's phone: straight to the vote (no lesson plan, join panel, instructor field or header details) */
 body.rl-student #rl-header p, body.rl-student #lesson-next, body.rl-student #lesson-go, body.rl-student .rl-classroom,
 body.rl-student #instructor-panel, body.rl-student #decoding-status {display: none}
+/* the student view (?view=student) hides what only the instructor runs: vote filters, the calibration set editor,
+   the training controls of tabs 3-5 (rows and columns marked rl-instructor; PPO's settings column by what it holds) */
+body.rl-student .rl-instructor, body.rl-student #vote-filters, body.rl-student #cal-instructor,
+body.rl-student #ppo-resume, body.rl-student #ppo-discard,
+body.rl-student #rl-tabs .column:has(#ppo-start):not(:has(#ppo-status)) {display: none !important}
+/* what the instructor sees and a student does not: the start-up flags under the data line */
+body.rl-student .rl-for-instructor, body:not(.rl-student) .rl-for-student {display: none}
+/* plots take the width they are given (never more than their own); tables scroll sideways instead of squeezing their columns */
+#rl-tabs [data-testid=matplotlib] {width: 100%}
+#rl-tabs [data-testid=matplotlib] img {max-width: 100%}
+#rl-tabs .table-wrap, #rl-tabs .table-container {overflow-x: auto; max-width: 100%}
+/* phones (under 640 px): every row stacks, each child takes the full width (a table beside its plot was a column of
+   one letter per line); rows that hold only buttons keep them side by side (they wrap at Gradio's 160 px) */
+@media (max-width: 640px) {
+  .row:has(> :not(button)) > *, .row:has(> :not(button)) > .form > * {min-width: 100% !important; flex: 1 1 100% !important}
+  #rl-main .prose table {display: block; overflow-x: auto; max-width: 100%}
+  /* figures of two panels and more: at 366 px their labels were 5 px tall; at 720 px they read, and the plot
+     scrolls sideways inside its full-width box */
+  #rm-curves [data-testid=matplotlib], #ppo-plots [data-testid=matplotlib], #ppo-more-plots [data-testid=matplotlib],
+  #cmp-overopt-plot [data-testid=matplotlib], #cmp-dpo-plot [data-testid=matplotlib],
+  #cmp-frontier-plot [data-testid=matplotlib] {overflow-x: auto; align-items: flex-start}
+  #rm-curves [data-testid=matplotlib] img, #ppo-plots [data-testid=matplotlib] img,
+  #ppo-more-plots [data-testid=matplotlib] img, #cmp-overopt-plot [data-testid=matplotlib] img,
+  #cmp-dpo-plot [data-testid=matplotlib] img, #cmp-frontier-plot [data-testid=matplotlib] img {min-width: 720px}
+  #rm-curves::after, #ppo-plots::after, #ppo-more-plots::after, #cmp-overopt-plot::after, #cmp-dpo-plot::after,
+  #cmp-frontier-plot::after {content: "swipe the plot sideways to see all of it"; display: block; text-align: center;
+    font-size: 0.8rem; opacity: 0.7}
+}
 /* phones: all five tabs fit in 390 px (Gradio moves tabs that do not fit under "...", where nobody finds them);
    the rule applies to the hidden copy Gradio measures too */
 @media (max-width: 720px) {

@@ -80,7 +80,7 @@ def build(ws: Workspace) -> CompareTab:
     gr.Markdown("### 1 · Over-optimisation: the proxy climbs, the gold score turns")
     gr.Markdown(WHY_GOLD)
     pairing = gr.Markdown(elem_id="cmp-pairing")
-    with gr.Row(equal_height=True):
+    with gr.Row(equal_height=True, elem_classes="rl-instructor"):
         gold = gr.Dropdown([], label="Gold reward model", scale=3, elem_id="cmp-gold",
                            info="default: the saved model other than the active one, trained on the most pairs")
         allow_same = gr.Checkbox(False, label="allow gold = proxy (the curves then coincide)", scale=2)
@@ -90,13 +90,13 @@ def build(ws: Workspace) -> CompareTab:
 
     gr.Markdown("### 2 · DPO: preferences straight into the policy")
     gr.Markdown(WHY_DPO)
-    with gr.Row(equal_height=True):
+    with gr.Row(equal_height=True, elem_classes="rl-instructor"):
         beta = gr.Number(d.beta, label="β (DPO's leash to the reference)", minimum=0.01, maximum=5, step=0.05,
                          elem_id="cmp-beta")
         dpo_steps = gr.Slider(1, 64, value=d.max_steps, step=1, label=f"steps ({d.per_device_train_batch_size} pairs each)",
                               elem_id="cmp-dpo-steps")
         use_votes = gr.Checkbox(True, label="add the class's votes")
-    with gr.Row():
+    with gr.Row(elem_classes="rl-instructor"):
         dpo_train = gr.Button("Train DPO", variant="primary", elem_id="cmp-dpo-train")
         dpo_stop = gr.Button("Stop (keeps what is trained)", elem_id="cmp-dpo-stop")
     dpo_status = gr.Markdown(elem_id="cmp-dpo-status")
@@ -106,11 +106,11 @@ def build(ws: Workspace) -> CompareTab:
 
     gr.Markdown("### 3 · Best-of-N and the reward–KL frontier")
     gr.Markdown(WHY_BON)
-    with gr.Row(equal_height=True):
+    with gr.Row(equal_height=True, elem_classes="rl-instructor"):
         ns = gr.CheckboxGroup([str(n) for n in FRONTIER_NS], value=[str(n) for n in FRONTIER_NS],
                               label="best-of-N: N", elem_id="cmp-ns")
         n_prompts = gr.Slider(4, 64, value=FRONTIER_PROMPTS, step=4, label="held-out prompts", elem_id="cmp-prompts")
-    with gr.Row():
+    with gr.Row(elem_classes="rl-instructor"):
         frontier_start = gr.Button("Compute the frontier", variant="primary", elem_id="cmp-frontier")
         frontier_stop = gr.Button("Stop", elem_id="cmp-frontier-stop")
     gr.Markdown("Points: best-of-N for each N, every DPO adapter and every saved PPO checkpoint (save one in tab 4 to "

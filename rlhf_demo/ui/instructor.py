@@ -112,9 +112,29 @@ def wire(panel: UnlockPanel, ws: Workspace, demo: gr.Blocks) -> None:
 
 
 LOCKED_LABEL = " · instructor only"
+LOCKED_INFO = "the instructor runs this"
+
+
+def takes_info(control) -> bool:
+    """Does the component show an info line under its label (a slider, a number, a box, a dropdown)?"""
+    import inspect
+
+    return not isinstance(control, gr.Button) and "info" in inspect.signature(type(control).__init__).parameters
+
+
+def locked_info(info) -> str:
+    """A locked control's info line: its own, then why it is grey."""
+    return f"{info} · {LOCKED_INFO}" if info else LOCKED_INFO
 
 
 def looks(controls: list, unlocked: bool) -> list:
-    """Each control greyed out or not; a locked button also says why, so a student knows it is not broken."""
-    return [gr.update(interactive=unlocked, value=f"{c.value}{'' if unlocked else LOCKED_LABEL}")
-            if isinstance(c, gr.Button) else gr.update(interactive=unlocked) for c in controls]
+    """Each control greyed out or not; a locked one also says why, so a student knows it is not broken: a button in
+    its label ("Start · instructor only"), any other control in its info line ("the instructor runs this")."""
+    def look(c):
+        if isinstance(c, gr.Button):
+            return gr.update(interactive=unlocked, value=f"{c.value}{'' if unlocked else LOCKED_LABEL}")
+        if takes_info(c):
+            return gr.update(interactive=unlocked, info=(c.info or "") if unlocked else locked_info(c.info))
+        return gr.update(interactive=unlocked)
+
+    return [look(c) for c in controls]
