@@ -410,3 +410,17 @@ def test_registry_sweeps_killed_runs_and_never_lists_incomplete_folders(tmp_path
     assert [m["name"] for m in reg.list()] == ["good"] and reg.skipped() == ["half"]
     with pytest.raises(FileNotFoundError):
         reg.set_active("half")
+
+
+def test_a_backbone_with_fewer_positions_than_max_length_trains_and_scores_long_text(tiny_bert, tmp_path):
+    """The default max_length (256) on a backbone with 128 positions crashed at the first evaluation ("expanded size
+    170 must match 128"): the lesson's reward model failed. Inputs are now cut to the backbone's positions, and the
+    saved model cuts them the same way."""
+    long_pairs = [(p + " " + " ".join(["and then"] * 100), c, r) for p, c, r in easy_pairs(24, seed=5)]
+    out = tmp_path / "model"
+    res = train(tiny_cfg(tiny_bert, max_length=256), long_pairs, long_pairs[:8], out)
+    assert res.n_train == 24
+    meta = json.loads((out / META_FILE).read_text())
+    assert meta["config"]["max_length"] == 128
+    scores = load_reward_model(out).score([p for p, _, _ in long_pairs[:3]], [c for _, c, _ in long_pairs[:3]])
+    assert scores.shape == (3,) and torch.isfinite(scores).all()

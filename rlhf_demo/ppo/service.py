@@ -52,7 +52,7 @@ def engine_factory(models: RewardModelRegistry, policy: LoadedPolicy, prompts: C
         from rlhf_demo.ppo.engine import PPOEngine
 
         if reward_name is None:
-            raise ValueError("No active reward model: train one in the Reward model tab first (a few minutes on a CPU).")
+            raise ValueError("No active reward model: train one in the Reward model tab first.")
         reward = models.load(reward_name, policy.device)
         model, tok = policy.fresh_copy()
         return PPOEngine(model, tok, reward, prompts(), config, device=policy.device,

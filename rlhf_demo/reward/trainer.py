@@ -9,7 +9,7 @@ import json
 import math
 import os
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -260,6 +260,9 @@ def train_reward_model(cfg: RewardConfig, train_pairs: Sequence[Pair], eval_pair
     set_seed(cfg.seed)  # before the head is created: same seed, same initial head
     model, tok = load_backbone(ensure_weights(choice))  # a GGUF-backed policy is dequantised on first use
     peft_config = lora_config(cfg, model) if cfg.use_lora else None
+    positions = getattr(model.config, "max_position_embeddings", None)
+    if positions and cfg.max_length > positions:  # a backbone with fewer positions: longer inputs would crash it
+        cfg = replace(cfg, max_length=int(positions))  # (saved so: the loaded model cuts its inputs the same way)
     encoder = ReplyEncoder(tok, cfg.max_length)
     train_ds = _dataset(encoder, train_pairs)
 
