@@ -55,8 +55,17 @@ def lesson_steps(s: LessonState) -> list[Step]:
         Step("Vote before vs after", f"tab 2: did PPO help? ({s.before_after_votes} votes on a checkpoint; the first "
                                      f"answer needs about {BEFORE_AFTER_VOTES})",
              s.before_after_votes >= BEFORE_AFTER_VOTES, "vote"),
-        Step("Compare", "tab 5: PPO against DPO and best-of-N on one reward–KL frontier", s.compared, "compare"),
+        compare_step(s),
     ]
+
+
+def compare_step(s: LessonState) -> Step:
+    """Tab 5 scores every method with the proxy AND a gold model nothing is optimised against: a class with one
+    reward model is sent to tab 3 for the second (trained on more pairs) before the frontier can run."""
+    if s.reward_models < 2 and not s.compared:
+        return Step("Compare", "first train a second reward model in tab 3 on more pairs, not made active: it is the "
+                               "gold model tab 5 checks the proxy against", False, "reward")
+    return Step("Compare", "tab 5: PPO against DPO and best-of-N on one reward–KL frontier", s.compared, "compare")
 
 
 def next_lesson_step(s: LessonState) -> Step | None:

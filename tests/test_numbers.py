@@ -24,6 +24,7 @@ def test_the_ppo_status_and_probes_never_print_minus_zero_kl():
     from rlhf_demo.ui.ppo_view import probe_compare_html
 
     view = SimpleNamespace(probes=[ProbeRow(0, 0, "\n\nHuman: Hi?\n\nAssistant:", "Hello.", 0.5, 0.0),
-                                   ProbeRow(5, 0, "\n\nHuman: Hi?\n\nAssistant:", "Hello.", 0.5, -0.0002)])
+                                   ProbeRow(5, 0, "\n\nHuman: Hi?\n\nAssistant:", "Hello.", 0.5, -0.0002)],
+                           config={})
     html = probe_compare_html(view)
     assert "KL 0.000" in html and "-0.000" not in html

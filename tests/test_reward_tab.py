@@ -67,7 +67,7 @@ def test_class_votes_default_off_on_a_space(monkeypatch):
 # ---------------------------------------------------------------------------------------------- what the tab shows
 from types import SimpleNamespace  # noqa: E402
 
-from rlhf_demo.ui.reward_view import curves_figure, evaluation_markdown, margins_figure, playground_markdown  # noqa: E402
+from rlhf_demo.ui.reward_view import curves_figures, evaluation_markdown, margins_figure, playground_markdown  # noqa: E402
 
 from .fonts import assert_readable  # noqa: E402
 
@@ -79,15 +79,17 @@ LOG = ([{"step": 0, "kind": "eval", "phase": "before", "n": 100, "eval_accuracy"
            "subset_accuracy": 0.66}])
 
 
-@pytest.mark.parametrize("make", [lambda: curves_figure(LOG), lambda: curves_figure([]),
-                                  lambda: margins_figure([0.3, -0.1, 0.5]), lambda: margins_figure([])])
+@pytest.mark.parametrize("make", [lambda: curves_figures(LOG)[0], lambda: curves_figures(LOG)[1],
+                                  lambda: curves_figures([])[0], lambda: margins_figure([0.3, -0.1, 0.5]),
+                                  lambda: margins_figure([])])
 def test_plot_text_is_at_least_14_px_for_a_projector(make):
     assert_readable(make())
 
 
 def test_the_curve_has_every_evaluation_and_says_on_how_many_pairs():
-    fig = curves_figure(LOG)
-    acc = fig.axes[1]
+    loss, acc_fig = curves_figures(LOG)  # two figures: a phone stacks them, each the full width
+    acc = acc_fig.axes[0]
+    assert loss.axes[0].get_title().startswith("loss")
     curve = next(line for line in acc.get_lines() if line.get_label().startswith("held-out (100"))
     assert list(curve.get_xdata()) == [0, 9, 18, 27, 36, 45, 50]  # 7 points, not two joined by a line
     assert list(curve.get_ydata())[-1] == 0.66  # its last point: the same 100 pairs

@@ -17,6 +17,7 @@ from rlhf_demo.ui.ppo_view import (
     before_after_html,
     checkpoints_frame,
     checkpoints_label,
+    main_figures,
     metrics_figure,
     probe_compare_html,
     probe_frame,
@@ -73,7 +74,7 @@ class PPOTab:
     ckpt_name: gr.Textbox
     save: gr.Button
     status: gr.Markdown
-    plots: gr.Plot
+    plots: list  # the four main plots (gr.Plot): score, KL, score − β·KL, score against √KL
     probe_compare: gr.HTML
     probe_table: gr.Dataframe
     samples: gr.HTML
@@ -137,7 +138,11 @@ def build(ws: Workspace) -> PPOTab:
                                    variant="primary", elem_id="ppo-resume", scale=3)
                 discard = gr.Button(DISCARD_LABEL, visible=view.resumable is not None, variant="stop",
                                     elem_id="ppo-discard", scale=1)
-            plots = gr.Plot(label="Metrics per PPO step (TRL's names)", show_label=False, elem_id="ppo-plots")
+            plots = []  # two by two; on a phone the rows stack and each plot is the full width
+            for row in range(2):
+                with gr.Row(elem_classes="rl-plot-row"):
+                    plots += [gr.Plot(show_label=False, elem_id=f"ppo-plot-{2 * row + i}", min_width=300)
+                              for i in range(2)]
             with gr.Accordion("More metrics: entropy, approx KL, clipping, losses, ratio", open=False):
                 more_plots = gr.Plot(show_label=False, elem_id="ppo-more-plots")
             with gr.Row():
@@ -225,7 +230,7 @@ def refresh(ws: Workspace, seen):
     settings = (*settings_values(view.config), ws.ppo.steps_to_run)
     key = (view.version, snap.version, list(settings))
     if list(seen) == key:
-        return seen, *([gr.skip()] * (12 + len(settings)))
+        return seen, *([gr.skip()] * (15 + len(settings)))
     status = status_markdown(view, snap.status_line() if snap.state != "idle" else None, ws.reward.active)
     same_plot = seen[0] == view.version and seen[0] != -1
     same_settings = seen[2] is not None and tuple(seen[2]) == settings
@@ -233,9 +238,10 @@ def refresh(ws: Workspace, seen):
     def plot(draw, *args):
         return gr.skip() if same_plot else draw(*args)
 
-    return (key, status, plot(verdict_markdown, view), plot(metrics_figure, view.history),
-            plot(metrics_figure, view.history, True), plot(probe_compare_html, view), plot(probe_frame, view),
-            plot(before_after_html, view), plot(samples_html, view.samples), plot(checkpoints_frame, view), gr.skip(),
+    figures = main_figures(view.history) if not same_plot else [gr.skip()] * 4
+    return (key, status, plot(verdict_markdown, view), *figures,
+            plot(metrics_figure, view.history), plot(probe_compare_html, view), plot(probe_frame, view),
+            plot(before_after_html, view), plot(samples_html, view.samples, 4, view.config.get("response_length")), plot(checkpoints_frame, view), gr.skip(),
             gr.update(visible=view.resumable is not None, value=resume_label(view.resumable)),
             gr.update(visible=view.resumable is not None),
             *([gr.skip()] * len(settings) if same_settings else settings))
@@ -265,7 +271,7 @@ def wire(tab: PPOTab, ws: Workspace, demo: gr.Blocks, panel: UnlockPanel) -> Non
     tab.save.click(locked(ws, lambda name: on_save(ws, name)), [*key, tab.ckpt_name], [tab.ckpt_name], **private)
     tab.resume.click(locked(ws, lambda: on_resume(ws)), key, [tab.resume], **private)
     tab.discard.click(locked(ws, lambda: on_discard(ws)), key, None, **private)
-    out = [tab.seen, tab.status, tab.verdict, tab.plots, tab.more_plots, tab.probe_compare, tab.probe_table,
+    out = [tab.seen, tab.status, tab.verdict, *tab.plots, tab.more_plots, tab.probe_compare, tab.probe_table,
            tab.before_after, tab.samples, tab.checkpoints, tab.hack_md, tab.resume, tab.discard,
            *(tab.live[f] for f in SETTABLE), tab.steps]
     tab.timer.tick(lambda seen: refresh(ws, seen), [tab.seen], out, show_progress="hidden", **private)

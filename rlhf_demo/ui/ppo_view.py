@@ -56,31 +56,57 @@ def _series(ax, steps: list[int], history: list[dict], key: str, title: str) -> 
     style(ax)
 
 
-def metrics_figure(history: list[dict], more: bool = False):
-    """The PPO metrics per step under TRL's names. Main view: score, KL, score − β·KL and score against √KL (the
-    over-optimisation picture); `more=True`: the six diagnostics (entropy, approx KL, clipping, losses, ratio).
-    Long runs get a smoothed trend line over the faded raw one."""
-    keys = MORE_PLOTS if more else MAIN_PLOTS
-    rows, cols = (2, 3) if more else (2, 2)
-    fig, axes = plt.subplots(rows, cols, figsize=(12, 6.6) if more else (10, 7), dpi=PLOT_DPI)
-    steps = [h.get("step", i + 1) for i, h in enumerate(history)]
-    for ax, (key, title) in zip(axes.flat, keys):
-        _series(ax, steps, history, key, title)
-    if not more:
-        ax = axes.flat[-1]
-        kl = [max(h.get("objective/kl", 0.0), 0.0) ** 0.5 for h in history]
-        sc = [h.get("objective/scores", math.nan) for h in history]
-        points = ax.scatter(kl, sc, c=steps, cmap="viridis", s=30)
-        if history:
-            fig.colorbar(points, ax=ax).ax.tick_params(labelsize=PLOT_PT)
-        ax.set_title("Score against distance (colour = step)", fontsize=PLOT_PT, pad=22)
-        ax.text(0.5, 1.02, "objective/scores vs √objective/kl", transform=ax.transAxes, ha="center", va="bottom",
-                fontsize=SMALL_PT, color="#6b7280")
-        ax.set_xlabel("√KL", fontsize=PLOT_PT)
-        style(ax)
+def _no_steps(ax) -> None:
+    ax.text(0.5, 0.5, "no steps yet", ha="center", va="center", fontsize=PLOT_PT, transform=ax.transAxes)
+
+
+def metric_figure(history: list[dict], key: str, title: str):
+    """One metric per PPO step: its own figure, so the four main plots sit two by two on a projector and stack, each
+    the full width, on a phone."""
+    fig, ax = plt.subplots(figsize=(5.4, 3.9), dpi=PLOT_DPI)
+    _series(ax, [h.get("step", i + 1) for i, h in enumerate(history)], history, key, title)
     if not history:
-        for ax in axes.flat:
-            ax.text(0.5, 0.5, "no steps yet", ha="center", va="center", fontsize=PLOT_PT, transform=ax.transAxes)
+        _no_steps(ax)
+    fig.tight_layout()
+    plt.close(fig)
+    return fig
+
+
+def distance_figure(history: list[dict]):
+    """Score against √KL, one point per step coloured by the step: the over-optimisation picture of a run."""
+    fig, ax = plt.subplots(figsize=(5.4, 3.9), dpi=PLOT_DPI)
+    steps = [h.get("step", i + 1) for i, h in enumerate(history)]
+    kl = [max(h.get("objective/kl", 0.0), 0.0) ** 0.5 for h in history]
+    sc = [h.get("objective/scores", math.nan) for h in history]
+    points = ax.scatter(kl, sc, c=steps, cmap="viridis", s=30)
+    if history:
+        fig.colorbar(points, ax=ax).ax.tick_params(labelsize=PLOT_PT)
+    else:
+        _no_steps(ax)
+    ax.set_title("Score against distance (colour = step)", fontsize=PLOT_PT, pad=22)
+    ax.text(0.5, 1.02, "objective/scores vs √objective/kl", transform=ax.transAxes, ha="center", va="bottom",
+            fontsize=SMALL_PT, color="#6b7280")
+    ax.set_xlabel("√KL", fontsize=PLOT_PT)
+    style(ax)
+    fig.tight_layout()
+    plt.close(fig)
+    return fig
+
+
+def main_figures(history: list[dict]) -> list:
+    """The main view: score, KL, score − β·KL (each per step) and score against √KL, four figures."""
+    return [metric_figure(history, key, title) for key, title in MAIN_PLOTS] + [distance_figure(history)]
+
+
+def metrics_figure(history: list[dict]):
+    """The six diagnostics per step in one figure (behind "More metrics"): entropy, approx KL, clipping, the two
+    losses, the ratio. Long runs get a smoothed trend line over the faded raw one."""
+    fig, axes = plt.subplots(2, 3, figsize=(12, 6.6), dpi=PLOT_DPI)
+    steps = [h.get("step", i + 1) for i, h in enumerate(history)]
+    for ax, (key, title) in zip(axes.flat, MORE_PLOTS):
+        _series(ax, steps, history, key, title)
+        if not history:
+            _no_steps(ax)
     fig.tight_layout()
     plt.close(fig)
     return fig
@@ -96,7 +122,7 @@ def kl_shaded(tokens: list[str], token_kl: list[float], scale: float) -> str:
     return "".join(out)
 
 
-def samples_html(samples: list[dict], limit: int = 4) -> str:
+def samples_html(samples: list[dict], limit: int = 4, cut_at: int | None = None) -> str:
     """The latest replies, each token shaded by its KL. Shown with the k3 estimate ((q/p − 1) − log(q/p), never
     negative) so no token or reply reads "−0.2 KL"; PPO's objective uses the estimator of the config (k1 by default,
     whose sum over one reply can be below zero although the true KL never is)."""
@@ -108,7 +134,7 @@ def samples_html(samples: list[dict], limit: int = 4) -> str:
     for s, tk in zip(samples[:limit], token_kl):
         q = last_question(s["prompt"])
         rows.append(f'<div class="rl-final" style="margin-bottom:8px"><div class="rl-meta">Human: {esc(q[-200:])}</div>'
-                    f'{kl_shaded(s["tokens"], tk, scale)}'
+                    f'{kl_shaded(s["tokens"], tk, scale)}{cut_mark(cut_at) if s.get("cut") else ""}'
                     f'<div class="rl-meta">score {s["score"]:+.3f} · KL {s.get("kl_k3", s["kl"]):.3f}</div></div>')
     return ('<div class="rl-meta">Darker red = larger per-token KL: where the policy now differs most from the frozen '
             f'reference (scale: max {scale:.3f}). KL here is the k3 estimate, never negative.</div>' + "".join(rows))
@@ -132,14 +158,17 @@ def probe_change(p0, pn) -> tuple[str, str]:
     return change_words(pn.score - p0.score, pn.reply == p0.reply and pn.step != p0.step)
 
 
+def cut_mark(limit: int | None) -> str:
+    """What ends a reply the token limit cut: "…" and the limit, named."""
+    what = f"cut at the {limit}-token limit" if limit else "cut at the token limit"
+    return f'… <span class="rl-meta">({what})</span>'
+
+
 def reply_text(reply: str, cut: bool, limit: int | None) -> str:
     """A reply as HTML; one the token limit cut ends with "…" and says so (the stored text has no "…")."""
     if not reply:
         return "<i>(empty)</i>"
-    if not cut:
-        return esc(reply)
-    what = f"cut at the {limit}-token limit" if limit else "cut at the token limit"
-    return f'{esc(reply.rstrip())}… <span class="rl-meta">({what})</span>'
+    return esc(reply.rstrip()) + cut_mark(limit) if cut else esc(reply)
 
 
 def probe_compare_html(view: RunView) -> str:

@@ -15,7 +15,7 @@ from rlhf_demo.ui.common import as_text, error, esc, user_errors
 from rlhf_demo.ui.instructor import UnlockPanel, locked, require
 from rlhf_demo.ui.reward_view import (
     MODEL_COLUMNS,
-    curves_figure,
+    curves_figures,
     evaluation_markdown,
     margins_figure,
     models_frame,
@@ -49,7 +49,7 @@ class RewardTab:
     train: gr.Button
     stop: gr.Button
     status: gr.Markdown
-    curves: gr.Plot
+    curves: list  # two gr.Plot: the loss, the accuracy
     evaluation: gr.Markdown
     margins: gr.Plot
     models: gr.Dataframe
@@ -114,7 +114,8 @@ def build(ws: Workspace) -> RewardTab:
                 stop = gr.Button("Stop", variant="stop", elem_id="rm-stop")
         with gr.Column(scale=3):
             status = gr.Markdown("No training yet.", elem_id="rm-status")
-            curves = gr.Plot(label="Live training curves", show_label=False, elem_id="rm-curves")
+            with gr.Row(elem_id="rm-curves"):  # side by side; stacked, each the full width, on a phone
+                curves = [gr.Plot(show_label=False, elem_id=f"rm-curve-{what}", min_width=300) for what in ("loss", "acc")]
             with gr.Row():
                 evaluation = gr.Markdown(elem_id="rm-eval", min_width=320)
                 with gr.Column(min_width=320):  # beside the table on a wide screen, under it on a phone
@@ -206,12 +207,12 @@ def refresh(ws: Workspace, seen, n_pairs=DEFAULT_PAIRS, backbone=None):
     n_models = len(ws.reward.models.list()) if snap.state != "running" else seen[1]
     key = (snap.version, n_models)
     if tuple(seen) == key:
-        return seen, *([gr.skip()] * 7)
+        return seen, *([gr.skip()] * 8)
     status = snap.status_line() if snap.state != "idle" else "No training yet: press Train."
     changed = n_models != seen[1] or snap.state in ("done", "stopped")
     table, pick = models_update(ws) if changed else (gr.skip(), gr.skip())
     timing = pairs_time_text(ws, n_pairs, backbone) if changed else gr.skip()
-    return (key, esc(status), curves_figure(snap.data.get("log", [])), evaluation_markdown(snap),
+    return (key, esc(status), *curves_figures(snap.data.get("log", [])), evaluation_markdown(snap),
             margins_figure(snap.data.get("margins", [])), table, pick, timing)
 
 
@@ -241,7 +242,7 @@ def wire(tab: RewardTab, ws: Workspace, demo: gr.Blocks, panel: UnlockPanel) -> 
     tab.train.click(locked(ws, lambda *values: train_ui(ws, *values)), [*key, *inputs], [tab.status],
                     preprocess=False, **private)
     tab.stop.click(locked(ws, ws.reward.stop), key, None, **private)
-    out = [tab.seen, tab.status, tab.curves, tab.evaluation, tab.margins, tab.models, tab.pick, tab.pairs_time]
+    out = [tab.seen, tab.status, *tab.curves, tab.evaluation, tab.margins, tab.models, tab.pick, tab.pairs_time]
     poll = [tab.seen, tab.n_pairs, tab.backbone]
     tab.timer.tick(lambda *v: refresh(ws, *v), poll, out, show_progress="hidden", **private)
     demo.load(lambda *v: refresh(ws, *v), poll, out, show_progress="hidden", **private)

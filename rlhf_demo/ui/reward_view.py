@@ -18,10 +18,11 @@ MODEL_COLUMNS = ["active", "name", "trained on", "backbone", "eval accuracy", "p
 FONT = {"title": 12.5, "label": 11.5, "tick": 10.5, "legend": 10.5}  # points; at PLOT_DPI 14.6 px and up (plots.py)
 
 
-def curves_figure(log: list[dict]):
-    """Training loss/accuracy (every logged step) and the held-out evaluation curve: every K steps on a subset of the
-    held-out pairs (also before training and at the end), and all of them at the end (the title says how many)."""
-    fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 3.8), dpi=PLOT_DPI)
+def curves_figures(log: list[dict]) -> list:
+    """Two figures: the loss, and the accuracy: of every logged training batch, and the held-out evaluation curve
+    (every K steps on a subset of the held-out pairs, also before training and at the end, and all of them at the
+    end; the title says how many). Two figures, not two panels of one, so that a phone stacks them full width."""
+    (fig1, a1), (fig2, a2) = (plt.subplots(figsize=(5.4, 3.8), dpi=PLOT_DPI) for _ in range(2))
     tr = [r for r in log if r.get("kind") == "train"]
     ev = [r for r in log if r.get("kind") == "eval"]
     # the curve: one set of pairs throughout (the "after" row carries that subset's accuracy too)
@@ -52,9 +53,10 @@ def curves_figure(log: list[dict]):
             a.legend(fontsize=FONT["legend"], frameon=False)
         else:
             a.text(0.5, 0.5, "no training yet", ha="center", va="center", transform=a.transAxes, fontsize=FONT["label"])
-    fig.tight_layout()
-    plt.close(fig)
-    return fig
+    for fig in (fig1, fig2):
+        fig.tight_layout()
+        plt.close(fig)
+    return [fig1, fig2]
 
 
 def margins_figure(margins: list[float]):
