@@ -49,6 +49,14 @@ def serve(settings):
     return f"http://127.0.0.1:{port}/", ws, demo
 
 
+def class_settings(data_dir, key: str, **extra):
+    """A class on demo day: the bundled set, the tiny policy, an instructor key (`extra`: more `Settings` fields)."""
+    from rlhf_demo.instructor import key_digest
+    from rlhf_demo.settings import Settings
+
+    return Settings(offline=True, policy="tiny", instructor_key_sha256=key_digest(key), data_dir=data_dir, **extra)
+
+
 @pytest.fixture(scope="session")
 def app_server(tmp_path_factory, sample_path):
     """The real app on the real sample (tiny policy): yields (url, workspace)."""

@@ -16,7 +16,7 @@ from gradio_client import Client
 from rlhf_demo.lesson import BEFORE_AFTER_VOTES, VOTES_FOR_A_RANKING
 
 from .browser import chromium_pages, set_number
-from .conftest import ARTIFACTS, serve
+from .conftest import ARTIFACTS, class_settings, serve
 from .test_browser_lock import unlock
 from .test_phone_layout import narrow_text_elements
 
@@ -31,12 +31,8 @@ HEAD_TO_HEAD = re.compile(r"ppo-step2 beat base-t0\.7 in \d+ % of (\d+) votes? \
 @pytest.fixture(scope="module")
 def lesson_app(tmp_path_factory, tiny_bert):
     """A fresh class: the bundled set, the tiny policy, a tiny reward backbone (seconds to train), an instructor key."""
-    from rlhf_demo.instructor import key_digest
-    from rlhf_demo.settings import Settings
-
-    url, ws, demo = serve(Settings(offline=True, policy="tiny", reward_backbone=tiny_bert, allow_any_model=True,
-                                   instructor_key_sha256=key_digest(KEY),
-                                   data_dir=tmp_path_factory.mktemp("rlhf_lesson")))
+    url, ws, demo = serve(class_settings(tmp_path_factory.mktemp("rlhf_lesson"), KEY, reward_backbone=tiny_bert,
+                                         allow_any_model=True))
     yield url, ws
     demo.close()
 

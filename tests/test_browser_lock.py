@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from .browser import chromium_pages
-from .conftest import ARTIFACTS, serve
+from .conftest import ARTIFACTS, class_settings, serve
 
 pytestmark = pytest.mark.browser
 
@@ -15,11 +15,7 @@ KEY = "owl-lantern-42"
 
 @pytest.fixture(scope="module")
 def locked_app(tmp_path_factory):
-    from rlhf_demo.instructor import key_digest
-    from rlhf_demo.settings import Settings
-
-    url, ws, demo = serve(Settings(offline=True, policy="tiny", instructor_key_sha256=key_digest(KEY),
-                                   data_dir=tmp_path_factory.mktemp("rlhf_data_locked")))
+    url, ws, demo = serve(class_settings(tmp_path_factory.mktemp("rlhf_data_locked"), KEY))
     yield url, ws
     demo.close()
 

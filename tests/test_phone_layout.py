@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from .browser import chromium_page
-from .conftest import ARTIFACTS, serve
+from .conftest import ARTIFACTS, class_settings, serve
 
 pytestmark = pytest.mark.browser
 
@@ -76,11 +76,7 @@ INSTRUCTOR_SECTIONS = ["#vote-filters", "#cal-instructor", "#rm-train", "#rm-pai
 @pytest.fixture(scope="module")
 def locked_bundled_app(tmp_path_factory):
     """`bundled_app` with an instructor key: what a class sees on demo day."""
-    from rlhf_demo.instructor import key_digest
-    from rlhf_demo.settings import Settings
-
-    url, ws, demo = serve(Settings(offline=True, policy="tiny", instructor_key_sha256=key_digest(KEY),
-                                   data_dir=tmp_path_factory.mktemp("rlhf_data_phone")))
+    url, ws, demo = serve(class_settings(tmp_path_factory.mktemp("rlhf_data_phone"), KEY))
     yield url, ws
     demo.close()
 

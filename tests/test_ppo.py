@@ -273,8 +273,10 @@ def test_step_zero_policy_is_the_reference_and_values_are_zero():
     assert m["policy/approxkl_avg"] < 1e-8 and m["policy/clipfrac_avg"] == 0.0
     assert len(result.samples) == 16
     for sample in result.samples:
-        assert set(sample) == {"prompt", "response", "score", "raw_score", "kl", "kl_k3", "tokens", "token_kl",
+        assert set(sample) == {"prompt", "response", "score", "raw_score", "kl", "kl_k3", "cut", "tokens", "token_kl",
                                "token_kl_k3"}
+        # cut: no stop token, so the reply ran into the token limit (the UI ends it with "…")
+        assert sample["cut"] == ("<eos>" not in sample["tokens"]) and (not sample["cut"] or len(sample["tokens"]) == L)
         assert sample["prompt"] in PROMPTS
         assert len(sample["tokens"]) == len(sample["token_kl"]) >= 1
         assert max(abs(k) for k in sample["token_kl"]) < 1e-4
