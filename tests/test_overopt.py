@@ -202,3 +202,22 @@ def test_a_session_evaluates_at_step_zero_every_k_steps_and_at_the_end_and_keeps
     assert [e["step"] for e in evals] == [0, 2] and restarted.view().gold_name is None
     assert all(e["gold_raw"] is None and len(e["proxy_scores"]) == len(PROMPTS) for e in evals)
     assert overopt_curve(evals) == []
+
+
+def test_the_eta_counts_the_held_out_evaluations_still_to_come(tmp_path):
+    """A 5-step SmolLM2 run once promised 9 s at step 4, then took 29 s: step 5 also scores 32 held-out replies.
+    The ETA now adds each evaluation to come (as long as the last one took), the run's final one included."""
+    etas = []
+
+    class Recording(Ctx):
+        def update(self, **kw):
+            if "step" in kw:
+                etas.append((kw["eta_s"], run._eval_seconds))  # (the promise, the last evaluation's seconds)
+
+    run = PPORun(make_engine=lambda cfg, reward_name=None: make_engine(0), checkpoint_dir=tmp_path / "ck",
+                 probe_prompts=tuple(PROMPTS[:1]), probe_every=100, eval_prompts=tuple(PROMPTS), eval_every=2,
+                 config=PPOConfig())
+    run.train(Recording(), 5)  # evaluations at steps 0, 2, 4 and the final one at 5
+    eta, last_eval = etas[-1]
+    assert last_eval > 0 and eta == pytest.approx(last_eval)  # no step left, the final evaluation still to come
+    assert [e["step"] for e in run.view().evals] == [0, 2, 4, 5]

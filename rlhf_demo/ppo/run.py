@@ -140,6 +140,7 @@ class PPORun:
         self._probes: list[ProbeRow] = []
         self._evals: list[dict] = []
         self._gold: tuple[str, object] | None = None
+        self._eval_seconds = 0.0  # how long the last held-out evaluation took (the ETA counts the ones to come)
         # the checkpoints on disk, complete ones only (a save killed midway left a temporary folder: swept);
         # skipped_checkpoints names the folders that are not complete checkpoints (never listed)
         # refused_checkpoints: name -> why, for the complete ones whose weights are NaN or infinite (never listed)
@@ -231,13 +232,14 @@ class PPORun:
         gold = self._gold
         row = evaluate_gold(engine, None if gold is None else gold[1], list(self.eval_prompts),
                             gold_name=None if gold is None else gold[0])
+        self._eval_seconds = time.perf_counter() - t0
         with self._lock:
             if self._evals and self._evals[-1]["step"] == row["step"]:
                 self._evals[-1] = row  # the same policy scored again (now with a gold model): one row per step
             else:
                 self._evals.append(row)
             self._version += 1
-        return time.perf_counter() - t0
+        return self._eval_seconds
 
     def _step_zero(self, ctx, engine) -> str:
         """Before the first step of a run (or after the gold model changed): the reward normalisation and the probes
@@ -257,12 +259,19 @@ class PPORun:
             parts.append(f"held-out replies {self._record_eval(engine):.0f} s")
         return f"step 0 took {', '.join(parts)}; " if parts else ""
 
-    def _eta(self, step_seconds: list[float], eval_seconds: float, done: int, n_steps: int, step: int) -> float | None:
+    def _eta(self, step_seconds: list[float], done: int, n_steps: int, step: int) -> float | None:
         """Seconds left, from the steps measured in this run (the first is left out once there are others: it pays
-        first-call overheads) plus the held-out evaluations still to come."""
-        evals_left = sum(1 for k in range(step + 1, step + n_steps - done + 1) if k % self.eval_every == 0)
+        first-call overheads) plus the held-out evaluations still to come (each as long as the last one took),
+        the final one included."""
+        if not self.eval_prompts:
+            evals_left = 0
+        else:
+            last = step + n_steps - done
+            evals_left = sum(1 for k in range(step + 1, last + 1) if k % self.eval_every == 0)
+            evals_left += last % self.eval_every != 0  # the run always ends with one
         return eta_seconds(step_seconds, [1.0] * len(step_seconds), n_steps - done,
-                           warmup=1 if len(step_seconds) > 1 else 0, evals_left=evals_left, eval_seconds=eval_seconds)
+                           warmup=1 if len(step_seconds) > 1 else 0, evals_left=evals_left,
+                           eval_seconds=self._eval_seconds)
 
     def train(self, ctx, n_steps: int) -> dict:
         """The background job: `n_steps` PPO steps, probes every K steps, live progress and a measured ETA to `ctx`."""
@@ -273,7 +282,7 @@ class PPORun:
         first = self._step_zero(ctx, engine)
         ctx.update(message=f"{first}step {engine.step_count + 1}: the first rollout (sample {engine.config.batch_size} "
                            "replies, score them, update the policy)", eta_s=None, eta_at=time.time())
-        done, step_seconds, eval_seconds = 0, [], 0.0
+        done, step_seconds = 0, []
         t0 = time.perf_counter()
         try:
             for i in range(n_steps):
@@ -295,14 +304,14 @@ class PPORun:
                     self._record_probes(engine)
                 spent_on_eval = 0.0
                 if engine.step_count % self.eval_every == 0:
-                    eval_seconds = spent_on_eval = self._record_eval(engine)
+                    spent_on_eval = self._record_eval(engine)
                 step_seconds.append(time.perf_counter() - t_step - spent_on_eval)  # the step and its probes
                 if time.perf_counter() - self._last_autosave >= self.autosave_seconds:
                     self.autosave()
                 ctx.update(progress=done / n_steps,
                            message=f"step {engine.step_count}: score {m['objective/scores']:+.3f}, KL {fixed(m['objective/kl'])}",
                            step=engine.step_count, eta_at=time.time(),
-                           eta_s=self._eta(step_seconds, eval_seconds, done, n_steps, engine.step_count))
+                           eta_s=self._eta(step_seconds, done, n_steps, engine.step_count))
             if engine.step_count % self.probe_every != 0:
                 self._record_probes(engine)  # always end with the policy's current replies
             if self._evals and self._evals[-1]["step"] != engine.step_count:
