@@ -208,7 +208,7 @@ def refresh(ws: Workspace, seen, n_pairs=DEFAULT_PAIRS, backbone=None):
     key = (snap.version, n_models)
     if tuple(seen) == key:
         return seen, *([gr.skip()] * 8)
-    status = snap.status_line() if snap.state != "idle" else "No training yet: press Train."
+    status = snap.status_line() if snap.state != "idle" else "No reward model trained in this session yet."
     changed = n_models != seen[1] or snap.state in ("done", "stopped")
     table, pick = models_update(ws) if changed else (gr.skip(), gr.skip())
     timing = pairs_time_text(ws, n_pairs, backbone) if changed else gr.skip()
