@@ -83,7 +83,7 @@ class Workspace:
     @property
     def contestants(self) -> ContestantRegistry:
         from rlhf_demo.arena.contestants import arena_contestants
-        from rlhf_demo.ppo.run import scan_checkpoints
+        from rlhf_demo.ppo.saved import scan_checkpoints
 
         return self._once("contestants", lambda: arena_contestants(
             self.policy.id, self.policy_choice.path, scan_checkpoints(self.checkpoint_dir)[0], self.dpo.adapters()))

@@ -6,9 +6,10 @@ model), and keeps, across Start / Pause / Stop and until Reset:
     history   one metrics row per PPO step (TRL's names), for the live plots
     samples   the latest step's replies, with the per-token KL of each generated token
     probes    replies to a fixed set of probe prompts, re-generated with a fixed seed at step 0 and every K steps
-    evals     with a gold reward model: held-out prompts scored by the proxy AND the gold model, and their KL, at
-              step 0 and every K steps (`overopt.py`: the over-optimisation curves)
-    checkpoints  LoRA adapters saved on request (each becomes an arena contestant)
+    evals     held-out prompts, their replies scored by the proxy (and the gold model, when there is one) with their
+              KL, at step 0, every K steps and at the end: the verdict (`verdict.py`), the before/after panel and the
+              over-optimisation curves (`overopt.py`)
+    checkpoints  LoRA adapters saved on request (each becomes an arena contestant; `saved.py` reads them back)
 
 `train(ctx, n_steps)` is the background job (see `jobs.py`): it checks the stop/pause flags between steps, and the
 engine checks the stop flag after every optimiser step, so a Stop always leaves a consistent policy that can be saved.
@@ -24,7 +25,6 @@ import re
 import shutil
 import threading
 import time
-import uuid
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Callable
@@ -32,8 +32,8 @@ from typing import Callable
 from rlhf_demo.jobs import eta_seconds
 from rlhf_demo.numbers import fixed
 from rlhf_demo.ppo.config import LIVE_FIELDS, STATE_FILE, PPOConfig
+from rlhf_demo.ppo.saved import AUTOSAVE_RE, autosaves_by_run, new_run_id, newest_other_run, scan_checkpoints
 from rlhf_demo.settings import NAME_RULE, shorten, valid_name
-from rlhf_demo.storage import complete_folders, sweep_temporaries
 
 PROBE_PROMPTS = (  # benign, fixed: the class watches these replies change
     "\n\nHuman: How do I make a good cup of tea?\n\nAssistant:",
@@ -41,14 +41,6 @@ PROBE_PROMPTS = (  # benign, fixed: the class watches these replies change
     "\n\nHuman: What should I pack for a weekend hiking trip?\n\nAssistant:",
     "\n\nHuman: My neighbour is noisy at night. What can I do?\n\nAssistant:",
 )
-
-# an autosave folder: run-<run id>-step<K>-<ns> (older apps wrote run-step<K>-<ns>: each such folder is its own run)
-AUTOSAVE_RE = re.compile(r"run-(?:(?P<run>[0-9a-f]{12})-)?step(?P<step>\d+)-(?P<ns>\d+)")
-
-
-def new_run_id() -> str:
-    return uuid.uuid4().hex[:12]
-
 
 @dataclass
 class ProbeRow:
@@ -80,34 +72,6 @@ class RunView:
     gold_name: str | None = None  # the gold model of the newest row (None: no gold; `overopt.gold_rows`)
     skipped_checkpoints: list[str] = field(default_factory=list)  # folders that are no complete checkpoint
     refused_checkpoints: dict[str, str] = field(default_factory=dict)  # name -> why (NaN or infinite weights)
-
-
-def scan_checkpoints(checkpoint_dir: Path, refused: dict[str, str] | None = None) -> tuple[list[dict], list[str]]:
-    """(the complete checkpoints under `checkpoint_dir`, oldest first; the names of folders left out). Temporary
-    folders of killed saves are swept; a folder without the completion marker (or with an unreadable one) is never
-    listed. With a `refused` dict, the adapter weights are read too: a checkpoint whose weights are NaN or infinite
-    (or unreadable) is never listed either, and `refused[name]` says why."""
-    sweep_temporaries(checkpoint_dir)
-    complete, skipped = complete_folders(checkpoint_dir, STATE_FILE)
-    rows = []
-    for d in complete:
-        try:
-            state = json.loads((d / STATE_FILE).read_text())
-        except (OSError, ValueError):
-            skipped.append(d.name)
-            continue
-        if refused is not None:
-            from rlhf_demo.models.weights import saved_weights_problem
-
-            weights = d / "adapter_model.safetensors"
-            problem = saved_weights_problem(weights) if weights.is_file() else None
-            if problem is not None:
-                refused[d.name] = problem
-                continue
-        rows.append({"name": d.name, "path": str(d), "step": state.get("step"), "score": state.get("score"),
-                     "kl": state.get("kl"), "saved": state.get("saved", ""), "uid": state.get("adapter_sha256", ""),
-                     "reward_name": state.get("reward_name")})
-    return sorted(rows, key=lambda r: (r["saved"], r["name"])), skipped
 
 
 @dataclass
@@ -152,7 +116,7 @@ class PPORun:
         self._run_id = new_run_id()
         # another run saved on disk (the newest one): a restart interrupted it, or a Reset or Resume set it aside. The
         # tab and /ppo_status offer it until it is resumed or discarded: starting a new run never deletes it
-        self.resumable: dict | None = self._find_autosave()
+        self.resumable: dict | None = newest_other_run(self.autosave_dir, self._run_id)
         self._version = 0
         self._pending: dict = {}  # live changes not yet handed to the engine (applied between steps)
 
@@ -334,7 +298,7 @@ class PPORun:
                 self._engine.reset()
             self._history, self._samples, self._probes, self._evals = [], [], [], []
             self._run_id, self._unsaved_steps = new_run_id(), 0  # a new run: its autosaves start their own folders
-            self.resumable = self._find_autosave()
+            self.resumable = newest_other_run(self.autosave_dir, self._run_id)
             self._version += 1
 
     # -- autosave and resume ------------------------------------------------------------------------
@@ -355,32 +319,10 @@ class PPORun:
                                optimizer=True)
             self._unsaved_steps = 0
             self._last_autosave = time.perf_counter()
-            for old in self._autosaves().get(self._run_id, []):
+            for old in autosaves_by_run(self.autosave_dir).get(self._run_id, []):
                 if old["path"] != str(path):
                     shutil.rmtree(old["path"], ignore_errors=True)
             return path
-
-    def _autosaves(self) -> dict[str, list[dict]]:
-        """The complete autosaves on disk by run id, each run's oldest first."""
-        runs: dict[str, list[dict]] = {}
-        if self.autosave_dir is None:
-            return runs
-        for row in scan_checkpoints(self.autosave_dir)[0]:
-            m = AUTOSAVE_RE.fullmatch(row["name"])
-            if m is not None:
-                runs.setdefault(m["run"] or row["name"], []).append({**row, "run": m["run"] or row["name"],
-                                                                     "ns": int(m["ns"])})
-        for saves in runs.values():
-            saves.sort(key=lambda r: r["ns"])
-        return runs
-
-    def _find_autosave(self) -> dict | None:
-        """The newest save of the most recently saved run other than this one's (None: there is none)."""
-        others = [saves[-1] for run, saves in self._autosaves().items() if run != self._run_id]
-        if not others:
-            return None
-        latest = max(others, key=lambda r: r["ns"])
-        return {k: latest[k] for k in ("path", "step", "saved", "reward_name", "run")}
 
     def discard(self) -> dict:
         """Delete the run offered for resuming (every save of it); the next older one, if any, is offered then.
@@ -389,9 +331,9 @@ class PPORun:
             saved = self.resumable
             if saved is None:
                 raise ValueError("There is no saved run to discard.")
-            for row in self._autosaves().get(saved["run"], []):
+            for row in autosaves_by_run(self.autosave_dir).get(saved["run"], []):
                 shutil.rmtree(row["path"], ignore_errors=True)
-            self.resumable = self._find_autosave()
+            self.resumable = newest_other_run(self.autosave_dir, self._run_id)
             self._version += 1
             return saved
 
@@ -423,7 +365,7 @@ class PPORun:
             self._probes = [ProbeRow(**p) for p in run["probes"]]
             self._evals = run.get("evals", [])  # runs saved before gold evaluation existed have none
             self._run_id = saved["run"]  # this object holds that run now: its next autosave replaces these saves
-            self.resumable = self._find_autosave()  # the run held before (if saved) is offered in its place
+            self.resumable = newest_other_run(self.autosave_dir, self._run_id)  # the run held before (if saved) is offered in its place
             self._unsaved_steps = 0
             self._version += 1
             return saved
