@@ -10,9 +10,11 @@ from rlhf_demo.ui.compare_view import (
     frontier_figure,
     frontier_frame,
     frontier_markdown,
-    overopt_figure,
+    overopt_figures,
     overopt_markdown,
 )
+
+from .fonts import assert_readable
 
 
 def ev(step, kl, proxy, gold):
@@ -35,16 +37,18 @@ def test_the_verdict_says_gold_turned_down_and_names_the_drift():
 
 
 def test_the_over_optimisation_figure_draws_both_curves_and_the_drift_panels():
-    fig = overopt_figure(EVALS, HISTORY)
-    main, length, entropy = fig.axes[:3]
+    figs = overopt_figures(EVALS, HISTORY)  # three figures: a phone stacks them, each the full width
+    main, length, entropy = (fig.axes[0] for fig in figs)
+    assert entropy.get_title().startswith("entropy")
     labels = [line.get_label() for line in main.get_lines()]
     assert "proxy (optimised)" in labels and "gold (only watched)" in labels
     gold = next(line for line in main.get_lines() if line.get_label() == "gold (only watched)")
     assert list(gold.get_xdata()) == [0.0, 1.0, 2.0, 3.0]  # √KL
     assert list(gold.get_ydata()) == [0.0, 0.8, 1.0, 0.4]
     assert list(length.get_lines()[0].get_ydata()) == [10, 10, 10, 13, 16, 17, 17, 17]
-    empty = overopt_figure([], [])
-    assert "appear when PPO runs" in " ".join(t.get_text() for t in empty.axes[0].texts)
+    empty = overopt_figures([], [])
+    assert "appear when PPO runs" in " ".join(t.get_text() for t in empty[0].axes[0].texts)
+    assert all("no PPO steps yet" in [t.get_text() for t in fig.axes[0].texts] for fig in empty[1:])
 
 
 ROWS = [{"method": "best-of-n", "name": "best-of-1", "n": 1, "kl": 0.0, "kl_measured": 0.0, "proxy": 0.0, "gold": 0.0,
@@ -81,3 +85,10 @@ def test_dpo_curves_and_adapter_table():
     frame = dpo_frame([{"name": "dpo-1", "beta": 0.1, "steps": 2, "pairs": 8, "loss": 0.65, "accuracy": 0.75,
                         "margin": 0.1, "seconds": 12.3}])
     assert frame.iloc[0]["name"] == "dpo-1" and frame.iloc[0]["reward accuracy"] == 0.75
+
+
+def test_the_over_optimisation_figures_read_on_a_projector():
+    """Every text of the three figures, the step labels on the gold curve included (9 pt, 12.5 px before), is at
+    least 14 px tall."""
+    for fig in overopt_figures(EVALS, HISTORY):
+        assert_readable(fig)

@@ -75,12 +75,11 @@ body.rl-student .rl-for-instructor, body:not(.rl-student) .rl-for-student {displ
   #rl-main .prose table {display: block; overflow-x: auto; max-width: 100%}
   /* figures of two panels and more: at 366 px their labels were 5 px tall; at 720 px they read, and the plot
      scrolls sideways inside its full-width box */
-  #ppo-more-plots [data-testid=matplotlib],
-  #cmp-overopt-plot [data-testid=matplotlib], #cmp-dpo-plot [data-testid=matplotlib],
+  #ppo-more-plots [data-testid=matplotlib], #cmp-dpo-plot [data-testid=matplotlib],
   #cmp-frontier-plot [data-testid=matplotlib] {overflow-x: auto; align-items: flex-start}
-  #ppo-more-plots [data-testid=matplotlib] img, #cmp-overopt-plot [data-testid=matplotlib] img,
+  #ppo-more-plots [data-testid=matplotlib] img,
   #cmp-dpo-plot [data-testid=matplotlib] img, #cmp-frontier-plot [data-testid=matplotlib] img {min-width: 720px}
-  #ppo-more-plots::after, #cmp-overopt-plot::after, #cmp-dpo-plot::after,
+  #ppo-more-plots::after, #cmp-dpo-plot::after,
   #cmp-frontier-plot::after {content: "swipe the plot sideways to see all of it"; display: block; text-align: center;
     font-size: 0.8rem; opacity: 0.7}
 }

@@ -15,7 +15,7 @@ from rlhf_demo.ui.compare_view import (
     frontier_figure,
     frontier_frame,
     frontier_markdown,
-    overopt_figure,
+    overopt_figures,
     overopt_markdown,
 )
 from rlhf_demo.ui.instructor import UnlockPanel, locked, require
@@ -51,7 +51,7 @@ class CompareTab:
     allow_same: gr.Checkbox
     set_gold: gr.Button
     overopt_md: gr.Markdown
-    overopt_plot: gr.Plot
+    overopt_plots: list  # gr.Plot: proxy vs gold against √KL, reply length, entropy
     beta: gr.Number
     dpo_steps: gr.Slider
     use_votes: gr.Checkbox
@@ -86,7 +86,10 @@ def build(ws: Workspace) -> CompareTab:
         allow_same = gr.Checkbox(False, label="allow gold = proxy (the curves then coincide)", scale=2)
         set_gold = gr.Button("Use as gold", scale=1, elem_id="cmp-set-gold")
     overopt_md = gr.Markdown(elem_id="cmp-overopt-md")
-    overopt_plot = gr.Plot(label="Proxy vs gold, reply length and entropy", show_label=False, elem_id="cmp-overopt-plot")
+    overopt_plots = [gr.Plot(label="Proxy vs gold", show_label=False, elem_id="cmp-overopt-plot")]
+    with gr.Row():  # side by side; stacked, each the full width, on a phone
+        overopt_plots += [gr.Plot(show_label=False, elem_id=f"cmp-{what}-plot", min_width=300)
+                          for what in ("length", "entropy")]
 
     gr.Markdown("### 2 · DPO: preferences straight into the policy")
     gr.Markdown(WHY_DPO)
@@ -122,7 +125,7 @@ def build(ws: Workspace) -> CompareTab:
     timer = gr.Timer(3.0)
     controls = [gold, allow_same, set_gold, beta, dpo_steps, use_votes, dpo_train, dpo_stop, ns, n_prompts,
                 frontier_start, frontier_stop]
-    return CompareTab(pairing, gold, allow_same, set_gold, overopt_md, overopt_plot, beta, dpo_steps, use_votes,
+    return CompareTab(pairing, gold, allow_same, set_gold, overopt_md, overopt_plots, beta, dpo_steps, use_votes,
                       dpo_train, dpo_stop, dpo_status, dpo_plot, dpo_table, ns, n_prompts, frontier_start,
                       frontier_stop, frontier_status, frontier_plot, frontier_table, timer, gr.State(None), controls)
 
@@ -184,7 +187,7 @@ def wire(tab: CompareTab, ws: Workspace, demo: gr.Blocks, panel: UnlockPanel) ->
         dropdown = gr.update(choices=[m["name"] for m in models], value=gold) if models_changed else gr.skip()
         return (list(stamp), pairing, dropdown,
                 overopt_markdown(view.evals, view.history, view.config.get("response_length"), s.eval_every),
-                overopt_figure(view.evals, view.history),
+                *overopt_figures(view.evals, view.history),
                 job_line("dpo", "No DPO run yet in this session: press *Train DPO*."), dpo_figure(dpo_log),
                 dpo_frame(ws.dpo.adapters()),
                 job_line("frontier", "") + ("  \n" if front.state != "idle" else "") + frontier_markdown(result),
@@ -202,7 +205,7 @@ def wire(tab: CompareTab, ws: Workspace, demo: gr.Blocks, panel: UnlockPanel) ->
     tab.frontier_start.click(locked(ws, lambda ns, n: start_frontier(ws, ns, n)), [*key, tab.ns, tab.n_prompts],
                              [tab.frontier_status], **private)
     tab.frontier_stop.click(locked(ws, ws.frontier.stop), key, [tab.frontier_status], **private)
-    out = [tab.seen, tab.pairing, tab.gold, tab.overopt_md, tab.overopt_plot, tab.dpo_status, tab.dpo_plot,
+    out = [tab.seen, tab.pairing, tab.gold, tab.overopt_md, *tab.overopt_plots, tab.dpo_status, tab.dpo_plot,
            tab.dpo_table, tab.frontier_status, tab.frontier_plot, tab.frontier_table]
     tab.timer.tick(refresh, [tab.seen], out, show_progress="hidden", **private)
     demo.load(refresh, [tab.seen], out, show_progress="hidden", **private)

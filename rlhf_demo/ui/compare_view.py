@@ -9,7 +9,7 @@ import pandas as pd
 
 from rlhf_demo.ppo.overopt import EVAL_PROMPTS, drift_flags, gold_peak, overopt_curve
 from rlhf_demo.ui.common import esc
-from rlhf_demo.ui.plots import PLOT_DPI, PLOT_PT, plt, style
+from rlhf_demo.ui.plots import PLOT_DPI, PLOT_PT, SMALL_PT, plt, style
 
 PROXY, GOLD = "#4f46e5", "#d97706"  # one colour per reward model, the same in every chart of the tab
 METHOD_STYLE = {"best-of-n": ("#0f766e", "o"), "dpo": ("#be185d", "s"), "ppo": ("#4f46e5", "^")}
@@ -22,34 +22,38 @@ def _empty(ax, text: str) -> None:
     ax.text(0.5, 0.5, text, ha="center", va="center", fontsize=PLOT_PT, transform=ax.transAxes, wrap=True)
 
 
-def overopt_figure(evals: list[dict], history: list[dict]):
-    """Left: proxy and gold score (σ above the base policy) against √KL, the Gao et al. picture, each point labelled
-    with its PPO step. Middle and right: mean reply length and entropy per PPO step (length drift, collapse)."""
-    fig, axes = plt.subplots(1, 3, figsize=(15, 4.6), dpi=PLOT_DPI, gridspec_kw={"width_ratios": [1.5, 1, 1]})
-    ax = axes[0]
+def overopt_figures(evals: list[dict], history: list[dict]) -> list:
+    """Three figures (a phone stacks them, each the full width): proxy and gold score (σ above the base policy)
+    against √KL, the Gao et al. picture, each point labelled with its PPO step; then mean reply length and entropy per
+    PPO step (length drift, collapse)."""
+    fig, ax = plt.subplots(figsize=(7.5, 4.6), dpi=PLOT_DPI)
     curve = overopt_curve(evals)
     if len(curve) >= 1:
         x = [c["sqrt_kl"] for c in curve]
         ax.plot(x, [c["proxy"] for c in curve], marker="o", lw=2.4, color=PROXY, label="proxy (optimised)")
         ax.plot(x, [c["gold"] for c in curve], marker="s", lw=2.4, color=GOLD, label="gold (only watched)")
         for c in curve[1:]:
-            ax.annotate(str(c["step"]), (c["sqrt_kl"], c["gold"]), textcoords="offset points", xytext=(4, -14),
-                        fontsize=PLOT_PT - 3, color=GOLD)
+            ax.annotate(str(c["step"]), (c["sqrt_kl"], c["gold"]), textcoords="offset points", xytext=(4, -16),
+                        fontsize=SMALL_PT, color=GOLD)
         peak = gold_peak(curve)
         if peak and peak["turned_down"]:
             at = next(c for c in curve if c["step"] == peak["step"])
             ax.scatter([at["sqrt_kl"]], [at["gold"]], s=220, facecolors="none", edgecolors=GOLD, lw=2)
         ax.axhline(0, color="#888", lw=0.8)
-        ax.legend(fontsize=PLOT_PT - 2, loc="best")
+        ax.legend(fontsize=SMALL_PT, loc="best")
     else:
         _empty(ax, "Gold and proxy appear when PPO runs\n(tab 4) with a gold model")
     ax.set_title("score vs √KL from the base policy", fontsize=PLOT_PT)
     ax.set_xlabel("√KL (held-out prompts)", fontsize=PLOT_PT)
     ax.set_ylabel("σ above the base policy", fontsize=PLOT_PT)
     style(ax)
+    fig.tight_layout()
+    plt.close(fig)
+    figures = [fig]
     steps = [h.get("step", i + 1) for i, h in enumerate(history)]
-    for ax, key, title in ((axes[1], "val/mean_response_length", "mean reply length (tokens)"),
-                           (axes[2], "objective/entropy", "entropy (nats per reply)")):
+    for key, title in (("val/mean_response_length", "mean reply length (tokens)"),
+                       ("objective/entropy", "entropy (nats per reply)")):
+        fig, ax = plt.subplots(figsize=(5.4, 3.8), dpi=PLOT_DPI)
         if history:
             ax.plot(steps, [h.get(key, math.nan) for h in history], marker="o" if len(steps) < 30 else None, ms=4,
                     lw=2.0, color="#0f766e")
@@ -58,9 +62,10 @@ def overopt_figure(evals: list[dict], history: list[dict]):
         ax.set_title(title, fontsize=PLOT_PT)
         ax.set_xlabel("PPO step", fontsize=PLOT_PT)
         style(ax)
-    fig.tight_layout()
-    plt.close(fig)
-    return fig
+        fig.tight_layout()
+        plt.close(fig)
+        figures.append(fig)
+    return figures
 
 
 def overopt_markdown(evals: list[dict], history: list[dict], response_length: int | None, every: int) -> str:
