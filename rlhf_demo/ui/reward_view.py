@@ -49,9 +49,9 @@ def curves_figures(log: list[dict]) -> list:
     for a in (a1, a2):
         a.set_xlabel("optimiser step", fontsize=FONT["label"])
         style(a, FONT["tick"])
-        if tr or curve:
+        if a.get_legend_handles_labels()[0]:
             a.legend(fontsize=FONT["legend"], frameon=False)
-        else:
+        elif not (tr or curve):
             a.text(0.5, 0.5, "no training yet", ha="center", va="center", transform=a.transAxes, fontsize=FONT["label"])
     for fig in (fig1, fig2):
         fig.tight_layout()
