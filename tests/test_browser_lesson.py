@@ -114,7 +114,10 @@ def test_the_whole_lesson_as_an_instructor_and_a_student_on_a_phone(lesson_app):
         # -- 3. a reward model: run PPO ---------------------------------------------------------------------------
         next_step(teacher, "Next: run ppo")
         teacher.click("#lesson-go")
+        wait_text(teacher, "#ppo-status", "Step 0")  # the tab has drawn what the shared run holds (its poll, too)
         set_number(teacher, "#ppo-steps", 2)
+        teacher.wait_for_timeout(500)
+        assert teacher.locator("#ppo-steps input").input_value() == "2"  # no poll put the old count back
         teacher.click("#ppo-start")
         wait_text(teacher, "#ppo-status", "PPO: done", 240_000)
         # the verdict: one sentence anyone can read, with the noise and a verdict in words
