@@ -182,6 +182,11 @@ class RewardConfig(LoraArgs):
         steps_per_epoch = max(1, math.ceil(max(1, n_train_pairs) / per_step))
         return float(min(self.max_auto_epochs, max(1, math.ceil(self.min_steps / steps_per_epoch))))
 
+    def total_steps(self, n_train_pairs: int, num_processes: int = 1) -> int:
+        """Optimiser steps that training `n_train_pairs` pairs makes: batches per epoch x `epochs_for`."""
+        per_step = self.per_device_train_batch_size * self.gradient_accumulation_steps * max(1, num_processes)
+        return math.ceil(math.ceil(max(1, n_train_pairs) / per_step) * self.epochs_for(n_train_pairs, num_processes))
+
     def check(self) -> None:
         require(isinstance(self.backbone, str) and bool(self.backbone.strip()), "backbone", self.backbone,
                 "the name of a backbone: 'minilm', 'policy', a local folder or a Hub id")

@@ -4,8 +4,6 @@ answer is "the ETA appears once training starts" (`jobs.eta_seconds` measures th
 
 from __future__ import annotations
 
-import math
-
 from rlhf_demo.jobs import fmt_seconds
 from rlhf_demo.reward.config import RewardConfig
 
@@ -23,9 +21,7 @@ def last_measurement(models: list[dict], backbone: str | None = None) -> dict | 
 
 def planned_steps(n_pairs: int, cfg: RewardConfig | None = None) -> int:
     """Optimiser steps that training `n_pairs` pairs makes (auto epochs included), as the trainer plans them."""
-    cfg = cfg or RewardConfig()
-    per_step = cfg.per_device_train_batch_size * cfg.gradient_accumulation_steps
-    return math.ceil(math.ceil(max(1, n_pairs) / per_step) * cfg.epochs_for(n_pairs))
+    return (cfg or RewardConfig()).total_steps(n_pairs)
 
 
 def estimate_seconds(n_pairs: int, measured: dict | None, cfg: RewardConfig | None = None) -> float | None:

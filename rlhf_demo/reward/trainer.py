@@ -270,7 +270,7 @@ def train_reward_model(cfg: RewardConfig, train_pairs: Sequence[Pair], eval_pair
     world = int(os.environ.get("WORLD_SIZE", "1"))
     epochs = cfg.epochs_for(len(train_pairs), world)  # auto: >= min_steps steps
     per_step = cfg.per_device_train_batch_size * cfg.gradient_accumulation_steps * world
-    total_steps = math.ceil(math.ceil(len(train_pairs) / per_step) * epochs)
+    total_steps = cfg.total_steps(len(train_pairs), world)
     # the evaluation curve: every K steps on the first eval_curve_pairs held-out pairs (all of them before and after)
     eval_steps = cfg.eval_steps if cfg.eval_steps is not None else auto_eval_steps(total_steps, cfg.eval_points)
     curve_pairs = eval_pairs[: cfg.eval_curve_pairs]
