@@ -76,8 +76,9 @@ def build(ws: Workspace) -> RewardTab:
     with gr.Row():
         with gr.Column(scale=1, min_width=300, elem_classes="rl-instructor"):  # hidden in the student view
             subset = gr.Dropdown(src.subsets(), value=src.default()[0], label="hh-rlhf subset", elem_id="rm-subset")
-            n_pairs = gr.Slider(**pairs_slider(ws.reward.available_pairs(src.default()[0])), elem_id="rm-pairs")
-            pairs_time = gr.Markdown(pairs_time_text(ws, DEFAULT_PAIRS, startup_backbone(ws)),
+            slider = pairs_slider(ws.reward.available_pairs(src.default()[0]))
+            n_pairs = gr.Slider(**slider, elem_id="rm-pairs")
+            pairs_time = gr.Markdown(pairs_time_text(ws, slider["value"], startup_backbone(ws)),
                                      elem_id="rm-pairs-time", elem_classes="rl-meta")
             use_votes = gr.Checkbox(default_use_votes(), label="Use the class's votes", elem_id="rm-votes",
                                     info="each decisive vote (A or B better) becomes a chosen / rejected pair")
