@@ -92,9 +92,17 @@ def test_disagreement_speed(tmp_path):
 
 def test_overoptimisation(tmp_path):
     out = run_quick("overoptimisation.py", tmp_path)
-    assert out["steps"] == 2 and out["proxy"] == "proxy" and out["gold"] == "gold"
-    assert [c["step"] for c in out["curve"]] == [0, 1, 2]  # evaluated before the first step and after each
-    assert [p["name"] for p in out["preparation"]] == ["gold", "proxy"] and "turned_down" in out
+    assert 0 <= out["gold"]["accuracy"] <= 1 and out["labels_per_proxy"] == 24
+    assert {s: len(m) for s, m in out["proxies"].items()} == {"0": 3, "1": 3}  # 3 members per seed, 2 seeds
+    for seed in ("0", "1"):
+        for method in ("best-of-n", "best-of-n-ensemble"):
+            assert [p["n"] for p in out["best_of_n"][seed][method]["points"]] == [1, 2, 4, 8]
+        assert set(out["ppo"][seed]) == {"beta0", "default", "ensemble"}
+        assert all([p["step"] for p in run["points"]] == [0, 1, 2] for run in out["ppo"][seed].values())
+    assert set(out["targets"]) == {"bon_drop_0.3", "ppo_beta0_drop_0.3", "ensemble_halves_bon", "ensemble_halves_ppo"}
+    asset = out["asset"]  # the shape the Compare tab reads (assets/overoptimisation/recorded.json)
+    assert {c["method"] for c in asset["curves"]} == {"best-of-n", "ppo-beta0", "ppo-default", "ppo-ensemble"}
+    assert all(set(p) == {"kl", "proxy", "gold"} for c in asset["curves"] for p in c["points"])
 
 
 def test_ppo_learning(tmp_path):
