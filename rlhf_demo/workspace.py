@@ -26,6 +26,7 @@ if TYPE_CHECKING:  # the services import torch and friends: loaded on first use,
     from rlhf_demo.arena.standings import Standings
     from rlhf_demo.arena.votes import VoteStore
     from rlhf_demo.frontier.service import FrontierService
+    from rlhf_demo.frontier.gold_proxy import GoldProxyService
     from rlhf_demo.dpo.service import DPOService
     from rlhf_demo.ppo.service import PPOService
     from rlhf_demo.reward.gold import GoldChoice
@@ -138,6 +139,15 @@ class Workspace:
         return self._once("frontier", lambda: FrontierService(
             self.root / "frontier.json", self.jobs, self.reward.models, self.gold, self.policy,
             lambda n: heldout_prompts(self.data.source, n), lambda: self.contestants))
+
+    @property
+    def goodhart(self) -> GoldProxyService:  # the Compare tab's preset: a proxy learnt from the gold model's labels
+        from rlhf_demo.data.prompts import training_prompts
+        from rlhf_demo.frontier.gold_proxy import GoldProxyService
+
+        return self._once("goodhart", lambda: GoldProxyService(
+            self.root, self.jobs, self.reward, self.gold, self.policy, lambda: training_prompts(self.data.source),
+            self.settings.reward_backbone or "minilm"))
 
     def describe(self) -> dict:  # what the app says about itself: the header, `info`
         src = self.data.source
