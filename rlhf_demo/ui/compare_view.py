@@ -7,6 +7,8 @@ import math
 
 import pandas as pd
 
+from rlhf_demo.frontier.goodhart import drop_from_peak
+from rlhf_demo.frontier.recorded import METHODS as RECORDED_METHODS, Recorded
 from rlhf_demo.ppo.overopt import EVAL_PROMPTS, drift_flags, gold_peak, overopt_curve
 from rlhf_demo.ui.common import esc
 from rlhf_demo.ui.plots import PLOT_DPI, PLOT_PT, SMALL_PT, plt, style
@@ -22,28 +24,79 @@ def _empty(ax, text: str) -> None:
     ax.text(0.5, 0.5, text, ha="center", va="center", fontsize=PLOT_PT, transform=ax.transAxes, wrap=True)
 
 
-def overopt_figures(evals: list[dict], history: list[dict]) -> list:
+# recorded runs behind the live curves: one colour per method, none of them the live proxy's or gold's
+RECORDED_COLOURS = {"best-of-n": "#0f766e", "ppo-beta0": "#dc2626", "ppo-default": "#7c3aed", "ppo-ensemble": "#65a30d"}
+RECORDED_ALPHA = 0.35
+
+
+def _draw_reference(ax, reference: Recorded) -> None:
+    """The recorded curves, faint and thin behind the live ones: gold solid, proxy dashed, against √KL; one legend
+    entry per method."""
+    for method in reference.methods():
+        curves = [c for c in reference.curves if c["method"] == method]
+        for i, c in enumerate(curves):
+            x = [math.sqrt(p["kl"]) for p in c["points"]]
+            look = dict(color=RECORDED_COLOURS[method], lw=1.3, alpha=RECORDED_ALPHA, zorder=1)
+            ax.plot(x, [p["gold"] for p in c["points"]], label=f"{RECORDED_METHODS[method]} (recorded)" if i == 0
+                    else "_nolegend_", **look)
+            ax.plot(x, [p["proxy"] for p in c["points"]], ls="--", label="_nolegend_", **look)
+
+
+def recorded_caption(reference: Recorded | None) -> str:
+    """The caption under the chart: where the faint curves come from ("" without any)."""
+    if reference is None:
+        return ""
+    pairs = " or ".join(str(n) for n in reference.proxy_pairs())
+    command = reference.command.replace("`", "'")
+    return (f"Faint lines: recorded on {esc(reference.date)} with `{command}` "
+            f"({', '.join(RECORDED_METHODS[m] for m in reference.methods())}; proxies trained on {pairs} gold labels; "
+            "gold solid, proxy dashed).")
+
+
+def _reference_story(reference: Recorded) -> str:
+    """One sentence on what the recorded runs showed: the largest fall of gold from its peak."""
+    drops = [(d, c) for c in reference.curves if (d := drop_from_peak(c["points"])) is not None]
+    if not drops:
+        return "The faint lines are a recorded run (see the caption): the shape to compare with."
+    d, c = max(drops, key=lambda dc: dc[0]["drop"])
+    if d["drop"] < 0.2:
+        return ("The faint lines are recorded runs (see the caption): there gold did not clearly turn down "
+                "within the KL they reached.")
+    return (f"The faint lines are recorded runs (see the caption): with a proxy trained on "
+            f"{c['proxy_pairs']} gold labels, {RECORDED_METHODS[c['method']]} drove gold {d['drop']:.1f} σ below its "
+            f"peak (at √KL {math.sqrt(d['peak_kl']):.1f}) while the proxy rose {d['proxy_rise']:+.1f} σ: the shape "
+            "to look for.")
+
+
+def overopt_figures(evals: list[dict], history: list[dict], reference: Recorded | None = None) -> list:
     """Three figures (a phone stacks them, each the full width): proxy and gold score (σ above the base policy)
-    against √KL, the Gao et al. picture, each point labelled with its PPO step; then mean reply length and entropy per
-    PPO step (length drift, collapse)."""
+    against √KL, the Gao et al. picture, each point labelled with its PPO step and gold's peak circled once gold turned
+    down, with `reference` (recorded runs, `frontier/recorded.py`) faint behind it; then mean reply length and entropy
+    per PPO step (length drift, collapse)."""
     fig, ax = plt.subplots(figsize=(7.5, 4.6), dpi=PLOT_DPI)
     curve = overopt_curve(evals)
+    if reference is not None:
+        _draw_reference(ax, reference)
     if len(curve) >= 1:
         x = [c["sqrt_kl"] for c in curve]
-        ax.plot(x, [c["proxy"] for c in curve], marker="o", lw=2.4, color=PROXY, label="proxy (optimised)")
-        ax.plot(x, [c["gold"] for c in curve], marker="s", lw=2.4, color=GOLD, label="gold (only watched)")
+        ax.plot(x, [c["proxy"] for c in curve], marker="o", lw=2.4, color=PROXY, label="proxy (optimised)", zorder=3)
+        ax.plot(x, [c["gold"] for c in curve], marker="s", lw=2.4, color=GOLD, label="gold (only watched)", zorder=3)
         for c in curve[1:]:
             ax.annotate(str(c["step"]), (c["sqrt_kl"], c["gold"]), textcoords="offset points", xytext=(4, -16),
                         fontsize=SMALL_PT, color=GOLD)
         peak = gold_peak(curve)
         if peak and peak["turned_down"]:
             at = next(c for c in curve if c["step"] == peak["step"])
-            ax.scatter([at["sqrt_kl"]], [at["gold"]], s=220, facecolors="none", edgecolors=GOLD, lw=2)
+            ax.scatter([at["sqrt_kl"]], [at["gold"]], s=220, facecolors="none", edgecolors=GOLD, lw=2, zorder=4)
+            ax.annotate("gold's peak", (at["sqrt_kl"], at["gold"]), textcoords="offset points", xytext=(-10, 12),
+                        ha="right", fontsize=SMALL_PT, color=GOLD, fontweight="bold")
+    elif reference is None:
+        _empty(ax, "Gold and proxy appear when PPO runs\n(tab 4) with a gold model")
+    if curve or reference is not None:
         ax.axhline(0, color="#888", lw=0.8)
         ax.legend(fontsize=SMALL_PT, loc="best")
-    else:
-        _empty(ax, "Gold and proxy appear when PPO runs\n(tab 4) with a gold model")
-    ax.set_title("score vs √KL from the base policy", fontsize=PLOT_PT)
+    waiting = "\n(faint: recorded runs; yours appear when PPO runs in tab 4)" if not curve and reference else ""
+    ax.set_title("score vs √KL from the base policy" + waiting, fontsize=PLOT_PT)
     ax.set_xlabel("√KL (held-out prompts)", fontsize=PLOT_PT)
     ax.set_ylabel("σ above the base policy", fontsize=PLOT_PT)
     style(ax)
@@ -68,27 +121,46 @@ def overopt_figures(evals: list[dict], history: list[dict]) -> list:
     return figures
 
 
-def overopt_markdown(evals: list[dict], history: list[dict], response_length: int | None, every: int) -> str:
-    """The verdict under the chart: where gold peaked and whether it turned down, plus the drift flags."""
+def overopt_markdown(evals: list[dict], history: list[dict], response_length: int | None, every: int,
+                     reference: Recorded | None = None) -> str:
+    """The story under the chart, in a class's words: where gold peaked and whether it turned down (Goodhart's law),
+    what to watch for before it does, what the recorded runs showed; plus the drift flags."""
     curve = overopt_curve(evals)
     lines = []
     if not curve:
-        lines.append(f"No evaluation yet. With a gold model, PPO scores {EVAL_PROMPTS} held-out prompts with both reward models "
-                     f"at step 0 and every {every} steps.")
+        lines.append(f"No evaluation yet. With a gold model, PPO scores {EVAL_PROMPTS} held-out prompts with both reward "
+                     f"models at step 0 and every {every} steps. **Watch for** the moment the two curves part: the "
+                     "proxy keeps rising while gold flattens and turns down. A proxy made with *Make a gold-labelled "
+                     "proxy* (above) shows it far more clearly than two models trained on the same pairs.")
     else:
         last = curve[-1]
         lines.append(f"**{len(curve)} evaluations** (step {curve[0]['step']} to {last['step']}): proxy "
                      f"{last['proxy']:+.2f} σ, gold {last['gold']:+.2f} σ at √KL {last['sqrt_kl']:.2f}.")
-        peak = gold_peak(curve)
-        if peak and peak["turned_down"]:
-            lines.append(f"📉 **Gold turned down:** it peaked at step {peak['step']} ({peak['gold']:+.2f} σ) and has "
-                         f"lost {peak['drop']:.2f} σ since, while the proxy rose {peak['proxy_rise']:+.2f} σ. The "
-                         "policy now exploits what the proxy gets wrong: over-optimisation.")
-        elif peak:
-            lines.append("Gold has not turned down (yet): it is within 0.2 σ of its best, or the proxy fell with it.")
+        lines.append(_overopt_verdict(curve))
+    if reference is not None:
+        lines.append(_reference_story(reference))
     for flag in drift_flags(history, response_length):
         lines.append(f"⚠️ **{esc(flag)}**")
     return "  \n".join(lines)
+
+
+def _overopt_verdict(curve: list[dict]) -> str:
+    """Has gold turned down? Goodhart's law when it has; what to watch for while it has not."""
+    peak = gold_peak(curve)
+    if peak is None:
+        return ("Too few evaluations to tell yet. **Watch for** gold flattening and turning down while the proxy keeps "
+                "rising.")
+    if peak["turned_down"]:
+        at = next(c for c in curve if c["step"] == peak["step"])
+        return (f"📉 **Gold turned down: Goodhart's law.** The proxy kept rising ({peak['proxy_rise']:+.2f} σ since) "
+                f"but gold peaked at step {peak['step']} (√KL {at['sqrt_kl']:.2f}, {peak['gold']:+.2f} σ) and has "
+                f"fallen {peak['drop']:.2f} σ since: the policy is now exploiting the proxy's mistakes. When a measure "
+                "becomes a target, it stops being a good measure.")
+    if curve[-1]["gold"] >= peak["gold"]:
+        return ("Gold is still rising with the proxy: so far, pleasing the proxy also pleases gold. **Watch for** gold "
+                "to flatten and turn down while the proxy keeps climbing (β = 0 in tab 4 gets there fastest).")
+    return (f"Gold is {peak['drop']:.2f} σ below its best (step {peak['step']}): less than the 0.2 σ a "
+            f"{EVAL_PROMPTS}-prompt mean wobbles, or the proxy fell with it. Not a clear turn yet: keep watching.")
 
 
 def dpo_figure(log: list[dict]):
