@@ -191,7 +191,7 @@ def test_todays_ppo_dpo_evaluate_and_frontier_flags_still_parse(built):
                       "3", "--samples-per-prompt", "1", "--baseline", "value", "--mini-batches", "4", "--lora-layers",
                       "2", "--response-length", "16", "--temperature", "0.9", "--seed", "5", "--device", "cpu",
                       "--decoding", "eager", "--quiet")
-    assert (args.reward, args.steps, args.max_seconds, args.data, args.decoding, args.quiet) == ("r", 2, 9.0, "d", "eager", True)
+    assert (args.reward, args.steps, args.max_seconds, args.data, args.decoding, args.quiet) == (["r"], 2, 9.0, "d", "eager", True)
     assert (cfg.kl_coef, cfg.batch_size, cfg.learning_rate, cfg.normalize_scores, cfg.num_ppo_epochs) == (0.1, 8, 1e-3, False, 3)
     assert (cfg.samples_per_prompt, cfg.baseline, cfg.num_mini_batches, cfg.lora_layers) == (1, "value", 4, 2)
     assert (cfg.response_length, cfg.temperature, cfg.seed) == (16, 0.9, 5) and cfg.validate()
