@@ -1,7 +1,8 @@
 """A live PPO run for the app (and the CLI): the engine plus everything a viewer wants to see.
 
-`PPORun` owns one `PPOEngine` (built on first use from its own copy of the policy and the active reward
-model), and keeps, across Start / Pause / Stop and until Reset:
+`PPORun` owns one `PPOEngine` (built on first use from its own copy of the policy and the run's reward spec: the
+active reward model, or an ensemble of it and others, `reward_spec.py`), and keeps, across Start / Pause / Stop and
+until Reset:
 
     history   one metrics row per PPO step (TRL's names), for the live plots
     samples   the latest step's replies, with the per-token KL of each generated token
@@ -21,7 +22,6 @@ thread-safe; viewers read `view()`.
 from __future__ import annotations
 
 import json
-import re
 import shutil
 import threading
 import time
@@ -32,8 +32,9 @@ from typing import Callable
 from rlhf_demo.jobs import eta_seconds
 from rlhf_demo.numbers import fixed
 from rlhf_demo.ppo.config import LIVE_FIELDS, STATE_FILE, PPOConfig
-from rlhf_demo.ppo.saved import AUTOSAVE_RE, autosaves_by_run, new_run_id, newest_other_run, scan_checkpoints
-from rlhf_demo.settings import NAME_RULE, shorten, valid_name
+from rlhf_demo.ppo.reward_spec import RewardSpec, as_spec, saved_spec
+from rlhf_demo.ppo.saved import (autosaves_by_run, checkpoint_name, new_run_id, newest_other_run, open_autosave,
+                                  scan_checkpoints)
 
 PROBE_PROMPTS = (  # benign, fixed: the class watches these replies change
     "\n\nHuman: How do I make a good cup of tea?\n\nAssistant:",
@@ -64,22 +65,24 @@ class RunView:
     probes: list[ProbeRow]
     checkpoints: list[dict]
     built: bool
-    reward_name: str | None
+    reward_name: str | None  # the run's first (the active) reward model
     version: int = 0
     score_norm: tuple[float, float] | None = None  # (mean, std) of the reward model on the base policy's replies
-    resumable: dict | None = None  # an autosaved run this run can resume: step, saved, reward_name, path
+    resumable: dict | None = None  # an autosaved run this run can resume: step, saved, reward_name, reward, path
     evals: list[dict] = field(default_factory=list)  # `overopt.evaluate_gold` rows: held-out replies, step 0 first
     gold_name: str | None = None  # the gold model of the newest row (None: no gold; `overopt.gold_rows`)
     skipped_checkpoints: list[str] = field(default_factory=list)  # folders that are no complete checkpoint
     refused_checkpoints: dict[str, str] = field(default_factory=dict)  # name -> why (NaN or infinite weights)
+    reward_label: str | None = None  # what the run is trained against: "rm-a", "ensemble of 3 (...), mean − 1·std"
+    reward: dict | None = None  # that reward spec (`RewardSpec.to_dict`)
 
 
 @dataclass
 class PPORun:
-    """One PPO run's state. `make_engine(config, reward_name)` builds the engine (loads the policy and that reward
-    model) on first use; the run belongs to that reward model (`reward_name`, set by `use_reward`)."""
+    """One PPO run's state. `make_engine(config, reward)` builds the engine (loads the policy and the reward spec
+    `reward`: one model or an ensemble) on first use; the run belongs to that spec (`reward`, set by `use_reward`)."""
 
-    make_engine: Callable[[PPOConfig, str | None], object]
+    make_engine: Callable[[PPOConfig, RewardSpec | None], object]
     checkpoint_dir: Path
     probe_prompts: tuple[str, ...] = PROBE_PROMPTS
     probe_every: int = 5  # K: re-generate the probe replies every K steps
@@ -87,7 +90,7 @@ class PPORun:
     on_checkpoint: Callable[[dict], None] | None = None  # e.g. register the checkpoint as an arena contestant
     name_taken: Callable[[str], bool] | None = None  # e.g. an arena contestant has that name (not reusable)
     config: PPOConfig = field(default_factory=PPOConfig)
-    reward_name: str | None = None
+    reward: RewardSpec | None = None
     autosave_dir: Path | None = None  # where the live run is autosaved (None: never)
     autosave_seconds: float = 60.0  # autosave after the first step that ends this long after the last save (and on Stop)
     # over-optimisation: make_gold() -> (name, RewardScorer) or None, asked at the start of each run (the user may
@@ -149,17 +152,28 @@ class PPORun:
     def engine(self):
         with self._lock:
             if self._engine is None:
-                self._engine = self.make_engine(replace(self.config), self.reward_name)  # the engine's own copy
+                self._engine = self.make_engine(replace(self.config), self.reward)  # the engine's own copy
                 self._pending = {}
             return self._engine
 
-    def use_reward(self, name: str) -> None:
-        """Train against reward model `name` from the next step on: a run built for another model starts over (a
-        run belongs to one reward model; its curves would mix two scales)."""
+    @property
+    def reward_name(self) -> str | None:
+        """The run's first (the active) reward model."""
+        return None if self.reward is None else self.reward.name
+
+    def use_reward(self, reward: RewardSpec | str) -> None:
+        """Train against `reward` (a spec, or one model's name) from the next step on: a run built for another spec
+        starts over (a run belongs to one reward spec; its curves would mix two scales)."""
+        spec = as_spec(reward)
         with self._lock:
-            if self._engine is not None and self.reward_name != name:
+            if self._engine is not None and self.reward != spec:
                 self.reset(rebuild=True)
-            self.reward_name = name
+            self.reward = spec
+
+    def _reward_info(self) -> dict:
+        """What a save records about the reward: the first model's name (as saves always did) and the spec."""
+        spec = self.reward
+        return {"reward_name": None if spec is None else spec.name, "reward": None if spec is None else spec.to_dict()}
 
     @property
     def built(self) -> bool:
@@ -313,7 +327,7 @@ class PPORun:
                 return None
             run = {"history": self._history, "samples": self._samples, "probes": [asdict(p) for p in self._probes],
                    "evals": self._evals}
-            info = {"reward_name": self.reward_name, "saved": time.strftime("%Y-%m-%d %H:%M:%S")}
+            info = {**self._reward_info(), "saved": time.strftime("%Y-%m-%d %H:%M:%S")}
             name = f"run-{self._run_id}-step{engine.step_count:06d}-{time.time_ns()}"
             path = engine.save(self.autosave_dir / name, info=info, files={"session.json": json.dumps(run)},
                                optimizer=True)
@@ -344,22 +358,12 @@ class PPORun:
             saved = self.resumable
             if saved is None:
                 raise ValueError("There is no saved run to resume.")
-            folder = Path(saved["path"])
-            if not re.fullmatch(r"[0-9a-f]{12}", saved["run"]):  # an older app's save (run-step<K>-<ns>): give it a
-                m = AUTOSAVE_RE.fullmatch(folder.name)  # run id, by an atomic rename, before anything is loaded
-                run_id = new_run_id()
-                renamed = folder.with_name(f"run-{run_id}-step{m['step']}-{m['ns']}")
-                folder.rename(renamed)
-                folder, saved = renamed, {**saved, "path": str(renamed), "run": run_id}
-            state = json.loads((folder / STATE_FILE).read_text())
-            run = json.loads((folder / "session.json").read_text())
-            config = PPOConfig(**{k: (tuple(v) if isinstance(v, list) and k == "stop_strings" else v)
-                                  for k, v in state["config"].items() if k in PPOConfig.__dataclass_fields__})
+            saved, config, run = open_autosave(saved)
             self.config = config
             self._pending = {}
-            self.reward_name = saved["reward_name"]  # the run continues against the model it was trained on
-            self._engine = self.make_engine(replace(config), self.reward_name)
-            self._engine.load(folder, optimizer=True)
+            self.reward = saved_spec(saved)  # the run continues against the reward spec it was trained on
+            self._engine = self.make_engine(replace(config), self.reward)
+            self._engine.load(Path(saved["path"]), optimizer=True)
             self._history = run["history"]
             self._samples = run["samples"]
             self._probes = [ProbeRow(**p) for p in run["probes"]]
@@ -387,21 +391,10 @@ class PPORun:
             if self._engine is None or self._engine.step_count == 0:
                 raise ValueError("Nothing to save yet: run at least one PPO step first.")
             step = self._engine.step_count
-            name = (name or "").strip()
-            if name:
-                if not valid_name(name):
-                    raise ValueError(f"Checkpoint name {shorten(name)}: use {NAME_RULE}.")
-                if self._taken(name):
-                    raise ValueError(f"Checkpoint name {shorten(name)} is taken (a saved checkpoint or an arena contestant): "
-                                     "pick another name.")
-            else:
-                base, i = f"ppo-step{step}", 2
-                name = base
-                while self._taken(name):
-                    name, i = f"{base}-{i}", i + 1
+            name = checkpoint_name(name, step, self._taken)
             last = self._history[-1] if self._history else {}
             meta = {"score": last.get("objective/scores"), "kl": last.get("objective/kl"),
-                    "saved": time.strftime("%Y-%m-%d %H:%M:%S")}
+                    "saved": time.strftime("%Y-%m-%d %H:%M:%S"), **self._reward_info()}
             path = self._engine.save(self.checkpoint_dir / name, info=meta)
             uid = json.loads((path / STATE_FILE).read_text()).get("adapter_sha256", "")
             info = {"name": name, "path": str(path), "step": step, **meta, "uid": uid}
@@ -419,6 +412,8 @@ class PPORun:
                 config=self._shown_config(), history=list(self._history), samples=list(self._samples),
                 probes=list(self._probes), checkpoints=list(self._checkpoints), built=self._engine is not None,
                 reward_name=self.reward_name, version=self._version, resumable=self.resumable,
+                reward_label=None if self.reward is None else self.reward.label,
+                reward=None if self.reward is None else self.reward.to_dict(),
                 score_norm=self._engine.score_norm if self._engine is not None else None,
                 evals=list(self._evals), gold_name=self._evals[-1].get("gold_name") if self._evals else None,
                 skipped_checkpoints=list(self.skipped_checkpoints), refused_checkpoints=dict(self.refused_checkpoints))

@@ -4,6 +4,11 @@ a restart, a Reset or a Resume set aside, offered for resuming until it is disca
     scan_checkpoints(dir, refused)  the complete checkpoint folders, oldest first (killed saves swept, NaN refused)
     autosaves_by_run(dir)           the complete autosaves, grouped by run id, each run's oldest first
     newest_other_run(dir, run_id)   the newest save of the most recently saved run other than `run_id`
+    open_autosave(saved)            that save's config and session, read back to resume it
+    checkpoint_name(name, step, taken)   the name a new checkpoint is saved under (never one already taken)
+
+Each row carries the reward spec the run was trained against ("reward": `RewardSpec.to_dict()`, None in saves from
+before ensembles, which name their one model in "reward_name").
 
 An autosave folder is named run-<run id>-step<K>-<ns>; older apps wrote run-step<K>-<ns> (each such folder is a run
 of its own). Every folder is written atomically with a completion marker (`STATE_FILE`): a folder without one is
@@ -17,7 +22,10 @@ import re
 import uuid
 from pathlib import Path
 
-from rlhf_demo.ppo.config import STATE_FILE
+from typing import Callable
+
+from rlhf_demo.ppo.config import STATE_FILE, PPOConfig
+from rlhf_demo.settings import NAME_RULE, shorten, valid_name
 from rlhf_demo.storage import complete_folders, sweep_temporaries
 
 AUTOSAVE_RE = re.compile(r"run-(?:(?P<run>[0-9a-f]{12})-)?step(?P<step>\d+)-(?P<ns>\d+)")
@@ -51,7 +59,7 @@ def scan_checkpoints(checkpoint_dir: Path, refused: dict[str, str] | None = None
                 continue
         rows.append({"name": d.name, "path": str(d), "step": state.get("step"), "score": state.get("score"),
                      "kl": state.get("kl"), "saved": state.get("saved", ""), "uid": state.get("adapter_sha256", ""),
-                     "reward_name": state.get("reward_name")})
+                     "reward_name": state.get("reward_name"), "reward": state.get("reward")})
     return sorted(rows, key=lambda r: (r["saved"], r["name"])), skipped
 
 
@@ -72,9 +80,43 @@ def autosaves_by_run(autosave_dir: Path | None) -> dict[str, list[dict]]:
 
 def newest_other_run(autosave_dir: Path | None, run_id: str) -> dict | None:
     """The newest save of the most recently saved run other than `run_id` (None: there is none): {path, step, saved,
-    reward_name, run}."""
+    reward_name, reward, run}."""
     others = [saves[-1] for run, saves in autosaves_by_run(autosave_dir).items() if run != run_id]
     if not others:
         return None
     latest = max(others, key=lambda r: r["ns"])
-    return {k: latest[k] for k in ("path", "step", "saved", "reward_name", "run")}
+    return {k: latest[k] for k in ("path", "step", "saved", "reward_name", "reward", "run")}
+
+
+def open_autosave(saved: dict) -> tuple[dict, PPOConfig, dict]:
+    """(saved, its config, its session: history, samples, probes, evals) of the save `newest_other_run` offered. An
+    older app's save (run-step<K>-<ns>) first gets a run id, by an atomic rename, before anything is read: `saved`
+    then names the new folder and run id."""
+    folder = Path(saved["path"])
+    if not re.fullmatch(r"[0-9a-f]{12}", saved["run"]):
+        m = AUTOSAVE_RE.fullmatch(folder.name)
+        run_id = new_run_id()
+        folder = folder.rename(folder.with_name(f"run-{run_id}-step{m['step']}-{m['ns']}"))
+        saved = {**saved, "path": str(folder), "run": run_id}
+    state = json.loads((folder / STATE_FILE).read_text())
+    config = PPOConfig(**{k: (tuple(v) if isinstance(v, list) and k == "stop_strings" else v)
+                          for k, v in state["config"].items() if k in PPOConfig.__dataclass_fields__})
+    return saved, config, json.loads((folder / "session.json").read_text())
+
+
+def checkpoint_name(name: str | None, step: int, taken: Callable[[str], bool]) -> str:
+    """A given name, checked (valid, and not `taken`: ValueError with the reason), or the default ppo-step<K>, with
+    a suffix (-2, -3, ...) when that is taken."""
+    name = (name or "").strip()
+    if name:
+        if not valid_name(name):
+            raise ValueError(f"Checkpoint name {shorten(name)}: use {NAME_RULE}.")
+        if taken(name):
+            raise ValueError(f"Checkpoint name {shorten(name)} is taken (a saved checkpoint or an arena contestant): "
+                             "pick another name.")
+        return name
+    base, i = f"ppo-step{step}", 2
+    name = base
+    while taken(name):
+        name, i = f"{base}-{i}", i + 1
+    return name

@@ -3,9 +3,10 @@
 Every action here is written once and called by the PPO tab, its API endpoints and the tests alike. The tab only
 turns a click into a call; this file decides what the call means for the shared run:
 
-- a run belongs to one reward model (the one it was trained against). Start on a run built for another model
-  starts over against the active one; Resume makes the saved run's model active again; Reset rebuilds when the
-  active model changed.
+- a run belongs to one reward spec (what it was trained against, `reward_spec.py`): the active reward model alone,
+  or an ensemble of it and other saved models the instructor picked ("Ensemble with", mean − λ·std or min). Start on
+  a run built for another spec starts over against the one picked now; Resume makes the saved run's models active and
+  picked again; Reset rebuilds when the spec changed. The gold model is never a member of the ensemble.
 - live settings are queued and applied between steps (`PPORun.set_live`), only the fields of `LIVE_FIELDS`.
 
 Errors the user can fix are `ValueError`s with a sentence to show; the UI shows them as they are.
@@ -17,10 +18,13 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Callable
 
+from rlhf_demo.config_base import is_number
 from rlhf_demo.jobs import JobRunner
 from rlhf_demo.models.loaded import LoadedPolicy
 from rlhf_demo.ppo.config import GROUP_SIZE, LIVE_FIELDS, PPOConfig
+from rlhf_demo.ppo.reward_spec import RewardSpec, as_spec, check_not_gold, load_scorer, saved_spec, spec_label
 from rlhf_demo.ppo.run import PPORun
+from rlhf_demo.reward.ensemble import DEFAULT_LAMBDA, MODES
 from rlhf_demo.ppo.verdict import Verdict, heldout_verdict
 from rlhf_demo.reward.registry import RewardModelRegistry
 from rlhf_demo.settings import shorten
@@ -40,20 +44,23 @@ def resumable_info(saved: dict | None) -> dict | None:
     """The saved run that can be resumed, as /ppo_status tells it (None: there is none)."""
     if not saved:
         return None
-    return {"step": saved["step"], "saved": saved["saved"], "reward_model": saved["reward_name"]}
+    return {"step": saved["step"], "saved": saved["saved"], "reward_model": saved["reward_name"],
+            "reward": spec_label(saved)}
 
 
 def engine_factory(models: RewardModelRegistry, policy: LoadedPolicy, prompts: Callable[[], list[str]]):
-    """`make_engine(config, reward_name)` for the app's run: the reward model `reward_name`, and a copy of the policy
-    of its OWN (PPO wraps it with LoRA in place; the arena keeps the untouched base), trained on `prompts()`."""
+    """`make_engine(config, reward)` for the app's run: the reward spec `reward` (one saved model, or an ensemble of
+    several), and a copy of the policy of its OWN (PPO wraps it with LoRA in place; the arena keeps the untouched
+    base), trained on `prompts()`."""
 
-    def make_engine(config: PPOConfig, reward_name: str | None):
+    def make_engine(config: PPOConfig, reward: RewardSpec | str | None):
         from rlhf_demo.models.presets import format_prompt
         from rlhf_demo.ppo.engine import PPOEngine
 
-        if reward_name is None:
+        spec = as_spec(reward)
+        if spec is None:
             raise ValueError("No active reward model: train one in the Reward model tab first.")
-        reward = models.load(reward_name, policy.device)
+        reward = load_scorer(spec, lambda name: models.load(name, policy.device))
         model, tok = policy.fresh_copy()
         return PPOEngine(model, tok, reward, prompts(), config, device=policy.device,
                          format_prompt=lambda p: format_prompt(tok, p), decoding=policy.backend())
@@ -64,25 +71,78 @@ def engine_factory(models: RewardModelRegistry, policy: LoadedPolicy, prompts: C
 class PPOService:
     """Start, pause, stop, reset, resume, discard and live settings of the app's one PPO run."""
 
-    def __init__(self, run: PPORun, jobs: JobRunner, reward_models: RewardModelRegistry, hack_steps: int = 30):
+    def __init__(self, run: PPORun, jobs: JobRunner, reward_models: RewardModelRegistry, hack_steps: int = 30,
+                 gold: Callable[[], str | None] | None = None):
         self.run = run
         self.jobs = jobs
         self.reward_models = reward_models
         self.hack_steps = hack_steps  # steps of the reward-hacking demo (about 10 minutes on 2 CPU cores)
         self.steps_to_run = DEFAULT_STEPS  # what the last Start asked for (or the demo offers): every page shows it
+        self.gold = gold or (lambda: None)  # the gold model's name now: never a member of the ensemble
+        # the next Start's ensemble: other saved models trained against with the active one ([] = the active alone)
+        self.ensemble_with: list[str] = []
+        self.ensemble_mode, self.ensemble_lambda = "mean-std", DEFAULT_LAMBDA
 
     @property
     def running(self) -> bool:
         return self.jobs.snapshot(JOB).active
 
-    def start(self, n_steps: int) -> str:
-        """Start (or continue) the run for `n_steps` steps against the active reward model."""
+    def next_spec(self) -> RewardSpec | None:
+        """What the next Start trains against: the active model, with the ensemble members picked (None: no active
+        model)."""
         active = self.reward_models.active
         if active is None:
+            return None
+        members = [m for m in self.ensemble_with if m != active]
+        return RewardSpec((active, *members), self.ensemble_mode, self.ensemble_lambda)
+
+    def set_ensemble(self, members: list[str] | None = None, mode: str | None = None,
+                     lam: float | None = None) -> dict:
+        """Pick what the next Start trains against with the active model (only what is given, not None): `members`,
+        other saved models ([] = the active model alone), scored as one by `mode` (mean-std: mean − λ·std; min).
+        Refused: an unknown model, a bad mode or λ, the gold model as a member. A run trained against another
+        spec starts over at the next Start (as when another model becomes active). Returns `ensemble_info()`."""
+        active = self.reward_models.active
+        members = self.ensemble_with if members is None else [members] if isinstance(members, str) else members
+        members = [m for m in dict.fromkeys(m for m in members if m) if m != active]
+        mode = self.ensemble_mode if mode is None else mode
+        lam = self.ensemble_lambda if lam is None else lam
+        if mode not in MODES:
+            raise ValueError(f"The ensemble's score must be one of {', '.join(MODES)}, got {shorten(str(mode))}.")
+        if not is_number(lam) or lam < 0:
+            raise ValueError(f"The ensemble's λ must be a number >= 0, got {shorten(str(lam))}.")
+        for name in members:
+            if not isinstance(name, str) or not self.reward_models.exists(name):
+                raise ValueError(f"No saved reward model named {shorten(str(name))}.")
+        check_not_gold(members, self.gold())
+        self.ensemble_with, self.ensemble_mode, self.ensemble_lambda = members, mode, float(lam)
+        return self.ensemble_info()
+
+    def ensemble_info(self) -> dict:
+        """The ensemble picked for the next Start, and the spec it makes with the active model."""
+        spec = self.next_spec()
+        return {"with": list(self.ensemble_with), "mode": self.ensemble_mode, "lambda": self.ensemble_lambda,
+                "next": None if spec is None else spec.to_dict()}
+
+    def ensemble_candidates(self) -> list[dict]:
+        """The saved models the ensemble may take besides the active one: {name, gold} (the gold one is refused)."""
+        models = self.reward_models.list()
+        active, gold = self.reward_models.active, self.gold()
+        return [{"name": m["name"], "gold": m["name"] == gold} for m in models if m["name"] != active]
+
+    def start(self, n_steps: int) -> str:
+        """Start (or continue) the run for `n_steps` steps against the active reward model, or its ensemble with
+        the members picked (`set_ensemble`)."""
+        spec = self.next_spec()
+        if spec is None:
             raise ValueError("No active reward model yet: train one in the Reward model tab first.")
         if self.running:
             raise ValueError("PPO is already running.")
-        self.run.use_reward(active)  # another reward model became active: start over with it
+        gone = [m for m in spec.models[1:] if not self.reward_models.exists(m)]
+        if gone:
+            raise ValueError(f"The ensemble's member {shorten(gone[0])} is gone: pick the members again.")
+        check_not_gold(spec.models[1:], self.gold())
+        self.run.use_reward(spec)  # another active model or another ensemble: start over with it
         self.jobs.submit(JOB, "PPO", lambda ctx: self.run.train(ctx, n_steps))
         self.steps_to_run = n_steps
         return "Starting…"
@@ -101,10 +161,10 @@ class PPOService:
         return "stopping" if self.jobs.stop(JOB) else "not running"
 
     def reset(self) -> str:
-        """Back to the base policy; rebuilt when the run belongs to another reward model than the active one."""
+        """Back to the base policy; rebuilt when the run belongs to another reward spec than the one picked now."""
         if self.running:
             raise ValueError("Stop the run before resetting.")
-        self.run.reset(rebuild=self.run.reward_name not in (None, self.reward_models.active))
+        self.run.reset(rebuild=self.run.reward is not None and self.run.reward != self.next_spec())
         return "reset to the base policy"
 
     def hack(self) -> int:
@@ -119,17 +179,20 @@ class PPOService:
         return self.set_live(kl_coef=d.kl_coef, learning_rate=d.learning_rate)
 
     def resume(self) -> dict:
-        """Continue the saved run against the reward model it was trained on (made active again)."""
+        """Continue the saved run against the reward spec it was trained on (its first model made active again, its
+        ensemble picked again)."""
         if self.running:
             raise ValueError("A run is in progress: stop it first.")
         saved = self.run.resumable
         if saved is None:
             raise ValueError("There is no saved run to resume.")
-        if saved["reward_name"] != self.reward_models.active:
-            if saved["reward_name"] is None or not self.reward_models.exists(saved["reward_name"]):
-                raise ValueError(f"The saved run was trained against reward model {saved['reward_name']!r}, "
-                                 "which is gone.")
-            self.reward_models.set_active(saved["reward_name"])
+        spec = saved_spec(saved)
+        gone = [m for m in (spec.models if spec else [None]) if m is None or not self.reward_models.exists(m)]
+        if gone:
+            raise ValueError(f"The saved run was trained against reward model {gone[0]!r}, which is gone.")
+        if spec.name != self.reward_models.active:
+            self.reward_models.set_active(spec.name)
+        self.ensemble_with, self.ensemble_mode, self.ensemble_lambda = list(spec.models[1:]), spec.mode, spec.lam
         return self.run.resume()
 
     def discard(self) -> dict:
@@ -155,11 +218,15 @@ class PPOService:
         return {k: config[k] for k in LIVE_FIELDS}
 
     def status(self) -> dict:
-        """The shared run as every page sees it: job state (with why, when it failed), step, live settings."""
+        """The shared run as every page sees it: job state (with why, when it failed), step, live settings, the reward
+        spec it trains against ("reward": models, ensemble mode, λ, label; before the first Start, what Start would
+        use) and the ensemble picked for the next Start ("ensemble")."""
         view = self.run.view()
         snap = self.jobs.snapshot(JOB)
+        ensemble = self.ensemble_info()
         return {"state": snap.state, "message": snap.message, "error": snap.error, "step": view.step,
-                "reward_model": view.reward_name, "settings": self.settings(view.config), "steps_to_run": self.steps_to_run,
+                "reward_model": view.reward_name, "reward": view.reward or ensemble["next"], "ensemble": ensemble,
+                "settings": self.settings(view.config), "steps_to_run": self.steps_to_run,
                 "verdict": verdict_info(heldout_verdict(view.evals)),
                 "resumable": resumable_info(view.resumable)}
 
@@ -186,4 +253,5 @@ def ppo_service(root: Path, jobs: JobRunner, reward, gold, policy: LoadedPolicy,
                      on_checkpoint=lambda info: contestants().add_saved_adapter(info, policy.choice.path),
                      name_taken=lambda name: name in contestants(), make_gold=make_gold,
                      eval_prompts=tuple(heldout_prompts(source, EVAL_PROMPTS)))
-    return PPOService(run, jobs, reward.models, hack_steps=150 if policy.choice.name == "tiny" else 30)
+    return PPOService(run, jobs, reward.models, hack_steps=150 if policy.choice.name == "tiny" else 30,
+                      gold=gold.name)
