@@ -12,11 +12,13 @@ from rlhf_demo.ppo.service import HACK_SETTINGS, SETTABLE, resumable_info
 from rlhf_demo.ui.common import as_number, as_text, user_errors
 from rlhf_demo.ui.instructor import UnlockPanel, locked, require
 from rlhf_demo.ui.ppo_view import (
+    ENSEMBLE_MODES,
     LR_CHOICES,
     PROBE_COLUMNS,
     before_after_html,
     checkpoints_frame,
     checkpoints_label,
+    ensemble_values,
     main_figures,
     metrics_figure,
     probe_compare_html,
@@ -87,6 +89,8 @@ class PPOTab:
     before_after: gr.HTML  # base vs now on held-out prompts
     instructor_controls: list  # greyed out for students when the instructor lock is on
     discard: gr.Button  # "Discard the saved run": shown with Resume
+    ensemble_with: gr.Dropdown  # other saved reward models trained against with the active one (empty: it alone)
+    ensemble_mode: gr.Radio  # how the ensemble scores: mean − λ·std or min
 
 
 DISCARD_LABEL = "Discard the saved run"
@@ -114,6 +118,14 @@ def build(ws: Workspace) -> PPOTab:
             live["num_ppo_epochs"] = gr.Slider(1, 4, value=d.num_ppo_epochs, step=1, label="PPO epochs per batch",
                                info="passes over each batch; with 1 the ratio stays 1, so nothing is clipped",
                                elem_id="ppo-epochs")
+            choices, members, mode = ensemble_values(ws.ppo.ensemble_candidates(), ws.ppo.ensemble_info())
+            ensemble_with = gr.Dropdown(list(choices), value=list(members), multiselect=True, elem_id="ppo-ensemble",
+                                        label="Ensemble with (empty: the active reward model alone)",
+                                        info="other saved reward models PPO optimises together with the active "
+                                             "one, each in its own σ; a new choice starts a new run at Start",
+                                        elem_classes="rl-instructor")
+            ensemble_mode = gr.Radio(ENSEMBLE_MODES, value=mode, label="Ensemble score", elem_id="ppo-ensemble-mode",
+                                     elem_classes="rl-instructor")
             steps = gr.Number(ws.ppo.steps_to_run, precision=0, minimum=1, maximum=1000, label="Steps to run", elem_id="ppo-steps")
             with gr.Row():
                 start = gr.Button("Start", variant="primary", elem_id="ppo-start")
@@ -165,10 +177,11 @@ def build(ws: Workspace) -> PPOTab:
     checkpoints = gr.Dataframe(checkpoints_frame(view), interactive=False, label=checkpoints_label(view),
                                elem_id="ppo-checkpoints")
     timer = gr.Timer(1.5)
-    controls = [*live.values(), steps, start, pause, stop, reset, hack, restore, ckpt_name, save, resume, discard]
+    controls = [*live.values(), ensemble_with, ensemble_mode, steps, start, pause, stop, reset, hack, restore,
+                ckpt_name, save, resume, discard]
     return PPOTab(live, steps, start, pause, stop, reset, hack, restore, hack_md, ckpt_name, save, status, plots,
-                  probe_compare, probe_table, samples, checkpoints, timer, gr.State((-1, -1, None)), resume, more_plots,
-                  verdict, before_after, controls, discard)
+                  probe_compare, probe_table, samples, checkpoints, timer, gr.State((-1, -1, None, None)), resume,
+                  more_plots, verdict, before_after, controls, discard, ensemble_with, ensemble_mode)
 
 
 # ----------------------------------------------------------------------------- the actions (UI and API)
@@ -188,6 +201,17 @@ def change_settings(ws: Workspace, **values) -> dict:
 
 def start(ws: Workspace, n) -> str:
     return user_errors(ws.ppo.start, int(as_number(n, "Steps to run", 1, 1000, whole=True)))
+
+
+def set_ensemble(ws: Workspace, **given) -> dict:
+    """Pick the ensemble the next Start trains against (only what is given); returns what is picked now."""
+    return user_errors(ws.ppo.set_ensemble, **given)
+
+
+def ensemble_controls(ws: Workspace):
+    """The ensemble controls as the service holds them (after an edit, refused or not; and on every poll)."""
+    choices, members, mode = ensemble_values(ws.ppo.ensemble_candidates(), ws.ppo.ensemble_info())
+    return gr.update(choices=list(choices), value=list(members)), mode
 
 
 def save_checkpoint(ws: Workspace, name) -> dict:
@@ -224,16 +248,20 @@ def on_save(ws: Workspace, name) -> str:
 
 def refresh(ws: Workspace, seen):
     """The poll: redraw what changed since `seen` = (run version, job version, controls shown: the live settings and
-    the steps the last Start asked for, so every page shows what the shared run uses)."""
+    the steps the last Start asked for, so every page shows what the shared run uses; the ensemble controls: choices,
+    members, mode)."""
     run, snap = ws.ppo.run, ws.jobs.snapshot("ppo")
     view = run.view()
     settings = (*settings_values(view.config), ws.ppo.steps_to_run)
-    key = (view.version, snap.version, list(settings))
+    info = ws.ppo.ensemble_info()
+    ensemble = ensemble_values(ws.ppo.ensemble_candidates(), info)
+    key = (view.version, snap.version, list(settings), ensemble)
     if list(seen) == key:
-        return seen, *([gr.skip()] * (15 + len(settings)))
-    status = status_markdown(view, snap.status_line() if snap.state != "idle" else None, ws.reward.active)
+        return seen, *([gr.skip()] * (17 + len(settings)))
+    status = status_markdown(view, snap.status_line() if snap.state != "idle" else None, info["next"])
     same_plot = seen[0] == view.version and seen[0] != -1
     same_settings = seen[2] is not None and tuple(seen[2]) == settings
+    same_ensemble = len(seen) > 3 and seen[3] == ensemble
 
     def plot(draw, *args):
         return gr.skip() if same_plot else draw(*args)
@@ -244,7 +272,9 @@ def refresh(ws: Workspace, seen):
             plot(before_after_html, view), plot(samples_html, view.samples, 4, view.config.get("response_length")), plot(checkpoints_frame, view), gr.skip(),
             gr.update(visible=view.resumable is not None, value=resume_label(view.resumable)),
             gr.update(visible=view.resumable is not None),
-            *([gr.skip()] * len(settings) if same_settings else settings))
+            *([gr.skip()] * len(settings) if same_settings else settings),
+            *([gr.skip()] * 2 if same_ensemble else
+              (gr.update(choices=list(ensemble[0]), value=list(ensemble[1])), ensemble[2])))
 
 
 # ----------------------------------------------------------------------------- wiring
@@ -261,6 +291,11 @@ def wire(tab: PPOTab, ws: Workspace, demo: gr.Blocks, panel: UnlockPanel) -> Non
         # sends just this control's field: no page can reset another setting by accident
         control.input(locked(ws, lambda value, field=field: change_settings(ws, **{field: value}) and None),
                       [*key, control], None, trigger_mode="always_last", show_progress="hidden", **private)
+    ensemble = [tab.ensemble_with, tab.ensemble_mode]
+    for name, control in (("members", tab.ensemble_with), ("mode", tab.ensemble_mode)):  # each sends only its own
+        control.input(locked(ws, lambda value, name=name: set_ensemble(ws, **{name: value}) and None),
+                      [*key, control], None, trigger_mode="always_last", show_progress="hidden", **private
+                      ).then(lambda: ensemble_controls(ws), None, ensemble, show_progress="hidden", **private)
     tab.start.click(locked(ws, lambda n: start(ws, n)), [*key, tab.steps], [tab.status], **private)
     tab.pause.click(locked(ws, lambda: user_errors(ws.ppo.pause)), key, None, **private)
     tab.stop.click(locked(ws, ws.ppo.stop), key, None, **private)
@@ -273,7 +308,7 @@ def wire(tab: PPOTab, ws: Workspace, demo: gr.Blocks, panel: UnlockPanel) -> Non
     tab.discard.click(locked(ws, lambda: on_discard(ws)), key, None, **private)
     out = [tab.seen, tab.status, tab.verdict, *tab.plots, tab.more_plots, tab.probe_compare, tab.probe_table,
            tab.before_after, tab.samples, tab.checkpoints, tab.hack_md, tab.resume, tab.discard,
-           *(tab.live[f] for f in SETTABLE), tab.steps]
+           *(tab.live[f] for f in SETTABLE), tab.steps, *ensemble]
     tab.timer.tick(lambda seen: refresh(ws, seen), [tab.seen], out, show_progress="hidden", **private)
     demo.load(lambda seen: refresh(ws, seen), [tab.seen], out, show_progress="hidden", **private)
     api(ws)
@@ -283,7 +318,8 @@ def api(ws: Workspace) -> None:
     """The API: each instructor action by name, with the key first (a lesson can be scripted)."""
 
     def ppo_start(key: str, steps: int = 20) -> dict:
-        """Start (or continue) PPO for `steps` steps against the active reward model. Instructor only."""
+        """Start (or continue) PPO for `steps` steps against the active reward model (or its ensemble, picked with
+        /ppo_ensemble). Instructor only."""
         require(ws, key)
         return {"status": start(ws, steps)}
 
@@ -311,6 +347,14 @@ def api(ws: Workspace) -> None:
                      response_length=response_length, temperature=temperature, num_ppo_epochs=num_ppo_epochs)
         return change_settings(ws, **given)
 
+    def ppo_ensemble(key: str, members: list[str] | None = None, mode: str | None = None,
+                     ensemble_lambda: float | None = None) -> dict:
+        """Pick what the next /ppo_start trains against besides the active reward model (only what is given):
+        `members`, other saved reward models ([] = the active model alone), `mode` mean-std (mean − λ·std of the
+        members' scores, each in its own σ) or min; the gold model cannot be a member. Instructor only."""
+        require(ws, key)
+        return set_ensemble(ws, members=members, mode=mode, lam=ensemble_lambda)
+
     def ppo_hack(key: str) -> dict:
         """The reward-hacking demo's settings (β = 0, a high learning rate). Instructor only."""
         require(ws, key)
@@ -336,10 +380,11 @@ def api(ws: Workspace) -> None:
                 "resumable": resumable_info(ws.ppo.run.resumable)}
 
     def ppo_status() -> dict:
-        """The shared run as every page sees it: job state (with why, when it failed), step and the live settings in
-        use."""
+        """The shared run as every page sees it: job state (with why, when it failed), step, the live settings in
+        use and the reward it trains against ("reward": the active model, or an ensemble; "ensemble": the next
+        Start's pick)."""
         return ws.ppo.status()
 
-    for fn in (ppo_start, ppo_pause, ppo_stop, ppo_reset, ppo_settings, ppo_hack, checkpoint_save, ppo_status,
-               ppo_resume, ppo_discard):
+    for fn in (ppo_start, ppo_pause, ppo_stop, ppo_reset, ppo_settings, ppo_ensemble, ppo_hack, checkpoint_save,
+               ppo_status, ppo_resume, ppo_discard):
         gr.api(fn, api_name=fn.__name__)

@@ -10,6 +10,7 @@ import pandas as pd
 
 from rlhf_demo.data.hh import last_question
 from rlhf_demo.numbers import fixed
+from rlhf_demo.ppo.reward_spec import spec_label
 from rlhf_demo.ppo.run import RunView
 from rlhf_demo.ppo.service import SETTABLE
 from rlhf_demo.ppo.verdict import before_after, heldout_verdict
@@ -25,6 +26,8 @@ MORE_PLOTS = [("objective/entropy", "Variety of the replies (entropy)"), ("polic
               ("loss/value_avg", "Value loss"), ("val/ratio", "Probability ratio new / old")]
 PROBE_COLUMNS = ["step", "probe", "score", "KL", "reply"]  # the long reply last, so the numbers never scroll away
 LR_CHOICES = [1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 2e-3, 3e-3, 1e-2]
+# the ensemble's score (`reward/ensemble.py`): each member's scores in its own σ first, then one of these
+ENSEMBLE_MODES = [("mean − λ·std: their disagreement costs a reply", "mean-std"), ("min: the lowest member", "min")]
 
 
 SMOOTH_FROM = 10  # with at least this many steps, each plot also shows a smoothed line (the raw one is faded)
@@ -244,7 +247,29 @@ def settings_values(config: dict) -> list:
 def resume_label(saved: dict | None) -> str:
     if not saved:
         return "Resume"
-    return f"Resume the run from step {saved['step']} (saved {saved['saved']}, reward model {saved['reward_name']})"
+    reward = spec_label(saved)
+    what = f"reward model {reward}" if reward is None or not (saved.get("reward") or {}).get("ensemble") else reward
+    return f"Resume the run from step {saved['step']} (saved {saved['saved']}, {what})"
+
+
+def ensemble_choices(candidates: list[dict]) -> list[tuple[str, str]]:
+    """The "Ensemble with" choices, (label, name): every saved model but the active one; the gold one says why it
+    is refused."""
+    return [(f"{c['name']} (gold: cannot be a member)" if c["gold"] else c["name"], c["name"]) for c in candidates]
+
+
+def ensemble_values(candidates: list[dict], info: dict) -> tuple[tuple, tuple, str]:
+    """(choices, members picked among them, mode) for the ensemble controls: what the next Start trains against."""
+    choices = tuple(ensemble_choices(candidates))
+    names = {name for _, name in choices}
+    return choices, tuple(m for m in info["with"] if m in names), info["mode"]
+
+
+def reward_text(label: str | None, ensemble: bool) -> str:
+    """"reward model: **rm-a**" or "reward: **ensemble of 2 (rm-a, rm-b), mean − 1·std**"."""
+    if label is None:
+        return "reward model: **none (train one in tab 3)**"
+    return f"{'reward' if ensemble else 'reward model'}: **{esc(label)}**"
 
 
 def checkpoints_label(view: RunView) -> str:
@@ -255,14 +280,20 @@ def checkpoints_label(view: RunView) -> str:
     return label + "".join(f" · left out: {name}, {why}" for name, why in view.refused_checkpoints.items())
 
 
-def status_markdown(view: RunView, job_line: str, active_reward: str | None) -> str:
-    """The status above the plots: the job, the step, the reward model the run belongs to, the settings in use."""
-    reward = view.reward_name or active_reward or "none (train one in tab 3)"
+def status_markdown(view: RunView, job_line: str, next_reward: dict | str | None) -> str:
+    """The status above the plots: the job, the step, the reward the run belongs to (the active model, or an
+    ensemble), the settings in use. `next_reward`: what the next Start trains against (a `RewardSpec.to_dict()`, or
+    a model's name), said when it is not the run's."""
+    upcoming = next_reward if isinstance(next_reward, dict) or next_reward is None else {"label": next_reward}
+    shown = view.reward or upcoming
+    reward = reward_text(shown and shown.get("label"), bool(shown and shown.get("ensemble")))
+    if view.reward and upcoming and upcoming.get("label") != view.reward.get("label"):
+        reward += f" (the next Start begins a new run against **{esc(upcoming['label'])}**)"
     if view.resumable is not None and job_line is None:
         job_line = (f"A saved run can be resumed from step {view.resumable['step']} (saved {view.resumable['saved']}): "
                     "press Resume to continue it, with its curves, or Discard to delete it. Start trains the policy "
                     "shown here and keeps the saved run.")
-    status = f"{esc(job_line or 'Idle: press Start.')}  \n**Step {view.step}** · reward model: **{esc(reward)}**"
+    status = f"{esc(job_line or 'Idle: press Start.')}  \n**Step {view.step}** · {reward}"
     if view.score_norm is not None and view.config.get("normalize_scores"):
         mu, sd = view.score_norm
         status += (f" · scores normalised: 0 = the base policy's average ({mu:+.3g} raw), "
