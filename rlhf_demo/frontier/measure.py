@@ -15,9 +15,12 @@ optimise) as a second series. Both in standard deviations above the base policy.
        KL = mean over prompts of  sum over the reply's real tokens of  log pi_adapter(t) - log pi_base(t)
    (k1: an unbiased estimate of the sequence KL; k3 reported too, >= 0 per token), the base being the same model
    with the adapter disabled; score the replies with both reward models; unload the adapter, leaving the model as
-   it was.
-4. `best_at_equal_kl(rows, kl)`: which method has the highest gold at a given KL (linear interpolation along each
-   method's points; every method starts at the base policy, KL 0, score 0), `equal_kl_summary` picks the KL.
+   it was. A PPO checkpoint's row also says what it was trained against (its ppo_state.json's reward spec):
+   "reward" (its label), "ensemble" (the mode, None for one model) and "series", the curve it belongs to:
+   "ppo (ensemble)" for a checkpoint trained on an ensemble of reward models, else its method.
+4. `best_at_equal_kl(rows, kl)`: which series has the highest gold at a given KL (linear interpolation along each
+   series' points; every one starts at the base policy, KL 0, score 0), `equal_kl_summary` picks the KL
+   (`equal_kl.py`, pure: the Compare tab reads it without torch).
 
 Gold and proxy are never silently the same model (`check_not_same`).
 Shapes: B = replies in a batch, P = prompt length (left-padded), L = reply length, V = vocab.
@@ -35,6 +38,8 @@ import torch
 from transformers import StoppingCriteriaList
 
 from rlhf_demo.dpo.config import META_FILE as DPO_META
+from rlhf_demo.frontier.equal_kl import (ENSEMBLE_SERIES, best_at_equal_kl, equal_kl_summary, kl_to_reach,  # noqa: F401
+                                         method_label)
 from rlhf_demo.frontier.best_of_n import DEFAULT_NS, GEN_BATCH_ROWS, _check_n, _floats, run_best_of_n, select_best
 from rlhf_demo.models.decoding import BACKENDS, Backend, SamplingModel, decode, get_backend
 from rlhf_demo.models.generation import StopOnStrings, clean_reply, left_pad, stop_string_index, turn_end_ids
@@ -43,12 +48,13 @@ from rlhf_demo.models.seeding import global_rng_from, seeded_generator
 from rlhf_demo.ppo.config import STATE_FILE as PPO_STATE
 from rlhf_demo.ppo.core import kl_per_token, selective_logprobs
 from rlhf_demo.ppo.policy import forward_reply
+from rlhf_demo.ppo.reward_spec import saved_spec
 
 ADAPTER_MARKERS = {"ppo": PPO_STATE, "dpo": DPO_META}  # method -> the file that marks a finished folder
 EMPTY_REPLY = "(no reply)"  # as the arena (and so best-of-N's samples) shows an empty reply
 LENGTH_UNIT = "words"  # mean_length: whitespace-separated words of the reply text (the same unit for every method)
 ROW_KEYS = ("method", "name", "n", "kl", "kl_measured", "kl_k3", "proxy", "gold", "proxy_raw", "gold_raw",
-            "mean_length", "n_prompts")
+            "mean_length", "n_prompts", "reward", "ensemble", "series")
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -78,6 +84,18 @@ def check_not_same(proxy, gold, allow_same: bool = False) -> None:
                          "give a gold model that nothing is optimised against (or allow the same model on purpose)")
 
 
+def trained_against(adapter_dir, method: str) -> dict | None:
+    """The reward spec a PPO checkpoint was trained against (`RewardSpec.to_dict()`; a checkpoint saved before
+    ensembles names its one model), None for a DPO adapter or when nothing readable is recorded."""
+    if method != "ppo":
+        return None
+    try:
+        spec = saved_spec(json.loads((Path(adapter_dir) / PPO_STATE).read_text()))
+    except (OSError, ValueError):
+        return None
+    return None if spec is None else spec.to_dict()
+
+
 def norm_stats(scores: Sequence[float]) -> tuple[float, float]:
     """(mean, std) of the base policy's scores; std 1 when they are all alike (nothing to scale by)."""
     mean = statistics.fmean(scores)
@@ -86,79 +104,20 @@ def norm_stats(scores: Sequence[float]) -> tuple[float, float]:
 
 
 def make_row(method: str, name: str, n, kl: float, kl_measured: float, kl_k3, proxy_raw: Sequence[float],
-             gold_raw: Sequence[float], replies: Sequence[str], norm: dict) -> dict:
-    """A frontier row (`ROW_KEYS`) from the kept replies' raw scores; proxy / gold in std above the base policy."""
+             gold_raw: Sequence[float], replies: Sequence[str], norm: dict, reward: dict | None = None) -> dict:
+    """A frontier row (`ROW_KEYS`) from the kept replies' raw scores; proxy / gold in std above the base policy.
+    `reward`: the spec an adapter was trained against (`trained_against`), None for best-of-N."""
     p, g = statistics.fmean(proxy_raw), statistics.fmean(gold_raw)
+    ensemble = (reward or {}).get("ensemble")
     return {"method": method, "name": name, "n": n, "kl": kl, "kl_measured": kl_measured, "kl_k3": kl_k3,
             "proxy": (p - norm["proxy"][0]) / norm["proxy"][1], "gold": (g - norm["gold"][0]) / norm["gold"][1],
             "proxy_raw": p, "gold_raw": g, "mean_length": statistics.fmean(reply_words(r) for r in replies),
-            "n_prompts": len(replies)}
+            "n_prompts": len(replies), "reward": (reward or {}).get("label"), "ensemble": ensemble,
+            "series": method + ENSEMBLE_SERIES if ensemble else method}
 
 
 def reply_words(text: str) -> int:
     return 0 if text == EMPTY_REPLY else len(text.split())
-
-
-def _curve(points: list[tuple[float, float]]) -> list[tuple[float, float]]:
-    """A method's (kl, value) points sorted by KL, starting at the base policy (0, 0) unless it has a point there."""
-    pts = sorted(points)
-    if not any(abs(k) < 1e-12 for k, _ in pts):
-        pts = sorted(pts + [(0.0, 0.0)])
-    return pts
-
-
-def _interpolate(points: list[tuple[float, float]], kl: float) -> float | None:
-    """Linear interpolation at `kl` along points sorted by KL; None outside their range (no extrapolation)."""
-    if not points or kl < points[0][0] - 1e-12 or kl > points[-1][0] + 1e-12:
-        return None
-    for (k0, v0), (k1, v1) in zip(points, points[1:]):
-        if k0 <= kl <= k1:
-            return v0 if k1 - k0 < 1e-12 else v0 + (v1 - v0) * (kl - k0) / (k1 - k0)
-    return points[-1][1]  # a single point, or kl equal to the last one
-
-
-def best_at_equal_kl(rows: Sequence[dict], kl: float, key: str = "gold") -> dict:
-    """Which method scores highest on `key` (gold by default) at KL `kl` (nats, the rows' "kl").
-
-    Each method's points are sorted by KL and linearly interpolated; every method starts at the base policy (KL 0,
-    score 0 in sigma units), so an adapter with one point is a segment from the base to it. A method whose points
-    do not reach `kl` is left out (None): no extrapolation. Returns {kl, values: {method: value | None},
-    best: the method with the highest value (None when no method reaches kl)}.
-    """
-    by_method: dict[str, list[tuple[float, float]]] = {}
-    for r in rows:
-        if r.get(key) is not None and r.get("kl") is not None:
-            by_method.setdefault(r["method"], []).append((float(r["kl"]), float(r[key])))
-    values = {m: _interpolate(_curve(pts), kl) for m, pts in by_method.items()}
-    reached = {m: v for m, v in values.items() if v is not None}
-    return {"kl": kl, "values": values, "best": max(reached, key=reached.get) if reached else None}
-
-
-def kl_to_reach(rows: Sequence[dict], method: str, value: float, key: str = "gold") -> float | None:
-    """The smallest KL at which `method`'s curve (as in `best_at_equal_kl`, from the base policy) first reaches
-    `value` on `key`; None when it never does. "Best-of-N gets PPO's gold for 0.9 nats instead of 6.4"."""
-    pts = _curve([(float(r["kl"]), float(r[key])) for r in rows if r["method"] == method and r.get(key) is not None])
-    if pts[0][1] >= value:
-        return pts[0][0]
-    for (k0, v0), (k1, v1) in zip(pts, pts[1:]):
-        if v0 < value <= v1:
-            return k0 + (k1 - k0) * (value - v0) / (v1 - v0)
-    return None
-
-
-def equal_kl_summary(rows: Sequence[dict], key: str = "gold") -> dict:
-    """The closing comparison: `best_at_equal_kl` at the largest KL EVERY method reaches (the smallest of the
-    methods' largest KLs), plus, per adapter row, the same at its own KL and the KL best-of-N needs for its score."""
-    methods = {r["method"] for r in rows}
-    if not methods:
-        return {"kl": None, "values": {}, "best": None, "at_adapters": []}
-    kl = min(max(float(r["kl"]) for r in rows if r["method"] == m) for m in methods)
-    out = best_at_equal_kl(rows, max(kl, 0.0), key)
-    bon = any(r["method"] == "best-of-n" for r in rows)
-    out["at_adapters"] = [{"name": r["name"], **best_at_equal_kl(rows, float(r["kl"]), key),
-                           "best_of_n_kl_for_same": kl_to_reach(rows, "best-of-n", r[key], key) if bon else None}
-                          for r in rows if r["method"] != "best-of-n" and r["kl"] >= 0]
-    return out
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -332,7 +291,7 @@ def adapter_point(model, tokenizer, adapter_dir, prompts, proxy, gold, *, method
         s["proxy_raw"], s["gold_raw"] = pr, gr
     kl = statistics.fmean(s["kl"] for s in samples)
     row = make_row(method, name, None, kl, kl, statistics.fmean(s["kl_k3"] for s in samples), proxy_raw, gold_raw,
-                   replies, norm)
+                   replies, norm, reward=trained_against(adapter_dir, method))
     if with_samples:
         row["samples"] = samples
     return row

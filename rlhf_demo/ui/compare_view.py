@@ -194,13 +194,16 @@ def _r(x, nd: int = 3):
 
 def frontier_figure(result: dict | None):
     """x = KL from the base policy, y = gold score (filled markers, solid lines) and proxy score (hollow markers,
-    dashed), one colour and marker per method; best-of-N points are joined in order of N and labelled."""
+    dashed), one colour and marker per method; best-of-N points are joined in order of N and labelled. PPO
+    checkpoints trained on an ensemble of reward models are a series of their own ("ppo (ensemble)", diamonds)."""
+    from rlhf_demo.frontier.equal_kl import ENSEMBLE_SERIES, method_label
+
     fig, ax = plt.subplots(figsize=(10, 5.6), dpi=PLOT_DPI)
     rows = (result or {}).get("rows") or []
     if not rows:
         _empty(ax, "No frontier yet: press Compute the frontier")
-    for method, (colour, marker) in METHOD_STYLE.items():
-        pts = sorted((r for r in rows if r["method"] == method), key=lambda r: (r["kl"], r.get("n") or 0))
+    for method, (colour, marker) in {**METHOD_STYLE, "ppo" + ENSEMBLE_SERIES: ("#7c3aed", "D")}.items():
+        pts = sorted((r for r in rows if method_label(r) == method), key=lambda r: (r["kl"], r.get("n") or 0))
         if not pts:
             continue
         x = [r["kl"] for r in pts]
@@ -225,8 +228,13 @@ def frontier_figure(result: dict | None):
 
 
 def frontier_frame(result: dict | None) -> pd.DataFrame:
+    """One line per point; a PPO checkpoint trained on an ensemble says so (its series, and what it was trained
+    against after its name)."""
+    from rlhf_demo.frontier.equal_kl import method_label
+
     rows = (result or {}).get("rows") or []
-    out = [[r["method"], r["name"], r.get("n"), _r(r["kl"]), _r(r.get("kl_measured")), _r(r["proxy"]), _r(r["gold"]),
+    out = [[method_label(r), f"{r['name']} · {r['reward']}" if r.get("ensemble") and r.get("reward") else r["name"],
+            r.get("n"), _r(r["kl"]), _r(r.get("kl_measured")), _r(r["proxy"]), _r(r["gold"]),
             _r(r.get("mean_length"), 1)] for r in rows]
     return pd.DataFrame(out, columns=FRONTIER_COLUMNS)
 
@@ -237,7 +245,11 @@ def frontier_markdown(result: dict | None) -> str:
                 "the proxy and the gold model.")
     rows = result["rows"]
     best = max(rows, key=lambda r: r["gold"])
+    ensembles = sorted({r.get("reward") or "an ensemble" for r in rows if r.get("ensemble")})
+    note = ("  \n◆ **ppo (ensemble)**: PPO checkpoints trained against " + "; ".join(map(esc, ensembles))
+            + f". Their proxy score is {esc(result['proxy'])}'s alone, not the ensemble they optimised: the gold "
+            "score is the fair comparison." if ensembles else "")
     return (f"Computed {esc(result.get('computed', ''))} on {result['n_prompts']} held-out prompts in "
             f"{result['seconds']:.0f} s · proxy **{esc(result['proxy'])}**, gold **{esc(result['gold'])}** · highest "
             f"gold: **{esc(best['name'])}** ({best['gold']:+.2f} σ at KL {best['kl']:.2f}). Compare methods at equal "
-            "KL (the same distance from the base policy), not only their best point.")
+            "KL (the same distance from the base policy), not only their best point." + note)
