@@ -8,18 +8,21 @@ import json
 
 import pytest
 
+from rlhf_demo.frontier import recorded
 from rlhf_demo.reward.model import META_FILE
 
 from .browser import chromium_page, set_number
 from .conftest import ARTIFACTS, serve
 from .test_frontier import save_reward_model
+from .test_recorded_curves import RECORDED
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
 def compare_app(tmp_path_factory, tiny_bert):
-    """The app with two saved reward models: a proxy trained on 24 pairs (active) and a gold one on 192."""
+    """The app with two saved reward models: a proxy trained on 24 pairs (active) and a gold one on 192; and a
+    recorded over-optimisation run (the real one is the benchmark's) behind the live chart."""
     from rlhf_demo.settings import Settings
 
     data_dir = tmp_path_factory.mktemp("rlhf_data_compare")
@@ -29,10 +32,13 @@ def compare_app(tmp_path_factory, tiny_bert):
         meta = json.loads((folder / META_FILE).read_text())
         meta.update(n_train=n, trained_on={"source": "bundled", "description": "the bundled set", "n_pairs": n})
         (folder / META_FILE).write_text(json.dumps(meta))
-    url, ws, demo = serve(Settings(offline=True, policy="tiny", data_dir=data_dir))
-    ws.reward.models.set_active("rm-votes")
-    yield url, ws
-    demo.close()
+    (data_dir / "recorded.json").write_text(json.dumps(RECORDED))
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(recorded, "RECORDED_PATH", data_dir / "recorded.json")
+        url, ws, demo = serve(Settings(offline=True, policy="tiny", data_dir=data_dir))
+        ws.reward.models.set_active("rm-votes")
+        yield url, ws
+        demo.close()
 
 
 def text_of(page, selector: str) -> str:
@@ -54,6 +60,10 @@ def test_compare_tab_in_chromium(compare_app):
         pairing = text_of(page, "#cmp-pairing")
         assert "rm-votes" in pairing.split("Gold")[0] and "rm-all" in pairing.split("Gold")[1]  # proxy, then gold
         assert "No evaluation yet" in text_of(page, "#cmp-overopt-md")
+        # the gold-labelled proxy preset (who would label), and the recorded runs behind the chart, before any run
+        assert "Make a gold-labelled proxy" in text_of(page, "#cmp-preset") and page.locator("#cmp-preset-start").is_visible()
+        wait_text(page, "#cmp-preset-status", "Labels by rm-all")
+        assert "Faint lines: recorded on 2026-12-05 with" in text_of(page, "#cmp-overopt-recorded")
 
         # -- PPO (tab 4) for 2 steps: the gold evaluation runs at step 0 and at the end --
         page.get_by_role("tab", name="4 · PPO").click()

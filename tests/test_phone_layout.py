@@ -68,9 +68,10 @@ UNEXPLAINED_JS = """() => {
 }"""
 
 LOCKED_BUTTONS = ["#rm-train", "#rm-stop", "#rm-activate", "#ppo-start", "#ppo-stop", "#cmp-dpo-train",
-                  "#cmp-frontier", "#vote-filter-save", "#vote-reset", "#cal-start"]
+                  "#cmp-frontier", "#cmp-preset-start", "#vote-filter-save", "#vote-reset", "#cal-start"]
 INSTRUCTOR_SECTIONS = ["#vote-filters", "#cal-instructor", "#rm-train", "#rm-pairs", "#rm-activate", "#ppo-start",
-                       "#ppo-beta", "#cmp-set-gold", "#cmp-dpo-train", "#cmp-beta", "#cmp-frontier", "#cmp-ns"]
+                       "#ppo-beta", "#cmp-set-gold", "#cmp-preset-start", "#cmp-preset-labels", "#cmp-dpo-train",
+                       "#cmp-beta", "#cmp-frontier", "#cmp-ns"]
 
 
 @pytest.fixture(scope="module")
