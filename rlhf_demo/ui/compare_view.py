@@ -73,7 +73,8 @@ def overopt_figures(evals: list[dict], history: list[dict], reference: Recorded 
     against √KL, the Gao et al. picture, each point labelled with its PPO step and gold's peak circled once gold turned
     down, with `reference` (recorded runs, `frontier/recorded.py`) faint behind it; then mean reply length and entropy
     per PPO step (length drift, collapse)."""
-    fig, ax = plt.subplots(figsize=(7.5, 4.6), dpi=PLOT_DPI)
+    # with recorded runs the legend goes under the axes (the faint curves fill the plot) and the figure grows by it
+    fig, ax = plt.subplots(figsize=(7.5, 4.6 if reference is None else 5.8), dpi=PLOT_DPI)
     curve = overopt_curve(evals)
     if reference is not None:
         _draw_reference(ax, reference)
@@ -94,7 +95,11 @@ def overopt_figures(evals: list[dict], history: list[dict], reference: Recorded 
         _empty(ax, "Gold and proxy appear when PPO runs\n(tab 4) with a gold model")
     if curve or reference is not None:
         ax.axhline(0, color="#888", lw=0.8)
-        ax.legend(fontsize=SMALL_PT, loc="best")
+        below = dict(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2, frameon=False)
+        handles, labels = ax.get_legend_handles_labels()
+        live_first = sorted(range(len(labels)), key=lambda i: labels[i].endswith("(recorded)"))
+        ax.legend([handles[i] for i in live_first], [labels[i] for i in live_first], fontsize=SMALL_PT,
+                  **(below if reference is not None else {"loc": "best"}))
     waiting = "\n(faint: recorded runs; yours appear when PPO runs in tab 4)" if not curve and reference else ""
     ax.set_title("score vs √KL from the base policy" + waiting, fontsize=PLOT_PT)
     ax.set_xlabel("√KL (held-out prompts)", fontsize=PLOT_PT)
