@@ -301,6 +301,8 @@ def parse(argv=None):
     p.add_argument("--every", type=int, help="evaluate every K steps (default 3; --quick 1)")
     p.add_argument("--ppo", default="beta0,default,ensemble", help="which PPO runs (comma list of beta0, default, "
                    "ensemble; '' = none)")
+    p.add_argument("--max-prompt-chars", type=int, default=300, help="only conversations this short (labels, "
+                   "best-of-n, PPO's prompts and evaluation; 604 training and 173 held-out ones of the sample)")
     p.add_argument("--write-asset", action="store_true", help=f"write {ASSET.relative_to(_common.REPO)}")
     args = p.parse_args(argv)
     full = dict(policy="smollm2-135m", labels=100, samples=256, bon_prompts=16, eval_prompts=16, steps=15, every=3)
@@ -331,8 +333,9 @@ def main(argv=None) -> int:
     subset, split = src.default()
     pairs = pairs_from_set(src.load(subset, split))
     train_pairs, held_out = hold_out(pairs, 24 if args.quick else GOLD_HELD_OUT)
-    train_prompts = list(dict.fromkeys(p for p, _, _ in train_pairs))
-    heldout_prompts = list(dict.fromkeys(p for p, _, _ in held_out))
+    short = args.max_prompt_chars  # short conversations: a reply's cost is mostly reading its prompt on a CPU
+    train_prompts = list(dict.fromkeys(p for p, _, _ in train_pairs if len(p) <= short))
+    heldout_prompts = list(dict.fromkeys(p for p, _, _ in held_out if len(p) <= short))
     random.Random(0).shuffle(heldout_prompts)
     args.backbone = None
     if args.quick:

@@ -206,20 +206,30 @@ def storage_problem(exc: BaseException) -> str | None:
     return None
 
 
-def write_json_atomic(path: str | os.PathLike, obj) -> None:
-    """Replace `path` with `obj` as JSON: readers see the old file or the new one, never half of one."""
+def _write_atomic(path: str | os.PathLike, write) -> None:
+    """Replace `path` with what `write(file)` writes: readers see the old file or the new one, never half of one."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = temporary_name(path)
     try:
         with open(tmp, "w") as f:
-            json.dump(obj, f, indent=2)
+            write(f)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
         fsync_dir(path.parent)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def write_json_atomic(path: str | os.PathLike, obj) -> None:
+    """Replace `path` with `obj` as JSON, atomically."""
+    _write_atomic(path, lambda f: json.dump(obj, f, indent=2))
+
+
+def write_jsonl_atomic(path: str | os.PathLike, records) -> None:
+    """Replace `path` with one JSON record per line, atomically."""
+    _write_atomic(path, lambda f: f.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in records))
 
 
 def _writer_alive(name: str) -> bool:

@@ -108,3 +108,19 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
+
+
+class QuietCtx:
+    """A job context for calling a job function directly (no runner): it never stops, and shows nothing."""
+
+    def update(self, **kwargs):
+        pass
+
+    def append(self, key, item):
+        pass
+
+    def should_stop(self):
+        return False
+
+    def check(self):
+        pass

@@ -10,18 +10,9 @@ import pytest
 from rlhf_demo.settings import Settings
 from rlhf_demo.workspace import Workspace
 
+from .conftest import QuietCtx
+
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
-
-
-class _Ctx:
-    def update(self, **kwargs):
-        pass
-
-    def append(self, key, item):
-        pass
-
-    def should_stop(self):
-        return False
 
 
 def workspace(data_dir, backbone) -> Workspace:
@@ -37,7 +28,7 @@ def ws(tmp_path_factory, tiny_bert):
     ws = workspace(tmp_path_factory.mktemp("gold-proxy"), tiny_bert)
     cfg = RewardConfig(backbone=tiny_bert, max_length=64, lora_r=4, num_train_epochs=1, eval_pairs=16)
     job, _ = ws.reward.training_job(cfg, "bundled", 32, False, name="rm-gold")
-    job(_Ctx())
+    job(QuietCtx())
     assert ws.reward.active == "rm-gold" and ws.gold.name() is None  # one model: the proxy, no gold yet
     return ws
 

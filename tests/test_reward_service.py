@@ -11,6 +11,8 @@ from rlhf_demo.data.sources import BundledSource
 from rlhf_demo.settings import Settings
 from rlhf_demo.workspace import Workspace
 
+from .conftest import QuietCtx
+
 PROMPT = "\n\nHuman: What should I cook tonight?\n\nAssistant:"
 
 
@@ -88,17 +90,6 @@ def test_the_app_holds_out_a_fifth_of_a_single_split_file(tmp_path):
     assert f"minus {len(data.eval)} held-out pairs" in data.description
 
 
-class _Ctx:
-    def update(self, **kwargs):
-        pass
-
-    def append(self, key, item):
-        pass
-
-    def should_stop(self):
-        return False
-
-
 def test_a_new_reward_model_replaces_the_active_one_only_when_asked(tmp_path, tiny_bert):
     """A class works with the active model; a newly trained one becomes active only when none is, or when the
     instructor asks (it once replaced a 90 % model with an 81 % one without a word). The result names the active
@@ -111,7 +102,7 @@ def test_a_new_reward_model_replaces_the_active_one_only_when_asked(tmp_path, ti
 
     def train(**kwargs):
         job, _ = ws.reward.training_job(cfg, "bundled", 32, False, **kwargs)
-        return job(_Ctx())
+        return job(QuietCtx())
 
     first = train(name="rm-first")
     assert first["activated"] and ws.reward.active == "rm-first"  # nothing was active: the first one becomes it

@@ -18,15 +18,13 @@ Errors the user can fix are `ValueError`s with a sentence to show. The caller (t
 
 from __future__ import annotations
 
-import json
-import os
 import time
 from pathlib import Path
 from typing import Callable
 
 from rlhf_demo.frontier.goodhart import PROXY_EVAL_PAIRS, make_gold_labelled_proxy, preference_records
 from rlhf_demo.jobs import MIN_FREE_BYTES, JobRunner, JobSnapshot
-from rlhf_demo.storage import fsync_dir, storage_message, storage_status, temporary_name
+from rlhf_demo.storage import storage_message, storage_status, write_jsonl_atomic
 
 JOB = "gold-proxy"  # the job kind on the app's job runner
 TITLE = "Gold-labelled proxy"
@@ -50,22 +48,6 @@ def check_request(n_labels, noise, seed) -> tuple[int, float, int]:
     if isinstance(seed, bool) or not isinstance(seed, int):
         raise ValueError(f"The seed must be a whole number, got {seed!r:.40}.")
     return int(n_labels), float(noise), seed
-
-
-def write_jsonl_atomic(path: Path, records: list[dict]) -> None:
-    """Replace `path` with one JSON record per line: readers see the old file or the whole new one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = temporary_name(path)
-    try:
-        with open(tmp, "w") as f:
-            for r in records:
-                f.write(json.dumps(r, ensure_ascii=False) + "\n")
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-        fsync_dir(path.parent)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 class GoldProxyService:
