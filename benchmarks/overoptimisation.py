@@ -258,7 +258,9 @@ def verdicts(bon: dict, ppo: dict, seeds) -> dict:
 
     def halves(key):
         vs = [v for k, v in out.items() if k.startswith(key) and "ensemble_drop_at_equal_kl" in v]
-        return bool(vs) and all(v["ensemble_drop_at_equal_kl"] <= 0.5 * v["single_drop_at_equal_kl"] for v in vs)
+        # only a drop worth the name can be halved: with the single proxy's gold not falling there is nothing to halve
+        return bool(vs) and all(v["single_drop_at_equal_kl"] >= TARGET_DROP and
+                                v["ensemble_drop_at_equal_kl"] <= 0.5 * v["single_drop_at_equal_kl"] for v in vs)
 
     out["targets"] = {"bon_drop_0.3": met("bon"), "ppo_beta0_drop_0.3": met("ppo"),
                       "ensemble_halves_bon": halves("bon"), "ensemble_halves_ppo": halves("ppo")}
@@ -399,7 +401,9 @@ def main(argv=None) -> int:
                       "labels_per_proxy": args.labels, "ensemble": {"mode": args.ensemble, "lambda": args.lam,
                                                                      "members": args.members},
                       "best_of_n": bon, "ppo": ppo, "verdicts": result, "targets": result["targets"],
-                      "stage_seconds": stage_seconds, "total_seconds": round(time.perf_counter() - t_start, 1),
+                      "stage_seconds": stage_seconds, "stages_total_seconds": round(sum(v or 0 for v in
+                                                                                        stage_seconds.values()), 1),
+                      "total_seconds": round(time.perf_counter() - t_start, 1),
                       "work": str(work), "asset": rec if args.quick else str(ASSET), "cpu": _common.cpu_info()}))
     return 0
 

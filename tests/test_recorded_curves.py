@@ -12,6 +12,7 @@ import pytest
 from rlhf_demo.frontier import recorded
 from rlhf_demo.ui.compare_view import overopt_figures, overopt_markdown, recorded_caption
 
+from .conftest import REPO
 from .fonts import assert_readable
 
 COMMAND = "python benchmarks/overoptimisation.py --seeds 0,1"
@@ -108,3 +109,14 @@ def test_the_sentence_tells_goodharts_law_once_gold_turned_down():
     assert "Gold is still rising with the proxy" in rising and "Watch for" in rising and "Goodhart" not in rising
     wobble = overopt_markdown(TURNED[:3] + [ev(15, 9.0, 3.0, 0.9)], [], 32, 5)
     assert "Not a clear turn yet" in wobble
+
+
+def test_the_shipped_recording_is_valid_and_has_every_method_for_two_seeds():
+    """assets/overoptimisation/recorded.json, as benchmarks/overoptimisation.py --write-asset wrote it."""
+    shipped = recorded.load(REPO / "assets" / "overoptimisation" / "recorded.json")
+    assert shipped is not None and "overoptimisation.py" in shipped.command
+    seeds = {}
+    for c in shipped.curves:
+        seeds.setdefault(c["method"], set()).add(c["seed"])
+        assert c["points"][0]["kl"] == 0 and c["points"][0]["gold"] == 0  # every curve starts at the base policy
+    assert seeds == {m: {0, 1} for m in ("best-of-n", "ppo-beta0", "ppo-default", "ppo-ensemble")}

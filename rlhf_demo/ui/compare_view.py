@@ -55,13 +55,16 @@ def recorded_caption(reference: Recorded | None) -> str:
 
 def _reference_story(reference: Recorded) -> str:
     """One sentence on what the recorded runs showed: the largest fall of gold from its peak."""
-    drops = [(d, c) for c in reference.curves if (d := drop_from_peak(c["points"])) is not None]
-    if not drops:
+    # Goodhart's shape: gold fell from its peak while the proxy kept rising (a fall of both is not over-optimisation)
+    drops = [(d, c) for c in reference.curves
+             if (d := drop_from_peak(c["points"])) is not None and d["proxy_rise"] > 0]
+    if not reference.curves:
         return "The faint lines are a recorded run (see the caption): the shape to compare with."
-    d, c = max(drops, key=lambda dc: dc[0]["drop"])
+    d, c = max(drops, key=lambda dc: dc[0]["drop"]) if drops else ({"drop": 0.0}, None)
     if d["drop"] < 0.2:
-        return ("The faint lines are recorded runs (see the caption): there gold did not clearly turn down "
-                "within the KL they reached.")
+        return ("The faint lines are recorded runs (see the caption). There gold did **not** clearly turn down "
+                "within the KL they reached: the gold model liked what the proxy pushed for (apologetic replies), "
+                "so both rose. Whether your run does is the experiment.")
     return (f"The faint lines are recorded runs (see the caption): with a proxy trained on "
             f"{c['proxy_pairs']} gold labels, {RECORDED_METHODS[c['method']]} drove gold {d['drop']:.1f} σ below its "
             f"peak (at √KL {math.sqrt(d['peak_kl']):.1f}) while the proxy rose {d['proxy_rise']:+.1f} σ: the shape "
@@ -136,7 +139,7 @@ def overopt_markdown(evals: list[dict], history: list[dict], response_length: in
         lines.append(f"No evaluation yet. With a gold model, PPO scores {EVAL_PROMPTS} held-out prompts with both reward "
                      f"models at step 0 and every {every} steps. **Watch for** the moment the two curves part: the "
                      "proxy keeps rising while gold flattens and turns down. A proxy made with *Make a gold-labelled "
-                     "proxy* (above) shows it far more clearly than two models trained on the same pairs.")
+                     "proxy* (above) is Gao et al.'s set-up: a copy of gold learnt from a few of its labels.")
     else:
         last = curve[-1]
         lines.append(f"**{len(curve)} evaluations** (step {curve[0]['step']} to {last['step']}): proxy "
