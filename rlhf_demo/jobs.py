@@ -269,7 +269,7 @@ class JobRunner:
 # ----------------------------------------------------------------------------------------------------------
 # the app's runner: training jobs refused up front when nothing can be saved
 
-TRAINING_JOBS = ("reward", "ppo", "dpo", "frontier")  # jobs that save what they make under the data folder
+TRAINING_JOBS = ("reward", "ppo", "dpo", "frontier", "gold-proxy")  # jobs that save what they make under the data folder
 MIN_FREE_BYTES = 64 << 20  # a training job needs room for what it saves (a LoRA adapter, a small reward model)
 
 

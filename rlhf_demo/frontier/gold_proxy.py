@@ -23,8 +23,8 @@ from pathlib import Path
 from typing import Callable
 
 from rlhf_demo.frontier.goodhart import PROXY_EVAL_PAIRS, make_gold_labelled_proxy, preference_records
-from rlhf_demo.jobs import MIN_FREE_BYTES, JobRunner, JobSnapshot
-from rlhf_demo.storage import storage_message, storage_status, write_jsonl_atomic
+from rlhf_demo.jobs import JobRunner, JobSnapshot
+from rlhf_demo.storage import write_jsonl_atomic
 
 JOB = "gold-proxy"  # the job kind on the app's job runner
 TITLE = "Gold-labelled proxy"
@@ -90,9 +90,6 @@ class GoldProxyService:
                     else f"too few for this preset (it needs {N_LABELS[0] + PROXY_EVAL_PAIRS})")
             raise ValueError(f"This data has {len(prompts)} training prompts: {room}, since {PROXY_EVAL_PAIRS} more "
                              "pairs are kept apart to check the proxy against gold.")
-        problem = storage_status(self.root, MIN_FREE_BYTES)
-        if problem:
-            raise ValueError(f"{TITLE} cannot start: {storage_message(problem)}")
         cfg = RewardConfig(backbone=self.backbone)  # the Reward tab's defaults
         backbone = self.reward.backbones.resolve(cfg.backbone)
 
