@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import math
 import random
+import statistics
 import time
 from typing import Callable, Sequence
 
@@ -150,10 +151,16 @@ def drop_at_kl(points: Sequence[dict], kl: float) -> float:
     return max(max(upto + [now]) - now, 0.0)
 
 
+def norm_stats(scores: Sequence[float]) -> tuple[float, float]:
+    """(mean, std) of the base policy's scores; std 1 when they are all alike (nothing to scale by)."""
+    mean = statistics.fmean(scores)
+    std = statistics.pstdev(scores) if len(scores) > 1 else 0.0
+    return mean, (std if std > 1e-8 else 1.0)
+
+
 def in_sigma(values: Sequence[float], base: Sequence[float]) -> list[float]:
-    """Scores as (x - mean(base)) / std(base): σ of the base policy's replies (std 0 -> 1)."""
-    mean = sum(base) / len(base)
-    sd = math.sqrt(sum((b - mean) ** 2 for b in base) / len(base)) or 1.0
+    """Scores as (x - mean(base)) / std(base): σ of the base policy's replies (`norm_stats`)."""
+    mean, sd = norm_stats(base)
     return [(v - mean) / sd for v in values]
 
 

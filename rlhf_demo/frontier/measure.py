@@ -40,6 +40,7 @@ from transformers import StoppingCriteriaList
 from rlhf_demo.dpo.config import META_FILE as DPO_META
 from rlhf_demo.frontier.equal_kl import (ENSEMBLE_SERIES, best_at_equal_kl, equal_kl_summary, kl_to_reach,  # noqa: F401
                                          method_label)
+from rlhf_demo.frontier.goodhart import norm_stats
 from rlhf_demo.frontier.best_of_n import DEFAULT_NS, GEN_BATCH_ROWS, _check_n, _floats, run_best_of_n, select_best
 from rlhf_demo.models.decoding import BACKENDS, Backend, SamplingModel, decode, get_backend
 from rlhf_demo.models.generation import StopOnStrings, clean_reply, left_pad, stop_string_index, turn_end_ids
@@ -94,13 +95,6 @@ def trained_against(adapter_dir, method: str) -> dict | None:
     except (OSError, ValueError):
         return None
     return None if spec is None else spec.to_dict()
-
-
-def norm_stats(scores: Sequence[float]) -> tuple[float, float]:
-    """(mean, std) of the base policy's scores; std 1 when they are all alike (nothing to scale by)."""
-    mean = statistics.fmean(scores)
-    std = statistics.pstdev(scores) if len(scores) > 1 else 0.0
-    return mean, (std if std > 1e-8 else 1.0)
 
 
 def make_row(method: str, name: str, n, kl: float, kl_measured: float, kl_k3, proxy_raw: Sequence[float],
