@@ -80,8 +80,7 @@ class EnsembleScorer:
         return combine(self.member_scores(prompts, responses), self.mode, self.lam)
 
     def describe(self) -> str:
-        how = "the lowest member" if self.mode == "min" else f"mean − {self.lam:g}·std"
-        return f"ensemble of {len(self.members)} ({', '.join(self.names)}), scored as {how}"
+        return ensemble_label(self.names, self.mode, self.lam)
 
 
 # -- how a run names what it was trained against (the PPO tab, /ppo_status, the saved run, the frontier) ---------------
