@@ -39,8 +39,8 @@ few steps both models score the same held-out replies."""
 PRESET = """**Make a gold-labelled proxy** (the set-up of Gao et al.). The gold model plays the class: it judges pairs
 of the policy's own replies, and a new reward model, the *proxy*, learns from only N of its judgements, so it is an
 imperfect copy of gold. The proxy becomes the active model (what PPO and best-of-N optimise); gold stays gold, only
-watched. **Then** run PPO's reward-hacking demo (β = 0) in tab 4, or best-of-N in the frontier below, and watch gold
-turn down while the proxy keeps rising."""
+watched. **Then** run PPO's reward-hacking demo (β = 0) in tab 4, or best-of-N in the frontier below, and watch
+whether gold levels off or turns down while the proxy keeps rising (the faint recorded runs: gold levelled off)."""
 
 WHY_DPO = """**DPO (Rafailov et al. 2023) removes two things:** the reward model and the sampling. It turns each
 preference pair straight into a loss on the policy's own log-probabilities (chosen up, rejected down, relative to the
@@ -159,7 +159,7 @@ def preset_box(ws: Workspace) -> tuple:
         gr.Markdown(PRESET)
         with gr.Row(equal_height=True, elem_classes="rl-instructor"):
             labels = gr.Slider(lo, hi, value=min(DEFAULT_LABELS, hi), step=10, label="gold labels (the proxy's pairs)",
-                               info="fewer labels: a rougher copy of gold, fooled sooner", elem_id="cmp-preset-labels")
+                               info="how many of gold's judgements the proxy learns from", elem_id="cmp-preset-labels")
             noise = gr.Slider(0.0, MAX_NOISE, value=0.0, step=0.05, label="label noise",
                               info="share of labels flipped, like a class that disagrees", elem_id="cmp-preset-noise")
         with gr.Row(elem_classes="rl-instructor"):
