@@ -16,7 +16,8 @@ import warnings
 COMMANDS = {"serve": "rlhf_demo.serve:serve_main", "info": "rlhf_demo.serve:info_main",
             "reward": "rlhf_demo.reward.cli:reward_main", "dpo": "rlhf_demo.dpo.cli:dpo_main",
             "ppo": "rlhf_demo.ppo.cli:ppo_main", "evaluate": "rlhf_demo.ppo.evaluate:evaluate_main",
-            "frontier": "rlhf_demo.frontier.cli:frontier_main"}
+            "frontier": "rlhf_demo.frontier.cli:frontier_main",
+            "export": "rlhf_demo.export.cli:export_main", "serve-reward": "rlhf_demo.serving.cli:serve_reward_main"}
 
 
 def command(name: str):

@@ -98,6 +98,30 @@ def tiny_bert(tmp_path_factory) -> str:
     return str(d)
 
 
+@pytest.fixture(scope="session")
+def tiny_reward_model(tiny_bert, tmp_path_factory) -> Path:
+    """A LoRA reward model on the tiny BERT, trained on the bundled set (train split; 32 held-out test pairs) and
+    saved as the app saves one (``<data_dir>/reward_models/rm-bundled/``, active). Its max_length (128) is the tiny
+    BERT's positions, so no text it scores is cut. Exports and the reward server start from it."""
+    from rlhf_demo.data.pairs import pairs_from_set, split_pairs
+    from rlhf_demo.data.sources import BundledSource
+    from rlhf_demo.models.presets import resolve_reward_backbone
+    from rlhf_demo.reward.config import RewardConfig
+    from rlhf_demo.reward.registry import RewardModelRegistry
+
+    src = BundledSource()
+    train = pairs_from_set(src.load("bundled", "train"))
+    evals = split_pairs(pairs_from_set(src.load("bundled", "test")), 32, 0)[1]
+    cfg = RewardConfig(backbone=tiny_bert, max_length=128, lora_r=8, lora_alpha=16, learning_rate=3e-3,
+                       num_train_epochs=1, per_device_train_batch_size=16, eval_pairs=32, logging_steps=1, seed=0)
+    reg = RewardModelRegistry(tmp_path_factory.mktemp("rm_data") / "reward_models")
+    trained_on = {"source": src.identity, "description": src.description, "subset": "bundled",
+                  "split": "bundled/train, evaluated on bundled/test", "n_pairs": len(train), "n_votes": 0}
+    res = reg.train(cfg, train, evals, resolve_reward_backbone(tiny_bert, None, hub_ok=False), name="rm-bundled",
+                    trained_on=trained_on)
+    return Path(res.out_dir)
+
+
 @pytest.fixture(scope="module")
 def one_torch_thread():
     """For modules of tiny (32-wide) models: a second OpenMP thread only adds synchronisation, and on a busy shared
