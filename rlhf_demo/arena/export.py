@@ -19,7 +19,7 @@ from pathlib import Path
 
 from rlhf_demo.arena.hygiene import VoteFilters, apply_filters
 from rlhf_demo.arena.votes import VoteError, VoteRecord, VoteStore
-from rlhf_demo.data.pairs import EXPORT_FORMATS, preference_examples
+from rlhf_demo.data.pairs import EXPORT_FORMATS, messages_arrow_type, preference_examples
 from rlhf_demo.settings import shorten
 
 FILE_FORMATS = ("jsonl", "parquet")
@@ -76,10 +76,7 @@ def _arrow_schema(fmt: str):
     """Explicit column types, so an export with zero rows is still a valid, loadable file."""
     import pyarrow as pa
 
-    if fmt == "hh":
-        text = pa.string()
-    else:
-        text = pa.list_(pa.struct([("role", pa.string()), ("content", pa.string())]))
+    text = pa.string() if fmt == "hh" else messages_arrow_type()
     return pa.schema([("chosen", text), ("rejected", text)])
 
 

@@ -53,6 +53,21 @@ def hold_out(pairs: Sequence[Pair], max_eval: int, seed: int = 0) -> tuple[list[
     return split_pairs(pairs, n_eval, seed)
 
 
+def source_split(source, subset: str, n_eval: int, seed: int = 0) -> tuple[list[Pair], list[Pair], str]:
+    """``(train, held_out, where)``: the hh-rlhf pairs of `subset` of a data source (`data.sources`) that train, and
+    the fixed held-out pairs. The `test` split when the subset has one (``n_eval`` of it, seeded), else a seeded
+    slice of its one split that never enters training (`hold_out`). What the reward model trains and is evaluated
+    on, and what an export writes as its train and test splits. Raises ValueError for an unknown subset."""
+    if subset not in source.subsets():
+        raise ValueError(f"Unknown subset {shorten(subset)}.")
+    splits = source.splits(subset)
+    if "train" in splits and "test" in splits:
+        held = split_pairs(pairs_from_set(source.load(subset, "test")), n_eval, seed)[1]
+        return pairs_from_set(source.load(subset, "train")), held, f"{subset}/train, evaluated on {subset}/test"
+    train, held = hold_out(pairs_from_set(source.load(subset, splits[0])), n_eval, seed)
+    return train, held, f"{subset}/{splits[0]} minus {len(held)} held-out pairs"
+
+
 def build_training_pairs(hh_pairs: Sequence[Pair], vote_pairs: Sequence[Pair] = (), max_pairs: int | None = None,
                          seed: int = 0) -> list[Pair]:
     """The training set: every vote from the arena first, then hh-rlhf pairs up to ``max_pairs``, shuffled.
@@ -78,6 +93,14 @@ def check_pairs(pairs, what: str) -> list[Pair]:
             raise ValueError(f"{what} pair {i} is not (prompt, chosen_reply, rejected_reply) strings: {p!r:.120}")
         out.append(tuple(p))
     return out
+
+
+def messages_arrow_type():
+    """The Arrow type of a list of chat messages (``[{"role", "content"}]``): explicit, so that a Parquet file with
+    zero rows is still a valid, loadable one."""
+    import pyarrow as pa
+
+    return pa.list_(pa.struct([("role", pa.string()), ("content", pa.string())]))
 
 
 def preference_examples(pairs: Sequence[Pair], fmt: str) -> list[dict]:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Callable
 
 from rlhf_demo.data.browse import longer_reply_wins, shorter_reply_wins
-from rlhf_demo.data.pairs import Pair, build_training_pairs, hold_out, pairs_from_set, split_pairs
+from rlhf_demo.data.pairs import Pair, build_training_pairs, hold_out, pairs_from_set, source_split
 from rlhf_demo.jobs import JobRunner
 from rlhf_demo.models.presets import RewardBackbones
 from rlhf_demo.reward.config import RewardConfig
@@ -48,18 +48,7 @@ class RewardService:
     # -- the pairs --------------------------------------------------------------------------------------------
     def select_pairs(self, subset: str, n_pairs: int, use_votes: bool, n_eval: int, seed: int = 0) -> RewardData:
         """Training and held-out pairs for `subset`; raises ValueError with a clear message when there are none."""
-        src = self.source
-        if subset not in src.subsets():
-            raise ValueError(f"Unknown subset {shorten(subset)}.")
-        splits = src.splits(subset)
-        if "train" in splits and "test" in splits:
-            train_all = pairs_from_set(src.load(subset, "train"))
-            eval_pairs = split_pairs(pairs_from_set(src.load(subset, "test")), n_eval, seed)[1]
-            where = f"{subset}/train, evaluated on {subset}/test"
-        else:
-            split = splits[0]
-            train_all, eval_pairs = hold_out(pairs_from_set(src.load(subset, split)), n_eval, seed)
-            where = f"{subset}/{split} minus {len(eval_pairs)} held-out pairs"
+        train_all, eval_pairs, where = source_split(self.source, subset, n_eval, seed)
         votes = self.counted_votes() if use_votes else []
         if n_pairs < 0:
             raise ValueError("The number of pairs cannot be negative.")
