@@ -7,7 +7,7 @@ from pathlib import Path
 
 from rlhf_demo.data.pairs import Pair
 from rlhf_demo.reward.model import META_FILE
-from rlhf_demo.settings import shorten
+from rlhf_demo.settings import shorten, valid_name
 
 
 def reward_folder(reward: str | None, data_dir: Path) -> Path:
@@ -20,6 +20,8 @@ def reward_folder(reward: str | None, data_dir: Path) -> Path:
     if reward and Path(reward).expanduser().exists():
         raise ValueError(f"--reward {shorten(reward)}: not a saved reward model (no {META_FILE} in it)")
     registry = RewardModelRegistry(data_dir / "reward_models")
+    if reward and not valid_name(reward):  # a path, and nothing is there
+        raise ValueError(f"--reward {shorten(reward)}: no such folder")
     name = reward or registry.active
     if name is None:
         raise ValueError(f"no --reward given and no active reward model in {data_dir}: train one first "
