@@ -28,6 +28,7 @@ if TYPE_CHECKING:  # the services import torch and friends: loaded on first use,
     from rlhf_demo.frontier.service import FrontierService
     from rlhf_demo.frontier.gold_proxy import GoldProxyService
     from rlhf_demo.dpo.service import DPOService
+    from rlhf_demo.export.service import ExportService
     from rlhf_demo.ppo.service import PPOService
     from rlhf_demo.reward.gold import GoldChoice
     from rlhf_demo.reward.service import RewardService
@@ -148,6 +149,13 @@ class Workspace:
         return self._once("goodhart", lambda: GoldProxyService(
             self.root, self.jobs, self.reward, self.gold, self.policy, lambda: training_prompts(self.data.source),
             self.settings.reward_backbone or "minilm"))
+
+    @property
+    def export(self) -> ExportService:  # the Reward tab's "Export bundle": the active model, data, votes, policy
+        from rlhf_demo.export.service import ExportService
+
+        return self._once("export", lambda: ExportService(self.root, self.reward.models, self.data.source,
+                                                          self.policy_choice, self.reward.counted_votes))
 
     def describe(self) -> dict:  # what the app says about itself: the header, `info`
         src = self.data.source

@@ -33,6 +33,7 @@ LOCKED = {
     "/dpo_train": dict(steps=1),
     "/frontier_start": dict(best_of="1", prompts=4),
     "/gold_proxy_start": dict(n_labels=50),
+    "/export_bundle": {},
 }
 
 

@@ -14,9 +14,11 @@ from rlhf_demo.reward.timing import last_measurement, training_time_text
 from rlhf_demo.ui.common import as_text, error, esc, user_errors
 from rlhf_demo.ui.instructor import UnlockPanel, locked, require
 from rlhf_demo.ui.reward_view import (
+    EXPORT_INTRO,
     MODEL_COLUMNS,
     curves_figures,
     evaluation_markdown,
+    export_markdown,
     margins_figure,
     models_frame,
     playground_markdown,
@@ -64,6 +66,9 @@ class RewardTab:
     seen: gr.State
     instructor_controls: list  # Train, Stop, Make active and every setting: greyed out for students when locked
     make_active: gr.Checkbox  # make the new model the active one when it is trained (else only when none is active)
+    export: gr.Button  # the active model, the data, the votes and the policy as a bundle for TRL / OpenRLHF
+    export_file: gr.File
+    export_out: gr.Markdown
 
 
 # ----------------------------------------------------------------------------- building
@@ -127,6 +132,13 @@ def build(ws: Workspace) -> RewardTab:
     with gr.Row(equal_height=True, elem_classes="rl-instructor"):
         pick = gr.Dropdown([], label="Model", scale=3, elem_id="rm-pick")
         activate = gr.Button("Make active (PPO optimises the active model)", scale=2, elem_id="rm-activate")
+    with gr.Accordion("Take it further: export for TRL, accelerate, OpenRLHF", open=False, elem_id="rm-export-box",
+                      elem_classes="rl-instructor"):
+        gr.Markdown(EXPORT_INTRO, elem_classes="rl-meta")
+        with gr.Row(equal_height=True):
+            export = gr.Button("Export the active model as a bundle", scale=1, elem_id="rm-export")
+            export_file = gr.File(label="bundle (.zip)", interactive=False, scale=2, elem_id="rm-export-file")
+        export_out = gr.Markdown(elem_id="rm-export-out")
     gr.Markdown("### Playground: score your own replies with the active model")
     with gr.Row():
         pg_prompt = gr.Textbox(label="Prompt", lines=2, value="How do I boil an egg?", elem_id="rm-pg-prompt")
@@ -138,11 +150,11 @@ def build(ws: Workspace) -> RewardTab:
         pg_out = gr.Markdown(elem_id="rm-pg-out")
     timer = gr.Timer(2.0)
     controls = [subset, n_pairs, use_votes, backbone, max_length, use_lora, lora_r, lora_alpha, lora_dropout, targets,
-                lr, epochs, make_active, train, stop, activate]
+                lr, epochs, make_active, train, stop, activate, export]
     return RewardTab(subset, n_pairs, pairs_time, use_votes, backbone, max_length, use_lora, lora_r, lora_alpha, lora_dropout,
                      targets, lr, epochs, train, stop, status, curves, evaluation, margins, models, pick, activate,
                      pg_prompt, pg_reply1, pg_reply2, pg_score, pg_out, timer, gr.State((-1, -1)), controls,
-                     make_active)
+                     make_active, export, export_file, export_out)
 
 
 def startup_backbone(ws: Workspace) -> str:
@@ -223,6 +235,12 @@ def activate_ui(ws: Workspace, name):
     return models_update(ws)
 
 
+def export_ui(ws: Workspace):
+    """The bundle's zip to download and what is in it."""
+    folder, zipped, info = user_errors(ws.export.export_active)
+    return str(zipped), export_markdown(folder, info)
+
+
 def score(ws: Workspace, prompt, r1, r2) -> str:
     prompt = (prompt or "").strip()
     replies = [r for r in ((r1 or "").strip(), (r2 or "").strip()) if r]
@@ -253,6 +271,7 @@ def wire(tab: RewardTab, ws: Workspace, demo: gr.Blocks, panel: UnlockPanel) -> 
     tab.subset.change(lambda s, n: subset_changed(ws, s, n), [tab.subset, tab.n_pairs], [tab.n_pairs], **quiet)
     tab.activate.click(locked(ws, lambda name: activate_ui(ws, name)), [*key, tab.pick], [tab.models, tab.pick],
                        **private)
+    tab.export.click(locked(ws, lambda: export_ui(ws)), key, [tab.export_file, tab.export_out], **private)
     tab.pg_score.click(lambda p, r1, r2: score(ws, p, r1, r2), [tab.pg_prompt, tab.pg_reply1, tab.pg_reply2],
                        [tab.pg_out], **private)
     api(ws)
@@ -300,6 +319,14 @@ def api(ws: Workspace) -> None:
         user_errors(ws.reward.activate, as_text(name, "name", 200))
         return {"active": ws.reward.active}
 
+    def export_bundle(key: str) -> dict:
+        """Export the active reward model, the data with the class's votes, the prompts and the policy as a bundle
+        for TRL / accelerate / OpenRLHF under the data folder (`python -m rlhf_demo export`). Returns where it is
+        and its bundle.json. Instructor only."""
+        require(ws, key)
+        folder, zipped, info = user_errors(ws.export.export_active)
+        return {"folder": str(folder), "zip": str(zipped), "bundle": info}
+
     def reward_status() -> dict:
         """The reward-model job as every page sees it: state, progress, seconds left (None while estimating)."""
         snap = ws.jobs.snapshot("reward")
@@ -308,5 +335,5 @@ def api(ws: Workspace) -> None:
                 "result": snap.result if isinstance(snap.result, dict) else None}
 
     gr.api(reward_score, api_name="reward_score")
-    for fn in (reward_score_detail, reward_train, reward_stop, model_activate, reward_status):
+    for fn in (reward_score_detail, reward_train, reward_stop, model_activate, export_bundle, reward_status):
         gr.api(fn, api_name=fn.__name__)

@@ -133,3 +133,25 @@ def playground_markdown(scores: list[float], zs: list[float | None], name: str) 
         lines.append(f"The reward model prefers **reply {better}** (margin {abs(scores[0] - scores[1]):.3f}).")
     return "  \n".join(lines) + (f"  \n<span class='rl-meta'>model: {esc(name)} · raw scores are on the model's own "
                                   f"scale; σ = the spread of its scores of the held-out replies</span>")
+
+
+EXPORT_INTRO = ("One folder with the **active reward model** (merged: plain transformers loads it), the preference "
+                "pairs **with the class's votes** and the prompts (TRL's conversational Parquet), the policy, "
+                "accelerate configs (1 GPU, 8 GPUs with ZeRO-2, 2 nodes) and a README with the exact `trl rloo` / "
+                "`grpo` / `dpo` / `reward` and OpenRLHF commands. Takes a few seconds; the same as "
+                "`python -m rlhf_demo export`.")
+
+
+def export_markdown(folder, info: dict) -> str:
+    """What an export wrote, in a few lines."""
+    rm, prefs, prompts = info["reward_model"], info["preferences"], info["prompts"]
+    acc = rm.get("eval_accuracy")
+    return (f"Exported **{rm['name']}** ({'n/a' if acc is None else f'{100 * acc:.1f} %'} held-out accuracy) to "
+            f"`{folder}`\n\n"
+            f"- reward model: scores match the app's within {rm['parity']['max_abs_diff']:.0e} on "
+            f"{rm['parity']['texts']} held-out texts\n"
+            f"- preferences: {prefs['rows'].get('train', 0):,} train (incl. {prefs['votes']} class votes), "
+            f"{prefs['rows'].get('test', 0):,} test\n"
+            f"- prompts: {prompts['rows'].get('train', 0):,} train, {prompts['rows'].get('test', 0):,} held out\n"
+            f"- policy: `{info['policy_path']}`\n\n"
+            f"Try it: `{info['commands']['rloo-cpu']}` (from the bundle's folder; its README has the GPU commands)")
