@@ -137,6 +137,11 @@ def test_preferences_and_prompts_load_with_datasets_as_trl_reads_them(bundle):
     held = {json.dumps(r["prompt"]) for r in prompts["test"]}
     assert held and not held & {json.dumps(r["prompt"]) for r in prompts["train"]}  # held out means held out
     assert all(r["prompt"][-1]["role"] == "user" for r in prompts["train"])
+    verl = load_dataset(str(bundle / "verl"))  # verl's RL data: the same prompts, the hh text for the reward server
+    assert len(verl["train"]) == len(prompts["train"]) and verl["train"][0]["prompt"] == prompts["train"][0]["prompt"]
+    hh = verl["train"][0]["extra_info"]["prompt"]
+    assert hh.startswith("\n\nHuman: ") and hh.endswith("\n\nAssistant:")
+    assert hh in {p for p, _, _ in pairs_from_set(BundledSource().load("bundled", "train"))}  # the app's own prompt
 
 
 @pytest.mark.parametrize("stage", TRL_STAGES)

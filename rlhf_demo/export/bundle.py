@@ -3,6 +3,7 @@
     <out>/reward_model/   the reward model, merged, standalone (`reward_model.py`)
           preferences/    hh-rlhf pairs + counted votes, train/test, Parquet (`data_files.py`)
           prompts/        the training conversations, with the held-out ones as `test`
+          verl/           the same prompts as verl's RL data (the hh text rides along for the reward server)
           policy/         a PPO or DPO LoRA adapter in peft's format, when one was chosen
           base_policy/    the base policy with an hh-rlhf chat template, only when its own tokenizer has none
           accelerate/     one GPU, 8 GPUs with ZeRO-2, a 2-node template (`launch.py`)
@@ -27,8 +28,9 @@ from pathlib import Path
 from typing import Callable
 
 from rlhf_demo.data.pairs import Pair, source_split
-from rlhf_demo.export.data_files import write_preferences, write_prompts
-from rlhf_demo.export.launch import ACCELERATE_CONFIGS, BundlePaths, openrlhf_line, serve_reward_line, trl_lines
+from rlhf_demo.export.data_files import write_preferences, write_prompts, write_verl
+from rlhf_demo.export.launch import (ACCELERATE_CONFIGS, BundlePaths, openrlhf_line, serve_reward_line, trl_lines,
+                                     verl_line)
 from rlhf_demo.export.readme import bundle_readme
 from rlhf_demo.export.reward_model import ExportError, messages_for, model_card, parity, save_reward_model
 from rlhf_demo.export.templates import hh_chat_template
@@ -78,6 +80,7 @@ def export_bundle(req: ExportRequest, on_step: Callable[[str], None] = lambda s:
         on_step("3/5 prompts")
         prompts = write_prompts(tmp / "prompts", {"train": [p for p, _, _ in list(train) + list(req.votes)],
                                                   "test": [p for p, _, _ in held]}, _fits(rm, req.reply_tokens))
+        verl_rows = write_verl(tmp / "verl", tmp / "prompts")
         on_step("4/5 policy")
         policy = _policy(req, tmp)
         on_step("5/5 configs, README, bundle.json")
@@ -88,8 +91,9 @@ def export_bundle(req: ExportRequest, on_step: Callable[[str], None] = lambda s:
                                 "source": req.source.description, "split": where},
                 "prompts": {"path": "prompts", "format": "TRL conversational prompt-only", "rows": prompts.rows,
                             "left_out": prompts.left_out, "reply_tokens": req.reply_tokens},
+                "verl": {"path": "verl", "rows": verl_rows, "reward_function": "verl_reward.py"},
                 "accelerate": sorted(f"accelerate/{name}" for name in ACCELERATE_CONFIGS),
-                "verl_reward": "verl_reward.py"}
+}
         info["commands"] = _commands(info)
         _write_rest(tmp, info)
     return info
@@ -161,7 +165,8 @@ def _copy_adapter(src: Path, dst: Path, base: str) -> None:
 
 def _commands(info: dict) -> dict[str, str]:
     paths = BundlePaths(policy=info["policy_path"], reply_tokens=info["prompts"]["reply_tokens"])
-    return {**trl_lines(paths), "serve-reward": serve_reward_line(), "openrlhf": openrlhf_line(paths)}
+    return {**trl_lines(paths), "serve-reward": serve_reward_line(), "openrlhf": openrlhf_line(paths),
+            "verl": verl_line(paths)}
 
 
 def _write_rest(tmp: Path, info: dict) -> None:

@@ -4,6 +4,8 @@
     preferences/test.parquet    the held-out pairs the reward model was evaluated on      (explicit-prompt preference)
     prompts/train.parquet       the training conversations, ending with a user turn      {"prompt"}
     prompts/test.parquet        the held-out ones (never in train)                        (prompt-only)
+    verl/train.parquet          the same prompts as verl's RL datasets want them: data_source, prompt, ability,
+    verl/test.parquet           reward_model {style, ground_truth}, extra_info {prompt: the hh text, index}
 
 A split's file name is its name, so ``load_dataset("<bundle>/preferences")`` (what ``trl dpo --dataset_name`` calls)
 finds both splits. Messages are ``{"role": "user" | "assistant", "content": ...}`` (`data.hh.prompt_messages`). A
@@ -17,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
 
-from rlhf_demo.data.hh import prompt_messages
+from rlhf_demo.data.hh import ASSISTANT_TAG, Turn, prompt_messages, to_hh_text
 from rlhf_demo.data.pairs import Pair, messages_arrow_type
 
 
@@ -84,6 +86,35 @@ def write_prompts(folder: Path, splits: dict[str, Sequence[str]], fits: Callable
         _write(out, folder / f"{split}.parquet", ("prompt",))
         rows[split] = len(out)
     return Written(rows, left_out)
+
+
+VERL_SOURCE = "rlhf-playground"  # verl's data_source column: which reward function a row belongs to
+
+
+def write_verl(folder: Path, prompts_folder: Path) -> dict[str, int]:
+    """verl's RL data (docs/preparation/prepare_data.rst) from the written prompts: the chat messages verl renders
+    with the policy's template, and the hh-rlhf text in ``extra_info["prompt"]``, which `verl_reward.py` sends to the
+    reward model server with each reply. There is no ground truth: the reward model judges."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    folder.mkdir(parents=True, exist_ok=True)
+    rows = {}
+    for split_file in sorted(prompts_folder.glob("*.parquet")):
+        out = []
+        for i, row in enumerate(read_rows(split_file)):
+            turns = [Turn("Human" if m["role"] == "user" else "Assistant", m["content"]) for m in row["prompt"]]
+            out.append({"data_source": VERL_SOURCE, "prompt": row["prompt"], "ability": "chat",
+                        "reward_model": {"style": "model", "ground_truth": ""},
+                        "extra_info": {"prompt": to_hh_text(turns) + ASSISTANT_TAG, "split": split_file.stem,
+                                       "index": i}})
+        schema = pa.schema([("data_source", pa.string()), ("prompt", messages_arrow_type()), ("ability", pa.string()),
+                            ("reward_model", pa.struct([("style", pa.string()), ("ground_truth", pa.string())])),
+                            ("extra_info", pa.struct([("prompt", pa.string()), ("split", pa.string()),
+                                                      ("index", pa.int64())]))])
+        pq.write_table(pa.Table.from_pylist(out, schema=schema), folder / split_file.name)
+        rows[split_file.stem] = len(out)
+    return rows
 
 
 def read_rows(path: str | os.PathLike) -> list[dict]:

@@ -150,6 +150,20 @@ def serve_reward_line(port: int = 5000) -> str:
                  "--port", str(port)])
 
 
+def verl_line(b: BundlePaths, port: int = 5000) -> str:
+    """verl's PPO trainer (GRPO advantages: no critic) on verl/, its reward from `serve-reward` through the
+    bundle's verl_reward.py, one request per batch (verl's "batch" reward manager)."""
+    return f"RLHF_REWARD_URL=http://HOST:{port} " + line([
+        "python3", "-m", "verl.trainer.main_ppo", "algorithm.adv_estimator=grpo", "data.train_files=verl/train.parquet",
+        "data.val_files=verl/test.parquet", "data.max_prompt_length=512",
+        f"data.max_response_length={b.reply_tokens}", "data.train_batch_size=64",
+        f"actor_rollout_ref.model.path={b.policy}", "actor_rollout_ref.actor.optim.lr=1e-6",
+        "actor_rollout_ref.actor.ppo_mini_batch_size=32", "actor_rollout_ref.rollout.name=vllm",
+        "actor_rollout_ref.rollout.n=4", "reward_model.reward_manager=batch",
+        "custom_reward_function.path=verl_reward.py", "custom_reward_function.name=compute_score_batch",
+        "trainer.n_gpus_per_node=1", "trainer.nnodes=1", "trainer.logger=console"])
+
+
 def openrlhf_line(b: BundlePaths, port: int = 5000) -> str:
     """OpenRLHF's PPO on Ray, its reward from `serve-reward` (flags as in OpenRLHF's examples/scripts/
     train_ppo_llama_ray.sh, with --remote_rm_url in place of --reward_pretrain)."""

@@ -7,6 +7,11 @@ def _block(*lines: str) -> str:
     return "```bash\n" + "\n".join(lines) + "\n```\n"
 
 
+def _counts(left_out: dict) -> str:
+    shown = [f"{n:,} {why}" for why, n in left_out.items() if n]
+    return ", ".join(shown) or "none"
+
+
 def bundle_readme(info: dict) -> str:
     c = info["commands"]
     rm, prefs, prompts = info["reward_model"], info["preferences"], info["prompts"]
@@ -27,7 +32,7 @@ and verl read. Run the commands below **from this folder**.
 | `policy_path` | `{info["policy_path"]}` ({info["policy_weights"]}); on another machine use the Hub id `{info.get("policy_hub_id") or "-"}` |
 | policy adapter | {adapter} |
 | `accelerate/` | `one_gpu.yaml`, `8gpu_zero2.yaml` (DeepSpeed ZeRO-2), `2node_zero2_template.yaml` (fill in the address and rank) |
-| `verl_reward.py` | verl's custom reward function; it calls `serve-reward` |
+| `verl/`, `verl_reward.py` | the prompts as verl's RL data, and verl's custom reward function (it calls `serve-reward`) |
 | `bundle.json` | all of the above, machine-readable |
 
 ## Check it on a CPU first (2 steps each: what the app's tests run)
@@ -58,19 +63,17 @@ Serve the reward model (OpenRLHF's contract: POST `/get_reward` with `{{"query":
 {_block(c["serve-reward"], c["openrlhf"])}
 ## verl
 
-Start the same server, then point verl's custom reward function at `verl_reward.py` (it reads the server's address
-from `RLHF_REWARD_URL`, default `http://127.0.0.1:8000`):
+`verl/` holds the prompts as verl's RL data (each row's hh-rlhf text in `extra_info.prompt`, which the reward
+server reads with the reply). Start the same server, then (replace HOST):
 
-```bash
-RLHF_REWARD_URL=http://HOST:5000 python3 -m verl.trainer.main_ppo \\
-    custom_reward_function.path=verl_reward.py custom_reward_function.name=compute_score ...
-```
-
+{_block(c["verl"])}
 ## Notes
 
 - The reward model scores `"\\n\\nHuman: …\\n\\nAssistant: <reply>"` with its special tokens, as the app did. The app
   keeps the last {rm["max_length"]} tokens of a longer text; TRL does not cut, so keep prompt + reply under
   {rm["max_length"]} tokens (the prompts here do, with `--max_completion_length {prompts["reply_tokens"]}`).
-- Pairs and prompts come from {prefs["source"]} ({prefs["split"]}). Left out: preferences {prefs["left_out"]},
-  prompts {prompts["left_out"]}.
+- Pairs and prompts come from {prefs["source"]} ({prefs["split"]}). Left out: pairs: {_counts(prefs["left_out"])};
+  prompts: {_counts(prompts["left_out"])}.
+- `serve-reward` is this project's command: `pip install` RLHF Playground where the reward server runs (any
+  machine the trainer can reach; a CPU is enough for a small reward model).
 """
