@@ -109,7 +109,7 @@ def _subset(req: ExportRequest, rm: RewardModel) -> str:
 def _fits(rm: RewardModel, reply_tokens: int) -> Callable[[str], bool]:
     """Does a prompt leave `reply_tokens` for a reply inside the reward model's max_length (as TRL renders it)?"""
     def fits(prompt: str) -> bool:
-        body = rm.tokenizer(rm.encoder.text(prompt, ""), add_special_tokens=False)["input_ids"]
+        body = rm.tokenizer(rm.encoder.text(prompt, ""), add_special_tokens=False, verbose=False)["input_ids"]
         return len(body) + reply_tokens <= rm.encoder.budget
     return fits
 

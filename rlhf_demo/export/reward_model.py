@@ -65,7 +65,7 @@ def fitting(rm: RewardModel, pairs: Sequence[Pair]) -> list[tuple[str, str]]:
     out = []
     for prompt, chosen, rejected in pairs:
         for reply in (chosen, rejected):
-            body = rm.tokenizer(rm.encoder.text(prompt, reply), add_special_tokens=False)["input_ids"]
+            body = rm.tokenizer(rm.encoder.text(prompt, reply), add_special_tokens=False, verbose=False)["input_ids"]
             if len(body) <= rm.encoder.budget:
                 try:
                     messages_for(prompt, reply)
