@@ -238,7 +238,8 @@ def activate_ui(ws: Workspace, name):
 def export_ui(ws: Workspace):
     """The bundle's zip to download and what is in it."""
     folder, zipped, info = user_errors(ws.export.export_active)
-    return str(zipped), export_markdown(folder, info)
+    warning = ws.reward.data_warning()  # the pairs and prompts are the data loaded now: say when the model's differ
+    return str(zipped), export_markdown(folder, info) + (f"\n\n**Note:** {esc(warning)}" if warning else "")
 
 
 def score(ws: Workspace, prompt, r1, r2) -> str:
