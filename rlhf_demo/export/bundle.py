@@ -29,7 +29,7 @@ from typing import Callable
 
 from rlhf_demo.data.pairs import Pair, source_split
 from rlhf_demo.export.data_files import write_preferences, write_prompts, write_verl
-from rlhf_demo.export.launch import (ACCELERATE_CONFIGS, BundlePaths, openrlhf_line, serve_reward_line, trl_lines,
+from rlhf_demo.export.launch import (accelerate_configs, BundlePaths, openrlhf_line, serve_reward_line, trl_lines,
                                      verl_line)
 from rlhf_demo.export.readme import bundle_readme
 from rlhf_demo.export.reward_model import ExportError, messages_for, model_card, parity, save_reward_model
@@ -92,7 +92,7 @@ def export_bundle(req: ExportRequest, on_step: Callable[[str], None] = lambda s:
                 "prompts": {"path": "prompts", "format": "TRL conversational prompt-only", "rows": prompts.rows,
                             "left_out": prompts.left_out, "reply_tokens": req.reply_tokens},
                 "verl": {"path": "verl", "rows": verl_rows, "reward_function": "verl_reward.py"},
-                "accelerate": sorted(f"accelerate/{name}" for name in ACCELERATE_CONFIGS),
+                "accelerate": sorted(f"accelerate/{name}" for name in accelerate_configs()),
 }
         info["commands"] = _commands(info)
         _write_rest(tmp, info)
@@ -174,7 +174,7 @@ def _write_rest(tmp: Path, info: dict) -> None:
     from rlhf_demo.serving import VERL_REWARD_FILE
 
     (tmp / "accelerate").mkdir()
-    for name, text in ACCELERATE_CONFIGS.items():
+    for name, text in accelerate_configs().items():
         (tmp / "accelerate" / name).write_text(text)
     shutil.copy2(VERL_REWARD_FILE, tmp / "verl_reward.py")
     (tmp / "README.md").write_text(bundle_readme(info))

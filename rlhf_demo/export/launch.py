@@ -16,61 +16,31 @@ from __future__ import annotations
 import shlex
 from dataclasses import dataclass
 
-ACCELERATE_CONFIGS = {
-    "one_gpu.yaml": """\
-# One GPU, no sharding. `accelerate launch --config_file accelerate/one_gpu.yaml -m trl.scripts.rloo ...`
-compute_environment: LOCAL_MACHINE
-distributed_type: "NO"
-mixed_precision: bf16
-num_machines: 1
-num_processes: 1
-machine_rank: 0
-gpu_ids: all
-use_cpu: false
-main_training_function: main
-""",
-    "8gpu_zero2.yaml": """\
-# 8 GPUs on one machine, DeepSpeed ZeRO-2 (optimizer state and gradients sharded): `pip install deepspeed`.
-compute_environment: LOCAL_MACHINE
-distributed_type: DEEPSPEED
-deepspeed_config:
-  deepspeed_multinode_launcher: standard
-  offload_optimizer_device: none
-  offload_param_device: none
-  zero3_init_flag: false
-  zero_stage: 2
-mixed_precision: bf16
-num_machines: 1
-num_processes: 8
-machine_rank: 0
-rdzv_backend: static
-same_network: true
-use_cpu: false
-main_training_function: main
-""",
-    "2node_zero2_template.yaml": """\
-# TEMPLATE: 2 nodes x 8 GPUs, DeepSpeed ZeRO-2. Copy it to each node, then set main_process_ip to node 0's address
-# and machine_rank to 0 on the first node, 1 on the second. num_processes counts the GPUs of all nodes.
-compute_environment: LOCAL_MACHINE
-distributed_type: DEEPSPEED
-deepspeed_config:
-  deepspeed_multinode_launcher: standard
-  offload_optimizer_device: none
-  offload_param_device: none
-  zero3_init_flag: false
-  zero_stage: 2
-mixed_precision: bf16
-num_machines: 2
-num_processes: 16
-machine_rank: 0
-main_process_ip: 10.0.0.1
-main_process_port: 29500
-rdzv_backend: static
-same_network: true
-use_cpu: false
-main_training_function: main
-""",
+_BASE = {"compute_environment": "LOCAL_MACHINE", "distributed_type": "NO", "mixed_precision": "bf16", "num_machines": 1,
+         "num_processes": 1, "machine_rank": 0, "gpu_ids": "all", "use_cpu": False, "main_training_function": "main"}
+_ZERO2 = {"distributed_type": "DEEPSPEED", "deepspeed_config": {
+    "deepspeed_multinode_launcher": "standard", "offload_optimizer_device": "none", "offload_param_device": "none",
+    "zero3_init_flag": False, "zero_stage": 2}, "rdzv_backend": "static", "same_network": True}
+_CONFIGS = {  # file: (the comment on top, what differs from one GPU)
+    "one_gpu.yaml": ("One GPU, no sharding. `accelerate launch --config_file accelerate/one_gpu.yaml -m trl.scripts.rloo ...`",
+                     {}),
+    "8gpu_zero2.yaml": ("8 GPUs on one machine, DeepSpeed ZeRO-2 (optimizer state and gradients sharded): "
+                        "`pip install deepspeed`.", {**_ZERO2, "num_processes": 8}),
+    "2node_zero2_template.yaml": ("TEMPLATE: 2 nodes x 8 GPUs, DeepSpeed ZeRO-2. Copy it to each node, then set "
+                                  "main_process_ip to node 0's address and machine_rank to 0 on the first node, 1 on "
+                                  "the second. num_processes counts the GPUs of all nodes.",
+                                  {**_ZERO2, "num_machines": 2, "num_processes": 16, "main_process_ip": "10.0.0.1",
+                                   "main_process_port": 29500}),
 }
+
+
+def accelerate_configs() -> dict[str, str]:
+    """The YAML text of each accelerate config, by file name."""
+    import yaml
+
+    return {name: f"# {comment}\n" + yaml.safe_dump({**_BASE, **changes}, sort_keys=False)
+            for name, (comment, changes) in _CONFIGS.items()}
+
 
 TRL_STAGES = ("rloo", "grpo", "dpo", "reward")
 # 2 optimizer steps at toy sizes: a CPU finishes each stage in well under a minute on the tiny models
