@@ -36,9 +36,9 @@ from rlhf_demo.export.reward_model import ExportError, messages_for, model_card,
 from rlhf_demo.export.templates import hh_chat_template
 from rlhf_demo.models.presets import POLICY_PRESETS, ModelChoice, ensure_weights
 from rlhf_demo.reward.model import RewardModel, load_reward_model
+from rlhf_demo.serving import BUNDLE_FILE, REWARD_SUBFOLDER, VERL_REWARD_FILE
 from rlhf_demo.storage import atomic_folder, check_new_folder
 
-BUNDLE_FILE = "bundle.json"
 FORMAT = "rlhf-playground-bundle"
 ADAPTER_FILES = ("adapter_config.json", "adapter_model.safetensors", "adapter_model.bin")
 
@@ -71,10 +71,11 @@ def export_bundle(req: ExportRequest, on_step: Callable[[str], None] = lambda s:
     train, held, where = source_split(req.source, subset, int(cfg["eval_pairs"]), int(cfg["seed"]))
     with atomic_folder(out, BUNDLE_FILE) as tmp:
         on_step("1/5 reward model: merged, saved, checked against the app's scores")
-        (tmp / "reward_model").mkdir()
-        save_reward_model(rm, tmp / "reward_model")
-        check = parity(rm, tmp / "reward_model", held)
-        (tmp / "reward_model" / "README.md").write_text(model_card(rm, Path(req.reward_dir).name, check))
+        rm_dir = tmp / REWARD_SUBFOLDER
+        rm_dir.mkdir()
+        save_reward_model(rm, rm_dir)
+        check = parity(rm, rm_dir, held)
+        (rm_dir / "README.md").write_text(model_card(rm, Path(req.reward_dir).name, check))
         on_step("2/5 preference pairs")
         prefs = write_preferences(tmp / "preferences", {"train": list(train) + list(req.votes), "test": held})
         on_step("3/5 prompts")
@@ -116,7 +117,7 @@ def _fits(rm: RewardModel, reply_tokens: int) -> Callable[[str], bool]:
 
 def _reward_info(rm: RewardModel, reward_dir: Path, check: dict) -> dict:
     meta = rm.meta
-    return {"path": "reward_model", "name": Path(reward_dir).name, "backbone": meta.get("backbone_label"),
+    return {"path": REWARD_SUBFOLDER, "name": Path(reward_dir).name, "backbone": meta.get("backbone_label"),
             "max_length": int(meta["config"]["max_length"]), "eval_accuracy": (meta.get("eval") or {}).get("accuracy"),
             "baseline_shorter_wins": meta.get("baseline_shorter_wins"),
             "baseline_longer_wins": meta.get("baseline_longer_wins"), "trained_on": meta.get("trained_on"),
@@ -171,8 +172,6 @@ def _commands(info: dict) -> dict[str, str]:
 
 def _write_rest(tmp: Path, info: dict) -> None:
     """Step 5: accelerate configs, verl's reward function, README.md, then bundle.json (the completion marker)."""
-    from rlhf_demo.serving import VERL_REWARD_FILE
-
     (tmp / "accelerate").mkdir()
     for name, text in accelerate_configs().items():
         (tmp / "accelerate" / name).write_text(text)

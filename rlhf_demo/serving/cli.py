@@ -22,8 +22,7 @@ from pathlib import Path
 from rlhf_demo.config_base import (ConfigBase, FieldError, check_device, check_int, check_number, command_parser,
                                    device_field, parse_command, shown)
 
-BUNDLE_FILE = "bundle.json"  # an exported bundle's root holds it, and the reward model in REWARD_SUBFOLDER
-REWARD_SUBFOLDER = "reward_model"
+from rlhf_demo.serving import BUNDLE_FILE, REWARD_SUBFOLDER
 
 
 @dataclass
