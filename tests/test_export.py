@@ -16,7 +16,6 @@ import pytest
 from rlhf_demo.data.pairs import pairs_from_set, split_pairs
 from rlhf_demo.data.sources import BundledSource
 from rlhf_demo.export.bundle import read_bundle
-from rlhf_demo.export.data_files import read_rows
 from rlhf_demo.export.launch import TRL_STAGES
 
 ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False", "TOKENIZERS_PARALLELISM": "false"}

@@ -77,11 +77,12 @@ def export_bundle(req: ExportRequest, on_step: Callable[[str], None] = lambda s:
         check = parity(rm, rm_dir, held)
         (rm_dir / "README.md").write_text(model_card(rm, Path(req.reward_dir).name, check))
         on_step("2/5 preference pairs")
-        prefs = write_preferences(tmp / "preferences", {"train": list(train) + list(req.votes), "test": held})
+        train = list(train) + list(req.votes)
+        prefs = write_preferences(tmp / "preferences", {"train": train, "test": held})
         on_step("3/5 prompts")
-        prompts = write_prompts(tmp / "prompts", {"train": [p for p, _, _ in list(train) + list(req.votes)],
-                                                  "test": [p for p, _, _ in held]}, _fits(rm, req.reply_tokens))
-        verl_rows = write_verl(tmp / "verl", tmp / "prompts")
+        prompts = write_prompts(tmp / "prompts", {"train": [p for p, _, _ in train], "test": [p for p, _, _ in held]},
+                                _fits(rm, req.reply_tokens))
+        verl_rows = write_verl(tmp / "verl", prompts.kept)
         on_step("4/5 policy")
         policy = _policy(req, tmp)
         on_step("5/5 configs, README, bundle.json")

@@ -14,12 +14,11 @@ prompt that is no whole hh-rlhf transcript (cut from the left) cannot become mes
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
 
-from rlhf_demo.data.hh import ASSISTANT_TAG, Turn, prompt_messages, to_hh_text
+from rlhf_demo.data.hh import prompt_messages
 from rlhf_demo.data.pairs import Pair, messages_arrow_type
 
 
@@ -29,6 +28,7 @@ class Written:
 
     rows: dict[str, int]
     left_out: dict[str, int]
+    kept: dict[str, list[str]] | None = None  # the hh prompts written, per split (prompts only)
 
 
 def preference_row(pair: Pair) -> dict:
@@ -68,8 +68,9 @@ def write_prompts(folder: Path, splits: dict[str, Sequence[str]], fits: Callable
     folder.mkdir(parents=True, exist_ok=True)
     held = set(splits.get("test", ()))
     rows, left_out = {}, {"not a whole transcript": 0, "too long for the reward model": 0, "also held out": 0}
+    kept: dict[str, list[str]] = {}
     for split, prompts in splits.items():
-        out = []
+        out, kept[split] = [], []
         for prompt in dict.fromkeys(prompts):
             if split != "test" and prompt in held:
                 left_out["also held out"] += 1
@@ -83,42 +84,30 @@ def write_prompts(folder: Path, splits: dict[str, Sequence[str]], fits: Callable
                 left_out["too long for the reward model"] += 1
                 continue
             out.append({"prompt": messages})
+            kept[split].append(prompt)
         _write(out, folder / f"{split}.parquet", ("prompt",))
         rows[split] = len(out)
-    return Written(rows, left_out)
+    return Written(rows, left_out, kept)
 
 
 VERL_SOURCE = "rlhf-playground"  # verl's data_source column: which reward function a row belongs to
 
 
-def write_verl(folder: Path, prompts_folder: Path) -> dict[str, int]:
-    """verl's RL data (docs/preparation/prepare_data.rst) from the written prompts: the chat messages verl renders
-    with the policy's template, and the hh-rlhf text in ``extra_info["prompt"]``, which `verl_reward.py` sends to the
-    reward model server with each reply. There is no ground truth: the reward model judges."""
+def write_verl(folder: Path, splits: dict[str, Sequence[str]]) -> dict[str, int]:
+    """verl's RL data (docs/preparation/prepare_data.rst) from the prompts written to prompts/ (`Written.kept`): the
+    chat messages verl renders with the policy's template, and the hh-rlhf prompt in ``extra_info["prompt"]``, which
+    `verl_reward.py` sends to the reward model server with each reply. No ground truth: the reward model judges."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
+    schema = pa.schema([("data_source", pa.string()), ("prompt", messages_arrow_type()), ("ability", pa.string()),
+                        ("reward_model", pa.struct([("style", pa.string()), ("ground_truth", pa.string())])),
+                        ("extra_info", pa.struct([("prompt", pa.string()), ("split", pa.string()),
+                                                  ("index", pa.int64())]))])
     folder.mkdir(parents=True, exist_ok=True)
-    rows = {}
-    for split_file in sorted(prompts_folder.glob("*.parquet")):
-        out = []
-        for i, row in enumerate(read_rows(split_file)):
-            turns = [Turn("Human" if m["role"] == "user" else "Assistant", m["content"]) for m in row["prompt"]]
-            out.append({"data_source": VERL_SOURCE, "prompt": row["prompt"], "ability": "chat",
-                        "reward_model": {"style": "model", "ground_truth": ""},
-                        "extra_info": {"prompt": to_hh_text(turns) + ASSISTANT_TAG, "split": split_file.stem,
-                                       "index": i}})
-        schema = pa.schema([("data_source", pa.string()), ("prompt", messages_arrow_type()), ("ability", pa.string()),
-                            ("reward_model", pa.struct([("style", pa.string()), ("ground_truth", pa.string())])),
-                            ("extra_info", pa.struct([("prompt", pa.string()), ("split", pa.string()),
-                                                      ("index", pa.int64())]))])
-        pq.write_table(pa.Table.from_pylist(out, schema=schema), folder / split_file.name)
-        rows[split_file.stem] = len(out)
-    return rows
-
-
-def read_rows(path: str | os.PathLike) -> list[dict]:
-    """A Parquet file's rows (for the checks and the tests)."""
-    import pyarrow.parquet as pq
-
-    return pq.read_table(path).to_pylist()
+    for split, prompts in splits.items():
+        out = [{"data_source": VERL_SOURCE, "prompt": prompt_messages(p), "ability": "chat",
+                "reward_model": {"style": "model", "ground_truth": ""},
+                "extra_info": {"prompt": p, "split": split, "index": i}} for i, p in enumerate(prompts)]
+        pq.write_table(pa.Table.from_pylist(out, schema=schema), folder / f"{split}.parquet")
+    return {split: len(prompts) for split, prompts in splits.items()}

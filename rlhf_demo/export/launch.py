@@ -49,12 +49,9 @@ SMOKE = {
              "--report_to", "none", "--save_strategy", "no", "--bf16", "false"],
     "dpo": ["--max_steps", "2", "--per_device_train_batch_size", "2", "--max_length", "128", "--report_to", "none",
             "--save_strategy", "no", "--bf16", "false"],
-    "reward": ["--max_steps", "2", "--per_device_train_batch_size", "2", "--max_length", "128",
-               "--report_to", "none", "--save_strategy", "no", "--bf16", "false"],
 }
-SMOKE["grpo"] = SMOKE["rloo"]
-GPU_FLAGS = {"rloo": ["--bf16", "true"], "grpo": ["--bf16", "true"], "dpo": ["--bf16", "true"],
-             "reward": ["--bf16", "true"]}
+SMOKE["grpo"], SMOKE["reward"] = SMOKE["rloo"], SMOKE["dpo"]
+GPU_FLAGS = ["--bf16", "true"]  # every stage, on a GPU
 VLLM_COLOCATE = ["--use_vllm", "--vllm_mode", "colocate"]
 VLLM_SERVER = ["--use_vllm", "--vllm_mode", "server"]
 
@@ -101,17 +98,17 @@ def trl_lines(b: BundlePaths) -> dict[str, str]:
     for stage in TRL_STAGES:
         core = trl_core(stage, b)
         out[f"{stage}-cpu"] = line(smoke_argv(stage, b))
-        out[f"{stage}"] = line(["trl", stage] + core + GPU_FLAGS[stage])
+        out[f"{stage}"] = line(["trl", stage] + core + GPU_FLAGS)
         if stage in ("rloo", "grpo"):
-            out[f"{stage}-vllm"] = line(["trl", stage] + core + GPU_FLAGS[stage] + VLLM_COLOCATE)
+            out[f"{stage}-vllm"] = line(["trl", stage] + core + GPU_FLAGS + VLLM_COLOCATE)
             out[f"{stage}-8gpu"] = line(["accelerate", "launch", "--config_file", "accelerate/8gpu_zero2.yaml", "-m",
-                                         f"trl.scripts.{stage}"] + core + GPU_FLAGS[stage] + VLLM_COLOCATE)
+                                         f"trl.scripts.{stage}"] + core + GPU_FLAGS + VLLM_COLOCATE)
     out["rloo-1gpu"] = line(["accelerate", "launch", "--config_file", "accelerate/one_gpu.yaml", "-m",
-                             "trl.scripts.rloo"] + trl_core("rloo", b) + GPU_FLAGS["rloo"])
+                             "trl.scripts.rloo"] + trl_core("rloo", b) + GPU_FLAGS)
     out["vllm-serve"] = line(["trl", "vllm-serve", "--model", b.policy])
-    out["rloo-vllm-server"] = line(["trl", "rloo"] + trl_core("rloo", b) + GPU_FLAGS["rloo"] + VLLM_SERVER)
+    out["rloo-vllm-server"] = line(["trl", "rloo"] + trl_core("rloo", b) + GPU_FLAGS + VLLM_SERVER)
     out["rloo-2node"] = line(["accelerate", "launch", "--config_file", "accelerate/2node_zero2_template.yaml", "-m",
-                              "trl.scripts.rloo"] + trl_core("rloo", b) + GPU_FLAGS["rloo"] + VLLM_COLOCATE)
+                              "trl.scripts.rloo"] + trl_core("rloo", b) + GPU_FLAGS + VLLM_COLOCATE)
     return out
 
 

@@ -47,11 +47,8 @@ def save_reward_model(rm: RewardModel, out: Path) -> str:
     """Steps 2-3 (without the card): the merged model, its tokenizer with the reward template, ``reward_meta.json``.
     Returns the chat template."""
     template = reward_chat_template(rm.tokenizer, rm.encoder)
-    before, rm.tokenizer.chat_template = getattr(rm.tokenizer, "chat_template", None), template
-    try:
-        rm.tokenizer.save_pretrained(out)
-    finally:
-        rm.tokenizer.chat_template = before  # the loaded model is shared (the registry's cache): leave it as it was
+    rm.tokenizer.chat_template = template  # the export's own copy of the model (`export_bundle` loads it)
+    rm.tokenizer.save_pretrained(out)
     rm.model.config.pad_token_id = rm.tokenizer.pad_token_id
     rm.model.save_pretrained(out)
     meta = {**rm.meta, "exported": True, "lora": False, "backbone_path": ""}  # merged: the folder is the model
