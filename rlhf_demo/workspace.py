@@ -155,7 +155,8 @@ class Workspace:
         from rlhf_demo.export.service import ExportService
 
         return self._once("export", lambda: ExportService(self.root, self.reward.models, self.data.source,
-                                                          self.policy_choice, self.reward.counted_votes))
+                                                          self.policy_choice, self.reward.counted_votes,
+                                                          self.reward.data_warning))
 
     def describe(self) -> dict:  # what the app says about itself: the header, `info`
         src = self.data.source

@@ -17,17 +17,20 @@ from rlhf_demo.storage import download_path, storage_message, storage_status
 
 
 class ExportService:
-    def __init__(self, root: Path, models, source, policy: ModelChoice, counted_votes: Callable[[], list[Pair]]):
+    def __init__(self, root: Path, models, source, policy: ModelChoice, counted_votes: Callable[[], list[Pair]],
+                 data_warning: Callable[[], str | None] = lambda: None):
         self.root = Path(root)  # the app's data folder
         self.models = models  # the reward model registry
         self.source = source
         self.policy = policy
         self.counted_votes = counted_votes
+        self.data_warning = data_warning  # the reward stage's "the active model was trained on other data" (or None)
         self._lock = threading.Lock()  # one export at a time: each writes a few hundred MB
 
-    def export_active(self, with_votes: bool = True) -> tuple[Path, Path, dict]:
-        """(bundle folder, zip of it, bundle.json). ValueError with a sentence when there is nothing to export or
-        another export is running."""
+    def export_active(self, with_votes: bool = True) -> tuple[Path, Path, dict, str | None]:
+        """(bundle folder, zip of it, bundle.json, a note when the active model was trained on other data than the
+        pairs and prompts exported, which are the data loaded now). ValueError with a sentence when there is nothing
+        to export or another export is running."""
         name = self.models.active
         if name is None:
             raise ValueError("No active reward model to export: train one first.")
@@ -43,6 +46,6 @@ class ExportService:
             info = export_bundle(req)
             zipped = download_path(self.root, f"{out.name}.zip")
             made = shutil.make_archive(str(zipped.with_suffix("")), "zip", root_dir=out.parent, base_dir=out.name)
-            return out, Path(made), info
+            return out, Path(made), info, self.data_warning()
         finally:
             self._lock.release()

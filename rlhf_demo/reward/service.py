@@ -20,7 +20,6 @@ from rlhf_demo.models.presets import RewardBackbones
 from rlhf_demo.reward.config import RewardConfig
 from rlhf_demo.reward.reference import relative
 from rlhf_demo.reward.registry import RewardModelRegistry, trained_on_text
-from rlhf_demo.settings import shorten
 
 JOB = "reward"  # the job kind of reward-model training on the app's job runner
 

@@ -237,9 +237,8 @@ def activate_ui(ws: Workspace, name):
 
 def export_ui(ws: Workspace):
     """The bundle's zip to download and what is in it."""
-    folder, zipped, info = user_errors(ws.export.export_active)
-    warning = ws.reward.data_warning()  # the pairs and prompts are the data loaded now: say when the model's differ
-    return str(zipped), export_markdown(folder, info) + (f"\n\n**Note:** {esc(warning)}" if warning else "")
+    folder, zipped, info, note = user_errors(ws.export.export_active)
+    return str(zipped), export_markdown(folder, info) + (f"\n\n**Note:** {esc(note)}" if note else "")
 
 
 def score(ws: Workspace, prompt, r1, r2) -> str:
@@ -323,10 +322,10 @@ def api(ws: Workspace) -> None:
     def export_bundle(key: str) -> dict:
         """Export the active reward model, the data with the class's votes, the prompts and the policy as a bundle
         for TRL / accelerate / OpenRLHF under the data folder (`python -m rlhf_demo export`). Returns where it is
-        and its bundle.json. Instructor only."""
+        and its bundle.json, and a note when the model was trained on other data. Instructor only."""
         require(ws, key)
-        folder, zipped, info = user_errors(ws.export.export_active)
-        return {"folder": str(folder), "zip": str(zipped), "bundle": info}
+        folder, zipped, info, note = user_errors(ws.export.export_active)
+        return {"folder": str(folder), "zip": str(zipped), "bundle": info, "note": note}
 
     def reward_status() -> dict:
         """The reward-model job as every page sees it: state, progress, seconds left (None while estimating)."""
