@@ -94,8 +94,7 @@ def export_bundle(req: ExportRequest, on_step: Callable[[str], None] = lambda s:
                 "prompts": {"path": "prompts", "format": "TRL conversational prompt-only", "rows": prompts.rows,
                             "left_out": prompts.left_out, "reply_tokens": req.reply_tokens},
                 "verl": {"path": "verl", "rows": verl_rows, "reward_function": "verl_reward.py"},
-                "accelerate": sorted(f"accelerate/{name}" for name in accelerate_configs()),
-}
+                "accelerate": sorted(f"accelerate/{name}" for name in accelerate_configs())}
         info["commands"] = _commands(info)
         _write_rest(tmp, info)
     return info
