@@ -82,7 +82,7 @@ def build_app(ws: Workspace) -> gr.Blocks:
         reward.wire(reward_tab, ws, demo, panel)
         ppo.wire(ppo_tab, ws, demo, panel)
         compare.wire(compare_tab, ws, demo, panel)
-        instructor.wire(panel, ws, demo)
+        instructor.wire(panel, ws)
         classroom.wire(lesson, ws, demo, tabs)
     for block_fn in demo.fns.values():  # every handler, UI and API alike: storage errors say what happened
         if block_fn.fn is not None and block_fn.renderable is None:

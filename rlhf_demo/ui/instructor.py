@@ -90,25 +90,33 @@ def build(ws: Workspace) -> UnlockPanel:
     return UnlockPanel(state, box, unlock, relock, status)
 
 
-def wire(panel: UnlockPanel, ws: Workspace, demo: gr.Blocks) -> None:
-    """Unlock / lock buttons, and the controls' look on page load. Call after every tab added its controls."""
+def wire(panel: UnlockPanel, ws: Workspace) -> None:
+    """Unlock / lock buttons, and the controls' locked look as the page opens. Call after every tab added its
+    controls."""
     if not ws.instructor.enabled:
         return
     private = dict(api_visibility="private", show_progress="hidden")
 
+    opened, shut = looks(panel.controls, unlocked=True), looks(panel.controls, unlocked=False)  # from the built looks
+
     def unlock(typed):
         if not check_key(ws, typed):
             raise _refused("That is not the instructor key.")
-        return typed, "", status_text(ws, True), *looks(panel.controls, unlocked=True)
+        return typed, "", status_text(ws, True), *[dict(u) for u in opened]
 
     def relock():
-        return "", "", status_text(ws, False), *looks(panel.controls, unlocked=False)
+        return "", "", status_text(ws, False), *[dict(u) for u in shut]
 
     out = [panel.key, panel.key_box, panel.status, *panel.controls]
     panel.unlock.click(unlock, [panel.key_box], out, **private)
     panel.key_box.submit(unlock, [panel.key_box], out, **private)
     panel.relock.click(relock, None, out, **private)
-    demo.load(lambda: looks(panel.controls, unlocked=False), None, panel.controls, **private)
+    # A page opens locked (a new session's key is ""): the locked look is the page's own, not a load event's, which
+    # could land after a quick unlock and grey the controls out again (CI saw it: "Unlocked", every control disabled).
+    for control, look in zip(panel.controls, shut):
+        for name, value in look.items():
+            if name != "__type__":
+                setattr(control, name, value)
 
 
 LOCKED_LABEL = " · instructor only"
