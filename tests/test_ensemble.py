@@ -190,6 +190,27 @@ def test_the_gold_model_is_never_a_member(app):
     assert [c for c in app.ppo.ensemble_candidates()] == [{"name": "rm-c", "gold": True}, {"name": "rm-b", "gold": False}]
 
 
+def test_the_ppo_poll_sends_nothing_when_nothing_changed_and_the_setting_when_one_did(app):
+    """The PPO tab's 2-second poll, as every open page runs it: an unchanged run costs the page no redraw."""
+    import gradio as gr
+
+    from rlhf_demo.ui.ppo import refresh
+
+    def skipped(out) -> bool:
+        return isinstance(out, dict) and out == gr.skip()
+
+    first = refresh(app, (-1, -1, None, None))  # a page's first poll draws everything
+    seen = first[0]
+    assert sum(not skipped(out) for out in first[1:]) > 10
+    again = refresh(app, seen)
+    assert again[0] == seen and all(skipped(out) for out in again[1:])
+    app.ppo.set_live(temperature=0.85)  # another page changed a setting: this one shows it
+    third = refresh(app, seen)
+    sent = [out for out in third[1:] if not skipped(out)]
+    assert third[0] != seen and any(isinstance(out, float) and out == 0.85 for out in sent)
+    app.ppo.set_live(temperature=1.0)
+
+
 def test_the_app_run_trains_against_the_ensemble_and_names_it(app):
     from rlhf_demo.frontier.measure import trained_against
     from rlhf_demo.ui.ppo_view import resume_label, status_markdown

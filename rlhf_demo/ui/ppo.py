@@ -255,10 +255,10 @@ def refresh(ws: Workspace, seen):
     settings = (*settings_values(view.config), ws.ppo.steps_to_run)
     info = ws.ppo.ensemble_info()
     ensemble = ensemble_values(ws.ppo.ensemble_candidates(), info)
-    key = (view.version, snap.version, list(settings), ensemble)
-    if list(seen) == key:
-        return seen, *([gr.skip()] * (17 + len(settings)))
     status = status_markdown(view, snap.status_line() if snap.state != "idle" else None, info["next"])
+    key = (view.version, snap.version, list(settings), ensemble, status)  # the status: a running job's clock ticks
+    if tuple(seen) == key:
+        return seen, *([gr.skip()] * (17 + len(settings)))
     same_plot = seen[0] == view.version and seen[0] != -1
     same_settings = seen[2] is not None and tuple(seen[2]) == settings
     same_ensemble = len(seen) > 3 and seen[3] == ensemble
